@@ -1,0 +1,205 @@
+"""The plain data that goes into and comes out of the conversation logic.
+
+The gateway turns a stored inbound message and what the database knows about its sender into
+these values, calls :func:`flows.engine.respond`, and applies the returned effects and replies
+in one transaction. Nothing here knows about HTTP, SQL or queues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+RELATIONSHIPS = ("family", "friend", "neighbor", "coworker", "classmate", "community", "other")
+STAGES = ("listed", "talked", "open", "committed", "joined")
+OUTCOMES = ("committed", "open", "undecided", "not_interested", "not_reached")
+
+
+class Consent(StrEnum):
+    """Where the sender's latest consent event on this channel leaves them."""
+
+    UNKNOWN = "unknown"
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class ReplyKind(StrEnum):
+    """Why a reply exists; the outbox's consent guard treats the compliance kinds specially."""
+
+    REPLY = "reply"
+    OPT_IN_REQUEST = "opt_in_request"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+    HELP = "help"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One text a volunteer sent."""
+
+    text: str
+    received_at: datetime
+    media_count: int = 0
+
+
+@dataclass(frozen=True)
+class Organization:
+    """What the replies say about the organization running this number."""
+
+    name: str
+    contact: str
+    frequency: str = "About 3 msgs/week"
+    interests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Friend:
+    """A person in the volunteer's life, as the volunteer described them."""
+
+    id: int
+    name: str
+    relationship: str = "other"
+    interests: tuple[str, ...] = ()
+    stage: str = "listed"
+    added_at: datetime | None = None
+    last_prompted_at: datetime | None = None
+    last_reported_at: datetime | None = None
+    used_prompt_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A conversation idea from the prompt library; empty targeting tuples match anything."""
+
+    id: int
+    body: str
+    stages: tuple[str, ...] = ()
+    interests: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class State:
+    """Where the conversation with one volunteer stands between two texts."""
+
+    step: str = "new"
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as JSON-ready data, for storing in a flow session."""
+        return {"step": self.step, "data": dict(self.data)}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> State:
+        """The state stored by :meth:`to_dict`; an empty or missing record is a new conversation."""
+        if not raw:
+            return cls()
+        return cls(step=str(raw.get("step", "new")), data=raw.get("data") or {})
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the flows need to know about the sender and the world to answer one text."""
+
+    organization: Organization
+    now: datetime
+    consent: Consent = Consent.UNKNOWN
+    name: str | None = None
+    friends: tuple[Friend, ...] = ()
+    prompts: tuple[Prompt, ...] = ()
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A text to send back to the sender."""
+
+    body: str
+    kind: ReplyKind = ReplyKind.REPLY
+
+
+# Effects. A friend is referred to by its id, or, for one added by the same text, by the
+# `key` its AddFriend effect carries.
+FriendRef = int | str
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    """Append an opt-in or opt-out to the consent ledger; the inbound text is the evidence."""
+
+    kind: str  # "opt_in" | "opt_out"
+    reason: str  # the keyword or phrase that carried it
+
+
+@dataclass(frozen=True)
+class SetName:
+    """Remember the volunteer's first name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class AddFriend:
+    """Record a friend. `contacts` are raw phone numbers or emails the volunteer typed; the
+    gateway keeps only keyed digests of them and never messages them."""
+
+    key: str
+    name: str
+    relationship: str = "other"
+    interests: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetInterests:
+    """Replace what a friend is known to care about."""
+
+    friend: FriendRef
+    interests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MarkPrompted:
+    """The reply carries prompt `prompt_id` for `friend`; never suggest it for them again."""
+
+    friend: FriendRef
+    prompt_id: int
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """A conversation happened (or was tried): record it and move the friend along the ladder."""
+
+    friend: FriendRef
+    outcome: str
+    learned: str
+    tags: tuple[str, ...] = ()
+    new_stage: str | None = None
+
+
+@dataclass(frozen=True)
+class KeepForInbox:
+    """The text was not understood; an organizer should read it."""
+
+    reason: str
+
+
+Effect = (
+    RecordConsent | SetName | AddFriend | SetInterests | MarkPrompted | LogReport | KeepForInbox
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to one inbound text."""
+
+    state: State
+    replies: tuple[Reply, ...] = ()
+    effects: tuple[Effect, ...] = ()

@@ -1,0 +1,133 @@
+"""Conversation ideas: which friend is most due for a conversation, which idea fits them, and the
+idea written out for the volunteer.
+
+A prompt is a template from the organization's library with placeholders ({friend},
+{volunteer}, {interest}, {relationship}) and optional targeting by ladder stage, interest,
+relationship and language. The most specific prompt not yet used for that friend wins.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply
+
+# Friends further along the ladder need a conversation less urgently; joined friends are done.
+_URGENCY = {"listed": 0, "talked": 1, "open": 2, "committed": 3}  # every stage but "joined"
+_FALLBACK_BODY = "ask {friend} what's been on their mind lately, and listen first."
+_CLOSING = "When you've talked, reply with how it went."
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An idea for a conversation with one friend."""
+
+    friend: Friend
+    prompt: Prompt | None  # None: nothing in the library fits, the generic idea is used
+    text: str
+
+
+def most_due(friends: Iterable[Friend]) -> Friend | None:
+    """The friend most due for a conversation: earliest on the ladder, then the one whose last
+    prompt or report is oldest (never is oldest of all), then the one added first."""
+    candidates = [f for f in friends if f.stage in _URGENCY]
+    if not candidates:
+        return None
+
+    def key(friend: Friend) -> tuple[int, datetime, datetime, int]:
+        touches = [t for t in (friend.last_prompted_at, friend.last_reported_at) if t]
+        last_touch = max(touches) if touches else datetime.min
+        added = friend.added_at or datetime.min
+        return (_URGENCY[friend.stage], _naive(last_touch), _naive(added), friend.id)
+
+    return min(candidates, key=key)
+
+
+def matching_prompt(friend: Friend, prompts: Iterable[Prompt], language: str) -> Prompt | None:
+    """The most specific library prompt that fits the friend and was never used for them."""
+    best: tuple[int, int, Prompt] | None = None
+    for prompt in prompts:
+        specificity = _specificity(prompt, friend, language)
+        if specificity is None or prompt.id in friend.used_prompt_ids:
+            continue
+        rank = (specificity, -prompt.id, prompt)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best else None
+
+
+def suggest(friend: Friend, ctx: Context) -> Suggestion:
+    """Write out the best idea for a conversation with `friend`."""
+    prompt = matching_prompt(friend, ctx.prompts, ctx.language)
+    body = prompt.body if prompt else _FALLBACK_BODY
+    idea = fill(body, _placeholders(friend, prompt, ctx))
+    text = f"Idea for {friend.name}: {_sentence(idea)} {_CLOSING}"
+    return Suggestion(friend, prompt, text)
+
+
+def prompt_reply(
+    friend: Friend, ref: FriendRef, ctx: Context, lead: str = ""
+) -> tuple[Reply, tuple[MarkPrompted, ...]]:
+    """The reply carrying an idea for `friend`, and the effect that marks the prompt used."""
+    suggestion = suggest(friend, ctx)
+    text = f"{lead} {suggestion.text}".strip()
+    effects = (MarkPrompted(ref, suggestion.prompt.id),) if suggestion.prompt else ()
+    return Reply(text), effects
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Fill {placeholders} in a template; unknown placeholders are left as written, so a typo in
+    the library shows up in the preview instead of breaking a volunteer's conversation."""
+    out = []
+    for literal, name, _spec, _conv in string.Formatter().parse(
+        template.replace("{{", "\0").replace("}}", "\1")
+    ):
+        out.append(literal)
+        if name is not None:
+            out.append(values.get(name, "{" + name + "}"))
+    return "".join(out).replace("\0", "{").replace("\1", "}")
+
+
+def _specificity(prompt: Prompt, friend: Friend, language: str) -> int | None:
+    if prompt.language != language:
+        return None
+    score = 0
+    for wanted, have in (
+        (prompt.stages, {friend.stage}),
+        (prompt.relationships, {friend.relationship}),
+        (prompt.interests, set(friend.interests)),
+    ):
+        if not wanted:
+            continue
+        if not set(wanted) & have:
+            return None
+        score += 1
+    return score
+
+
+def _placeholders(friend: Friend, prompt: Prompt | None, ctx: Context) -> dict[str, str]:
+    targeted = [i for i in friend.interests if prompt and i in prompt.interests]
+    interest = (targeted or list(friend.interests) or ["what matters to them"])[0]
+    relationship = {"other": "friend", "community": "community"}.get(
+        friend.relationship, friend.relationship
+    )
+    return {
+        "friend": friend.name,
+        "volunteer": ctx.name or "you",
+        "interest": interest,
+        "relationship": relationship,
+    }
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def _naive(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,140 @@
+"""Reports: the volunteer tells us, in their own words, how a conversation went.
+
+A report names (or implies) a friend and an outcome. What was said is kept as what was learned,
+and the friend moves along the ladder (listed → talked → open → committed → joined), never back.
+When the text leaves the friend or the outcome unclear, the volunteer gets a short numbered
+question instead of a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flows import parse
+from flows.events import STAGES, Context, Friend, LogReport, Outcome, Reply, State
+from flows.friends import find_by_name
+
+OUTCOME_CHOICES = (
+    ("committed", "In"),
+    ("open", "Open to it"),
+    ("undecided", "Not sure yet"),
+    ("not_interested", "Not interested"),
+    ("not_reached", "Haven't reached them"),
+)
+OUTCOME_STAGE = {
+    "committed": "committed",
+    "open": "open",
+    "undecided": "talked",
+    "not_interested": "talked",
+}
+_SAID = {
+    "committed": "is in",
+    "open": "is open",
+    "undecided": "is still deciding",
+    "not_interested": "isn't interested for now",
+    "not_reached": "hasn't been reached yet",
+}
+MAX_CHOICES = 5
+
+
+def read(state: State, text: str, ctx: Context) -> Outcome | None:
+    """Log a report when the text is one; ask a numbered question when it is one but unclear;
+    None when the text does not read as a report at all."""
+    reading = parse.parse_report(text, [(f.id, f.name) for f in ctx.friends])
+    if reading.outcome is None and not reading.talked:
+        return None
+    by_id = {f.id: f for f in ctx.friends}
+    friends = [by_id[i] for i in reading.friend_ids if i in by_id]
+    if not friends:
+        implied = _implied_friend(state, ctx)
+        if implied is None:
+            return _ask_friend(text, reading.outcome, ctx) if ctx.friends else None
+        friends = [implied]
+    if reading.outcome is None:
+        return _ask_outcome(text, friends)
+    return log(friends, reading.outcome, text, ctx)
+
+
+def answer(state: State, text: str, ctx: Context) -> Outcome | None:
+    """Take the answer to a numbered question asked by :func:`read`; None if it isn't one."""
+    choice = _number(text)
+    if choice is None:
+        return None
+    data = state.data
+    if state.step == "choose_friend":
+        options = [f for f in ctx.friends if f.id in data.get("options", ())]
+        options.sort(key=lambda f: list(data["options"]).index(f.id))
+        if not 1 <= choice <= len(options):
+            return Outcome(state, (Reply(f"Please reply with a number from 1 to {len(options)}."),))
+        friend = options[choice - 1]
+        if data.get("outcome"):
+            return log([friend], data["outcome"], data.get("text", ""), ctx)
+        return _ask_outcome(data.get("text", ""), [friend])
+    if not 1 <= choice <= len(OUTCOME_CHOICES):
+        return Outcome(
+            state, (Reply(f"Please reply with a number from 1 to {len(OUTCOME_CHOICES)}."),)
+        )
+    friends = [f for f in ctx.friends if f.id in data.get("friends", ())]
+    if not friends:
+        return None
+    return log(friends, OUTCOME_CHOICES[choice - 1][0], data.get("text", ""), ctx)
+
+
+def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Outcome:
+    """Record the report for each friend and thank the volunteer with what was logged."""
+    tags = parse.find_interests(text, ctx.organization.interests or parse.DEFAULT_INTERESTS)
+    learned = " ".join(text.split())
+    effects = tuple(
+        LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends
+    )
+    names = " and ".join(f.name for f in friends)
+    logged = f"{names} {_SAID[outcome]}"
+    if tags:
+        logged += ", cares about " + ", ".join(tags)
+    if outcome == "not_reached":
+        body = f"Got it: {logged}. No rush; reply with how it went when you talk."
+    else:
+        body = (
+            f"Thank you! Logged: {logged}. "
+            "Reply PROMPT for another idea, or ADD someone else anytime."
+        )
+    return Outcome(State("idle"), (Reply(body),), effects)
+
+
+def _next_stage(current: str, outcome: str) -> str | None:
+    target = OUTCOME_STAGE.get(outcome)
+    if target is None or STAGES.index(target) <= STAGES.index(current):
+        return None
+    return target
+
+
+def _implied_friend(state: State, ctx: Context) -> Friend | None:
+    """The friend the volunteer most likely means when they name nobody: the one we last gave
+    them an idea for, or their only friend."""
+    prompted = state.data.get("prompted_friend")
+    if prompted:
+        friend = find_by_name(ctx.friends, str(prompted))
+        if friend is not None:
+            return friend
+    return ctx.friends[0] if len(ctx.friends) == 1 else None
+
+
+def _ask_friend(text: str, outcome: str | None, ctx: Context) -> Outcome:
+    recent = sorted(ctx.friends, key=lambda f: f.id)[-MAX_CHOICES:]
+    options = " ".join(f"{i} {f.name}" for i, f in enumerate(recent, 1))
+    body = f"Thanks! Who was that with? Reply {options}"
+    data = {"options": [f.id for f in recent], "outcome": outcome, "text": text}
+    return Outcome(State("choose_friend", data), (Reply(body),))
+
+
+def _ask_outcome(text: str, friends: Sequence[Friend]) -> Outcome:
+    options = " ".join(f"{i} {label}" for i, (_, label) in enumerate(OUTCOME_CHOICES, 1))
+    names = " and ".join(f.name for f in friends)
+    body = f"How did it go with {names}? Reply {options}"
+    data = {"friends": [f.id for f in friends], "text": text}
+    return Outcome(State("choose_outcome", data), (Reply(body),))
+
+
+def _number(text: str) -> int | None:
+    stripped = text.strip().rstrip(".!)")
+    return int(stripped) if stripped.isdigit() and len(stripped) <= 2 else None

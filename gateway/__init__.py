@@ -1,0 +1,62 @@
+"""Kindred's gateway: the Flask service around the pure conversation logic in `flows`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
+
+from gateway import config as config_module
+from gateway import extensions
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides the environment (tests inject theirs here)."""
+    app = Flask(__name__, instance_relative_config=True)
+    if config and config.get("INSTANCE_PATH"):
+        app.instance_path = str(config["INSTANCE_PATH"])
+    os.makedirs(app.instance_path, exist_ok=True)
+    settings = config_module.load(
+        app.instance_path, {k: v for k, v in (config or {}).items() if k != "INSTANCE_PATH"}
+    )
+    app.config.from_mapping(settings.as_flask_config())
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
+
+    extensions.init_app(app)
+    with app.app_context():
+        if extensions.db.engine.dialect.name == "sqlite":
+            event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
+
+    from gateway import health, simulator
+    from gateway.webhooks import twilio
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(twilio.bp)
+    if app.config["SMS_TRANSPORT"] == "simulator":
+        app.register_blueprint(simulator.bp)
+        app.add_url_rule("/", "index", lambda: ("", 302, {"Location": "/simulator"}))
+
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _http_error(exc: HTTPException):
+    """Errors as short JSON: what was wrong, never a stack trace."""
+    return jsonify(error=exc.name, description=exc.description), exc.code
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,128 @@
+"""Configuration: the environment is read once, strictly, into a frozen Settings value.
+
+A bad value stops the process at start with a message naming the variable, instead of failing
+on the first text a volunteer sends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+SMS_TRANSPORTS = ("twilio", "simulator")
+EMAIL_TRANSPORTS = ("sendgrid", "none")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Kindred reads from its environment. Names match the environment variables."""
+
+    DATABASE_URL: str
+    REDIS_URL: str
+    SECRET_KEY: str
+    PUBLIC_BASE_URL: str
+    SMS_TRANSPORT: str
+    TWILIO_ACCOUNT_SID: str
+    TWILIO_AUTH_TOKEN: str
+    TWILIO_FROM_NUMBER: str
+    TWILIO_MESSAGING_SERVICE_SID: str
+    TWILIO_API_BASE_URL: str
+    EMAIL_TRANSPORT: str
+    SENDGRID_API_KEY: str
+    SENDGRID_API_BASE_URL: str
+    SENDGRID_EVENT_PUBLIC_KEY: str
+    INBOUND_EMAIL_DOMAIN: str
+    ORGANIZATION_NAME: str
+    ORGANIZATION_CONTACT: str
+    DEFAULT_REGION: str
+    DEFAULT_TIMEZONE: str
+
+    def as_flask_config(self) -> dict[str, str]:
+        """The settings as Flask config keys (same names)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the `postgres://` and `postgresql://` URLs hosting platforms hand out and use the
+    psycopg 3 driver for them; other URLs are returned as given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def default_database_url(instance_path: str) -> str:
+    """The embedded default: a SQLite file under the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'kindred.sqlite3'}"
+
+
+def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> Settings:
+    """Read settings from the environment, with `overrides` (from tests or the factory) on top."""
+    raw = {**os.environ, **{k: str(v) for k, v in (overrides or {}).items()}}
+
+    def get(name: str, default: str = "") -> str:
+        return str(raw.get(name, default)).strip()
+
+    settings = Settings(
+        DATABASE_URL=normalize_database_url(
+            get("DATABASE_URL") or default_database_url(instance_path)
+        ),
+        REDIS_URL=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        SECRET_KEY=get("SECRET_KEY"),
+        PUBLIC_BASE_URL=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        SMS_TRANSPORT=get("SMS_TRANSPORT", "simulator").lower(),
+        TWILIO_ACCOUNT_SID=get("TWILIO_ACCOUNT_SID"),
+        TWILIO_AUTH_TOKEN=get("TWILIO_AUTH_TOKEN"),
+        TWILIO_FROM_NUMBER=get("TWILIO_FROM_NUMBER"),
+        TWILIO_MESSAGING_SERVICE_SID=get("TWILIO_MESSAGING_SERVICE_SID"),
+        TWILIO_API_BASE_URL=get("TWILIO_API_BASE_URL").rstrip("/"),
+        EMAIL_TRANSPORT=get("EMAIL_TRANSPORT", "none").lower(),
+        SENDGRID_API_KEY=get("SENDGRID_API_KEY"),
+        SENDGRID_API_BASE_URL=get("SENDGRID_API_BASE_URL").rstrip("/"),
+        SENDGRID_EVENT_PUBLIC_KEY=get("SENDGRID_EVENT_PUBLIC_KEY"),
+        INBOUND_EMAIL_DOMAIN=get("INBOUND_EMAIL_DOMAIN"),
+        ORGANIZATION_NAME=get("ORGANIZATION_NAME", "Kindred"),
+        ORGANIZATION_CONTACT=get("ORGANIZATION_CONTACT", "reply to this number"),
+        DEFAULT_REGION=get("DEFAULT_REGION", "US").upper(),
+        DEFAULT_TIMEZONE=get("DEFAULT_TIMEZONE", "America/New_York"),
+    )
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if not s.SECRET_KEY:
+        raise ConfigError(
+            "SECRET_KEY is not set: set it to a long random string (it also keys friend digests)"
+        )
+    if s.SMS_TRANSPORT not in SMS_TRANSPORTS:
+        raise ConfigError(
+            f"SMS_TRANSPORT must be one of {', '.join(SMS_TRANSPORTS)}, not {s.SMS_TRANSPORT!r}"
+        )
+    if s.EMAIL_TRANSPORT not in EMAIL_TRANSPORTS:
+        raise ConfigError(
+            f"EMAIL_TRANSPORT must be one of {', '.join(EMAIL_TRANSPORTS)}, "
+            f"not {s.EMAIL_TRANSPORT!r}"
+        )
+    for name in ("PUBLIC_BASE_URL", "TWILIO_API_BASE_URL", "SENDGRID_API_BASE_URL"):
+        value = getattr(s, name)
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+    if urlsplit(s.REDIS_URL).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {s.REDIS_URL!r}"
+        )
+    if s.SMS_TRANSPORT == "twilio":
+        missing = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(s, n)]
+        if not (s.TWILIO_FROM_NUMBER or s.TWILIO_MESSAGING_SERVICE_SID):
+            missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        if missing:
+            raise ConfigError(f"SMS_TRANSPORT=twilio needs {', '.join(missing)}")

@@ -1,0 +1,45 @@
+"""The consent ledger: append-only opt-in and opt-out events per address and channel."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from flows.events import Consent
+from gateway.extensions import db
+from gateway.models import Address, ConsentEvent
+
+
+def status(address: Address, channel: str = "sms") -> Consent:
+    """Where the latest consent event on this address and channel leaves it."""
+    kind = db.session.scalar(
+        select(ConsentEvent.kind)
+        .where(ConsentEvent.address_id == address.id, ConsentEvent.channel == channel)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+    return {None: Consent.UNKNOWN, "opt_in": Consent.OPTED_IN, "opt_out": Consent.OPTED_OUT}[kind]
+
+
+def record(
+    address: Address,
+    kind: str,
+    source: str,
+    detail: str = "",
+    evidence_message_id: int | None = None,
+    channel: str = "sms",
+) -> ConsentEvent:
+    """Append a consent event (the caller commits)."""
+    if kind not in ("opt_in", "opt_out"):
+        raise ValueError(f"unknown consent kind {kind!r}")
+    event = ConsentEvent(
+        organization_id=address.organization_id,
+        address_id=address.id,
+        channel=channel,
+        kind=kind,
+        source=source,
+        detail=detail[:200],
+        evidence_message_id=evidence_message_id,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event

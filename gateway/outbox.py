@@ -1,0 +1,225 @@
+"""The outbox and its consent guard: the only code that calls a transport.
+
+Every outbound message is first committed as a `queued` row that says why it exists. After the
+commit its id goes on the RQ queue; the worker claims the row, checks consent again right
+before the provider call, sends, and records the outcome. If Redis or a worker fails in
+between, the sweeper finds the row and queues it again, so nothing committed is lost and
+nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from flows.events import Consent
+from gateway import consent
+from gateway.addresses import redact
+from gateway.extensions import db
+from gateway.models import Address, Message, MessageStatusEvent, utcnow
+from gateway.transports import OutboundSms, TransportError, sms_transport
+
+log = logging.getLogger(__name__)
+
+# Why a message may exist. Replies answer an inbound text; the rest the system starts itself
+# and need an opt-in on record.
+REPLY_REASONS = frozenset({"reply", "opt_in_request"})
+COMPLIANCE_REASONS = frozenset({"opt_out_confirmation", "help"})  # carriers require these
+INITIATED_REASONS = frozenset({"prompt", "nudge", "reminder", "team_relay", "organizer"})
+REASONS = REPLY_REASONS | COMPLIANCE_REASONS | INITIATED_REASONS
+
+# Retries of a send the provider could not take for a passing reason: the delay before each.
+RETRY_DELAYS = (10, 60, 300, 900)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# A queued row nobody picked up this long after it was due is queued again by the sweeper;
+# a row claimed this long ago whose send never finished is marked failed.
+SWEEP_GRACE = timedelta(minutes=2)
+LOST_AFTER = timedelta(minutes=10)
+
+# Status order, so a late provider callback never moves a message backwards.
+_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
+
+
+class SendDeferredError(Exception):
+    """A send failed for a passing reason; the job raises this so RQ retries it."""
+
+
+def queue_sms(
+    address: Address, body: str, reason: str, in_reply_to: Message | None = None
+) -> Message:
+    """Put a text in the outbox (the caller commits, then calls :func:`dispatch`)."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown outbound reason {reason!r}")
+    message = Message(
+        organization_id=address.organization_id,
+        direction="outbound",
+        channel="sms",
+        address_id=address.id,
+        body=body,
+        status="queued",
+        reason=reason,
+        in_reply_to_id=in_reply_to.id if in_reply_to else None,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    _history(message, "queued", source="outbox")
+    return message
+
+
+def dispatch(message_ids: Iterable[int]) -> None:
+    """Queue send jobs for committed outbox rows. If Redis is down, the sweeper will do it."""
+    from gateway.jobs import send_message
+
+    for message_id in message_ids:
+        try:
+            send_message.enqueue(message_id)
+        except Exception:
+            log.warning(
+                "outbox: could not queue message %s; the sweeper will", message_id, exc_info=True
+            )
+
+
+def blocked_reason(message: Message) -> str | None:
+    """Why the consent guard stops this message right now, or None if it may go."""
+    state = consent.status(message.address, message.channel)
+    if message.reason in COMPLIANCE_REASONS:
+        return None
+    if state is Consent.OPTED_OUT:
+        return "opted_out"
+    if message.reason in INITIATED_REASONS and state is not Consent.OPTED_IN:
+        return "no_opt_in"
+    return None
+
+
+def send_queued_message(message_id: int) -> str:
+    """Send one outbox row if it is still queued; returns its status afterwards.
+
+    Idempotent: the row is claimed with a conditional update, so a second job for the same
+    row (a retry, the sweeper, a duplicate) finds nothing to do.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id, Message.direction == "outbound", Message.status == "queued"
+        )
+        .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+    ).rowcount
+    db.session.commit()
+    message = db.session.get(Message, message_id)
+    if message is None or not claimed:
+        return message.status if message else "missing"
+
+    blocked = blocked_reason(message)
+    if blocked:
+        log.info(
+            "outbox: message %s to %s suppressed (%s)",
+            message.id,
+            redact(message.address.value),
+            blocked,
+        )
+        return _finish(message, "suppressed", blocked)
+
+    sms = OutboundSms(
+        to=message.address.value, body=message.body, status_callback=_status_callback()
+    )
+    try:
+        result = sms_transport(current_app._get_current_object()).send(sms)
+    except TransportError as exc:
+        return _failed_attempt(message, exc)
+    message.provider_id = result.provider_id
+    log.info("outbox: message %s sent to %s", message.id, redact(message.address.value))
+    _finish(message, "sent")
+    if result.status != "sent":
+        record_status(message, result.status, source="provider")
+        db.session.commit()
+    return message.status
+
+
+def record_status(
+    message: Message, status: str, error_code: str | None = None, source: str = "provider"
+) -> bool:
+    """Add a delivery status to a message's history (the caller commits). A status already in
+    the history is a no-op; a status earlier than the current one is kept in the history but
+    does not move the message back. Returns whether anything changed."""
+    if any(event.status == status for event in message.history):
+        return False
+    _history(message, status, error_code, source)
+    if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
+        message.status = status
+        message.error_code = error_code or message.error_code
+    return True
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """Queue again what was committed but never picked up, and fail what was lost mid-send."""
+    now = now or utcnow()
+    lost = db.session.scalars(
+        select(Message).where(Message.status == "sending", Message.updated_at < now - LOST_AFTER)
+    ).all()
+    for message in lost:
+        _finish(message, "failed", "worker_lost")
+    stuck = db.session.scalars(
+        select(Message.id).where(
+            Message.direction == "outbound",
+            Message.status == "queued",
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < now - SWEEP_GRACE),
+        )
+    ).all()
+    db.session.commit()
+    dispatch(stuck)
+    return {"requeued": len(stuck), "failed": len(lost)}
+
+
+def pending_count() -> int:
+    """How many outbound messages are waiting to be sent."""
+    return db.session.scalar(
+        select(func.count()).select_from(Message).where(Message.status.in_(("queued", "sending")))
+    )
+
+
+def _failed_attempt(message: Message, exc: TransportError) -> str:
+    log.warning(
+        "outbox: message %s to %s not sent (code %s, attempt %s)",
+        message.id,
+        redact(message.address.value),
+        exc.code,
+        message.attempts,
+    )
+    if exc.opt_out:
+        consent.record(
+            message.address, "opt_out", source="provider_error", detail=f"twilio {exc.code}"
+        )
+    if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+        return _finish(message, "failed", exc.code)
+    message.status = "queued"
+    message.error_code = exc.code
+    message.next_attempt_at = utcnow() + timedelta(seconds=RETRY_DELAYS[message.attempts - 1])
+    db.session.commit()
+    raise SendDeferredError(f"message {message.id}: provider error {exc.code}, will retry")
+
+
+def _finish(message: Message, status: str, error_code: str | None = None) -> str:
+    message.status = status
+    message.error_code = error_code
+    message.next_attempt_at = None
+    _history(message, status, error_code, source="outbox")
+    db.session.commit()
+    return status
+
+
+def _history(
+    message: Message, status: str, error_code: str | None = None, source: str = "outbox"
+) -> None:
+    message.history.append(MessageStatusEvent(status=status, error_code=error_code, source=source))
+
+
+def _status_callback() -> str | None:
+    if current_app.config["SMS_TRANSPORT"] != "twilio":
+        return None
+    return current_app.config["PUBLIC_BASE_URL"] + "/webhooks/twilio/status"

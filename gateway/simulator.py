@@ -1,0 +1,73 @@
+"""/simulator: play a volunteer's phone in the browser (only with SMS_TRANSPORT=simulator).
+
+Texts typed here take the same path as texts from Twilio, from the stored inbound message to
+the outbox; the simulator transport "delivers" the replies to this page.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from gateway import outbox, seed
+from gateway.addresses import AddressError, parse_phone
+from gateway.extensions import db
+from gateway.inbound import InboundSms, receive_sms
+from gateway.models import Address, Message
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+MAX_BODY = 1600
+
+
+@bp.get("")
+def page() -> ResponseReturnValue:
+    org = seed.default_organization()
+    db.session.commit()
+    return render_template("simulator.html", organization=org)
+
+
+@bp.post("/send")
+def send() -> ResponseReturnValue:
+    """Text Kindred as the phone number given: JSON {"phone": ..., "body": ...}."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("body"), str):
+        abort(400, description='send JSON {"phone": "...", "body": "..."}')
+    phone = _phone(payload.get("phone"))
+    body = payload["body"][:MAX_BODY]
+    inbound = InboundSms(provider_id="SIM" + uuid.uuid4().hex, from_number=phone, body=body)
+    outbox.dispatch(receive_sms(seed.default_organization(), inbound))
+    return jsonify(ok=True), 202
+
+
+@bp.get("/thread")
+def thread() -> ResponseReturnValue:
+    """The conversation with one phone number, oldest first."""
+    phone = _phone(request.args.get("phone"))
+    rows = db.session.scalars(
+        select(Message)
+        .join(Address, Message.address_id == Address.id)
+        .where(Address.channel == "sms", Address.value == phone)
+        .order_by(Message.id)
+    )
+    return jsonify(
+        messages=[
+            {
+                "id": m.id,
+                "direction": m.direction,
+                "body": m.body,
+                "status": m.status,
+                "at": m.created_at.isoformat(),
+            }
+            for m in rows
+        ]
+    )
+
+
+def _phone(raw: object) -> str:
+    try:
+        return parse_phone(str(raw or ""), current_app.config["DEFAULT_REGION"])
+    except AddressError:
+        abort(400, description="phone must be a phone number, like +15555550123")

@@ -1,0 +1,1 @@
+"""Provider webhooks: verify, store, hand to the flows, answer fast."""

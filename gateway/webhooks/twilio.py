@@ -1,0 +1,91 @@
+"""Twilio's webhooks: inbound texts and delivery status callbacks.
+
+Both are signed: Twilio signs the public URL it was configured with, so the signature is
+checked against PUBLIC_BASE_URL plus the request path (it works behind a proxy).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+
+from gateway import consent, outbox, seed
+from gateway.addresses import AddressError, parse_phone
+from gateway.extensions import db
+from gateway.inbound import InboundSms, receive_sms
+from gateway.models import Message
+from gateway.transports.twilio_sms import STATUS, error_is_opt_out
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+@bp.before_request
+def verify_signature() -> None:
+    """403 unless X-Twilio-Signature is Twilio's signature of this request."""
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = current_app.config["PUBLIC_BASE_URL"] + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    if (
+        not token
+        or not signature
+        or not RequestValidator(token).validate(url, request.form, signature)
+    ):
+        abort(403, description="invalid or missing X-Twilio-Signature")
+
+
+@bp.post("/sms")
+def sms() -> Response:
+    """An inbound text: store it, answer it, reply with empty TwiML (replies go via the outbox)."""
+    form = request.form
+    provider_id = form.get("MessageSid") or form.get("SmsSid")
+    if not provider_id or len(provider_id) > 64 or not form.get("From"):
+        abort(400, description="MessageSid and From are required")
+    try:
+        from_number = parse_phone(form["From"], current_app.config["DEFAULT_REGION"])
+    except AddressError:
+        abort(400, description="From is not a phone number")
+    num_media = form.get("NumMedia", "0")
+    inbound = InboundSms(
+        provider_id=provider_id,
+        from_number=from_number,
+        body=form.get("Body", ""),
+        num_media=int(num_media) if num_media.isdigit() else 0,
+    )
+    outbox.dispatch(receive_sms(seed.default_organization(), inbound))
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+@bp.post("/status")
+def status() -> Response:
+    """A delivery status callback: add it to the message's history, once."""
+    form = request.form
+    provider_id = form.get("MessageSid") or form.get("SmsSid")
+    twilio_status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not provider_id or not twilio_status:
+        abort(400, description="MessageSid and MessageStatus are required")
+    mapped = STATUS.get(twilio_status.lower())
+    if mapped is None:
+        abort(400, description="unknown MessageStatus")
+    message = db.session.scalar(select(Message).where(Message.provider_id == provider_id))
+    if message is None or message.direction != "outbound":
+        return Response(status=204)
+    error_code = form.get("ErrorCode") or None
+    changed = outbox.record_status(message, mapped, error_code, source="provider")
+    if changed and error_is_opt_out(error_code):
+        consent.record(
+            message.address, "opt_out", source="provider_error", detail=f"twilio {error_code}"
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same callback, processed concurrently: a no-op
+    return Response(status=204)

@@ -1,0 +1,1 @@
+"""Alembic migrations for Kindred's database (run with `kindred db upgrade`)."""

@@ -1,0 +1,115 @@
+"""Fixtures: an app on a freshly migrated database (SQLite and PostgreSQL), real Redis, the
+Twilio API double, a volunteer's phone that posts signed webhooks, and a real RQ worker."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from gateway import create_app, migrate
+from gateway.extensions import db
+from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from tests.doubles.servers import PostgresServer, RedisServer
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import Phone, Worker
+
+PUBLIC_BASE_URL = "https://kindred.example.org"
+SECRET_KEY = "test-secret-key"
+
+
+def app_config(
+    database_url: str, redis_url: str, twilio_api_url: str, instance: Path
+) -> dict[str, str]:
+    """The configuration of an app under test."""
+    return {
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "SMS_TRANSPORT": "twilio",
+        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": twilio_api_url,
+        "ORGANIZATION_NAME": "Eastside Neighbors",
+        "ORGANIZATION_CONTACT": "organizers@eastside.example.org",
+        "INSTANCE_PATH": str(instance),
+    }
+
+
+def _migrated(database_url: str, instance: Path) -> None:
+    app = create_app(
+        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
+    )
+    with app.app_context():
+        migrate.upgrade("head")
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file migrated to head, copied for each test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    _migrated(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The name of a PostgreSQL database migrated to head, used as a template for each test."""
+    url = postgres_server.create_database()
+    _migrated(url, tmp_path_factory.mktemp("postgres-template"))
+    return make_url(url).database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database for one test, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "kindred.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database(template=request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture
+def app(
+    database_url: str, redis_server: RedisServer, twilio_api: TwilioApiDouble, tmp_path: Path
+) -> Iterator[Flask]:
+    """The app on a fresh database, an empty Redis and the Twilio API double."""
+    app = create_app(app_config(database_url, redis_server.url, twilio_api.base_url, tmp_path))
+    with app.app_context():
+        from gateway.extensions import redis_client
+
+        redis_client().flushdb()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def worker(app: Flask) -> Worker:
+    """Runs queued jobs with a real RQ worker, in this process, until the queues are empty."""
+    return Worker(app)
+
+
+@pytest.fixture
+def phone(client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker) -> Phone:
+    """A volunteer's phone: texts go to the signed Twilio webhook, replies arrive via the
+    worker and the Twilio API double."""
+    return Phone(client, twilio_api, worker, "+15558675309")

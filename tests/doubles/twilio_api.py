@@ -1,0 +1,291 @@
+"""A local stand-in for Twilio's REST API, for sending SMS, that the real twilio client can use.
+
+It speaks the wire format of `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`:
+HTTP Basic auth, form-encoded fields, Twilio's JSON message resource on success and
+Twilio's JSON error shape (`code`, `message`, `more_info`, `status`) on failure, so
+`twilio.rest.Client` raises `TwilioRestException` with the same `status` and `code` it
+would against Twilio. Point a client at it with `client.api.base_url = double.base_url`.
+
+Faults are programmed per test: a recipient Twilio refuses (`reject`), transient server
+errors (`fail_next`), and an accepted message whose response never arrives
+(`drop_response_next`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self, TypedDict
+from urllib.parse import parse_qs
+
+from twilio.request_validator import RequestValidator
+
+API_VERSION = "2010-04-01"
+_MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/Messages\.json$")
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_SHUTDOWN_POLL_SECONDS = 0.05
+
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+class SentMessage(TypedDict):
+    """A message the double accepted, as the app asked for it."""
+
+    sid: str
+    to: str
+    from_: str | None
+    body: str
+    messaging_service_sid: str | None
+    status_callback: str | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the double answers: an HTTP status and a JSON payload."""
+
+    status: int
+    payload: dict[str, Any]
+
+
+def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
+    """Twilio's JSON error body for an error `code` returned with HTTP `status`."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def twilio_signature(url: str, params: dict[str, str], auth_token: str) -> str:
+    """The X-Twilio-Signature Twilio would send when posting `params` to `url`."""
+    signature: str = RequestValidator(auth_token).compute_signature(url, params)
+    return signature
+
+
+def count_segments(body: str) -> int:
+    """How many SMS segments `body` takes: GSM-7 when it can be, UCS-2 otherwise."""
+    if all(char in _GSM7_BASIC or char in _GSM7_EXTENDED for char in body):
+        units = sum(2 if char in _GSM7_EXTENDED else 1 for char in body)
+        single, per_part = 160, 153
+    else:
+        units = len(body.encode("utf-16-le")) // 2
+        single, per_part = 70, 67
+    return 1 if units <= single else -(-units // per_part)
+
+
+class TwilioApiDouble:
+    """A threaded HTTP server on 127.0.0.1 answering like Twilio's Messages API.
+
+    `sent` lists every accepted message; `received` lists the form fields of every
+    authenticated send request, whatever its outcome (so a test can prove no call was made).
+    """
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.sent: list[SentMessage] = []
+        self.received: list[dict[str, str]] = []
+        self._rejections: dict[str, Reply] = {}
+        self._failures: list[int] = []
+        self._responses_to_drop = 0
+        self._lock = threading.Lock()
+        self._server = _Server(self)
+        self.port: int = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
+            name="twilio-api-double",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket; safe to call more than once."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+    def reject(
+        self,
+        to: str,
+        status: int = 400,
+        code: int = 21610,
+        message: str = "Attempt to send to unsubscribed recipient",
+    ) -> None:
+        """Refuse every later message to `to` with this Twilio error."""
+        with self._lock:
+            self._rejections[to] = Reply(status, twilio_error(status, code, message))
+
+    def fail_next(self, n: int = 1, status: int = 500) -> None:
+        """Answer the next `n` send requests with a transient server error."""
+        with self._lock:
+            self._failures.extend([status] * n)
+
+    def drop_response_next(self, n: int = 1) -> None:
+        """Accept the next `n` valid messages but close the connection without answering.
+
+        The client sees a connection error although the message went out: the case where
+        a blind retry would text the recipient twice.
+        """
+        with self._lock:
+            self._responses_to_drop += n
+
+    def respond(self, method: str, path: str, authorization: str, body: bytes) -> Reply | None:
+        """Decide the answer to one HTTP request; None means drop the connection."""
+        match = _MESSAGES_PATH.match(path)
+        if method != "POST" or match is None:
+            return Reply(
+                404, twilio_error(404, 20404, f"The requested resource {path} was not found")
+            )
+        if match["account_sid"] != self.account_sid or not self._authorized(authorization):
+            return Reply(401, twilio_error(401, 20003, "Authenticate"))
+        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        with self._lock:
+            self.received.append(form)
+            if self._failures:
+                status = self._failures.pop(0)
+                phrase = http.HTTPStatus(status).phrase
+                return Reply(status, twilio_error(status, 20000 + status, phrase))
+            return self._send(form)
+
+    def _authorized(self, authorization: str) -> bool:
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            credentials = base64.b64decode(encoded, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return credentials == f"{self.account_sid}:{self.auth_token}"
+
+    def _send(self, form: dict[str, str]) -> Reply | None:
+        """Validate like Twilio, then accept the message (caller holds the lock)."""
+        to = form.get("To")
+        from_ = form.get("From")
+        service_sid = form.get("MessagingServiceSid")
+        body = form.get("Body")
+        if not to:
+            return Reply(400, twilio_error(400, 21604, "A 'To' phone number is required."))
+        if not _E164.match(to):
+            return Reply(400, twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}"))
+        if not from_ and not service_sid:
+            return Reply(400, twilio_error(400, 21603, "A 'From' phone number is required."))
+        if not body:
+            return Reply(400, twilio_error(400, 21602, "Message body is required."))
+        if to in self._rejections:
+            return self._rejections[to]
+        sid = f"SM{uuid.uuid4().hex}"
+        self.sent.append(
+            SentMessage(
+                sid=sid,
+                to=to,
+                from_=from_,
+                body=body,
+                messaging_service_sid=service_sid,
+                status_callback=form.get("StatusCallback"),
+            )
+        )
+        if self._responses_to_drop:
+            self._responses_to_drop -= 1
+            return None
+        return Reply(201, self._message_resource(sid, to, from_, service_sid, body))
+
+    def _message_resource(
+        self, sid: str, to: str, from_: str | None, service_sid: str | None, body: str
+    ) -> dict[str, Any]:
+        """The JSON message resource Twilio returns for a newly created message."""
+        now = format_datetime(datetime.now(UTC))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": service_sid,
+            "num_media": "0",
+            "num_segments": str(count_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "accepted" if service_sid else "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": to,
+            "uri": f"{uri}.json",
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, bound to an ephemeral port on 127.0.0.1, serving one double."""
+
+    daemon_threads = True
+
+    def __init__(self, double: TwilioApiDouble) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.double = double
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, asks the double what to answer, and writes it."""
+
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: tests assert on `sent`, not on access logs."""
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        reply = self.server.double.respond(
+            self.command, self.path, self.headers.get("Authorization", ""), body
+        )
+        if reply is None:
+            self.close_connection = True
+            return
+        payload = json.dumps(reply.payload).encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        if reply.status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
+        self.end_headers()
+        self.wfile.write(payload)

@@ -1,0 +1,82 @@
+"""Test helpers that act as the outside world: a volunteer's phone, Twilio's callbacks and a
+worker draining the queues."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+from flask.testing import FlaskClient
+from rq import SimpleWorker
+from werkzeug.test import TestResponse
+
+from gateway.extensions import QUEUES, queue, redis_client
+from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
+from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
+
+PUBLIC_BASE_URL = "https://kindred.example.org"
+KINDRED_NUMBER = "+15005550006"
+
+
+def signed_post(
+    client: FlaskClient, path: str, form: dict[str, str], token: str = TWILIO_AUTH_TOKEN
+) -> TestResponse:
+    """POST a form to the app as Twilio would, signed for PUBLIC_BASE_URL + path."""
+    signature = twilio_signature(PUBLIC_BASE_URL + path, form, token)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+class Worker:
+    """A real RQ worker, run in this process until the queues are empty."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def run(self) -> None:
+        with self.app.app_context():
+            SimpleWorker([queue(name) for name in QUEUES], connection=redis_client()).work(
+                burst=True
+            )
+
+
+class Phone:
+    """A volunteer's phone texting Kindred through the signed Twilio webhook."""
+
+    def __init__(
+        self, client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, number: str
+    ):
+        self.client = client
+        self.twilio_api = twilio_api
+        self.worker = worker
+        self.number = number
+
+    def post(self, body: str, sid: str | None = None, **extra: str) -> TestResponse:
+        """Deliver one text to the webhook; returns the webhook's response."""
+        form = {
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": self.twilio_api.account_sid,
+            "From": self.number,
+            "To": KINDRED_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+            **extra,
+        }
+        return signed_post(self.client, "/webhooks/twilio/sms", form)
+
+    def send(self, body: str, **extra: str) -> list[str]:
+        """Text Kindred, let the worker send the answers, and return the replies that arrived."""
+        before = len(self.replies())
+        response = self.post(body, **extra)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        self.worker.run()
+        return self.replies()[before:]
+
+    def reply_to(self, body: str, **extra: str) -> str:
+        """Text Kindred and return the one reply that arrived."""
+        replies = self.send(body, **extra)
+        assert len(replies) == 1, replies
+        return replies[0]
+
+    def replies(self) -> list[str]:
+        """Every text Twilio was asked to send to this phone, oldest first."""
+        return [m["body"] for m in self.twilio_api.sent if m["to"] == self.number]
