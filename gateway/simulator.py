@@ -42,10 +42,12 @@ def send() -> ResponseReturnValue:
     return jsonify(ok=True), 202
 
 
-@bp.get("/thread")
+@bp.post("/thread")
 def thread() -> ResponseReturnValue:
-    """The conversation with one phone number, oldest first."""
-    phone = _phone(request.args.get("phone"))
+    """The conversation with one phone number, oldest first: JSON {"phone": ...}. A POST, so
+    the number never lands in an access log."""
+    payload = request.get_json(silent=True)
+    phone = _phone(payload.get("phone") if isinstance(payload, dict) else None)
     rows = db.session.scalars(
         select(Message)
         .join(Address, Message.address_id == Address.id)

@@ -1,0 +1,373 @@
+"""Understanding what volunteers type: friends, interests, their own name and reports.
+
+Everything here is a pure function of the text (and the volunteer's friends, for reports).
+The vocabularies live in ``flows/data/*.json`` (relationships, interests, names, outcomes) so
+organizers can extend them; they are compiled to regexes once, at import. The parsers are
+deliberately forgiving and never raise: what they cannot read comes back empty, and the
+flows send such texts to the organizer inbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
+
+DEFAULT_INTERESTS: tuple[str, ...] = (
+    "healthcare",
+    "schools",
+    "housing",
+    "jobs",
+    "climate",
+    "prices",
+    "safety",
+    "voting",
+    "immigration",
+    "childcare",
+    "transit",
+    "seniors",
+)
+
+_MAX_NAME_WORDS = 4
+_MAX_NAME_CHARS = 40
+_MAX_PHRASE_WORDS = 3
+_NEGATION_WINDOW_WORDS = 3
+_NEGATION_WINDOW_CHARS = 60
+
+_RELATIONSHIP_DATA = load_data("relationships.json")
+_RELATIONSHIPS = Lexicon.build(_RELATIONSHIP_DATA["relationships"], plurals=True)
+_KIN_NAMES = frozenset(phrase_key(word) for word in _RELATIONSHIP_DATA["used_as_names"])
+
+_INTEREST_DATA = load_data("interests.json")
+_ANSWER_FILLER = Lexicon.build({"": _INTEREST_DATA["answer_filler"]})
+
+_NAME_DATA = load_data("names.json")
+_SEPARATORS = frozenset(fold(word) for word in _NAME_DATA["separators"])
+_BREAKERS = frozenset(fold(word) for word in _NAME_DATA["clause_breakers"])
+_NOT_NAMES = frozenset(fold(word) for word in _NAME_DATA["not_names"]) | _SEPARATORS
+_COMMON_WORDS = _NOT_NAMES | _BREAKERS
+_ALSO_FIRST_NAMES = frozenset(fold(word) for word in _NAME_DATA["also_first_names"])
+_GREETING = Lexicon.build({"": _NAME_DATA["greetings"]})
+_INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
+
+_OUTCOME_DATA = load_data("outcomes.json")
+_OUTCOME_PRECEDENCE: tuple[str, ...] = tuple(_OUTCOME_DATA["precedence"])
+_OUTCOMES = Lexicon.build(_OUTCOME_DATA["phrases"])
+_OUTCOMES_AT_CLAUSE_END = Lexicon.build(
+    _OUTCOME_DATA["clause_end_phrases"],
+    suffix=r"(?=\s*(?:$|[^\w\s'’]|(?:and|but|too|now|for|on|with|as|already)\b))",
+)
+_NEGATED_OUTCOME: dict[str, str] = _OUTCOME_DATA["negated"]
+_NEGATORS = frozenset(phrase_key(word) for word in _OUTCOME_DATA["negators"])
+_TALKED = Lexicon.build({"talked": _OUTCOME_DATA["talked"]})
+_CLAUSE_WORDS = "|".join(map(re.escape, _OUTCOME_DATA["clause_boundaries"]))
+_CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNORECASE)
+
+_CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}"
+    r"|\+\d{1,3}(?:[\s.-]?\d){6,13}"
+    r")(?!\w)"
+)
+_TOKEN = re.compile(
+    r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*)"
+    r"|(?P<boundary>[,;:!?()\[\]\n\"“”]|\.(?!\w))"
+    r"|(?P<other>\S)"
+)
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_LIST_SEPARATOR = re.compile(r"[,;/&+\n]|\.(?!\w)|\b(?:and|or|y|o|plus)\b", re.IGNORECASE)
+_MASK = "\x00"
+
+
+@dataclass(frozen=True)
+class FriendMention:
+    """A person the volunteer named, with what the same text says about them."""
+
+    name: str
+    relationship: str
+    interests: tuple[str, ...]
+    contacts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportReading:
+    """What a conversation report says: about whom, how it went, and whether they talked."""
+
+    friend_ids: tuple[int, ...]
+    outcome: str | None
+    talked: bool
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+@lru_cache(maxsize=32)
+def _interest_lexicon(interests: tuple[str, ...]) -> tuple[Lexicon, dict[str, str]]:
+    """The interest lexicon for an organization's interest list, and its canonical names.
+
+    Every known synonym is in the lexicon (so names and phrases never swallow one), but only
+    the organization's interests are reported; its own interests match by their name too.
+    """
+    phrases: dict[str, list[str]] = {
+        canonical: [*synonyms, canonical]
+        for canonical, synonyms in _INTEREST_DATA["synonyms"].items()
+    }
+    for interest in interests:
+        phrases.setdefault(interest, []).append(interest)
+    phrases[""] = _INTEREST_DATA["not_interests"]
+    canonical = {phrase_key(interest): interest for interest in interests}
+    return Lexicon.build(phrases, plurals=True), canonical
+
+
+def _interest_matches(
+    text: str, interests: Sequence[str]
+) -> list[tuple[str | None, re.Match[str]]]:
+    """Every interest phrase in `text`, with the organization's interest it means (or None)."""
+    lexicon, canonical = _interest_lexicon(tuple(interests))
+    return [(canonical.get(phrase_key(label)), match) for label, match in lexicon.finditer(text)]
+
+
+def find_interests(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> tuple[str, ...]:
+    """The organization's interests (from `interests`) that `text` mentions, in order of
+    appearance: "worried about rent and groceries" -> ("housing", "prices")."""
+    return _unique(interest for interest, _ in _interest_matches(text, interests) if interest)
+
+
+def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """`text` with each span blanked out, keeping every other character where it was."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = _MASK * (end - start)
+    return "".join(chars)
+
+
+def _proper(word: str) -> str:
+    """A name word capitalised as a name ("maria" -> "Maria", "o'brien" -> "O'Brien"); mixed
+    case the volunteer typed ("McKenzie") is kept."""
+    if not (word.islower() or word.isupper()):
+        return word
+    return re.sub(r"[^\W\d_]+", lambda part: part[0].capitalize(), word.lower())
+
+
+def _is_capitalised_name(word: str) -> bool:
+    """Whether `word` is a capitalised first name that is also an ordinary word ("Will",
+    "Tia"): capitalised, it is read as the name."""
+    return word[0].isupper() and fold(word) in _ALSO_FIRST_NAMES
+
+
+def _is_name_word(word: str) -> bool:
+    """Whether `word` (a run of letters) could be part of a person's name."""
+    key = fold(word)
+    return _is_capitalised_name(word) or not (key in _COMMON_WORDS or key.endswith(("'s", "'")))
+
+
+def _name_candidates(text: str) -> list[re.Match[str] | None]:
+    """The words of `text` that could be names, in order, with None wherever a name must end.
+
+    A clause breaker ("who", "from", "cares") ends the names in its clause: the rest of it
+    describes someone.
+    """
+    candidates: list[re.Match[str] | None] = []
+    describing = False
+    for token in _TOKEN.finditer(text):
+        word = token["word"]
+        if word is not None and not describing and _is_name_word(word):
+            candidates.append(token)
+            continue
+        candidates.append(None)
+        if word is None:
+            describing = describing and token.lastgroup != "boundary"
+        else:
+            describing = describing or fold(word) in _BREAKERS
+    return candidates
+
+
+def _names(text: str) -> list[tuple[int, str]]:
+    """The names in `text` (already stripped of contacts and known phrases), with where each
+    starts. Adjacent name words make one name ("Mary Ann"). If the volunteer capitalised some
+    candidate words but not others, only the capitalised ones are names."""
+    candidates = _name_candidates(text)
+    words = [token for token in candidates if token is not None]
+    mixed_case = len({token[0][0].isupper() for token in words}) > 1
+    runs: list[list[re.Match[str]]] = [[]]
+    for token in candidates:
+        if token is None or (mixed_case and not token[0][0].isupper()):
+            runs.append([])
+        elif runs[-1] or len(token[0]) > 1:
+            runs[-1].append(token)
+    names: dict[str, tuple[int, str]] = {}
+    for run in runs:
+        name = " ".join(_proper(token[0]) for token in run)
+        if run and len(run) <= _MAX_NAME_WORDS and len(name) <= _MAX_NAME_CHARS:
+            names.setdefault(fold(name), (run[0].start(), name))
+    return list(names.values())
+
+
+def _relationship(labels: Sequence[str]) -> str:
+    """The first specific relationship mentioned; plain "friend" only if nothing says more."""
+    specific = [label for label in labels if label != "friend"]
+    return (specific or list(labels) or ["other"])[0]
+
+
+def _assign_contacts(
+    names: Sequence[tuple[int, str]], contacts: Sequence[tuple[int, str]]
+) -> list[tuple[str, ...]]:
+    """Each name's contacts: a contact belongs to the nearest name before it (or the first)."""
+    owned: list[list[str]] = [[] for _ in names]
+    for position, contact in contacts:
+        before = [index for index, (start, _) in enumerate(names) if start < position]
+        owned[before[-1] if before else 0].append(contact)
+    return [tuple(contacts) for contacts in owned]
+
+
+def parse_friends(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> list[FriendMention]:
+    """The people named in a free-text description, e.g. "Dee and Yvonne from church" or
+    "my neighbor Carlos who cares about healthcare 555-201-7788".
+
+    Every name gets the relationship and interests the text mentions; a phone number or email
+    goes to the name before it, exactly as typed. A leading ADD is ignored. Text with no
+    plausible name gives []. A bare kin word ("my mom") is used as the name.
+    """
+    command = parse_command(text)
+    if command is not None and command.name == "add":
+        text = command.rest
+    contacts: list[tuple[int, str]] = []
+    for pattern in (_EMAIL, _PHONE):
+        matches = list(pattern.finditer(text))
+        contacts.extend((match.start(), match[0]) for match in matches)
+        text = _mask(text, (match.span() for match in matches))
+    relationships = [
+        (label, match)
+        for label, match in _RELATIONSHIPS.finditer(text)
+        if not _is_capitalised_name(match[0])
+    ]
+    interest_matches = _interest_matches(text, interests)
+    spans = [match.span() for _, match in relationships + interest_matches]
+    names = _names(_mask(text, spans))
+    if not names:
+        names = [
+            (match.start(), _proper(match["core"]))
+            for _, match in relationships
+            if phrase_key(match["core"]) in _KIN_NAMES
+        ]
+    if not names:
+        return []
+    relationship = _relationship([label for label, _ in relationships])
+    found = _unique(interest for interest, _ in interest_matches if interest)
+    contacts.sort()
+    return [
+        FriendMention(name, relationship, found, owned)
+        for (_, name), owned in zip(names, _assign_contacts(names, contacts), strict=True)
+    ]
+
+
+def _answer_phrase(segment: str) -> str | None:
+    """A short free-text interest, cleaned: "her church" -> "church"; None if it is empty,
+    only filler, or longer than a few words."""
+    words = _WORD.findall(_ANSWER_FILLER.pattern.sub(" ", segment.lower().replace("’", "'")))
+    while words and words[0].endswith(("'s", "'")):
+        words.pop(0)
+    if not 0 < len(words) <= _MAX_PHRASE_WORDS:
+        return None
+    return " ".join(words)
+
+
+def parse_interest_answer(
+    text: str, interests: Sequence[str] = DEFAULT_INTERESTS
+) -> tuple[str, ...]:
+    """What a friend cares about, from the answer to "What does Ruth care about?".
+
+    Each comma- or "and"-separated part gives the organization's interests it mentions, or
+    else itself as a short lower-case phrase: "medicare, her church" -> ("healthcare",
+    "church"). Deduplicated, in order of appearance.
+    """
+    found: list[str] = []
+    for segment in _LIST_SEPARATOR.split(text):
+        known = [interest for interest, _ in _interest_matches(segment, interests) if interest]
+        phrase = None if known else _answer_phrase(segment)
+        found.extend(known or ([phrase] if phrase else []))
+    return _unique(found)
+
+
+def parse_first_name(text: str) -> str | None:
+    """The volunteer's first name from an answer like "Sam", "I'm Sam", "my name is Sam Lee"
+    or "me llamo Ana"; None when the answer does not look like a name ("what is this?")."""
+    rest = text.strip()
+    greeting = _GREETING.pattern.match(rest)
+    if greeting is not None:
+        rest = rest[greeting.end() :].lstrip(" ,!.-")
+    introduction = _INTRODUCTION.pattern.match(rest)
+    if introduction is not None:
+        rest = rest[introduction.end() :]
+    elif len(rest) > _MAX_NAME_CHARS:
+        return None
+    words = [token["word"] for token in _TOKEN.finditer(rest) if token["word"]]
+    if not words or len(words[0]) < 2 or len(words[0]) > _MAX_NAME_CHARS:
+        return None
+    if introduction is None and len(words) > _MAX_PHRASE_WORDS:
+        return None
+    return _proper(words[0]) if _is_name_word(words[0]) else None
+
+
+def _negated(text: str, position: int) -> bool:
+    """Whether a negator ("not", "wasn't") comes shortly before `position`, in the same
+    clause: "wasn't really open" is negated, "not sure but interested" is not."""
+    before = text[max(0, position - _NEGATION_WINDOW_CHARS) : position]
+    clause = _CLAUSE_BOUNDARY.split(before)[-1]
+    window = _WORD.findall(clause)[-_NEGATION_WINDOW_WORDS:]
+    return any(phrase_key(word) in _NEGATORS for word in window)
+
+
+def _outcome(text: str) -> str | None:
+    """The outcome a report states, by precedence; a negated positive outcome ("wasn't open")
+    counts as its opposite. "Maria's in" reads as "Maria is in"."""
+    text = _CONTRACTED_IS.sub(" is", text)
+    found = set()
+    for lexicon in (_OUTCOMES, _OUTCOMES_AT_CLAUSE_END):
+        for outcome, match in lexicon.finditer(text):
+            if outcome in _NEGATED_OUTCOME and _negated(text, match.start()):
+                outcome = _NEGATED_OUTCOME[outcome]
+            found.add(outcome)
+    return next((outcome for outcome in _OUTCOME_PRECEDENCE if outcome in found), None)
+
+
+def _friend_ids(text: str, friends: Sequence[tuple[int, str]]) -> tuple[int, ...]:
+    """The ids of the friends `text` names, in order of appearance. A full name beats a first
+    name; a first name shared by several friends names none of them."""
+    by_full: dict[str, set[int]] = {}
+    by_first: dict[str, set[int]] = {}
+    for friend_id, name in friends:
+        if name.split():
+            by_full.setdefault(phrase_key(name), set()).add(friend_id)
+            by_first.setdefault(phrase_key(name.split()[0]), set()).add(friend_id)
+    names = [name for _, name in friends if name.split()]
+    lexicon = Lexicon.build({"": names + [name.split()[0] for name in names]}, suffix="(?:['’]s?)?")
+    ids: list[int] = []
+    for _, match in lexicon.finditer(text):
+        key = phrase_key(match["core"])
+        if match["core"].islower() and fold(match["core"]) in _COMMON_WORDS:
+            continue
+        candidates = by_full.get(key) or by_first.get(key, set())
+        if len(candidates) == 1:
+            ids.extend(candidates)
+    return tuple(dict.fromkeys(ids))
+
+
+def parse_report(text: str, friends: Sequence[tuple[int, str]]) -> ReportReading:
+    """How a conversation went, from a volunteer's report such as "talked to Maria, she's in!".
+
+    `friends` are the volunteer's friends as (id, name). The outcome is one of
+    ``flows.events.OUTCOMES`` or None; `talked` says whether a conversation happened (a
+    non-negated "talked", "spoke", "had coffee" ..., or any outcome but not_reached).
+    """
+    outcome = _outcome(text)
+    talked = outcome is not None or any(
+        not _negated(text, match.start()) for _, match in _TALKED.finditer(text)
+    )
+    return ReportReading(_friend_ids(text, friends), outcome, talked and outcome != "not_reached")

@@ -1,0 +1,166 @@
+"""Opt-out, opt-in, help and command words, as the carriers and volunteers type them."""
+
+import time
+
+import pytest
+
+from flows.keywords import Command, is_help, is_opt_in, opt_out_reason, parse_command
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("STOP", "STOP"),
+        ("Stop.", "STOP"),
+        (" stop!! ", "STOP"),
+        ("STOP 🙏", "STOP"),
+        ("stop please", "STOP"),
+        ("STOPALL", "STOPALL"),
+        ("stop all", "STOPALL"),
+        ("Unsubscribe", "UNSUBSCRIBE"),
+        ("cancel", "CANCEL"),
+        ("End.", "END"),
+        ("QUIT!", "QUIT"),
+        ("revoke", "REVOKE"),
+        ("OPTOUT", "OPTOUT"),
+        ("opt out", "OPTOUT"),
+        ("Opt-out", "OPTOUT"),
+        ("ALTO", "ALTO"),
+        ("parar", "PARAR"),
+        ("Cancelar!", "CANCELAR"),
+        ("please stop texting me", "please stop texting me"),
+        ("Please STOP texting me!!", "please stop texting me"),
+        ("stop messaging me", "stop messaging me"),
+        ("can you stop sending me texts", "stop sending me texts"),
+        ("remove me from this list", "remove me from this list"),
+        ("remove me", "remove me"),
+        ("unsubscribe me", "unsubscribe me"),
+        ("take me off your list", "take me off your list"),
+        ("leave me alone", "leave me alone"),
+        ("lose my number", "lose my number"),
+        ("no more texts", "no more texts"),
+        ("Don't text me", "don't text me"),
+        ("don’t text me again", "don't text me"),
+        ("do not contact me", "do not contact me"),
+        ("No más mensajes", "no más mensajes"),
+        ("no mas mensajes", "no mas mensajes"),
+        ("no me escriban más", "no me escriban más"),
+        ("Ya no me manden mensajes", "ya no me manden mensajes"),
+        ("Who is this? Remove me.", "remove me"),
+        ("I told you before, stop texting me", "stop texting me"),
+    ],
+)
+def test_opt_out_reason(text: str, reason: str) -> None:
+    assert opt_out_reason(text) == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'll stop by the forum",
+        "the bus stop",
+        "end the war on drugs",
+        "don't stop sending ideas",
+        "don't stop texting me",
+        "we talked until the end",
+        "she wants to cancel her rent increase",
+        "talked to Maria at the stop",
+        "Stop by the library at 5",
+        "cancel my RSVP",
+        "she quit her job",
+        "remove Maria from my list",
+        "Maria wants more texts about the forum",
+        "add Maria",
+        "",
+        "🙂",
+    ],
+)
+def test_no_false_opt_out(text: str) -> None:
+    assert opt_out_reason(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("START", True),
+        ("unstop", True),
+        ("YES", True),
+        ("yes!", True),
+        ("Yes please", True),
+        ("yep", True),
+        ("y", True),
+        ("sí", True),
+        ("Si", True),
+        ("yes 🙂", True),
+        ("no", False),
+        ("yes, Maria", False),
+        ("start a team", False),
+        ("", False),
+    ],
+)
+def test_is_opt_in(text: str, expected: bool) -> None:
+    assert is_opt_in(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("HELP", True),
+        ("help?", True),
+        ("Help!", True),
+        ("info", True),
+        ("AYUDA", True),
+        ("help with Maria", False),
+        ("I need to help my mom", False),
+        ("", False),
+    ],
+)
+def test_is_help(text: str, expected: bool) -> None:
+    assert is_help(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("add Maria", Command("add", "Maria")),
+        ("ADD: maria, neighbor", Command("add", "maria, neighbor")),
+        ("Add  Dee and Yvonne from church ", Command("add", "Dee and Yvonne from church")),
+        ("add", Command("add", "")),
+        ("friends", Command("friends", "")),
+        ("FRIENDS?", Command("friends", "")),
+        ("list", Command("friends", "")),
+        ("prompt", Command("prompt", "")),
+        ("Next", Command("prompt", "")),
+        ("idea for Ruth", Command("prompt", "for Ruth")),
+        ("join EASTSIDE", Command("join", "EASTSIDE")),
+        ("skip", Command("skip", "")),
+        ("Maria is a friend", None),
+        ("friends from church: Dee and Yvonne", None),
+        ("next door neighbor Carlos", None),
+        ("next week", None),
+        ("adding Bob", None),
+        ("", None),
+        ("🙂", None),
+    ],
+)
+def test_parse_command(text: str, command: Command | None) -> None:
+    assert parse_command(text) == command
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop " * 320,
+        "🙏" * 1600,
+        ("don't " * 200) + "stop texting me",
+        "a" * 1600,
+        "no me " * 266,
+    ],
+)
+def test_long_messages_are_fast(text: str) -> None:
+    started = time.perf_counter()
+    opt_out_reason(text)
+    is_opt_in(text)
+    is_help(text)
+    parse_command(text)
+    assert time.perf_counter() - started < 0.2

@@ -1,0 +1,116 @@
+"""The `kindred` command: db upgrade, export (CSV columns and spreadsheet-safe cells)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from gateway.exports import safe_cell
+from gateway.extensions import db
+from gateway.models import Friend, Message
+from tests.support import Phone
+
+HEADERS = {
+    "consent": ["address", "channel", "status", "changed_at", "source"],
+    "volunteers": ["phone", "name", "status", "joined_at"],
+    "friends": ["volunteer_phone", "friend_name", "relationship", "interests", "stage", "added_at"],
+    "reports": ["volunteer_phone", "friend_name", "outcome", "learned", "reported_at"],
+    "messages": ["provider_id", "direction", "address", "status", "reason", "created_at"],
+}
+
+
+def export(app: Flask, kind: str) -> list[dict[str, str]]:
+    result = app.test_cli_runner().invoke(args=["export", kind])
+    assert result.exit_code == 0, result.output
+    reader = csv.DictReader(io.StringIO(result.output))
+    assert reader.fieldnames == HEADERS[kind]
+    return list(reader)
+
+
+@pytest.fixture
+def volunteer(phone: Phone) -> Phone:
+    for text in (
+        "hi",
+        "yes",
+        "Sam",
+        "ADD Maria, neighbor, cares about schools and rent",
+        "talked to Maria, she's in!",
+    ):
+        phone.send(text)
+    return phone
+
+
+def test_exports_have_the_documented_columns_and_the_volunteers_data(
+    app: Flask, volunteer: Phone
+) -> None:
+    (consent,) = export(app, "consent")
+    assert consent["address"] == volunteer.number and consent["status"] == "opted_in"
+    assert consent["source"] == "sms_keyword" and consent["changed_at"]
+
+    (person,) = export(app, "volunteers")
+    assert (person["phone"], person["name"], person["status"]) == (
+        volunteer.number,
+        "Sam",
+        "active",
+    )
+
+    (friend,) = export(app, "friends")
+    assert friend["volunteer_phone"] == volunteer.number
+    assert (friend["friend_name"], friend["relationship"], friend["stage"]) == (
+        "Maria",
+        "neighbor",
+        "committed",
+    )
+    assert friend["interests"] == "schools;housing"
+
+    (report,) = export(app, "reports")
+    assert (report["friend_name"], report["outcome"]) == ("Maria", "committed")
+    assert report["learned"] == "talked to Maria, she's in!"
+
+    messages = export(app, "messages")
+    assert {m["direction"] for m in messages} == {"inbound", "outbound"}
+    assert all(m["provider_id"].startswith("SM") for m in messages)
+    assert len(messages) == db.session.query(Message).count()
+
+
+def test_export_escapes_cells_a_spreadsheet_would_run(app: Flask, volunteer: Phone) -> None:
+    friend = db.session.scalars(select(Friend)).one()
+    friend.name = '=HYPERLINK("http://evil.example")'
+    db.session.commit()
+    (row,) = export(app, "friends")
+    assert row["friend_name"] == '\'=HYPERLINK("http://evil.example")'
+    assert row["volunteer_phone"] == volunteer.number  # E.164 stays a plain number
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1 (555) 201", "'+1 (555) 201"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("+15558675309", "+15558675309"),
+        ("Maria", "Maria"),
+        (None, ""),
+    ],
+)
+def test_safe_cell(value: str | None, cell: str) -> None:
+    assert safe_cell(value) == cell
+
+
+def test_export_rejects_an_unknown_kind(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["export", "phone-list"])
+    assert result.exit_code == 2 and "Invalid value" in result.output
+
+
+def test_db_upgrade_is_idempotent_and_seeds_the_organization(app: Flask) -> None:
+    for _ in range(2):
+        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "database at 0001_core" in result.output

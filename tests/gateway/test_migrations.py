@@ -1,0 +1,61 @@
+"""Migrations: one head, upgrade from empty and downgrade to empty on SQLite and PostgreSQL, and
+the migrated schema is exactly what the models describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from gateway import create_app, migrate
+from gateway.extensions import db
+from gateway.models import Base
+from tests.conftest import SECRET_KEY
+from tests.doubles.servers import PostgresServer
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+def test_the_history_has_a_single_head(tmp_path: Path) -> None:
+    app = create_app({"SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        assert len(migrate.heads()) == 1
+
+
+def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    app = create_app(
+        {
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    with app.app_context():
+        assert migrate.current() is None
+        migrate.upgrade("head")
+        assert migrate.current() == migrate.heads()[0]
+        assert set(inspect(db.engine).get_table_names()) == set(Base.metadata.tables) | {
+            "alembic_version"
+        }
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+
+        migrate.downgrade("base")
+        assert migrate.current() is None
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+        migrate.upgrade("head")  # and back up again, cleanly
+        assert migrate.current() == migrate.heads()[0]
+        db.engine.dispose()
