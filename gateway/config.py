@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(ValueError):
@@ -116,6 +117,10 @@ def _validate(s: Settings) -> None:
         value = getattr(s, name)
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+    try:
+        ZoneInfo(s.DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"DEFAULT_TIMEZONE must be an IANA time zone, not {s.DEFAULT_TIMEZONE!r}") from exc
     if urlsplit(s.REDIS_URL).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(
             f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {s.REDIS_URL!r}"

@@ -3,6 +3,9 @@ worker and the real twilio client talking to the Twilio API double."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from gateway.extensions import db
@@ -73,3 +76,24 @@ def test_every_reply_records_why_it_exists_and_its_delivery(phone: Phone) -> Non
         assert message.in_reply_to_id is not None
         assert message.provider_id and message.provider_id.startswith("SM")
         assert [e.status for e in message.history] == ["queued", "sent"]
+
+
+def test_logs_never_carry_a_phone_number_email_or_message_body(
+    phone: Phone, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    texts = [
+        "hi",
+        "yes",
+        "Sam",
+        "ADD Bob 555-201-7788 bob@example.org",
+        "SKIP",
+        "talked to Bob, he's in!",
+    ]
+    for text in texts:
+        phone.send(text)
+    logged = caplog.text
+    assert "outbox: message" in logged  # the outbox does log each send...
+    for secret in [phone.number, phone.number[1:], "555-201-7788", "bob@example.org", *texts[3:]]:
+        assert secret not in logged  # ...but never who or what
+    assert any(r.getMessage().endswith("+1******5309") for r in caplog.records)

@@ -1,0 +1,73 @@
+"""The Twilio transport: the official client, pointed at the Twilio API double, and the one
+table that turns Twilio's answers into ours."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.transports import OutboundSms, TransportError
+from gateway.transports.twilio_sms import TwilioSmsTransport
+from tests.doubles.twilio_api import TwilioApiDouble
+
+CALLBACK = "https://kindred.example.org/webhooks/twilio/status"
+
+
+def transport(api: TwilioApiDouble, **sender: str) -> TwilioSmsTransport:
+    return TwilioSmsTransport(api.account_sid, api.auth_token, api_base_url=api.base_url, **sender)
+
+
+def test_sends_from_the_number_with_a_status_callback(twilio_api: TwilioApiDouble) -> None:
+    result = transport(twilio_api, from_number="+15005550006").send(
+        OutboundSms("+15558675309", "Hola 👋", CALLBACK)
+    )
+    (sent,) = twilio_api.sent
+    assert (sent["to"], sent["from_"], sent["body"], sent["status_callback"]) == (
+        "+15558675309",
+        "+15005550006",
+        "Hola 👋",
+        CALLBACK,
+    )
+    assert result.provider_id == sent["sid"] and result.status == "sent"
+
+
+def test_sends_through_a_messaging_service(twilio_api: TwilioApiDouble) -> None:
+    transport(twilio_api, messaging_service_sid="MG" + "1" * 32).send(
+        OutboundSms("+15558675309", "hi")
+    )
+    (sent,) = twilio_api.sent
+    assert sent["messaging_service_sid"] == "MG" + "1" * 32 and not sent["from_"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "permanent", "opt_out"),
+    [
+        (("reject", 400, 21610), "21610", True, True),
+        (("reject", 400, 21211), "21211", True, False),
+        (("fail", 500, None), "20500", False, False),
+        (("fail", 503, None), None, False, False),
+    ],
+)
+def test_provider_errors_are_translated_in_one_place(
+    twilio_api: TwilioApiDouble, fault: tuple, code: str | None, permanent: bool, opt_out: bool
+) -> None:
+    kind, status, error = fault
+    if kind == "reject":
+        twilio_api.reject("+15558675309", status=status, code=error)
+    else:
+        twilio_api.fail_next(status=status)
+    with pytest.raises(TransportError) as caught:
+        transport(twilio_api, from_number="+15005550006").send(OutboundSms("+15558675309", "hi"))
+    assert (caught.value.permanent, caught.value.opt_out) == (permanent, opt_out)
+    if code:
+        assert caught.value.code == code
+
+
+def test_an_unreachable_provider_is_a_passing_error() -> None:
+    api = TwilioApiDouble("AC" + "0" * 32, "token")
+    base = api.base_url
+    api.stop()
+    with pytest.raises(TransportError) as caught:
+        TwilioSmsTransport(api.account_sid, "token", "+15005550006", api_base_url=base).send(
+            OutboundSms("+15558675309", "hi")
+        )
+    assert not caught.value.permanent
