@@ -120,7 +120,9 @@ def _validate(s: Settings) -> None:
     try:
         ZoneInfo(s.DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"DEFAULT_TIMEZONE must be an IANA time zone, not {s.DEFAULT_TIMEZONE!r}") from exc
+        raise ConfigError(
+            f"DEFAULT_TIMEZONE must be an IANA time zone, not {s.DEFAULT_TIMEZONE!r}"
+        ) from exc
     if urlsplit(s.REDIS_URL).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(
             f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {s.REDIS_URL!r}"

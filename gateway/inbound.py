@@ -53,7 +53,8 @@ class InboundSms:
 def receive_sms(org: Organization, sms: InboundSms) -> list[int]:
     """Store and answer one inbound text; returns the outbox ids to dispatch after commit.
 
-    A provider id seen before is a no-op (provider retries and duplicates)."""
+    A provider id seen before is a no-op (provider retries and duplicates). A NUL character,
+    which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
     if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
         return []
     address = _address_for(org, sms.from_number)
@@ -62,7 +63,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> list[int]:
         direction="inbound",
         channel="sms",
         address_id=address.id,
-        body=sms.body,
+        body=sms.body.replace("\x00", "\ufffd"),
         num_media=sms.num_media,
         provider_id=sms.provider_id,
         status="received",

@@ -7,6 +7,7 @@ checked against PUBLIC_BASE_URL plus the request path (it works behind a proxy).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+MAX_MEDIA = 10  # Twilio attaches at most 10 media to a message
+MAX_ERROR_CODE = 16  # the width of Message.error_code; Twilio's codes have five digits
 
 
 @bp.before_request
@@ -46,19 +49,18 @@ def verify_signature() -> None:
 def sms() -> Response:
     """An inbound text: store it, answer it, reply with empty TwiML (replies go via the outbox)."""
     form = request.form
-    provider_id = form.get("MessageSid") or form.get("SmsSid")
-    if not provider_id or len(provider_id) > 64 or not form.get("From"):
+    provider_id = _provider_id(form)
+    if not provider_id or not form.get("From"):
         abort(400, description="MessageSid and From are required")
     try:
         from_number = parse_phone(form["From"], current_app.config["DEFAULT_REGION"])
     except AddressError:
         abort(400, description="From is not a phone number")
-    num_media = form.get("NumMedia", "0")
     inbound = InboundSms(
         provider_id=provider_id,
         from_number=from_number,
         body=form.get("Body", ""),
-        num_media=int(num_media) if num_media.isdigit() else 0,
+        num_media=_media_count(form.get("NumMedia", "0")),
     )
     outbox.dispatch(receive_sms(seed.default_organization(), inbound))
     return Response(EMPTY_TWIML, mimetype="text/xml")
@@ -68,7 +70,7 @@ def sms() -> Response:
 def status() -> Response:
     """A delivery status callback: add it to the message's history, once."""
     form = request.form
-    provider_id = form.get("MessageSid") or form.get("SmsSid")
+    provider_id = _provider_id(form)
     twilio_status = form.get("MessageStatus") or form.get("SmsStatus")
     if not provider_id or not twilio_status:
         abort(400, description="MessageSid and MessageStatus are required")
@@ -78,7 +80,7 @@ def status() -> Response:
     message = db.session.scalar(select(Message).where(Message.provider_id == provider_id))
     if message is None or message.direction != "outbound":
         return Response(status=204)
-    error_code = form.get("ErrorCode") or None
+    error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
     changed = outbox.record_status(message, mapped, error_code, source="provider")
     if changed and error_is_opt_out(error_code):
         consent.record(
@@ -89,3 +91,15 @@ def status() -> Response:
     except IntegrityError:
         db.session.rollback()  # the same callback, processed concurrently: a no-op
     return Response(status=204)
+
+
+def _provider_id(form: Mapping[str, str]) -> str | None:
+    """The MessageSid, if it looks like one (letters and digits, as short as our column)."""
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    return sid if len(sid) <= 64 and sid.isascii() and sid.isalnum() else None
+
+
+def _media_count(raw: str) -> int:
+    """NumMedia as a count Twilio could send; anything else counts as no media."""
+    raw = raw.strip()
+    return min(int(raw), MAX_MEDIA) if raw.isascii() and raw.isdigit() else 0
