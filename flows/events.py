@@ -17,6 +17,21 @@ from typing import Any
 RELATIONSHIPS = ("family", "friend", "neighbor", "coworker", "classmate", "community", "other")
 STAGES = ("listed", "talked", "open", "committed", "joined")
 OUTCOMES = ("committed", "open", "undecided", "not_interested", "not_reached")
+# What friends care about, until an organization edits its own list.
+DEFAULT_INTERESTS = (
+    "healthcare",
+    "schools",
+    "housing",
+    "jobs",
+    "climate",
+    "prices",
+    "safety",
+    "voting",
+    "immigration",
+    "childcare",
+    "transit",
+    "seniors",
+)
 
 
 class Consent(StrEnum):
@@ -52,7 +67,7 @@ class Organization:
     name: str
     contact: str
     frequency: str = "About 3 msgs/week"
-    interests: tuple[str, ...] = ()
+    interests: tuple[str, ...] = DEFAULT_INTERESTS
 
 
 @dataclass(frozen=True)

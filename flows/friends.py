@@ -32,7 +32,7 @@ def add(
 ) -> Outcome | None:
     """Add the friends named in `text`; None when no name could be found in it. With
     `with_relationship_only`, only names whose relationship the text states count."""
-    mentions = parse.parse_friends(text, ctx.organization.interests or parse.DEFAULT_INTERESTS)
+    mentions = parse.parse_friends(text, ctx.organization.interests)
     if with_relationship_only:
         mentions = [m for m in mentions if m.relationship != "other"]
     if not mentions:
@@ -54,7 +54,7 @@ def add(
         added += " We never text your friends; you have the conversation."
     first = fresh[0]
     if len(fresh) == 1 and not first.interests:
-        example = ", ".join(list(ctx.organization.interests or parse.DEFAULT_INTERESTS)[:3])
+        example = ", ".join(ctx.organization.interests[:3])
         body = f"{added} What does {first.name} care about? (e.g. {example}) or SKIP"
         return Outcome(State("ask_interests", {"friend_name": first.name}), (Reply(body),), effects)
 
@@ -70,9 +70,7 @@ def take_interests(state: State, text: str, ctx: Context) -> Outcome:
         return Outcome(State("idle"), (Reply("Reply PROMPT for a conversation idea."),))
     effects: tuple[SetInterests, ...] = ()
     if text.strip().upper() != "SKIP":
-        interests = parse.parse_interest_answer(
-            text, ctx.organization.interests or parse.DEFAULT_INTERESTS
-        )
+        interests = parse.parse_interest_answer(text, ctx.organization.interests)
         if interests:
             effects = (SetInterests(friend.id, interests),)
             friend = replace(friend, interests=interests)

@@ -14,22 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from flows.events import DEFAULT_INTERESTS
 from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
-
-DEFAULT_INTERESTS: tuple[str, ...] = (
-    "healthcare",
-    "schools",
-    "housing",
-    "jobs",
-    "climate",
-    "prices",
-    "safety",
-    "voting",
-    "immigration",
-    "childcare",
-    "transit",
-    "seniors",
-)
 
 _MAX_NAME_WORDS = 4
 _MAX_NAME_CHARS = 40

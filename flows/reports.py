@@ -82,7 +82,7 @@ def answer(state: State, text: str, ctx: Context) -> Outcome | None:
 
 def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Outcome:
     """Record the report for each friend and thank the volunteer with what was logged."""
-    tags = parse.find_interests(text, ctx.organization.interests or parse.DEFAULT_INTERESTS)
+    tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
     effects = tuple(
         LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # A question left unanswered this long is forgotten: a bare "2" weeks later is not its answer.
 QUESTION_TTL = timedelta(days=3)
+# Stands in, in a stored inbound text, for a friend's phone number or email the volunteer typed.
+CONTACT_PLACEHOLDER = "[contact]"
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _answer(org: Organization, address: Address, message: Message) -> list[int]:
     friends = _friends(person)
     ctx = ev.Context(
         organization=ev.Organization(
-            org.name, org.contact, org.frequency, tuple(org.interests or ())
+            org.name, org.contact, org.frequency, tuple(org.interests or ()) or ev.DEFAULT_INTERESTS
         ),
         now=now,
         consent=consent.status(address),
@@ -212,6 +214,8 @@ def _add_friend(effect: ev.AddFriend, t: _Target) -> Friend:
             db.session.add(
                 FriendContactDigest(friend_id=friend.id, digest=digest(normalized, secret))
             )
+        # The friend's contact is kept only as the digest, not in the text that carried it.
+        t.message.body = t.message.body.replace(contact, CONTACT_PLACEHOLDER)
     return friend
 
 
@@ -220,17 +224,9 @@ def _answer_failed(message_id: int) -> list[int]:
     message = db.session.get(Message, message_id)
     assert message is not None
     message.needs_attention = True
-    if (
-        keywords.opt_out_reason(message.body)
-        and consent.status(message.address) is not ev.Consent.OPTED_OUT
-    ):
-        consent.record(
-            message.address,
-            "opt_out",
-            source="sms_keyword",
-            detail="fallback",
-            evidence_message_id=message.id,
-        )
+    reason = keywords.opt_out_reason(message.body)
+    if reason:
+        consent.opt_out(message.address, "sms_keyword", reason, evidence_message_id=message.id)
     db.session.commit()
     return []
 

@@ -192,9 +192,7 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
         message.attempts,
     )
     if exc.opt_out:
-        consent.record(
-            message.address, "opt_out", source="provider_error", detail=f"twilio {exc.code}"
-        )
+        consent.opt_out(message.address, source="provider_error", detail=f"twilio {exc.code}")
     if exc.permanent or message.attempts >= MAX_ATTEMPTS:
         return _finish(message, "failed", exc.code)
     message.status = "queued"

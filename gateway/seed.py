@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from flows.parse import DEFAULT_INTERESTS
+from flows.events import DEFAULT_INTERESTS
 from gateway.extensions import db
 from gateway.models import Organization, Prompt
 

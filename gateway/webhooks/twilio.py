@@ -83,9 +83,7 @@ def status() -> Response:
     error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
     changed = outbox.record_status(message, mapped, error_code, source="provider")
     if changed and error_is_opt_out(error_code):
-        consent.record(
-            message.address, "opt_out", source="provider_error", detail=f"twilio {error_code}"
-        )
+        consent.opt_out(message.address, source="provider_error", detail=f"twilio {error_code}")
     try:
         db.session.commit()
     except IntegrityError:
