@@ -114,3 +114,12 @@ def test_db_upgrade_is_idempotent_and_seeds_the_organization(app: Flask) -> None
         result = app.test_cli_runner().invoke(args=["db", "upgrade"])
         assert result.exit_code == 0, result.output
         assert "database at 0001_core" in result.output
+
+
+def test_kindred_worker_burst_sends_what_is_queued(app: Flask, phone: Phone) -> None:
+    assert phone.post("hi").status_code == 200
+    assert phone.replies() == []  # accepted and queued; no worker has run yet
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    (terms,) = phone.replies()
+    assert "Reply YES to join" in terms
