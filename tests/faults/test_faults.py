@@ -1,0 +1,158 @@
+"""Nothing accepted is lost, and nothing is sent twice, when the parts around the gateway fail
+(DESIGN invariant 7): Redis dies, a worker dies mid-send, the provider hangs up after taking a
+message, the database goes away."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from gateway import outbox
+from gateway.extensions import db
+from gateway.models import Message, utcnow
+from tests.doubles.servers import PostgresServer, RedisServer
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import Phone, signed_post
+
+THANKS = "Thanks, Sam."
+
+
+def messages(direction: str) -> list[Message]:
+    """Every message one way, oldest first, as the requests and the worker left them."""
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(Message).where(Message.direction == direction).order_by(Message.id)
+        )
+    )
+
+
+def join(phone: Phone) -> None:
+    phone.send("hi")
+    phone.send("yes")
+
+
+def sweep_after(delay: timedelta) -> dict[str, int]:
+    """Run the sweeper as if `delay` had passed."""
+    return outbox.sweep(now=utcnow() + delay)
+
+
+def thanks_received(phone: Phone) -> int:
+    return sum(reply.startswith(THANKS) for reply in phone.replies())
+
+
+@pytest.mark.parametrize("lost_after_post", [False, True], ids=["down", "lost its queue"])
+def test_a_text_that_arrives_while_redis_is_down_is_kept_and_answered_once(
+    phone: Phone, redis_outage: RedisServer, lost_after_post: bool
+) -> None:
+    join(phone)
+    if not lost_after_post:
+        redis_outage.kill()
+    response = phone.post("Sam")
+    if lost_after_post:
+        redis_outage.kill()  # the job was queued, then Redis died and forgot it
+
+    assert response.status_code == 200
+    assert messages("inbound")[-1].body == "Sam"
+    reply = messages("outbound")[-1]
+    assert (reply.status, reply.body[: len(THANKS)]) == ("queued", THANKS)
+
+    redis_outage.restart()  # empty: whatever was queued is gone
+    phone.worker.run()
+    assert thanks_received(phone) == 0
+
+    assert sweep_after(timedelta(minutes=5)) == {"requeued": 1, "failed": 0}
+    phone.worker.run()
+    assert thanks_received(phone) == 1
+    assert messages("outbound")[-1].status == "sent"
+
+    sweep_after(timedelta(minutes=30))  # later sweeps find nothing to send again
+    phone.worker.run()
+    assert thanks_received(phone) == 1
+
+
+def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    assert phone.post("hi").status_code == 200
+    reply = messages("outbound")[-1]
+    # A worker claimed the reply and died before the provider call returned: the row is left
+    # as its claim left it. (Arranged directly: the worker is the thing that is gone.)
+    db.session.execute(
+        update(Message)
+        .where(Message.id == reply.id)
+        .values(status="sending", attempts=1, updated_at=utcnow())
+    )
+    db.session.commit()
+
+    phone.worker.run()  # the job finds the row claimed: nothing to do
+    assert sweep_after(outbox.LOST_AFTER - timedelta(minutes=1)) == {"requeued": 0, "failed": 0}
+    assert messages("outbound")[-1].status == "sending"
+
+    assert sweep_after(outbox.LOST_AFTER + timedelta(minutes=1)) == {"requeued": 0, "failed": 1}
+    lost = messages("outbound")[-1]
+    assert (lost.status, lost.error_code) == ("failed", "worker_lost")
+    assert [(e.status, e.error_code) for e in lost.history] == [
+        ("queued", None),
+        ("failed", "worker_lost"),
+    ]
+
+    sweep_after(timedelta(hours=1))
+    phone.worker.run()
+    assert twilio_api.received == []
+
+
+def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    """Twilio took the text but the answer never came back. The worker cannot know it went out,
+    so it treats it like any passing error: the message goes back to `queued` (no crash, no
+    provider id) and is sent once more on the next try. The volunteer may get the text twice;
+    never more, and never zero times."""
+    join(phone)
+    twilio_api.drop_response_next()
+    phone.send("Sam")
+
+    assert thanks_received(phone) == 1  # it went out, though we were not told
+    waiting = messages("outbound")[-1]
+    assert (waiting.status, waiting.provider_id, waiting.attempts) == ("queued", None, 1)
+
+    for minutes in (5, 30, 120):
+        sweep_after(timedelta(minutes=minutes))
+        phone.worker.run()
+    assert thanks_received(phone) == 2  # one further send, not more
+    sent = messages("outbound")[-1]
+    assert (sent.status, sent.attempts) == ("sent", 2)
+    assert sent.provider_id == twilio_api.sent[-1]["sid"]
+
+
+def test_healthz_answers_503_while_redis_is_down(
+    client: FlaskClient, redis_outage: RedisServer
+) -> None:
+    assert client.get("/healthz").status_code == 200
+    redis_outage.kill()
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.get_json() == {"status": "unavailable", "database": "ok", "redis": "unavailable"}
+    redis_outage.restart()
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.postgres
+def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_is_down(
+    app_on_own_postgres: Flask, own_postgres: PostgresServer
+) -> None:
+    client = app_on_own_postgres.test_client()
+    assert client.get("/healthz").status_code == 200
+    own_postgres.stop()
+
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.get_json()["database"] == "unavailable"
+    # A text that cannot be stored is not acknowledged, so Twilio does not count it delivered.
+    form = {"MessageSid": "SM" + "1" * 32, "From": "+15558675309", "Body": "hi", "NumMedia": "0"}
+    assert signed_post(client, "/webhooks/twilio/sms", form).status_code >= 500

@@ -1,0 +1,198 @@
+"""Delivery (DESIGN invariants 1, 2, 6 and 7): what the provider says about a message, at send
+time or later in a signed status callback, ends up in the message's status and history once;
+a provider-side opt-out silences the volunteer; a passing provider error is retried and the
+text sent exactly once; a send job run twice sends once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway import outbox
+from gateway.extensions import db
+from gateway.jobs import send_message
+from gateway.models import Address, ConsentEvent, Message, utcnow
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import KINDRED_NUMBER, Phone, signed_post
+
+STATUS = "/webhooks/twilio/status"
+TERMS_START = "Eastside Neighbors: plan real conversations with people you know."
+
+
+def outbound() -> list[Message]:
+    """Every outbound message, oldest first, as the requests and the worker left it."""
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(Message).where(Message.direction == "outbound").order_by(Message.id)
+        )
+    )
+
+
+def history(message: Message) -> list[tuple[str, str | None]]:
+    return [(event.status, event.error_code) for event in message.history]
+
+
+def consent_ledger() -> list[tuple[str, str]]:
+    db.session.rollback()
+    return [(e.kind, e.source) for e in db.session.scalars(select(ConsentEvent))]
+
+
+def join(phone: Phone) -> None:
+    phone.send("hi")
+    phone.send("yes")
+
+
+def test_the_providers_opt_out_rejection_fails_the_message_and_opts_the_volunteer_out(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    join(phone)
+    twilio_api.reject(phone.number, code=21610)
+    assert phone.send("Sam") == []
+
+    refused = outbound()[-1]
+    assert (refused.status, refused.error_code) == ("failed", "21610")
+    assert history(refused) == [("queued", None), ("failed", "21610")]
+    assert consent_ledger()[-1] == ("opt_out", "provider_error")
+
+    attempts = len(twilio_api.received)
+    assert phone.send("ADD Maria, neighbor") == []
+    assert len(twilio_api.received) == attempts  # not even tried: the guard knows
+
+
+def sweep_later() -> None:
+    outbox.sweep(now=utcnow() + timedelta(minutes=30))
+
+
+def run_the_job_again() -> None:
+    send_message.enqueue(outbound()[-1].id)
+
+
+@pytest.mark.parametrize("retry", [run_the_job_again, sweep_later], ids=["job again", "sweeper"])
+def test_a_passing_provider_error_is_retried_and_sent_exactly_once(
+    phone: Phone, twilio_api: TwilioApiDouble, retry: Callable[[], object]
+) -> None:
+    join(phone)
+    twilio_api.fail_next()
+    assert phone.send("Sam") == []
+    waiting = outbound()[-1]
+    assert (waiting.status, waiting.attempts) == ("queued", 1)
+    assert waiting.next_attempt_at is not None and waiting.next_attempt_at > utcnow()
+
+    retry()
+    phone.worker.run()
+    # Whatever else runs afterwards (RQ's own retry, another sweep) finds nothing to send.
+    sweep_later()
+    phone.worker.run()
+
+    thanks = [r for r in phone.replies() if r.startswith("Thanks, Sam")]
+    assert len(thanks) == 1
+    sent = outbound()[-1]
+    assert (sent.status, sent.attempts) == ("sent", 2)
+    assert [status for status, _ in history(sent)] == ["queued", "sent"]
+
+
+def status_callback(client: FlaskClient, message: Message, status: str, error: str = "") -> int:
+    """Twilio's status callback for `message`, signed for the URL the app gave Twilio."""
+    form = {
+        "MessageSid": message.provider_id or "",
+        "MessageStatus": status,
+        "To": message.address.value,
+        "From": KINDRED_NUMBER,
+        "AccountSid": "AC" + "0" * 32,
+    }
+    if error:
+        form["ErrorCode"] = error
+    return signed_post(client, STATUS, form).status_code
+
+
+CALLBACKS = {
+    "delivered": ([("delivered", "")], "delivered", None, ["queued", "sent", "delivered"]),
+    "delivered twice": (
+        [("delivered", ""), ("delivered", "")],
+        "delivered",
+        None,
+        ["queued", "sent", "delivered"],
+    ),
+    "late sent after delivered": (
+        [("sending", ""), ("delivered", ""), ("sent", ""), ("queued", "")],
+        "delivered",
+        None,
+        ["queued", "sent", "delivered"],
+    ),
+    "undelivered 30006": (
+        [("undelivered", "30006")],
+        "failed",
+        "30006",
+        ["queued", "sent", "failed"],
+    ),
+    "undelivered 30006, twice": (
+        [("undelivered", "30006"), ("undelivered", "30006")],
+        "failed",
+        "30006",
+        ["queued", "sent", "failed"],
+    ),
+    "failed 21610": ([("failed", "21610")], "failed", "21610", ["queued", "sent", "failed"]),
+}
+
+
+@pytest.mark.parametrize(
+    ("callbacks", "status", "error", "statuses"), CALLBACKS.values(), ids=list(CALLBACKS)
+)
+def test_status_callbacks_update_status_and_history_once(
+    phone: Phone,
+    client: FlaskClient,
+    twilio_api: TwilioApiDouble,
+    callbacks: list[tuple[str, str]],
+    status: str,
+    error: str | None,
+    statuses: list[str],
+) -> None:
+    phone.send("hi")
+    message = outbound()[-1]
+    assert twilio_api.sent[-1]["status_callback"] == "https://kindred.example.org" + STATUS
+    assert twilio_api.sent[-1]["sid"] == message.provider_id
+
+    for twilio_status, code in callbacks:
+        assert status_callback(client, message, twilio_status, code) == 204
+
+    message = outbound()[-1]
+    assert (message.status, message.error_code) == (status, error)
+    assert [event.status for event in message.history] == statuses
+    if error:
+        assert history(message)[-1] == (status, error)
+    opted_out = error == "21610"
+    assert (("opt_out", "provider_error") in consent_ledger()) is opted_out
+    if opted_out:
+        assert phone.send("hi") == []
+
+
+def test_a_message_whose_send_job_was_queued_twice_is_sent_once(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    assert phone.post("hi").status_code == 200  # the webhook queues the reply's job ...
+    send_message.enqueue(outbound()[-1].id)  # ... and something queues it again
+    phone.worker.run()
+    assert len(phone.replies()) == 1
+    assert len(twilio_api.received) == 1
+    assert outbound()[-1].status == "sent"
+
+
+def test_a_message_the_system_starts_needs_an_opt_in(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    phone.send("hi")  # known, but never said YES
+    address = db.session.scalars(select(Address).where(Address.value == phone.number)).one()
+    prompt = outbox.queue_sms(address, "Idea for Ruth: ...", reason="prompt")
+    db.session.commit()
+    outbox.dispatch([prompt.id])
+    phone.worker.run()
+
+    assert not [r for r in phone.replies() if r.startswith("Idea for")]
+    held = outbound()[-1]
+    assert (held.status, held.error_code) == ("suppressed", "no_opt_in")
+    assert [m["Body"][:20] for m in twilio_api.received] == [TERMS_START[:20]]
