@@ -2,9 +2,29 @@
 
 Carrier keywords (STOP, START, HELP ...) count only as the whole message, give or take
 punctuation, emoji and a "please"; plain-language opt-outs ("please stop texting me",
-"remove me") count anywhere in a message unless negated ("don't stop texting me"). The words
-live in ``flows/data/keywords.json`` so organizers can extend them; they are compiled to
-regular expressions once, at import.
+"remove me", "no más mensajes") count anywhere in a message unless negated ("don't stop
+texting me"). The words live in ``flows/data/keywords.json`` so organizers can extend them;
+they are compiled to regular expressions once, at import.
+
+Consent can be revoked by any reasonable means (the FCC's 2024 rule), so besides the whole
+message a STOP-family keyword also counts as a clause of its own ("Who is this? STOP",
+"not interested, stop"), or typed in capitals at the end of a message ("not interested
+STOP"); END and CANCEL do not ("We talked till 9. The end.", "Cancel." about an RSVP),
+and only make the text a :func:`maybe_opt_out`. Some phrases opt out only as a whole clause,
+because inside a sentence they mean something else ("wrong number" vs "I gave you the wrong
+number for Bob"). Reported speech is not an opt-out: "my friend said to leave her alone about
+it" matches no first-person phrase.
+
+Typos (decided here, tested in tests/flows/test_corpus.py): a misspelt keyword counts only when
+it is the *whole* message, never inside a longer sentence. Words of three letters or fewer
+never fuzzy-match. A four-letter keyword (STOP, QUIT, ALTO, HELP) accepts only a swap of two
+neighbouring letters or a doubled letter ("stpo", "STOPP", "hlep"); longer ones accept one
+edit ("unsubscibe" needs more: words of ten letters or more accept two). Words that are
+ordinary words in their own right ("shop", "step", "stomp", "stoop", "quiet", "cancer",
+"para", "friend") are listed in ``fuzzy_guard`` and never match, so an opt-out typo is
+honoured only when the whole message is a near-miss of a STOP-family word and nothing else.
+A near-miss that fails these rules but is not an ordinary word ("stoo", "stops") is a
+:func:`maybe_opt_out`, answered with "Reply STOP to stop all texts" rather than guessed.
 """
 
 from __future__ import annotations
@@ -16,6 +36,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from rapidfuzz.distance import OSA
 
 _ACCENTED = {
     "a": "aáàâä",
@@ -32,6 +54,10 @@ _NOT_WORD = re.compile(r"[^\w\s'-]+|_+")
 _REST_LEADING = " \t\r\n:;,.!?-–—"
 _FIRST_WORD = re.compile(r"[\W_]*([^\W\d_]+)(?![\w'’])(.*)", re.DOTALL)
 _NEGATED_TAIL_CHARS = 24
+_CLAUSE = re.compile(r"[.!?;,:\n()]+|\s[-–—]+\s")
+_MIN_FUZZY_LEN = 4
+_LONG_KEYWORD_LEN = 10
+_MAYBE_MAX_WORDS = 8
 
 
 def load_data(name: str) -> Any:
@@ -116,6 +142,26 @@ _OPT_OUT_PHRASES = Lexicon.build(
 _NEGATORS = Lexicon.build({"": _DATA["negators"]}, suffix=r"\s*(?:please\s*)?")
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
+_KEYWORD_LABELS = {
+    phrase_key(word): label for label, words in _DATA["opt_out_keywords"].items() for word in words
+}
+_CLAUSE_KEYWORDS = frozenset(_DATA["clause_keywords"])
+_OPT_OUT_CLAUSES = {
+    phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_clauses"]
+}
+_MAYBE = _DATA["maybe_opt_out"]
+_MAYBE_WHOLE = {phrase_key(phrase) for phrase in _MAYBE["whole"]}
+_MAYBE_CLAUSE_WORDS = frozenset(fold(word) for word in _MAYBE["clause_words"])
+_STOP_WORDS = frozenset(fold(word) for word in _MAYBE["stop_words"])
+_NOT_BEFORE_STOP = frozenset(fold(word) for word in _MAYBE["not_before"])
+_NOT_AFTER_STOP = frozenset(fold(word) for word in _MAYBE["not_after"])
+_STOPPING_MESSAGES = frozenset(fold(word) for word in _MAYBE["stopping_messages"])
+_STOP_EMOJI = frozenset(_MAYBE["emoji"])
+_FUZZY_GUARD = frozenset(fold(word) for word in _DATA["fuzzy_guard"])
+_FUZZY_OPT_OUT = {
+    fold(word): _KEYWORD_LABELS[phrase_key(word)] for word in _DATA["fuzzy"]["opt_out"]
+}
+_FUZZY_HELP = {fold(word): "help" for word in _DATA["fuzzy"]["help"]}
 
 
 @dataclass(frozen=True)
@@ -134,6 +180,47 @@ _COMMANDS = {
     for name, spec in _DATA["commands"].items()
     for word in spec["words"]
 }
+_FUZZY_COMMANDS = {fold(word): fold(word) for word in _DATA["fuzzy"]["commands"]}
+
+
+def _squeeze(word: str) -> str:
+    """`word` with each run of one repeated letter cut to one letter ("stoppp" -> "stop")."""
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def _near(word: str, keyword: str) -> bool:
+    """Whether `word` is a typo of `keyword` under the rules in the module docstring (before
+    the guard list of ordinary words is consulted)."""
+    if _squeeze(word) == _squeeze(keyword):
+        return True
+    if len(keyword) <= _MIN_FUZZY_LEN:
+        return (
+            len(word) == len(keyword)
+            and sorted(word) == sorted(keyword)
+            and (OSA.distance(word, keyword, score_cutoff=1) == 1)
+        )
+    limit = 2 if len(keyword) >= _LONG_KEYWORD_LEN else 1
+    return OSA.distance(word, keyword, score_cutoff=limit) <= limit
+
+
+def fuzzy_keyword(word: str, keywords: Mapping[str, str]) -> str | None:
+    """The label of the one keyword (of `keywords`, ``{folded word: label}``) that `word` is a
+    typo of, or None: short words, ordinary words (the ``fuzzy_guard`` list) and a typo that
+    could be either of two keywords match nothing. `word` is a single folded word."""
+    if word in keywords:
+        return keywords[word]
+    if len(word) < _MIN_FUZZY_LEN or not word.isalpha() or word in _FUZZY_GUARD:
+        return None
+    labels = {label for keyword, label in keywords.items() if _near(word, keyword)}
+    return labels.pop() if len(labels) == 1 else None
+
+
+def _roughly_stop(word: str) -> bool:
+    """Whether `word` is within one edit of a STOP-family keyword without being an ordinary
+    word: too unsure to opt out on, close enough to ask."""
+    if len(word) < _MIN_FUZZY_LEN or word in _FUZZY_GUARD or not word.isalpha():
+        return False
+    return any(OSA.distance(word, keyword, score_cutoff=1) <= 1 for keyword in _FUZZY_OPT_OUT)
 
 
 def _negated(text: str, position: int) -> bool:
@@ -148,18 +235,97 @@ def _bare(text: str) -> str:
     return " ".join(_FILLER.pattern.sub(" ", words).split()).strip("'-")
 
 
+def _clauses(text: str) -> list[str]:
+    """The message's clauses (split at sentence punctuation, commas and dashes), each bare."""
+    return [bare for part in _CLAUSE.split(text) if (bare := _bare(part))]
+
+
+def _keyword(bare: str) -> str | None:
+    """The opt-out keyword label if `bare` (a bare message or clause) is one keyword, the same
+    keyword repeated ("stop stop"), or a whole-word typo of one ("stpo")."""
+    words = set(bare.split())
+    if len(words) == 1:
+        return fuzzy_keyword(words.pop(), _FUZZY_OPT_OUT) or _KEYWORD_LABELS.get(phrase_key(bare))
+    return _KEYWORD_LABELS.get(phrase_key(bare))
+
+
+def _capital_stop_at_end(text: str) -> str | None:
+    """STOP (or another clause keyword) typed in capitals as the last word of a message that
+    is otherwise not all capitals: "not interested STOP"."""
+    words = _NOT_WORD.sub(" ", text).split()
+    if len(words) < 2 or not words[-1].isupper() or text.upper() == text:
+        return None
+    label = _KEYWORD_LABELS.get(phrase_key(words[-1]))
+    return label if label in _CLAUSE_KEYWORDS else None
+
+
 def opt_out_reason(text: str) -> str | None:
-    """The stop keyword (upper-case, e.g. "STOP") if the whole message is one, else the
-    plain-language opt-out phrase it contains (lower-case, as typed), else None."""
+    """The stop keyword (upper-case, e.g. "STOP") if the whole message is one (or a clause of
+    it is a STOP-family keyword: "Who is this? STOP"), else the plain-language opt-out phrase
+    it contains (lower-case, as typed), else None. See the module docstring for typos."""
     bare = _bare(text)
-    whole = _OPT_OUT_KEYWORDS.pattern.fullmatch(bare)
+    whole = _keyword(bare)
     if whole is not None:
-        return _OPT_OUT_KEYWORDS.labels.get(phrase_key(whole["core"]))
+        return whole
+    clauses = _clauses(text)
+    for clause in clauses:
+        label = _KEYWORD_LABELS.get(phrase_key(clause))
+        if label in _CLAUSE_KEYWORDS:
+            return label
     lowered = text.translate(_APOSTROPHES).lower()
     for _, match in _OPT_OUT_PHRASES.finditer(lowered):
         if not _negated(lowered, match.start()):
             return " ".join(match[0].split())
-    return None
+    for clause in clauses:
+        phrase = _OPT_OUT_CLAUSES.get(phrase_key(clause))
+        if phrase is not None:
+            return phrase
+    return _capital_stop_at_end(text)
+
+
+def maybe_opt_out(text: str) -> bool:
+    """Whether the text might be asking to stop though :func:`opt_out_reason` found no opt-out
+    in it; the engine answers such texts "Reply STOP to stop all texts." rather than guess.
+
+    Deliberately narrow: a whole message like "stop it", "enough", "no more", "basta" or
+    "no me interesa"; a whole-message near-miss of STOP that is not an ordinary word
+    ("stoo"); a stop-sign emoji alone; END, CANCEL or QUIT as a clause of a longer text; or
+    STOP as a word of a short text, not negated, not part of "bus stop" and not followed by
+    what is stopped ("stop by", "stop the cuts", "stop thinking"). Always False when
+    :func:`opt_out_reason` returns a reason.
+    """
+    if opt_out_reason(text) is not None:
+        return False
+    stripped = "".join(text.split())
+    if (
+        stripped
+        and all(char in _STOP_EMOJI or not char.isalnum() for char in stripped)
+        and any(emoji in stripped for emoji in _STOP_EMOJI)
+    ):
+        return True
+    bare = _bare(text)
+    if phrase_key(bare) in _MAYBE_WHOLE or (" " not in bare and _roughly_stop(bare)):
+        return True
+    clauses = _clauses(text)
+    if len(clauses) > 1 and any(clause in _MAYBE_CLAUSE_WORDS for clause in clauses):
+        return True
+    words = bare.split()
+    if len(words) > _MAYBE_MAX_WORDS:
+        return False
+    lowered = text.translate(_APOSTROPHES).lower()
+    for index, word in enumerate(words):
+        if word not in _STOP_WORDS:
+            continue
+        before = words[index - 1] if index else ""
+        after = words[index + 1] if index + 1 < len(words) else ""
+        position = lowered.find(word)
+        stopping_something_else = after.endswith("ing") and after not in _STOPPING_MESSAGES
+        if before in _NOT_BEFORE_STOP or after in _NOT_AFTER_STOP or stopping_something_else:
+            continue
+        if position >= 0 and _negated(lowered, position):
+            continue
+        return True
+    return False
 
 
 def is_opt_in(text: str) -> bool:
@@ -168,8 +334,12 @@ def is_opt_in(text: str) -> bool:
 
 
 def is_help(text: str) -> bool:
-    """Whether the whole message is HELP, INFO or AYUDA (any case, with punctuation)."""
-    return phrase_key(_bare(text)) in _HELP
+    """Whether the whole message is HELP, INFO or AYUDA (any case, with punctuation), or a
+    whole-message typo of HELP or AYUDA ("hlep")."""
+    bare = _bare(text)
+    return phrase_key(bare) in _HELP or (
+        " " not in bare and fuzzy_keyword(bare, _FUZZY_HELP) is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -185,12 +355,15 @@ def parse_command(text: str) -> Command | None:
 
     Commands that take no argument (FRIENDS, LIST) count only as the whole message, and a
     command word followed by one of its `not_followed_by` words ("next door neighbor Carlos")
-    is ordinary text.
+    is ordinary text. A whole-message typo of FRIENDS or PROMPT ("frinds", "promt") counts.
     """
     match = _FIRST_WORD.match(text)
     if match is None:
         return None
-    spec = _COMMANDS.get(fold(match[1]))
+    word = fold(match[1])
+    if word not in _COMMANDS and not _bare(match[2]):
+        word = fuzzy_keyword(word, _FUZZY_COMMANDS) or word
+    spec = _COMMANDS.get(word)
     if spec is None:
         return None
     rest = match[2].lstrip(_REST_LEADING).rstrip()

@@ -10,8 +10,9 @@ flows send such texts to the organizer inbox.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flows.events import DEFAULT_INTERESTS
@@ -36,6 +37,9 @@ _BREAKERS = frozenset(fold(word) for word in _NAME_DATA["clause_breakers"])
 _NOT_NAMES = frozenset(fold(word) for word in _NAME_DATA["not_names"]) | _SEPARATORS
 _COMMON_WORDS = _NOT_NAMES | _BREAKERS
 _ALSO_FIRST_NAMES = frozenset(fold(word) for word in _NAME_DATA["also_first_names"])
+_INTRODUCERS = frozenset(
+    fold(phrase.split()[-1]) for phrase in _NAME_DATA["name_introducers"] if len(phrase.split()) > 1
+) | frozenset(fold(phrase) for phrase in _NAME_DATA["name_introducers"] if " " not in phrase)
 _GREETING = Lexicon.build({"": _NAME_DATA["greetings"]})
 _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 
@@ -52,6 +56,7 @@ _TALKED = Lexicon.build({"talked": _OUTCOME_DATA["talked"]})
 _CLAUSE_WORDS = "|".join(map(re.escape, _OUTCOME_DATA["clause_boundaries"]))
 _CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNORECASE)
 
+_POSSESSIVE = re.compile(r"['’]s?(?!\w)")
 _CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(
@@ -157,7 +162,7 @@ def _name_candidates(text: str) -> list[re.Match[str] | None]:
     """The words of `text` that could be names, in order, with None wherever a name must end.
 
     A clause breaker ("who", "from", "cares") ends the names in its clause: the rest of it
-    describes someone.
+    describes someone, until a word that introduces a name ("a guy from work named Lou").
     """
     candidates: list[re.Match[str] | None] = []
     describing = False
@@ -169,6 +174,8 @@ def _name_candidates(text: str) -> list[re.Match[str] | None]:
         candidates.append(None)
         if word is None:
             describing = describing and token.lastgroup != "boundary"
+        elif fold(word) in _INTRODUCERS:
+            describing = False
         else:
             describing = describing or fold(word) in _BREAKERS
     return candidates
@@ -201,6 +208,95 @@ def _relationship(labels: Sequence[str]) -> str:
     return (specific or list(labels) or ["other"])[0]
 
 
+@dataclass
+class _Item:
+    """One part of a list of people ("Dee", "Yvonne from church"), split at commas and "and"."""
+
+    names: list[int] = field(default_factory=list)
+    relationships: list[tuple[str, re.Match[str]]] = field(default_factory=list)
+    joined_by_and: bool = False
+    described: list[tuple[str, re.Match[str]]] = field(default_factory=list)
+
+
+def _items(text: str) -> tuple[list[_Item], list[int]]:
+    """The list items of `text`, and where each one starts."""
+    starts, items = [0], [_Item()]
+    for separator in _LIST_SEPARATOR.finditer(text):
+        starts.append(separator.end())
+        items.append(_Item(joined_by_and=separator[0].strip().lower() not in ",;/\n."))
+    return items, starts
+
+
+def _spreads(label: str, match: re.Match[str]) -> bool:
+    """Whether a relationship can describe the names listed next to it too: a group ("from
+    church", "neighbors"), not one kin word ("her mother" is Martha's mother only)."""
+    return label != "family" or match[0] != match["core"]
+
+
+def _relationships(
+    text: str,
+    names: list[tuple[int, str]],
+    relationships: Sequence[tuple[str, re.Match[str]]],
+) -> list[str]:
+    """Each name's relationship, item by item: "Martha, her mother, Carlos" gives Martha
+    family and Carlos other; "Dee and Yvonne from church" both community; "my cousins Dee and
+    June" both family; in "my mom and Carlos", Mom is a person of her own (added to `names`)."""
+    items, starts = _items(text)
+    where = [bisect_right(starts, start) - 1 for start, _ in names]
+    for index, position in enumerate(where):
+        items[position].names.append(index)
+    for label, match in relationships:
+        items[bisect_right(starts, match.start()) - 1].relationships.append((label, match))
+    named = [index for index, item in enumerate(items) if item.names]
+    for index, item in enumerate(items):
+        if item.names or not item.relationships:
+            continue
+        label, match = item.relationships[0]
+        before = [i for i in named if i < index]
+        after = [i for i in named if i > index]
+        alone = item.joined_by_and or (index + 1 < len(items) and items[index + 1].joined_by_and)
+        if phrase_key(match["core"]) in _KIN_NAMES and (alone or not before + after):
+            names.append((match.start(), _proper(match["core"])))
+            item.names.append(len(names) - 1)
+            item.described.append((label, match))
+        elif before and not item.joined_by_and and not items[before[-1]].relationships:
+            items[before[-1]].described.extend(item.relationships)
+        elif after or before:
+            items[(after or before)[0]].described.extend(item.relationships)
+    own = {
+        name: _relationship([label for label, _ in item.relationships + item.described])
+        for item in items
+        for name in item.names
+        if item.relationships or item.described
+    }
+    result = []
+    for index, position in enumerate(where + [None] * (len(names) - len(where))):
+        if index in own:
+            result.append(own[index])
+            continue
+        later = [
+            item
+            for item in items[position + 1 :]
+            if item.names and (item.relationships or item.described)
+        ]
+        earlier = [
+            item
+            for item in items[:position]
+            if item.names
+            and item.relationships
+            and item.relationships[0][1].start() < names[item.names[0]][0]
+        ]
+        source = later[:1] or earlier[-1:]
+        spreading = [
+            label
+            for item in source
+            for label, match in item.relationships + item.described
+            if _spreads(label, match)
+        ]
+        result.append(_relationship(spreading) if spreading else "other")
+    return result
+
+
 def _assign_contacts(
     names: Sequence[tuple[int, str]], contacts: Sequence[tuple[int, str]]
 ) -> list[tuple[str, ...]]:
@@ -231,7 +327,7 @@ def parse_friends(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> li
     relationships = [
         (label, match)
         for label, match in _RELATIONSHIPS.finditer(text)
-        if not _is_capitalised_name(match[0])
+        if not _is_capitalised_name(match[0]) and not _POSSESSIVE.match(text, match.end())
     ]
     interest_matches = _interest_matches(text, interests)
     spans = [match.span() for _, match in relationships + interest_matches]
@@ -244,12 +340,17 @@ def parse_friends(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> li
         ]
     if not names:
         return []
-    relationship = _relationship([label for label, _ in relationships])
+    relationship_of = _relationships(text, names, relationships)
+    order = sorted(range(len(names)), key=lambda index: names[index][0])
+    names = [names[index] for index in order]
+    relationship_of = [relationship_of[index] for index in order]
     found = _unique(interest for interest, _ in interest_matches if interest)
     contacts.sort()
     return [
         FriendMention(name, relationship, found, owned)
-        for (_, name), owned in zip(names, _assign_contacts(names, contacts), strict=True)
+        for (_, name), relationship, owned in zip(
+            names, relationship_of, _assign_contacts(names, contacts), strict=True
+        )
     ]
 
 
