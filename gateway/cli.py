@@ -75,7 +75,7 @@ def worker(burst: bool) -> None:
 @with_appcontext
 def export(kind: str) -> None:
     """Write KIND as CSV to standard output."""
-    exports.write_csv(kind, click.get_text_stream("stdout"))
+    exports.write_csv(kind, sys.stdout)
 
 
 @cli.command("demo", with_appcontext=False)
