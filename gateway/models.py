@@ -74,11 +74,18 @@ class Organization(Base):
     frequency: Mapped[str] = mapped_column(String(80), default="About 3 msgs/week")
     interests: Mapped[list[str]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    phone: Mapped[str] = mapped_column(String(20), default="")  # the number volunteers text
+    # Messages the organization starts: local calling window (hours) and per-person caps.
+    window_start_hour: Mapped[int] = mapped_column(default=9)
+    window_end_hour: Mapped[int] = mapped_column(default=20)
+    daily_cap: Mapped[int] = mapped_column(default=1)
+    weekly_cap: Mapped[int] = mapped_column(default=4)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Person(Base):
     __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("organization_id", "referral_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
@@ -86,6 +93,8 @@ class Person(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
     volunteer_since: Mapped[datetime | None]
+    referral_code: Mapped[str | None] = mapped_column(String(12))  # "Text JOIN K7Q2 to ..."
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     addresses: Mapped[list[Address]] = relationship(back_populates="person")
@@ -104,6 +113,9 @@ class Address(Base):
     )
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     value: Mapped[str] = mapped_column(String(320))
+    # Set when the person asked to erase their data: once nothing is left to send, the value is
+    # replaced by its keyed digest, which is all that is kept to honour their opt-out.
+    pending_erasure: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     person: Mapped[Person | None] = relationship(back_populates="addresses")
@@ -148,6 +160,7 @@ class Friend(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_prompted_at: Mapped[datetime | None]
     last_reported_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
 
 
 class FriendContactDigest(Base):
@@ -268,3 +281,69 @@ class MessageStatusEvent(Base):
     error_code: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # outbox | provider
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUp(Base):
+    """A re-prompt the volunteer asked for ("remind me Friday")."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (Index("ix_follow_up_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    friend_id: Mapped[int | None] = mapped_column(ForeignKey("friend.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | done | cancelled
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    __tablename__ = "team"
+    __table_args__ = (UniqueConstraint("organization_id", "join_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    join_code: Mapped[str] = mapped_column(String(12))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    """A volunteer on a team. Joining by text is the evidence of their wish for team updates;
+    `muted` is their way out of them."""
+
+    __tablename__ = "team_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
+    muted: Mapped[bool] = mapped_column(default=False)
+    evidence_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    details: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rsvp(Base):
+    __tablename__ = "rsvp"
+    __table_args__ = (UniqueConstraint("event_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(8), default="yes")  # yes | no
+    reminded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from gateway import create_app, migrate
 from gateway.extensions import db
@@ -58,4 +58,34 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(
 
         migrate.upgrade("head")  # and back up again, cleanly
         assert migrate.current() == migrate.heads()[0]
+        db.engine.dispose()
+
+
+def test_upgrading_keeps_existing_rows_and_gives_them_the_defaults(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    app = create_app(
+        {
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    with app.app_context():
+        migrate.upgrade("0001_core")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organization (slug, name, contact, frequency, interests, timezone, created_at)"
+                    " VALUES ('eastside', 'Eastside', '', 'weekly', '[]', 'America/Chicago', CURRENT_TIMESTAMP)"
+                )
+            )
+        migrate.upgrade("head")
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT name, window_start_hour, window_end_hour, daily_cap, weekly_cap FROM organization"
+                )
+            ).one()
+        assert tuple(row) == ("Eastside", 9, 20, 1, 4)
         db.engine.dispose()
