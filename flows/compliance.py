@@ -42,9 +42,7 @@ def handle(state: State, text: str, ctx: Context) -> Outcome | None:
             "Reply START to rejoin.",
             ReplyKind.OPT_OUT_CONFIRMATION,
         )
-        return Outcome(
-            State("opted_out", state.data), (confirmation,), (RecordConsent("opt_out", reason),)
-        )
+        return Outcome(State("opted_out", state.data), (confirmation,), (RecordConsent("opt_out", reason),))
     if keywords.is_help(text):
         return Outcome(state, (Reply(help_text(ctx), ReplyKind.HELP),))
     if ctx.consent is Consent.OPTED_OUT and keywords.is_opt_in(text):

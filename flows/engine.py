@@ -9,7 +9,17 @@ gets a short helpful reply and goes to the organizer inbox.
 
 from __future__ import annotations
 
-from flows import compliance, friends, keywords, onboarding, prompts, reports
+from flows import (
+    compliance,
+    followups,
+    friends,
+    invites,
+    keywords,
+    onboarding,
+    privacy,
+    prompts,
+    reports,
+)
 from flows.events import Consent, Context, Inbound, KeepForInbox, Outcome, Reply, State
 
 NOT_UNDERSTOOD = (
@@ -17,6 +27,8 @@ NOT_UNDERSTOOD = (
     "a conversation idea, FRIENDS for your list, or HELP."
 )
 MEDIA_ONLY = "Thanks! I can only read text here, so I've passed that on to an organizer."
+# Steps where a short answer is expected: "no more" there answers the question.
+NUMBERED_QUESTIONS = ("choose_friend", "choose_outcome")
 
 
 def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
@@ -34,15 +46,31 @@ def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
     return _opted_in(state, text, ctx) or not_understood(state)
 
 
+def follow_up(state: State, ctx: Context, friend_id: int | None) -> Outcome:
+    """The follow-up a volunteer asked for, now that it is due (the system starts this one)."""
+    return followups.nudge(state, ctx, friend_id)
+
+
 def not_understood(state: State) -> Outcome:
     """A helpful reply for text nobody could read; the organizer will see it in the inbox."""
     return Outcome(state, (Reply(NOT_UNDERSTOOD),), (KeepForInbox("not understood"),))
 
 
 def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
+    if state.step == "confirm_delete":
+        return privacy.confirm_erase(state, text, ctx)
+    if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(text):
+        body = (
+            f"Did you want to stop all texts from {ctx.organization.name}? Reply STOP to stop. "
+            "Otherwise, reply PROMPT for a conversation idea."
+        )
+        return Outcome(state, (Reply(body),))
     command = keywords.parse_command(text)
     if command is not None:
         return _command(state, command, ctx)
+    snoozed = followups.snooze(state, text, ctx)
+    if snoozed is not None:
+        return snoozed
     if state.step == "ask_name":
         return onboarding.take_name(state, text, ctx)
     if state.step == "ask_interests":
@@ -55,9 +83,7 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
         return friends.add(state, text, ctx) or Outcome(state, (Reply(friends.ASK_AGAIN),))
     # Outside a question, free text adds a friend only when it says how the volunteer knows
     # them ("my neighbor Carlos"), so a stray word is not mistaken for a name.
-    return reports.read(state, text, ctx) or friends.add(
-        state, text, ctx, with_relationship_only=True
-    )
+    return reports.read(state, text, ctx) or friends.add(state, text, ctx, with_relationship_only=True)
 
 
 def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
@@ -71,6 +97,14 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
         return friends.take_interests(state, "SKIP", ctx)
     if command.name in ("prompt", "skip"):
         return _next_prompt(state, ctx)
+    if command.name == "invite":
+        return invites.invitation(ctx, command.rest.strip(" .!?") or None)
+    if command.name == "forget":
+        return privacy.forget(state, command.rest, ctx)
+    if command.name == "mydata":
+        return privacy.summary(ctx)
+    if command.name == "delete":
+        return privacy.ask_to_erase(ctx)
     if command.name == "join":
         return Outcome(
             state, (Reply(f"You're already in, {ctx.name or 'friend'}! Reply PROMPT for an idea."),)
@@ -79,7 +113,7 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
 
 
 def _next_prompt(state: State, ctx: Context) -> Outcome:
-    friend = prompts.most_due(ctx.friends)
+    friend = prompts.most_due(ctx.friends, ctx.now)
     if friend is None:
         if ctx.friends:
             body = "Everyone on your list has joined. Amazing! ADD someone else anytime."

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 RELATIONSHIPS = ("family", "friend", "neighbor", "coworker", "classmate", "community", "other")
 STAGES = ("listed", "talked", "open", "committed", "joined")
@@ -49,6 +50,10 @@ class ReplyKind(StrEnum):
     OPT_IN_REQUEST = "opt_in_request"
     OPT_OUT_CONFIRMATION = "opt_out_confirmation"
     HELP = "help"
+    # Messages the system starts itself: they need an opt-in on record and are paced.
+    FOLLOW_UP = "follow_up"
+    REMINDER = "reminder"
+    TEAM_RELAY = "team_relay"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Organization:
     contact: str
     frequency: str = "About 3 msgs/week"
     interests: tuple[str, ...] = DEFAULT_INTERESTS
+    phone: str = ""  # the number volunteers text, for invitations
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Friend:
     added_at: datetime | None = None
     last_prompted_at: datetime | None = None
     last_reported_at: datetime | None = None
+    snoozed_until: datetime | None = None
     used_prompt_ids: frozenset[int] = frozenset()
 
 
@@ -130,6 +137,15 @@ class Context:
     friends: tuple[Friend, ...] = ()
     prompts: tuple[Prompt, ...] = ()
     language: str = "en"
+    timezone: str = "America/New_York"  # the volunteer's, for "remind me Friday"
+    joined_at: datetime | None = None
+    referral_code: str | None = None  # the volunteer's own, for INVITE
+    report_count: int = 0
+
+    @property
+    def local_now(self) -> datetime:
+        """Now on the volunteer's clock."""
+        return self.now.astimezone(ZoneInfo(self.timezone))
 
 
 @dataclass(frozen=True)
@@ -200,6 +216,41 @@ class LogReport:
 
 
 @dataclass(frozen=True)
+class ScheduleFollowUp:
+    """Text the volunteer again at `at` (UTC) with an idea, about `friend` if given."""
+
+    at: datetime
+    friend: FriendRef | None = None
+
+
+@dataclass(frozen=True)
+class SnoozeFriend:
+    """Don't suggest `friend` before `until` (UTC)."""
+
+    friend: FriendRef
+    until: datetime
+
+
+@dataclass(frozen=True)
+class ForgetFriend:
+    """Delete a friend and everything recorded about them."""
+
+    friend: FriendRef
+
+
+@dataclass(frozen=True)
+class EraseVolunteer:
+    """Erase the volunteer's data, keeping only what honours their opt-out."""
+
+
+@dataclass(frozen=True)
+class Referred:
+    """The volunteer joined with someone's personal code ("JOIN K7Q2")."""
+
+    code: str
+
+
+@dataclass(frozen=True)
 class KeepForInbox:
     """The text was not understood; an organizer should read it."""
 
@@ -207,7 +258,18 @@ class KeepForInbox:
 
 
 Effect = (
-    RecordConsent | SetName | AddFriend | SetInterests | MarkPrompted | LogReport | KeepForInbox
+    RecordConsent
+    | SetName
+    | AddFriend
+    | SetInterests
+    | MarkPrompted
+    | LogReport
+    | KeepForInbox
+    | ScheduleFollowUp
+    | SnoozeFriend
+    | ForgetFriend
+    | EraseVolunteer
+    | Referred
 )
 
 

@@ -22,14 +22,10 @@ from flows.events import (
 )
 from flows.parse import FriendMention
 
-ASK_AGAIN = (
-    'Who would you like to add? Reply with a name and how you know them, like "Maria, neighbor".'
-)
+ASK_AGAIN = 'Who would you like to add? Reply with a name and how you know them, like "Maria, neighbor".'
 
 
-def add(
-    state: State, text: str, ctx: Context, with_relationship_only: bool = False
-) -> Outcome | None:
+def add(state: State, text: str, ctx: Context, with_relationship_only: bool = False) -> Outcome | None:
     """Add the friends named in `text`; None when no name could be found in it. With
     `with_relationship_only`, only names whose relationship the text states count."""
     mentions = parse.parse_friends(text, ctx.organization.interests)
@@ -46,8 +42,7 @@ def add(
         return Outcome(State("idle"), (Reply(body),))
 
     effects = tuple(
-        AddFriend(f"new:{i}", m.name, m.relationship, m.interests, m.contacts)
-        for i, m in enumerate(fresh)
+        AddFriend(f"new:{i}", m.name, m.relationship, m.interests, m.contacts) for i, m in enumerate(fresh)
     )
     added = f"Added {_join([m.name for m in fresh])} ({_describe(fresh)})."
     if any(m.contacts for m in fresh):
@@ -98,9 +93,7 @@ def find_by_name(friends: Sequence[Friend], name: str) -> Friend | None:
 
 def _view(mention: FriendMention) -> Friend:
     """A friend added by this very text, as the prompt engine sees it."""
-    return Friend(
-        id=0, name=mention.name, relationship=mention.relationship, interests=mention.interests
-    )
+    return Friend(id=0, name=mention.name, relationship=mention.relationship, interests=mention.interests)
 
 
 def _describe(mentions: Sequence[FriendMention]) -> str:

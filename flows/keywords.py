@@ -136,9 +136,7 @@ class Lexicon:
 _DATA = load_data("keywords.json")
 _FILLER = Lexicon.build({"": _DATA["filler"]})
 _OPT_OUT_KEYWORDS = Lexicon.build(_DATA["opt_out_keywords"])
-_OPT_OUT_PHRASES = Lexicon.build(
-    {"": _DATA["opt_out_phrases"]}, prefix=r"(?:(?:please|pls|plz)\s+)?"
-)
+_OPT_OUT_PHRASES = Lexicon.build({"": _DATA["opt_out_phrases"]}, prefix=r"(?:(?:please|pls|plz)\s+)?")
 _NEGATORS = Lexicon.build({"": _DATA["negators"]}, suffix=r"\s*(?:please\s*)?")
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
@@ -146,9 +144,7 @@ _KEYWORD_LABELS = {
     phrase_key(word): label for label, words in _DATA["opt_out_keywords"].items() for word in words
 }
 _CLAUSE_KEYWORDS = frozenset(_DATA["clause_keywords"])
-_OPT_OUT_CLAUSES = {
-    phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_clauses"]
-}
+_OPT_OUT_CLAUSES = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_clauses"]}
 _MAYBE = _DATA["maybe_opt_out"]
 _MAYBE_WHOLE = {phrase_key(phrase) for phrase in _MAYBE["whole"]}
 _MAYBE_CLAUSE_WORDS = frozenset(fold(word) for word in _MAYBE["clause_words"])
@@ -158,9 +154,7 @@ _NOT_AFTER_STOP = frozenset(fold(word) for word in _MAYBE["not_after"])
 _STOPPING_MESSAGES = frozenset(fold(word) for word in _MAYBE["stopping_messages"])
 _STOP_EMOJI = frozenset(_MAYBE["emoji"])
 _FUZZY_GUARD = frozenset(fold(word) for word in _DATA["fuzzy_guard"])
-_FUZZY_OPT_OUT = {
-    fold(word): _KEYWORD_LABELS[phrase_key(word)] for word in _DATA["fuzzy"]["opt_out"]
-}
+_FUZZY_OPT_OUT = {fold(word): _KEYWORD_LABELS[phrase_key(word)] for word in _DATA["fuzzy"]["opt_out"]}
 _FUZZY_HELP = {fold(word): "help" for word in _DATA["fuzzy"]["help"]}
 
 
@@ -337,9 +331,7 @@ def is_help(text: str) -> bool:
     """Whether the whole message is HELP, INFO or AYUDA (any case, with punctuation), or a
     whole-message typo of HELP or AYUDA ("hlep")."""
     bare = _bare(text)
-    return phrase_key(bare) in _HELP or (
-        " " not in bare and fuzzy_keyword(bare, _FUZZY_HELP) is not None
-    )
+    return phrase_key(bare) in _HELP or (" " not in bare and fuzzy_keyword(bare, _FUZZY_HELP) is not None)
 
 
 @dataclass(frozen=True)

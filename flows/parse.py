@@ -106,8 +106,7 @@ def _interest_lexicon(interests: tuple[str, ...]) -> tuple[Lexicon, dict[str, st
     the organization's interests are reported; its own interests match by their name too.
     """
     phrases: dict[str, list[str]] = {
-        canonical: [*synonyms, canonical]
-        for canonical, synonyms in _INTEREST_DATA["synonyms"].items()
+        canonical: [*synonyms, canonical] for canonical, synonyms in _INTEREST_DATA["synonyms"].items()
     }
     for interest in interests:
         phrases.setdefault(interest, []).append(interest)
@@ -116,9 +115,7 @@ def _interest_lexicon(interests: tuple[str, ...]) -> tuple[Lexicon, dict[str, st
     return Lexicon.build(phrases, plurals=True), canonical
 
 
-def _interest_matches(
-    text: str, interests: Sequence[str]
-) -> list[tuple[str | None, re.Match[str]]]:
+def _interest_matches(text: str, interests: Sequence[str]) -> list[tuple[str | None, re.Match[str]]]:
     """Every interest phrase in `text`, with the organization's interest it means (or None)."""
     lexicon, canonical = _interest_lexicon(tuple(interests))
     return [(canonical.get(phrase_key(label)), match) for label, match in lexicon.finditer(text)]
@@ -275,9 +272,7 @@ def _relationships(
             result.append(own[index])
             continue
         later = [
-            item
-            for item in items[position + 1 :]
-            if item.names and (item.relationships or item.described)
+            item for item in items[position + 1 :] if item.names and (item.relationships or item.described)
         ]
         earlier = [
             item
@@ -365,9 +360,7 @@ def _answer_phrase(segment: str) -> str | None:
     return " ".join(words)
 
 
-def parse_interest_answer(
-    text: str, interests: Sequence[str] = DEFAULT_INTERESTS
-) -> tuple[str, ...]:
+def parse_interest_answer(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> tuple[str, ...]:
     """What a friend cares about, from the answer to "What does Ruth care about?".
 
     Each comma- or "and"-separated part gives the organization's interests it mentions, or

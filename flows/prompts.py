@@ -30,10 +30,15 @@ class Suggestion:
     text: str
 
 
-def most_due(friends: Iterable[Friend]) -> Friend | None:
+def most_due(friends: Iterable[Friend], now: datetime | None = None) -> Friend | None:
     """The friend most due for a conversation: earliest on the ladder, then the one whose last
-    prompt or report is oldest (never is oldest of all), then the one added first."""
-    candidates = [f for f in friends if f.stage in _URGENCY]
+    prompt or report is oldest (never is oldest of all), then the one added first. Friends the
+    volunteer snoozed until after `now` wait their turn."""
+    candidates = [
+        f
+        for f in friends
+        if f.stage in _URGENCY and not (now and f.snoozed_until and _naive(f.snoozed_until) > _naive(now))
+    ]
     if not candidates:
         return None
 
@@ -111,9 +116,7 @@ def _specificity(prompt: Prompt, friend: Friend, language: str) -> int | None:
 def _placeholders(friend: Friend, prompt: Prompt | None, ctx: Context) -> dict[str, str]:
     targeted = [i for i in friend.interests if prompt and i in prompt.interests]
     interest = (targeted or list(friend.interests) or ["what matters to them"])[0]
-    relationship = {"other": "friend", "community": "community"}.get(
-        friend.relationship, friend.relationship
-    )
+    relationship = {"other": "friend", "community": "community"}.get(friend.relationship, friend.relationship)
     return {
         "friend": friend.name,
         "volunteer": ctx.name or "you",

@@ -71,9 +71,7 @@ def answer(state: State, text: str, ctx: Context) -> Outcome | None:
             return log([friend], data["outcome"], data.get("text", ""), ctx)
         return _ask_outcome(data.get("text", ""), [friend])
     if not 1 <= choice <= len(OUTCOME_CHOICES):
-        return Outcome(
-            state, (Reply(f"Please reply with a number from 1 to {len(OUTCOME_CHOICES)}."),)
-        )
+        return Outcome(state, (Reply(f"Please reply with a number from 1 to {len(OUTCOME_CHOICES)}."),))
     friends = [f for f in ctx.friends if f.id in data.get("friends", ())]
     if not friends:
         return None
@@ -84,20 +82,27 @@ def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Out
     """Record the report for each friend and thank the volunteer with what was logged."""
     tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
-    effects = tuple(
-        LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends
-    )
+    effects = tuple(LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends)
     names = " and ".join(f.name for f in friends)
     logged = f"{names} {_SAID[outcome]}"
     if tags:
         logged += ", cares about " + ", ".join(tags)
     if outcome == "not_reached":
-        body = f"Got it: {logged}. No rush; reply with how it went when you talk."
-    else:
         body = (
-            f"Thank you! Logged: {logged}. "
-            "Reply PROMPT for another idea, or ADD someone else anytime."
+            f"Got it: {logged}. No rush: reply LATER and I'll remind you, "
+            "or tell me how it went when you talk."
         )
+    elif outcome == "open" and len(friends) == 1:
+        body = (
+            f"Thank you! Logged: {logged}. Next step: invite {names} along. "
+            "Reply INVITE for a message to forward."
+        )
+    elif outcome == "committed":
+        body = (
+            f"Thank you! Logged: {logged}. Ask {names} who they'd bring along. Reply PROMPT for another idea."
+        )
+    else:
+        body = f"Thank you! Logged: {logged}. Reply PROMPT for another idea, or ADD someone else anytime."
     return Outcome(State("idle"), (Reply(body),), effects)
 
 

@@ -65,9 +65,7 @@ def worker(burst: bool) -> None:
 
     jobs.sweep_outbox.enqueue(job_id="kindred-sweep-outbox-start")
     db.engine.dispose()
-    Worker([queue(name) for name in QUEUES], connection=redis_client()).work(
-        with_scheduler=True, burst=burst
-    )
+    Worker([queue(name) for name in QUEUES], connection=redis_client()).work(with_scheduler=True, burst=burst)
 
 
 @click.command("export")
@@ -108,12 +106,8 @@ def demo(host: str, port: int) -> None:
         migrate.upgrade("head")
         seed.default_organization()
         db.session.commit()
-    worker_process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "worker"], env=os.environ.copy()
-    )
-    click.echo(
-        f"\n  Kindred demo is running. Play a volunteer's phone at http://{host}:{port}/simulator\n"
-    )
+    worker_process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=os.environ.copy())
+    click.echo(f"\n  Kindred demo is running. Play a volunteer's phone at http://{host}:{port}/simulator\n")
     try:
         run_simple(host, port, app, threaded=True)
     finally:

@@ -73,9 +73,7 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         return str(raw.get(name, default)).strip()
 
     settings = Settings(
-        DATABASE_URL=normalize_database_url(
-            get("DATABASE_URL") or default_database_url(instance_path)
-        ),
+        DATABASE_URL=normalize_database_url(get("DATABASE_URL") or default_database_url(instance_path)),
         REDIS_URL=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         SECRET_KEY=get("SECRET_KEY"),
         PUBLIC_BASE_URL=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
@@ -110,8 +108,7 @@ def _validate(s: Settings) -> None:
         )
     if s.EMAIL_TRANSPORT not in EMAIL_TRANSPORTS:
         raise ConfigError(
-            f"EMAIL_TRANSPORT must be one of {', '.join(EMAIL_TRANSPORTS)}, "
-            f"not {s.EMAIL_TRANSPORT!r}"
+            f"EMAIL_TRANSPORT must be one of {', '.join(EMAIL_TRANSPORTS)}, not {s.EMAIL_TRANSPORT!r}"
         )
     for name in ("PUBLIC_BASE_URL", "TWILIO_API_BASE_URL", "SENDGRID_API_BASE_URL"):
         value = getattr(s, name)
@@ -120,13 +117,9 @@ def _validate(s: Settings) -> None:
     try:
         ZoneInfo(s.DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"DEFAULT_TIMEZONE must be an IANA time zone, not {s.DEFAULT_TIMEZONE!r}"
-        ) from exc
+        raise ConfigError(f"DEFAULT_TIMEZONE must be an IANA time zone, not {s.DEFAULT_TIMEZONE!r}") from exc
     if urlsplit(s.REDIS_URL).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(
-            f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {s.REDIS_URL!r}"
-        )
+        raise ConfigError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {s.REDIS_URL!r}")
     if s.SMS_TRANSPORT == "twilio":
         missing = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(s, n)]
         if not (s.TWILIO_FROM_NUMBER or s.TWILIO_MESSAGING_SERVICE_SID):

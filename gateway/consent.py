@@ -20,9 +20,7 @@ def status(address: Address, channel: str = "sms") -> Consent:
     return {None: Consent.UNKNOWN, "opt_in": Consent.OPTED_IN, "opt_out": Consent.OPTED_OUT}[kind]
 
 
-def opt_out(
-    address: Address, source: str, detail: str = "", evidence_message_id: int | None = None
-) -> bool:
+def opt_out(address: Address, source: str, detail: str = "", evidence_message_id: int | None = None) -> bool:
     """Record an opt-out unless one already stands; returns whether one was recorded. Providers
     report an opt-out again and again (every refused send); the ledger keeps the first."""
     if status(address) is Consent.OPTED_OUT:

@@ -56,9 +56,7 @@ def consent_rows() -> Iterator[list[object]]:
 
 
 def _phones() -> dict[int, str]:
-    rows = db.session.execute(
-        select(Address.person_id, Address.value).where(Address.channel == "sms")
-    )
+    rows = db.session.execute(select(Address.person_id, Address.value).where(Address.channel == "sms"))
     return {person_id: value for person_id, value in rows if person_id is not None}
 
 

@@ -6,18 +6,20 @@ session.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import update_wrapper
 from typing import Any
 
 from rq import Retry
 from rq.job import Job
 
-from gateway import outbox
+from gateway import followups, outbox, privacy
 from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, db, queue
 
+log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
 
 
@@ -52,16 +54,16 @@ class JobSpec:
             result_ttl=3600,
         )
 
+    def enqueue_at(self, when: datetime, *args: Any, job_id: str | None = None) -> Job:
+        """Schedule a run of this job at `when` (the worker's scheduler starts it)."""
+        return queue(self.queue).enqueue_at(when, self.path, *args, job_id=job_id, job_timeout=self.timeout)
+
     def enqueue_in(self, delay: timedelta, *args: Any, job_id: str | None = None) -> Job:
         """Schedule a run of this job (the worker's scheduler starts it)."""
-        return queue(self.queue).enqueue_in(
-            delay, self.path, *args, job_id=job_id, job_timeout=self.timeout
-        )
+        return queue(self.queue).enqueue_in(delay, self.path, *args, job_id=job_id, job_timeout=self.timeout)
 
 
-def job(
-    queue: str, timeout: int, retry: Retry | None = None
-) -> Callable[[Callable[..., Any]], JobSpec]:
+def job(queue: str, timeout: int, retry: Retry | None = None) -> Callable[[Callable[..., Any]], JobSpec]:
     """Declare a function as an RQ job on `queue` with `timeout` seconds."""
 
     def wrap(func: Callable[..., Any]) -> JobSpec:
@@ -82,11 +84,34 @@ def send_message(message_id: int) -> str:
     return outbox.send_queued_message(message_id)
 
 
+@job(OUTBOX_QUEUE, timeout=60)
+def send_follow_up(follow_up_id: int) -> str:
+    """Text a volunteer the follow-up they asked for (see gateway.followups)."""
+    return followups.send_follow_up(follow_up_id)
+
+
+def schedule_follow_ups(follow_ups: list[tuple[int, datetime]]) -> None:
+    """Schedule follow-ups at their due time. If Redis is down, the sweeper starts them."""
+    for follow_up_id, due_at in follow_ups:
+        try:
+            send_follow_up.enqueue_at(due_at, follow_up_id, job_id=f"kindred-follow-up-{follow_up_id}")
+        except Exception:
+            log.warning(
+                "jobs: could not schedule follow-up %s; the sweeper will",
+                follow_up_id,
+                exc_info=True,
+            )
+
+
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
-    """Re-queue outbox rows nobody picked up, then schedule the next sweep."""
+    """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
+    erasures, then schedule the next sweep."""
     try:
-        return outbox.sweep()
+        counts = outbox.sweep()
+        counts["follow_ups"] = followups.send_overdue()
+        counts["erased"] = privacy.complete_pending_erasures()
+        return counts
     finally:
         schedule_sweep()
 

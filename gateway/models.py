@@ -108,9 +108,7 @@ class Address(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
-    person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person.id", ondelete="SET NULL"), index=True
-    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     value: Mapped[str] = mapped_column(String(320))
     # Set when the person asked to erase their data: once nothing is left to send, the value is
@@ -134,9 +132,7 @@ class ConsentEvent(Base):
     kind: Mapped[str] = mapped_column(String(8))  # opt_in | opt_out
     source: Mapped[str] = mapped_column(String(40))  # sms_keyword, provider_error, ...
     detail: Mapped[str] = mapped_column(String(200), default="")
-    evidence_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("message.id", ondelete="SET NULL")
-    )
+    evidence_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -147,16 +143,12 @@ class Friend(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
-    volunteer_id: Mapped[int] = mapped_column(
-        ForeignKey("person.id", ondelete="CASCADE"), index=True
-    )
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(80))
     relationship: Mapped[str] = mapped_column(String(16), default="other")
     interests: Mapped[list[str]] = mapped_column(default=list)
     stage: Mapped[str] = mapped_column(String(16), default="listed")
-    joined_person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person.id", ondelete="SET NULL")
-    )
+    joined_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_prompted_at: Mapped[datetime | None]
     last_reported_at: Mapped[datetime | None]
@@ -208,9 +200,7 @@ class ConversationReport(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
-    volunteer_id: Mapped[int] = mapped_column(
-        ForeignKey("person.id", ondelete="CASCADE"), index=True
-    )
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     friend_id: Mapped[int] = mapped_column(ForeignKey("friend.id", ondelete="CASCADE"), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     learned: Mapped[str] = mapped_column(Text, default="")
@@ -247,12 +237,8 @@ class Message(Base):
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(
-        String(40), default=""
-    )  # reply, help, opt_out_confirmation, ...
-    in_reply_to_id: Mapped[int | None] = mapped_column(
-        ForeignKey("message.id", ondelete="SET NULL")
-    )
+    reason: Mapped[str] = mapped_column(String(40), default="")  # reply, help, opt_out_confirmation, ...
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     needs_attention: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -274,9 +260,7 @@ class MessageStatusEvent(Base):
     __table_args__ = (UniqueConstraint("message_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("message.id", ondelete="CASCADE"), index=True
-    )
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # outbox | provider

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
+from flows import pacing
 from flows.events import Consent
-from gateway import consent
+from gateway import consent, privacy
 from gateway.addresses import redact
 from gateway.extensions import db
-from gateway.models import Address, Message, MessageStatusEvent, utcnow
+from gateway.models import Address, Message, MessageStatusEvent, Organization, utcnow
 from gateway.transports import OutboundSms, TransportError, sms_transport
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # and need an opt-in on record.
 REPLY_REASONS = frozenset({"reply", "opt_in_request"})
 COMPLIANCE_REASONS = frozenset({"opt_out_confirmation", "help"})  # carriers require these
-INITIATED_REASONS = frozenset({"prompt", "nudge", "reminder", "team_relay", "organizer"})
+INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
 REASONS = REPLY_REASONS | COMPLIANCE_REASONS | INITIATED_REASONS
 
 # Retries of a send the provider could not take for a passing reason: the delay before each.
@@ -41,16 +42,22 @@ SWEEP_GRACE = timedelta(minutes=2)
 LOST_AFTER = timedelta(minutes=10)
 
 # Status order, so a late provider callback never moves a message backwards.
-_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
+_RANK = {
+    "queued": 0,
+    "deferred": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "failed": 3,
+    "suppressed": 3,
+}
 
 
 class SendDeferredError(Exception):
     """A send failed for a passing reason; the job raises this so RQ retries it."""
 
 
-def queue_sms(
-    address: Address, body: str, reason: str, in_reply_to: Message | None = None
-) -> Message:
+def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | None = None) -> Message:
     """Put a text in the outbox (the caller commits, then calls :func:`dispatch`)."""
     if reason not in REASONS:
         raise ValueError(f"unknown outbound reason {reason!r}")
@@ -79,9 +86,7 @@ def dispatch(message_ids: Iterable[int]) -> None:
         try:
             send_message.enqueue(message_id)
         except Exception:
-            log.warning(
-                "outbox: could not queue message %s; the sweeper will", message_id, exc_info=True
-            )
+            log.warning("outbox: could not queue message %s; the sweeper will", message_id, exc_info=True)
 
 
 def blocked_reason(message: Message) -> str | None:
@@ -105,9 +110,7 @@ def send_queued_message(message_id: int) -> str:
     now = utcnow()
     claimed = db.session.execute(
         update(Message)
-        .where(
-            Message.id == message_id, Message.direction == "outbound", Message.status == "queued"
-        )
+        .where(Message.id == message_id, Message.direction == "outbound", Message.status == "queued")
         .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
     ).rowcount
     db.session.commit()
@@ -124,10 +127,12 @@ def send_queued_message(message_id: int) -> str:
             blocked,
         )
         return _finish(message, "suppressed", blocked)
+    if message.reason in INITIATED_REASONS:
+        allowed = _allowed_at(message, now)
+        if allowed > now:
+            return _defer(message, allowed)
 
-    sms = OutboundSms(
-        to=message.address.value, body=message.body, status_callback=_status_callback()
-    )
+    sms = OutboundSms(to=message.address.value, body=message.body, status_callback=_status_callback())
     try:
         result = sms_transport(current_app._get_current_object()).send(sms)
     except TransportError as exc:
@@ -202,18 +207,70 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
     raise SendDeferredError(f"message {message.id}: provider error {exc.code}, will retry")
 
 
+def _allowed_at(message: Message, now: datetime) -> datetime:
+    """When this initiated message may go, by the recipient's calling window and caps. The
+    address row is locked so two workers cannot both take the last slot under a cap."""
+    address = db.session.scalar(select(Address).where(Address.id == message.address_id).with_for_update())
+    assert address is not None
+    org = db.session.get(Organization, message.organization_id)
+    assert org is not None
+    sent_at = db.session.scalars(
+        select(MessageStatusEvent.at)
+        .join(Message, MessageStatusEvent.message_id == Message.id)
+        .where(
+            Message.address_id == address.id,
+            Message.reason.in_(INITIATED_REASONS),
+            MessageStatusEvent.status == "sent",
+            MessageStatusEvent.at > now - pacing.WEEK,
+        )
+    ).all()
+    in_flight = db.session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.address_id == address.id,
+            Message.reason.in_(INITIATED_REASONS),
+            Message.status == "sending",
+            Message.id != message.id,
+        )
+    )
+    rules = pacing.Pacing(
+        time(org.window_start_hour), time(org.window_end_hour), org.daily_cap, org.weekly_cap
+    )
+    timezone = (address.person.timezone if address.person else None) or org.timezone
+    return pacing.next_send_time(now, timezone, rules, [*sent_at, *[now] * (in_flight or 0)])
+
+
+def _defer(message: Message, until: datetime) -> str:
+    """Put an initiated message back to wait for its allowed time; it is not dropped."""
+    from gateway.jobs import send_message
+
+    message.status = "queued"
+    message.attempts -= 1  # waiting is not a failed attempt
+    message.next_attempt_at = until
+    if not any(event.status == "deferred" for event in message.history):
+        _history(message, "deferred", source="outbox")
+    db.session.commit()
+    log.info("outbox: message %s deferred until %s", message.id, until.isoformat())
+    try:
+        send_message.enqueue_at(until, message.id)
+    except Exception:
+        log.warning("outbox: could not schedule message %s; the sweeper will", message.id, exc_info=True)
+    return "deferred"
+
+
 def _finish(message: Message, status: str, error_code: str | None = None) -> str:
     message.status = status
     message.error_code = error_code
     message.next_attempt_at = None
     _history(message, status, error_code, source="outbox")
+    if message.address.pending_erasure:
+        privacy.complete_erasure(message.address)
     db.session.commit()
     return status
 
 
-def _history(
-    message: Message, status: str, error_code: str | None = None, source: str = "outbox"
-) -> None:
+def _history(message: Message, status: str, error_code: str | None = None, source: str = "outbox") -> None:
     message.history.append(MessageStatusEvent(status=status, error_code=error_code, source=source))
 
 

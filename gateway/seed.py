@@ -29,8 +29,7 @@ def default_organization() -> Organization:
     try:
         with db.session.begin_nested():
             org = Organization(
-                slug=re.sub(r"[^a-z0-9]+", "-", config["ORGANIZATION_NAME"].lower()).strip("-")
-                or "kindred",
+                slug=re.sub(r"[^a-z0-9]+", "-", config["ORGANIZATION_NAME"].lower()).strip("-") or "kindred",
                 name=config["ORGANIZATION_NAME"],
                 contact=config["ORGANIZATION_CONTACT"],
                 interests=list(DEFAULT_INTERESTS),

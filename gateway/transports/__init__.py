@@ -29,9 +29,7 @@ class TransportError(Exception):
     """The provider did not take the message. `permanent` errors are not retried;
     `opt_out` means the provider knows the recipient unsubscribed."""
 
-    def __init__(
-        self, message: str, code: str | None = None, permanent: bool = False, opt_out: bool = False
-    ):
+    def __init__(self, message: str, code: str | None = None, permanent: bool = False, opt_out: bool = False):
         super().__init__(message)
         self.code = code
         self.permanent = permanent

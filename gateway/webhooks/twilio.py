@@ -37,11 +37,7 @@ def verify_signature() -> None:
     url = current_app.config["PUBLIC_BASE_URL"] + request.path
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
-    if (
-        not token
-        or not signature
-        or not RequestValidator(token).validate(url, request.form, signature)
-    ):
+    if not token or not signature or not RequestValidator(token).validate(url, request.form, signature):
         abort(403, description="invalid or missing X-Twilio-Signature")
 
 
@@ -62,7 +58,7 @@ def sms() -> Response:
         body=form.get("Body", ""),
         num_media=_media_count(form.get("NumMedia", "0")),
     )
-    outbox.dispatch(receive_sms(seed.default_organization(), inbound))
+    receive_sms(seed.default_organization(), inbound).run()
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 

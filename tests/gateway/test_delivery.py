@@ -27,9 +27,7 @@ def outbound() -> list[Message]:
     """Every outbound message, oldest first, as the requests and the worker left it."""
     db.session.rollback()
     return list(
-        db.session.scalars(
-            select(Message).where(Message.direction == "outbound").order_by(Message.id)
-        )
+        db.session.scalars(select(Message).where(Message.direction == "outbound").order_by(Message.id))
     )
 
 
@@ -182,12 +180,10 @@ def test_a_message_whose_send_job_was_queued_twice_is_sent_once(
     assert outbound()[-1].status == "sent"
 
 
-def test_a_message_the_system_starts_needs_an_opt_in(
-    phone: Phone, twilio_api: TwilioApiDouble
-) -> None:
+def test_a_message_the_system_starts_needs_an_opt_in(phone: Phone, twilio_api: TwilioApiDouble) -> None:
     phone.send("hi")  # known, but never said YES
     address = db.session.scalars(select(Address).where(Address.value == phone.number)).one()
-    prompt = outbox.queue_sms(address, "Idea for Ruth: ...", reason="prompt")
+    prompt = outbox.queue_sms(address, "Idea for Ruth: ...", reason="follow_up")
     db.session.commit()
     outbox.dispatch([prompt.id])
     phone.worker.run()

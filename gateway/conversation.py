@@ -1,0 +1,151 @@
+"""One turn of the SMS conversation with a person, whatever started it: their text, or a
+follow-up, reminder or team update the system sends.
+
+A turn locks the person's conversation state, builds what the flows need to know, lets the
+flows decide, queues the replies in the outbox and applies the effects, all in the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from flows import events as ev
+from gateway import consent, effects, outbox
+from gateway.extensions import db
+from gateway.models import (
+    Address,
+    ConversationReport,
+    FlowSession,
+    Friend,
+    Message,
+    Organization,
+    Person,
+    Prompt,
+    PromptUse,
+    utcnow,
+)
+
+# A question left unanswered this long is forgotten: a bare "2" weeks later is not its answer.
+QUESTION_TTL = timedelta(days=3)
+
+Decide = Callable[[ev.State, ev.Context], ev.Outcome]
+
+
+@dataclass
+class Dispatch:
+    """What a turn leaves for after its commit: replies to queue, follow-ups to schedule."""
+
+    message_ids: list[int] = field(default_factory=list)
+    follow_ups: list[tuple[int, datetime]] = field(default_factory=list)
+
+    def run(self) -> None:
+        """Hand the committed work to RQ. If Redis is down, the sweeper picks it up later."""
+        from gateway import jobs
+
+        outbox.dispatch(self.message_ids)
+        jobs.schedule_follow_ups(self.follow_ups)
+
+
+def take_turn(
+    org: Organization, address: Address, decide: Decide, inbound: Message | None = None
+) -> Dispatch:
+    """Run one turn in the caller's transaction; returns what to dispatch after the commit."""
+    person = address.person
+    if person is None:
+        raise ValueError("a conversation needs a person")
+    session = db.session.scalar(
+        select(FlowSession).where(FlowSession.person_id == person.id).with_for_update()
+    )
+    if session is None:
+        session = FlowSession(person_id=person.id, state={})
+        db.session.add(session)
+    now = utcnow()
+    expired = session.expires_at is not None and session.expires_at < now
+    state = ev.State() if expired else ev.State.from_dict(session.state)
+
+    friends = {
+        f.id: f
+        for f in db.session.scalars(
+            select(Friend).where(Friend.volunteer_id == person.id).order_by(Friend.id)
+        )
+    }
+    outcome = decide(state, context(org, person, address, list(friends.values())))
+    replies = [outbox.queue_sms(address, reply.body, str(reply.kind), inbound) for reply in outcome.replies]
+    turn = effects.Turn(org, person, address, inbound, replies, now, dict(friends))
+    for effect in outcome.effects:
+        effects.apply(effect, turn)
+    session.state = outcome.state.to_dict()
+    session.expires_at = now + QUESTION_TTL if outcome.state.step != "idle" else None
+    return Dispatch([reply.id for reply in replies], [(f.id, f.due_at) for f in turn.follow_ups])
+
+
+def context(org: Organization, person: Person, address: Address, friends: list[Friend]) -> ev.Context:
+    """What the flows know about this person and the organization right now."""
+    used: dict[int, set[int]] = {f.id: set() for f in friends}
+    if friends:
+        rows = db.session.execute(
+            select(PromptUse.friend_id, PromptUse.prompt_id).where(PromptUse.friend_id.in_(used))
+        )
+        for friend_id, prompt_id in rows:
+            used[friend_id].add(prompt_id)
+    reports = db.session.scalar(
+        select(func.count())
+        .select_from(ConversationReport)
+        .where(ConversationReport.volunteer_id == person.id)
+    )
+    return ev.Context(
+        organization=ev.Organization(
+            org.name,
+            org.contact,
+            org.frequency,
+            tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
+            org.phone,
+        ),
+        now=utcnow(),
+        consent=consent.status(address),
+        name=person.name,
+        friends=tuple(_friend_view(f, used[f.id]) for f in friends),
+        prompts=_prompts(org),
+        language=person.language,
+        timezone=person.timezone or org.timezone,
+        joined_at=person.volunteer_since,
+        referral_code=person.referral_code,
+        report_count=reports or 0,
+    )
+
+
+def _friend_view(friend: Friend, used: set[int]) -> ev.Friend:
+    return ev.Friend(
+        id=friend.id,
+        name=friend.name,
+        relationship=friend.relationship,
+        interests=tuple(friend.interests or ()),
+        stage=friend.stage,
+        added_at=friend.added_at,
+        last_prompted_at=friend.last_prompted_at,
+        last_reported_at=friend.last_reported_at,
+        snoozed_until=friend.snoozed_until,
+        used_prompt_ids=frozenset(used),
+    )
+
+
+def _prompts(org: Organization) -> tuple[ev.Prompt, ...]:
+    rows = db.session.scalars(
+        select(Prompt).where(Prompt.organization_id == org.id, Prompt.active.is_(True)).order_by(Prompt.id)
+    )
+    return tuple(
+        ev.Prompt(
+            id=p.id,
+            body=p.body,
+            stages=tuple(p.stages or ()),
+            interests=tuple(p.interests or ()),
+            relationships=tuple(p.relationships or ()),
+            language=p.language,
+        )
+        for p in rows
+    )

@@ -1,0 +1,257 @@
+"""Applying what the flows decided: one handler per effect type, in the turn's transaction."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import singledispatch
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from flows import events as ev
+from gateway import consent
+from gateway.addresses import digest, normalize_contact
+from gateway.extensions import db
+from gateway.models import (
+    Address,
+    ConversationReport,
+    FollowUp,
+    Friend,
+    FriendContactDigest,
+    Message,
+    Organization,
+    Person,
+    PromptUse,
+    Rsvp,
+    TeamMember,
+)
+
+CONTACT_PLACEHOLDER = "[contact]"
+FORGOTTEN = "[forgotten]"
+# Referral codes: short, and without letters and digits that look alike (0/O, 1/I/L).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 4
+
+
+@dataclass
+class Turn:
+    """What one turn's effects act on."""
+
+    org: Organization
+    person: Person
+    address: Address
+    inbound: Message | None
+    replies: list[Message]
+    now: datetime
+    friends: dict[ev.FriendRef, Friend]
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+    def friend(self, ref: ev.FriendRef) -> Friend:
+        """The volunteer's friend with this id or new-friend key; anyone else's is refused."""
+        friend = self.friends.get(ref)
+        if friend is None:
+            raise LookupError(f"friend {ref!r} is not one of this volunteer's")
+        return friend
+
+
+@singledispatch
+def apply(effect: object, turn: Turn) -> None:
+    """Apply one effect of a flow's outcome."""
+    raise TypeError(f"no handler for effect {type(effect).__name__}")
+
+
+@apply.register
+def _(effect: ev.RecordConsent, turn: Turn) -> None:
+    evidence = turn.inbound.id if turn.inbound else None
+    consent.record(turn.address, effect.kind, "sms_keyword", effect.reason, evidence)
+    if effect.kind == "opt_in":
+        if turn.person.volunteer_since is None:
+            turn.person.volunteer_since = turn.now
+        if turn.person.referral_code is None:
+            turn.person.referral_code = _new_referral_code(turn.org)
+
+
+@apply.register
+def _(effect: ev.SetName, turn: Turn) -> None:
+    turn.person.name = effect.name[:80]
+    if turn.person.referred_by_id:
+        _link_referral(turn, by_name=True)
+
+
+@apply.register
+def _(effect: ev.AddFriend, turn: Turn) -> None:
+    friend = Friend(
+        organization_id=turn.org.id,
+        volunteer_id=turn.person.id,
+        name=effect.name[:80],
+        relationship=effect.relationship if effect.relationship in ev.RELATIONSHIPS else "other",
+        interests=list(effect.interests),
+        stage="listed",
+        added_at=turn.now,
+    )
+    db.session.add(friend)
+    db.session.flush()
+    turn.friends[effect.key] = friend
+    secret = current_app.config["SECRET_KEY"]
+    region = current_app.config["DEFAULT_REGION"]
+    for contact in effect.contacts:
+        normalized = normalize_contact(contact, region)
+        if normalized:
+            db.session.add(FriendContactDigest(friend_id=friend.id, digest=digest(normalized, secret)))
+        if turn.inbound is not None:
+            # The friend's contact is kept only as the digest, not in the text that carried it.
+            turn.inbound.body = turn.inbound.body.replace(contact, CONTACT_PLACEHOLDER)
+
+
+@apply.register
+def _(effect: ev.SetInterests, turn: Turn) -> None:
+    turn.friend(effect.friend).interests = list(effect.interests)
+
+
+@apply.register
+def _(effect: ev.MarkPrompted, turn: Turn) -> None:
+    friend = turn.friend(effect.friend)
+    friend.last_prompted_at = turn.now
+    reply_id = turn.replies[0].id if turn.replies else None
+    db.session.add(PromptUse(friend_id=friend.id, prompt_id=effect.prompt_id, message_id=reply_id))
+
+
+@apply.register
+def _(effect: ev.LogReport, turn: Turn) -> None:
+    friend = turn.friend(effect.friend)
+    friend.last_reported_at = turn.now
+    friend.snoozed_until = None
+    if effect.new_stage:
+        friend.stage = effect.new_stage
+    db.session.add(
+        ConversationReport(
+            organization_id=turn.org.id,
+            volunteer_id=turn.person.id,
+            friend_id=friend.id,
+            outcome=effect.outcome,
+            learned=effect.learned,
+            tags=list(effect.tags),
+            message_id=turn.inbound.id if turn.inbound else None,
+            reported_at=turn.now,
+        )
+    )
+
+
+@apply.register
+def _(effect: ev.KeepForInbox, turn: Turn) -> None:
+    if turn.inbound is not None:
+        turn.inbound.needs_attention = True
+
+
+@apply.register
+def _(effect: ev.ScheduleFollowUp, turn: Turn) -> None:
+    friend_id = turn.friend(effect.friend).id if effect.friend is not None else None
+    # One pending follow-up per volunteer: asking again moves it.
+    db.session.execute(
+        update(FollowUp)
+        .where(FollowUp.person_id == turn.person.id, FollowUp.status == "pending")
+        .values(status="cancelled")
+    )
+    follow_up = FollowUp(
+        organization_id=turn.org.id, person_id=turn.person.id, friend_id=friend_id, due_at=effect.at
+    )
+    db.session.add(follow_up)
+    db.session.flush()
+    turn.follow_ups.append(follow_up)
+
+
+@apply.register
+def _(effect: ev.SnoozeFriend, turn: Turn) -> None:
+    turn.friend(effect.friend).snoozed_until = effect.until
+
+
+@apply.register
+def _(effect: ev.ForgetFriend, turn: Turn) -> None:
+    friend = turn.friend(effect.friend)
+    pattern = re.compile(rf"\b{re.escape(friend.name)}\b", re.IGNORECASE)
+    for message in db.session.scalars(select(Message).where(Message.address_id == turn.address.id)):
+        message.body = pattern.sub(FORGOTTEN, message.body)
+    db.session.delete(friend)
+    db.session.flush()
+
+
+@apply.register
+def _(effect: ev.EraseVolunteer, turn: Turn) -> None:
+    person = turn.person
+    for model, column in (
+        (ConversationReport, ConversationReport.volunteer_id),
+        (Friend, Friend.volunteer_id),
+        (FollowUp, FollowUp.person_id),
+        (TeamMember, TeamMember.person_id),
+        (Rsvp, Rsvp.person_id),
+    ):
+        db.session.execute(
+            delete(model).where(column == person.id).execution_options(synchronize_session=False)
+        )
+    keep = [reply.id for reply in turn.replies]
+    db.session.execute(
+        update(Message)
+        .where(Message.address_id == turn.address.id, Message.id.not_in(keep))
+        .values(body="", needs_attention=False)
+    )
+    person.name = None
+    person.referral_code = None
+    person.referred_by_id = None
+    consent.opt_out(turn.address, "erasure", "DELETE", turn.inbound.id if turn.inbound else None)
+    # The number itself goes once the confirmation has been sent (gateway.privacy).
+    turn.address.pending_erasure = True
+    turn.friends.clear()
+
+
+@apply.register
+def _(effect: ev.Referred, turn: Turn) -> None:
+    referrer = db.session.scalar(
+        select(Person).where(
+            Person.organization_id == turn.org.id, Person.referral_code == effect.code.upper()
+        )
+    )
+    if referrer is None or referrer.id == turn.person.id:
+        return
+    turn.person.referred_by_id = referrer.id
+    _link_referral(turn, by_name=False)
+
+
+def _link_referral(turn: Turn, by_name: bool) -> None:
+    """Connect a new volunteer to the friend entry of the volunteer who invited them: by the
+    digest of their number if the inviter gave it, else by first name."""
+    person = turn.person
+    already = db.session.scalar(select(Friend.id).where(Friend.joined_person_id == person.id))
+    if already is not None:
+        return
+    candidates = select(Friend).where(
+        Friend.volunteer_id == person.referred_by_id, Friend.joined_person_id.is_(None)
+    )
+    if by_name:
+        first = (person.name or "").split(" ")[0].casefold()
+        friend = next(
+            (f for f in db.session.scalars(candidates) if f.name.split(" ")[0].casefold() == first),
+            None,
+        )
+    else:
+        mine = digest(turn.address.value, current_app.config["SECRET_KEY"])
+        friend = db.session.scalar(
+            candidates.join(FriendContactDigest, FriendContactDigest.friend_id == Friend.id).where(
+                FriendContactDigest.digest == mine
+            )
+        )
+    if friend is not None:
+        friend.joined_person_id = person.id
+        friend.stage = "joined"
+
+
+def _new_referral_code(org: Organization) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        taken = db.session.scalar(
+            select(Person.id).where(Person.organization_id == org.id, Person.referral_code == code)
+        )
+        if taken is None:
+            return code
