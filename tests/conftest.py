@@ -23,9 +23,7 @@ PUBLIC_BASE_URL = "https://kindred.example.org"
 SECRET_KEY = "test-secret-key"
 
 
-def app_config(
-    database_url: str, redis_url: str, twilio_api_url: str, instance: Path
-) -> dict[str, str]:
+def app_config(database_url: str, redis_url: str, twilio_api_url: str, instance: Path) -> dict[str, str]:
     """The configuration of an app under test."""
     return {
         "SECRET_KEY": SECRET_KEY,
@@ -44,9 +42,7 @@ def app_config(
 
 
 def _migrated(database_url: str, instance: Path) -> None:
-    app = create_app(
-        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
-    )
+    app = create_app({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
     with app.app_context():
         migrate.upgrade("head")
         db.engine.dispose()
@@ -62,9 +58,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(
-    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def postgres_template(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The name of a PostgreSQL database migrated to head, used as a template for each test."""
     url = postgres_server.create_database()
     _migrated(url, tmp_path_factory.mktemp("postgres-template"))

@@ -34,17 +34,13 @@ class Worker:
 
     def run(self) -> None:
         with self.app.app_context():
-            SimpleWorker([queue(name) for name in QUEUES], connection=redis_client()).work(
-                burst=True
-            )
+            SimpleWorker([queue(name) for name in QUEUES], connection=redis_client()).work(burst=True)
 
 
 class Phone:
     """A volunteer's phone texting Kindred through the signed Twilio webhook."""
 
-    def __init__(
-        self, client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, number: str
-    ):
+    def __init__(self, client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, number: str):
         self.client = client
         self.twilio_api = twilio_api
         self.worker = worker

@@ -50,9 +50,7 @@ def healthy(base: str) -> bool:
 
 def test_kindred_demo_runs_web_worker_and_simulator(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
     env["KINDRED_INSTANCE"] = str(tmp_path / "instance")
     log = (tmp_path / "demo.log").open("w")
     demo = subprocess.Popen(
@@ -71,9 +69,7 @@ def test_kindred_demo_runs_web_worker_and_simulator(tmp_path: Path) -> None:
 
         def answered() -> list[dict[str, str]]:
             thread = post_json(base + "/simulator/thread", {"phone": "+15555550100"})["messages"]
-            return [
-                m for m in thread if m["direction"] == "outbound" and m["status"] == "delivered"
-            ]
+            return [m for m in thread if m["direction"] == "outbound" and m["status"] == "delivered"]
 
         (reply,) = wait_for(answered)
         assert "Reply YES to join" in reply["body"]

@@ -122,9 +122,7 @@ def test_unsubscribed_recipient_is_rejected_with_21610(twilio_api: TwilioApiDoub
 
 def test_wrong_credentials_get_401(twilio_api: TwilioApiDouble) -> None:
     with pytest.raises(TwilioRestException) as raised:
-        client_for(twilio_api, auth_token="wrong").messages.create(
-            to=VOLUNTEER, from_=FROM_NUMBER, body="hi"
-        )
+        client_for(twilio_api, auth_token="wrong").messages.create(to=VOLUNTEER, from_=FROM_NUMBER, body="hi")
     assert (raised.value.status, raised.value.code) == (401, 20003)
     assert twilio_api.received == []
 

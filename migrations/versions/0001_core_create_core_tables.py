@@ -51,9 +51,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
     )
     with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_person_organization_id"), ["organization_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_person_organization_id"), ["organization_id"], unique=False)
 
     op.create_table(
         "prompt",
@@ -170,12 +168,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_friend_contact_digest")),
     )
     with op.batch_alter_table("friend_contact_digest", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_friend_contact_digest_digest"), ["digest"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_friend_contact_digest_friend_id"), ["friend_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_friend_contact_digest_digest"), ["digest"], unique=False)
+        batch_op.create_index(batch_op.f("ix_friend_contact_digest_friend_id"), ["friend_id"], unique=False)
 
     op.create_table(
         "message",
@@ -196,9 +190,7 @@ def upgrade() -> None:
         sa.Column("error_code", sa.String(length=16), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["address_id"], ["address.id"], name=op.f("fk_message_address_id_address")
-        ),
+        sa.ForeignKeyConstraint(["address_id"], ["address.id"], name=op.f("fk_message_address_id_address")),
         sa.ForeignKeyConstraint(
             ["in_reply_to_id"],
             ["message.id"],
@@ -286,9 +278,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_report")),
     )
     with op.batch_alter_table("conversation_report", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_conversation_report_friend_id"), ["friend_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_conversation_report_friend_id"), ["friend_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_conversation_report_volunteer_id"), ["volunteer_id"], unique=False
         )
@@ -308,14 +298,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message_status_event")),
-        sa.UniqueConstraint(
-            "message_id", "status", name=op.f("uq_message_status_event_message_id_status")
-        ),
+        sa.UniqueConstraint("message_id", "status", name=op.f("uq_message_status_event_message_id_status")),
     )
     with op.batch_alter_table("message_status_event", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_message_status_event_message_id"), ["message_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_message_status_event_message_id"), ["message_id"], unique=False)
 
     op.create_table(
         "prompt_use",

@@ -227,9 +227,7 @@ class RedisServer(_ChildServer):
         self._spawn(argv, run_as=None, ready=self._answers_ping)
 
     def _answers_ping(self) -> bool:
-        client = redis.Redis(
-            host="127.0.0.1", port=self.port, socket_connect_timeout=1, socket_timeout=1
-        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1, socket_timeout=1)
         try:
             return bool(client.ping())
         except redis.RedisError:
@@ -247,8 +245,7 @@ def _postgres_bindir() -> Path:
     ]
     if not bindirs:
         raise RuntimeError(
-            "PostgreSQL not found under /usr/lib/postgresql/*/bin: "
-            "install the Debian 'postgresql' package"
+            "PostgreSQL not found under /usr/lib/postgresql/*/bin: install the Debian 'postgresql' package"
         )
     return max(bindirs, key=lambda path: int(path.parent.name))
 

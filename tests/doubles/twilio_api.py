@@ -162,9 +162,7 @@ class TwilioApiDouble:
         """Decide the answer to one HTTP request; None means drop the connection."""
         match = _MESSAGES_PATH.match(path)
         if method != "POST" or match is None:
-            return Reply(
-                404, twilio_error(404, 20404, f"The requested resource {path} was not found")
-            )
+            return Reply(404, twilio_error(404, 20404, f"The requested resource {path} was not found"))
         if match["account_sid"] != self.account_sid or not self._authorized(authorization):
             return Reply(401, twilio_error(401, 20003, "Authenticate"))
         form = {key: values[0] for key, values in parse_qs(body.decode()).items()}

@@ -25,9 +25,7 @@ def messages(direction: str) -> list[Message]:
     """Every message one way, oldest first, as the requests and the worker left them."""
     db.session.rollback()
     return list(
-        db.session.scalars(
-            select(Message).where(Message.direction == direction).order_by(Message.id)
-        )
+        db.session.scalars(select(Message).where(Message.direction == direction).order_by(Message.id))
     )
 
 
@@ -130,9 +128,7 @@ def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
     assert sent.provider_id == twilio_api.sent[-1]["sid"]
 
 
-def test_healthz_answers_503_while_redis_is_down(
-    client: FlaskClient, redis_outage: RedisServer
-) -> None:
+def test_healthz_answers_503_while_redis_is_down(client: FlaskClient, redis_outage: RedisServer) -> None:
     assert client.get("/healthz").status_code == 200
     redis_outage.kill()
     down = client.get("/healthz")

@@ -131,9 +131,7 @@ def accuracy(category: str) -> tuple[int, int]:
 @pytest.mark.parametrize("category", list(TARGETS))
 def test_accuracy(category: str) -> None:
     right, total = accuracy(category)
-    print(
-        f"\n{category:<14} {right:>4}/{total:<4} {right / total:7.1%}  target {TARGETS[category]:.0%}"
-    )
+    print(f"\n{category:<14} {right:>4}/{total:<4} {right / total:7.1%}  target {TARGETS[category]:.0%}")
     assert right / total >= TARGETS[category]
 
 
@@ -149,8 +147,5 @@ def test_accuracy_table(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print("\ncategory        right/total  accuracy  target")
         for category, right, total in rows:
-            print(
-                f"{category:<15} {right:>5}/{total:<5} {right / total:8.1%}"
-                f"  {TARGETS[category]:.0%}"
-            )
+            print(f"{category:<15} {right:>5}/{total:<5} {right / total:8.1%}  {TARGETS[category]:.0%}")
     assert all(total for _, _, total in rows)

@@ -112,14 +112,10 @@ def test_conversation_table(row: Row, step: str, says: str, effects: list[type])
 )
 @pytest.mark.parametrize("consent", [Consent.UNKNOWN, Consent.OPTED_IN])
 def test_stop_wins_at_every_step(step: str, consent: Consent) -> None:
-    outcome = run(
-        Row("Stop.", step=step, consent=consent, data={"friend_name": "Ruth", "friends": [1]})
-    )
+    outcome = run(Row("Stop.", step=step, consent=consent, data={"friend_name": "Ruth", "friends": [1]}))
     assert outcome.effects == (RecordConsent("opt_out", "STOP"),)
     assert [r.kind for r in outcome.replies] == [ReplyKind.OPT_OUT_CONFIRMATION]
-    assert (
-        "Reply START" in outcome.replies[0].body and "Eastside Neighbors" in outcome.replies[0].body
-    )
+    assert "Reply START" in outcome.replies[0].body and "Eastside Neighbors" in outcome.replies[0].body
 
 
 @pytest.mark.parametrize("text", ["hi", "ADD Maria", "talked to Maria, she's in!", "what?", "STOP"])

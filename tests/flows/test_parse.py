@@ -223,9 +223,7 @@ FRIENDS = [(1, "Maria"), (2, "Ruth"), (3, "Sam"), (4, "Tip"), (5, "Will"), (6, "
         ("", (), None, False),
     ],
 )
-def test_parse_report(
-    text: str, friend_ids: tuple[int, ...], outcome: str | None, talked: bool
-) -> None:
+def test_parse_report(text: str, friend_ids: tuple[int, ...], outcome: str | None, talked: bool) -> None:
     assert parse_report(text, FRIENDS) == ReportReading(friend_ids, outcome, talked)
     assert outcome is None or outcome in OUTCOMES
 

@@ -45,9 +45,7 @@ def volunteer(phone: Phone) -> Phone:
     return phone
 
 
-def test_exports_have_the_documented_columns_and_the_volunteers_data(
-    app: Flask, volunteer: Phone
-) -> None:
+def test_exports_have_the_documented_columns_and_the_volunteers_data(app: Flask, volunteer: Phone) -> None:
     (consent,) = export(app, "consent")
     assert consent["address"] == volunteer.number and consent["status"] == "opted_in"
     assert consent["source"] == "sms_keyword" and consent["changed_at"]

@@ -16,8 +16,7 @@ from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, Worker
 
 CONFIRMATION = (
-    "Eastside Neighbors: You're unsubscribed and will get no more texts from us. "
-    "Reply START to rejoin."
+    "Eastside Neighbors: You're unsubscribed and will get no more texts from us. Reply START to rejoin."
 )
 OPT_OUTS = [
     "STOP",
@@ -107,9 +106,7 @@ STEPS = {
 }
 
 
-def test_stop_works_at_every_step(
-    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
-) -> None:
+def test_stop_works_at_every_step(client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker) -> None:
     # One volunteer per step of the conversation: each step is a row of this table.
     for n, (step, before) in enumerate(STEPS.items()):
         phone = Phone(client, twilio_api, worker, f"+1555202{n:04d}")

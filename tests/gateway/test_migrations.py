@@ -45,9 +45,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(
         assert migrate.current() is None
         migrate.upgrade("head")
         assert migrate.current() == migrate.heads()[0]
-        assert set(inspect(db.engine).get_table_names()) == set(Base.metadata.tables) | {
-            "alembic_version"
-        }
+        assert set(inspect(db.engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
         with db.engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert differences == []

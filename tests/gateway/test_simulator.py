@@ -41,10 +41,7 @@ def test_a_text_from_the_simulator_is_answered_on_the_page(simulator_app: Flask)
     page = client.get("/simulator")
     assert page.status_code == 200 and b"Eastside Neighbors" in page.data
 
-    assert (
-        client.post("/simulator/send", json={"phone": "+15555550100", "body": "hi"}).status_code
-        == 202
-    )
+    assert client.post("/simulator/send", json={"phone": "+15555550100", "body": "hi"}).status_code == 202
     Worker(simulator_app).run()
     inbound, reply = thread(client, "+15555550100")
     assert (inbound["direction"], inbound["body"]) == ("inbound", "hi")
@@ -70,7 +67,4 @@ def test_bad_simulator_input_is_a_400(simulator_app: Flask, payload: object) -> 
 
 def test_the_simulator_is_off_with_real_texts(client: FlaskClient) -> None:
     assert client.get("/simulator").status_code == 404
-    assert (
-        client.post("/simulator/send", json={"phone": "+15555550100", "body": "hi"}).status_code
-        == 404
-    )
+    assert client.post("/simulator/send", json={"phone": "+15555550100", "body": "hi"}).status_code == 404

@@ -31,9 +31,7 @@ def test_sends_from_the_number_with_a_status_callback(twilio_api: TwilioApiDoubl
 
 
 def test_sends_through_a_messaging_service(twilio_api: TwilioApiDouble) -> None:
-    transport(twilio_api, messaging_service_sid="MG" + "1" * 32).send(
-        OutboundSms("+15558675309", "hi")
-    )
+    transport(twilio_api, messaging_service_sid="MG" + "1" * 32).send(OutboundSms("+15558675309", "hi"))
     (sent,) = twilio_api.sent
     assert sent["messaging_service_sid"] == "MG" + "1" * 32 and not sent["from_"]
 

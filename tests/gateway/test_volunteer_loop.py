@@ -52,9 +52,7 @@ def test_join_add_friend_get_prompt_and_report(phone: Phone) -> None:
     ruth = db.session.scalars(select(Friend)).one()
     assert ruth.interests == ["healthcare", "church"]
 
-    thanks = phone.reply_to(
-        "talked sunday, she's worried about prices but open to coming to the forum"
-    )
+    thanks = phone.reply_to("talked sunday, she's worried about prices but open to coming to the forum")
     assert thanks.startswith("Thank you! Logged: Ruth is open")
     report = db.session.scalars(select(ConversationReport)).one()
     assert report.outcome == "open"

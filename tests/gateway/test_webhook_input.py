@@ -61,9 +61,7 @@ FORGERIES = {
         PUBLIC_BASE_URL + "/webhooks/twilio/other", form, TWILIO_AUTH_TOKEN
     ),
     "wrong token": lambda url, form: twilio_signature(url, form, "not-the-auth-token"),
-    "other fields": lambda url, form: twilio_signature(
-        url, {**form, "Body": "YES"}, TWILIO_AUTH_TOKEN
-    ),
+    "other fields": lambda url, form: twilio_signature(url, {**form, "Body": "YES"}, TWILIO_AUTH_TOKEN),
 }
 
 
@@ -84,9 +82,7 @@ def test_a_signed_url_with_a_query_string_validates(client: FlaskClient) -> None
     path = SMS + "?org=eastside&v=2"
     form = inbound_form("hi")
     signature = twilio_signature(PUBLIC_BASE_URL + path, form, TWILIO_AUTH_TOKEN)
-    assert (
-        client.post(path, data=form, headers={"X-Twilio-Signature": signature}).status_code == 200
-    )
+    assert client.post(path, data=form, headers={"X-Twilio-Signature": signature}).status_code == 200
     # The same signature without the query string Twilio signed is not valid.
     bare = client.post(SMS, data=form, headers={"X-Twilio-Signature": signature})
     assert bare.status_code == 403
