@@ -11,19 +11,20 @@ from flask import Flask, jsonify
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
+from gateway import clock, extensions
 from gateway import config as config_module
-from gateway import extensions
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides the environment (tests inject theirs here)."""
     app = Flask(__name__, instance_relative_config=True)
-    if config and config.get("INSTANCE_PATH"):
-        app.instance_path = str(config["INSTANCE_PATH"])
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None)
+    if instance_path:
+        app.instance_path = str(instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
-    settings = config_module.load(
-        app.instance_path, {k: v for k, v in (config or {}).items() if k != "INSTANCE_PATH"}
-    )
+    clock.init_app(app, config.pop("CLOCK", None))
+    settings = config_module.load(app.instance_path, config)
     app.config.from_mapping(settings.as_flask_config())
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}

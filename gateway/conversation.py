@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from flows import events as ev
-from gateway import consent, effects, outbox
+from gateway import clock, consent, effects, outbox
 from gateway.extensions import db
 from gateway.models import (
     Address,
@@ -27,7 +27,6 @@ from gateway.models import (
     Person,
     Prompt,
     PromptUse,
-    utcnow,
 )
 
 # A question left unanswered this long is forgotten: a bare "2" weeks later is not its answer.
@@ -64,7 +63,7 @@ def take_turn(
     if session is None:
         session = FlowSession(person_id=person.id, state={})
         db.session.add(session)
-    now = utcnow()
+    now = clock.now()
     expired = session.expires_at is not None and session.expires_at < now
     state = ev.State() if expired else ev.State.from_dict(session.state)
 
@@ -106,7 +105,7 @@ def context(org: Organization, person: Person, address: Address, friends: list[F
             tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
             org.phone,
         ),
-        now=utcnow(),
+        now=clock.now(),
         consent=consent.status(address),
         name=person.name,
         friends=tuple(_friend_view(f, used[f.id]) for f in friends),

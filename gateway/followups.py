@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from flows import engine
+from gateway import clock
 from gateway.conversation import take_turn
 from gateway.extensions import db
-from gateway.models import Address, FollowUp, Organization, utcnow
+from gateway.models import Address, FollowUp, Organization
 
 # The scheduled job normally starts a follow-up; past this, the sweeper does.
 OVERDUE_AFTER = timedelta(minutes=5)
@@ -19,7 +20,7 @@ OVERDUE_AFTER = timedelta(minutes=5)
 
 def send_follow_up(follow_up_id: int, now: datetime | None = None) -> str:
     """Start one pending, due follow-up; returns its status afterwards. Idempotent."""
-    now = now or utcnow()
+    now = now or clock.now()
     follow_up = db.session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
     if follow_up is None or follow_up.status != "pending":
         db.session.rollback()
@@ -46,7 +47,7 @@ def send_follow_up(follow_up_id: int, now: datetime | None = None) -> str:
 
 def send_overdue(now: datetime | None = None) -> int:
     """Start the follow-ups whose scheduled job never ran (say Redis lost it)."""
-    now = now or utcnow()
+    now = now or clock.now()
     due = db.session.scalars(
         select(FollowUp.id).where(FollowUp.status == "pending", FollowUp.due_at < now - OVERDUE_AFTER)
     ).all()

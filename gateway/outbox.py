@@ -18,10 +18,10 @@ from sqlalchemy import func, or_, select, update
 
 from flows import pacing
 from flows.events import Consent
-from gateway import consent, privacy
+from gateway import clock, consent, privacy
 from gateway.addresses import redact
 from gateway.extensions import db
-from gateway.models import Address, Message, MessageStatusEvent, Organization, utcnow
+from gateway.models import Address, Message, MessageStatusEvent, Organization
 from gateway.transports import OutboundSms, TransportError, sms_transport
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | N
         status="queued",
         reason=reason,
         in_reply_to_id=in_reply_to.id if in_reply_to else None,
-        next_attempt_at=utcnow(),
+        next_attempt_at=clock.now(),
     )
     db.session.add(message)
     db.session.flush()
@@ -107,7 +107,7 @@ def send_queued_message(message_id: int) -> str:
     Idempotent: the row is claimed with a conditional update, so a second job for the same
     row (a retry, the sweeper, a duplicate) finds nothing to do.
     """
-    now = utcnow()
+    now = clock.now()
     claimed = db.session.execute(
         update(Message)
         .where(Message.id == message_id, Message.direction == "outbound", Message.status == "queued")
@@ -163,7 +163,7 @@ def record_status(
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Queue again what was committed but never picked up, and fail what was lost mid-send."""
-    now = now or utcnow()
+    now = now or clock.now()
     lost = db.session.scalars(
         select(Message).where(Message.status == "sending", Message.updated_at < now - LOST_AFTER)
     ).all()
@@ -202,7 +202,7 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
         return _finish(message, "failed", exc.code)
     message.status = "queued"
     message.error_code = exc.code
-    message.next_attempt_at = utcnow() + timedelta(seconds=RETRY_DELAYS[message.attempts - 1])
+    message.next_attempt_at = clock.now() + timedelta(seconds=RETRY_DELAYS[message.attempts - 1])
     db.session.commit()
     raise SendDeferredError(f"message {message.id}: provider error {exc.code}, will retry")
 
@@ -271,7 +271,10 @@ def _finish(message: Message, status: str, error_code: str | None = None) -> str
 
 
 def _history(message: Message, status: str, error_code: str | None = None, source: str = "outbox") -> None:
-    message.history.append(MessageStatusEvent(status=status, error_code=error_code, source=source))
+    message.history.append(
+        MessageStatusEvent(status=status, error_code=error_code, source=source, at=clock.now())
+    )
+    message.updated_at = clock.now()
 
 
 def _status_callback() -> str | None:

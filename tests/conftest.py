@@ -17,7 +17,7 @@ from gateway.extensions import db
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import Phone, Worker
+from tests.support import Phone, SettableClock, Worker
 
 PUBLIC_BASE_URL = "https://kindred.example.org"
 SECRET_KEY = "test-secret-key"
@@ -77,11 +77,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def clock() -> SettableClock:
+    """The app's clock: real time unless the test sets it."""
+    return SettableClock()
+
+
+@pytest.fixture
 def app(
-    database_url: str, redis_server: RedisServer, twilio_api: TwilioApiDouble, tmp_path: Path
+    database_url: str,
+    redis_server: RedisServer,
+    twilio_api: TwilioApiDouble,
+    clock: SettableClock,
+    tmp_path: Path,
 ) -> Iterator[Flask]:
     """The app on a fresh database, an empty Redis and the Twilio API double."""
-    app = create_app(app_config(database_url, redis_server.url, twilio_api.base_url, tmp_path))
+    app = create_app(
+        {**app_config(database_url, redis_server.url, twilio_api.base_url, tmp_path), "CLOCK": clock}
+    )
     with app.app_context():
         from gateway.extensions import redis_client
 

@@ -4,6 +4,7 @@ worker draining the queues."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -24,6 +25,22 @@ def signed_post(
     """POST a form to the app as Twilio would, signed for PUBLIC_BASE_URL + path."""
     signature = twilio_signature(PUBLIC_BASE_URL + path, form, token)
     return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+class SettableClock:
+    """The app's clock in a test: the system clock until `set`, then the moment set."""
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.moment or datetime.now(UTC)
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment = self() + delta
 
 
 class Worker:

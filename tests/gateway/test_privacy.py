@@ -1,0 +1,132 @@
+"""Privacy by text: FORGET a friend, MYDATA, and DELETE, after which only a keyed digest of the
+number is kept, to honour the opt-out."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import String, Text, inspect, select, text
+
+from gateway.extensions import db
+from gateway.models import (
+    Address,
+    ConsentEvent,
+    ConversationReport,
+    Friend,
+    FriendContactDigest,
+    Message,
+    Person,
+)
+from tests.support import Phone
+
+
+@pytest.fixture
+def volunteer(phone: Phone) -> Phone:
+    for body in (
+        "hi",
+        "yes",
+        "Sam",
+        "ADD Maria 555-201-7788, neighbor, cares about schools",
+        "talked to Maria, she's in!",
+        "ADD Ruth, family, cares about healthcare",
+    ):
+        phone.send(body)
+    return phone
+
+
+def every_text_value() -> list[str]:
+    """Every string stored in any text column of any table."""
+    values = []
+    with db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            columns = [
+                c["name"]
+                for c in inspect(connection).get_columns(table)
+                if isinstance(c["type"], String | Text)
+            ]
+            for column in columns:
+                values += [
+                    str(v) for (v,) in connection.execute(text(f'SELECT "{column}" FROM "{table}"')) if v
+                ]
+    return values
+
+
+def test_forget_removes_a_friend_and_every_trace_of_them(volunteer: Phone) -> None:
+    reply = volunteer.reply_to("FORGET Maria")
+    assert reply.startswith("Done. They're off your list") and "Maria" not in reply
+    assert [f.name for f in db.session.scalars(select(Friend))] == ["Ruth"]
+    assert db.session.scalars(select(ConversationReport)).all() == []
+    assert db.session.scalars(select(FriendContactDigest)).all() == []
+    assert not [v for v in every_text_value() if "maria" in v.lower()]
+    assert volunteer.reply_to("FRIENDS").startswith("Your people: Ruth")
+
+
+def test_forget_someone_not_on_the_list(volunteer: Phone) -> None:
+    assert volunteer.reply_to("forget Zed") == "I couldn't find Zed on your list. Reply FRIENDS to see it."
+    assert db.session.query(Friend).count() == 2
+
+
+def test_mydata_says_what_is_kept(volunteer: Phone) -> None:
+    reply = volunteer.reply_to("MYDATA")
+    for part in (
+        "your number",
+        "Sam",
+        "2 people you listed (Maria, Ruth)",
+        "1 conversation report",
+        "DELETE",
+    ):
+        assert part in reply
+
+
+def test_delete_needs_a_yes(volunteer: Phone) -> None:
+    assert "Reply YES to erase everything" in volunteer.reply_to("DELETE")
+    assert volunteer.reply_to("no wait") == "Okay, nothing was deleted."
+    assert db.session.query(Friend).count() == 2
+
+
+def test_delete_erases_everything_but_a_digest_that_honours_the_opt_out(app: Flask, volunteer: Phone) -> None:
+    volunteer.send("DELETE")
+    confirmation = volunteer.reply_to("yes")
+    assert "Your data is erased" in confirmation and "START" in confirmation
+
+    address = db.session.scalars(select(Address)).one()
+    assert address.value.startswith("hmac:") and not address.pending_erasure
+    person = db.session.scalars(select(Person)).one()
+    assert person.name is None
+    for model in (Friend, ConversationReport, FriendContactDigest):
+        assert db.session.query(model).count() == 0
+    stored = every_text_value()
+    for secret in (
+        volunteer.number,
+        volunteer.number[2:],
+        "Sam",
+        "Maria",
+        "Ruth",
+        "555-201-7788",
+        "she's in",
+    ):
+        assert not [v for v in stored if secret in v], secret
+    assert db.session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first().kind == "opt_out"
+
+    export = app.test_cli_runner().invoke(args=["export", "consent"]).output
+    assert volunteer.number not in export and "opted_out" in export
+
+    # If they write again, the digest recognises them: the opt-out stands...
+    before = len(volunteer.replies())
+    volunteer.send("hi")
+    assert len(volunteer.replies()) == before
+    # ...until they choose to come back.
+    assert volunteer.reply_to("START").startswith("Welcome back")
+    assert db.session.scalars(select(Address)).one().value == volunteer.number
+
+
+def test_the_erasure_waits_for_the_confirmation_to_be_sent(volunteer: Phone) -> None:
+    volunteer.send("DELETE")
+    volunteer.post("yes")  # answered, but the worker has not sent the confirmation yet
+    address = db.session.scalars(select(Address)).one()
+    assert address.pending_erasure and address.value == volunteer.number
+    confirmation = db.session.scalars(select(Message).order_by(Message.id.desc())).first()
+    assert confirmation.status == "queued" and "erased" in confirmation.body
+    volunteer.worker.run()
+    db.session.refresh(address)
+    assert address.value.startswith("hmac:")
