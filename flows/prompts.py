@@ -13,12 +13,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flows import segments
 from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply
+from flows.segments import gsm_friendly
 
 # Friends further along the ladder need a conversation less urgently; joined friends are done.
 _URGENCY = {"listed": 0, "talked": 1, "open": 2, "committed": 3}  # every stage but "joined"
 _FALLBACK_BODY = "ask {friend} what's been on their mind lately, and listen first."
 _CLOSING = "When you've talked, reply with how it went."
+MAX_SEGMENTS = 2  # what one idea may cost, where the text allows
 
 
 @dataclass(frozen=True)
@@ -64,23 +67,24 @@ def matching_prompt(friend: Friend, prompts: Iterable[Prompt], language: str) ->
     return best[2] if best else None
 
 
-def suggest(friend: Friend, ctx: Context) -> Suggestion:
-    """Write out the best idea for a conversation with `friend`."""
+def suggest(friend: Friend, ctx: Context, lead: str = "") -> Suggestion:
+    """Write out the best idea for a conversation with `friend`, after `lead`, in at most
+    MAX_SEGMENTS segments where the text allows: the closing line goes first, then the lead."""
     prompt = matching_prompt(friend, ctx.prompts, ctx.language)
-    body = prompt.body if prompt else _FALLBACK_BODY
-    idea = fill(body, _placeholders(friend, prompt, ctx))
-    text = f"Idea for {friend.name}: {_sentence(idea)} {_CLOSING}"
-    return Suggestion(friend, prompt, text)
+    body = gsm_friendly(prompt.body if prompt else _FALLBACK_BODY)
+    idea = f"Idea for {friend.name}: {_sentence(fill(body, _placeholders(friend, prompt, ctx)))}"
+    candidates = [f"{lead} {idea} {_CLOSING}", f"{lead} {idea}", f"{idea} {_CLOSING}", idea]
+    fitting = (c.strip() for c in candidates if segments.count(c.strip()).count <= MAX_SEGMENTS)
+    return Suggestion(friend, prompt, next(fitting, idea))
 
 
 def prompt_reply(
     friend: Friend, ref: FriendRef, ctx: Context, lead: str = ""
 ) -> tuple[Reply, tuple[MarkPrompted, ...]]:
     """The reply carrying an idea for `friend`, and the effect that marks the prompt used."""
-    suggestion = suggest(friend, ctx)
-    text = f"{lead} {suggestion.text}".strip()
+    suggestion = suggest(friend, ctx, lead)
     effects = (MarkPrompted(ref, suggestion.prompt.id),) if suggestion.prompt else ()
-    return Reply(text), effects
+    return Reply(suggestion.text), effects
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows import engine
+from flows import engine, segments
 from flows.events import (
     AddFriend,
     Consent,
@@ -153,3 +153,24 @@ def test_a_report_keeps_what_was_learned_and_tags_interests() -> None:
     text = "Ruth was open to it, worried about prices"
     (effect,) = run(Row(text)).effects
     assert effect == LogReport(2, "open", text, ("prices",), "open")
+
+
+def test_an_idea_fits_two_gsm7_segments_where_the_text_allows() -> None:
+    wordy = Prompt(
+        20,
+        "ask {friend} " + "about the things that matter to them and their family " * 4,
+        interests=("schools",),
+    )
+    curly = Prompt(21, "ask {friend} what’s changed on the block — and listen…", relationships=("neighbor",))
+    for prompt in (wordy, curly):
+        ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (MARIA,), (prompt,))
+        (reply,) = engine.respond(State("idle"), Inbound("PROMPT", NOW), ctx).replies
+        cost = segments.count(reply.body)
+        assert cost.encoding == "GSM-7" and cost.count <= 2, reply.body
+        assert reply.body.startswith("Idea for Maria: ask Maria")
+
+
+def test_a_short_idea_keeps_its_closing_line() -> None:
+    ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (MARIA,), PROMPTS)
+    (reply,) = engine.respond(State("idle"), Inbound("PROMPT", NOW), ctx).replies
+    assert reply.body.endswith("When you've talked, reply with how it went.")
