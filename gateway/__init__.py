@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         if extensions.db.engine.dialect.name == "sqlite":
             event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
+            event.listen(extensions.db.engine, "begin", _sqlite_begin)
 
     from gateway import health, simulator
     from gateway.webhooks import twilio
@@ -56,11 +57,18 @@ def _http_error(exc: HTTPException):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite begins transactions lazily and never before a SAVEPOINT, so releasing a
+    # savepoint would commit everything before it. Take transactions over (SQLAlchemy's recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

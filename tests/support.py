@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from rq import SimpleWorker
 from werkzeug.test import TestResponse
 
-from gateway.extensions import QUEUES, queue, redis_client
+from gateway.extensions import QUEUES, db, queue, redis_client
 from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
 
@@ -50,8 +50,12 @@ class Worker:
         self.app = app
 
     def run(self) -> None:
+        db.session.commit()  # what the test wrote is what the worker, a separate process, sees
         with self.app.app_context():
             SimpleWorker([queue(name) for name in QUEUES], connection=redis_client()).work(burst=True)
+        # End the test's transaction too, as a request boundary would: on SQLite a transaction
+        # keeps reading the snapshot it started with, and the worker has changed things since.
+        db.session.commit()
 
 
 class Phone:
