@@ -3,11 +3,13 @@ the migrated schema is exactly what the models describe."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from flask import Flask
 from sqlalchemy import inspect, text
 
 from gateway import create_app, migrate
@@ -25,23 +27,25 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.create_database()
 
 
+@pytest.fixture
+def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty database (no migration has run)."""
+    app = create_app(
+        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": empty_database_url, "INSTANCE_PATH": str(tmp_path)}
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_the_history_has_a_single_head(tmp_path: Path) -> None:
     app = create_app({"SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(tmp_path)})
     with app.app_context():
         assert len(migrate.heads()) == 1
 
 
-def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(
-    empty_database_url: str, tmp_path: Path
-) -> None:
-    app = create_app(
-        {
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": empty_database_url,
-            "INSTANCE_PATH": str(tmp_path),
-        }
-    )
-    with app.app_context():
+def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(empty_app: Flask) -> None:
+    with empty_app.app_context():
         assert migrate.current() is None
         migrate.upgrade("head")
         assert migrate.current() == migrate.heads()[0]
@@ -56,20 +60,10 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(
 
         migrate.upgrade("head")  # and back up again, cleanly
         assert migrate.current() == migrate.heads()[0]
-        db.engine.dispose()
 
 
-def test_upgrading_keeps_existing_rows_and_gives_them_the_defaults(
-    empty_database_url: str, tmp_path: Path
-) -> None:
-    app = create_app(
-        {
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": empty_database_url,
-            "INSTANCE_PATH": str(tmp_path),
-        }
-    )
-    with app.app_context():
+def test_upgrading_keeps_existing_rows_and_gives_them_the_defaults(empty_app: Flask) -> None:
+    with empty_app.app_context():
         migrate.upgrade("0001_core")
         with db.engine.begin() as connection:
             connection.execute(
@@ -86,4 +80,3 @@ def test_upgrading_keeps_existing_rows_and_gives_them_the_defaults(
                 )
             ).one()
         assert tuple(row) == ("Eastside", 9, 20, 1, 4)
-        db.engine.dispose()
