@@ -21,7 +21,7 @@ from gateway import consent
 from gateway.addresses import redact
 from gateway.conversation import Dispatch, take_turn
 from gateway.extensions import db
-from gateway.models import Address, Message, Organization, Person
+from gateway.models import Address, FlowSession, Message, Organization, Person
 from gateway.privacy import erased_value
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,8 @@ def _address_for(org: Organization, phone: str) -> Address:
             person = Person(organization_id=org.id, timezone=_timezone_of(phone))
             db.session.add(person)
             db.session.flush()
+            # Created with the person, so two first texts racing each other both find it to lock.
+            db.session.add(FlowSession(person_id=person.id, state={}))
             if address is None:
                 address = Address(organization_id=org.id, channel="sms", value=phone, person_id=person.id)
                 db.session.add(address)

@@ -33,6 +33,11 @@ COMPLIANCE_REASONS = frozenset({"opt_out_confirmation", "help"})  # carriers req
 INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
 REASONS = REPLY_REASONS | COMPLIANCE_REASONS | INITIATED_REASONS
 
+# At most this many replies to one address in REPLY_WINDOW: a person never needs more, and it
+# ends a loop with another auto-responder. STOP confirmations and HELP always go.
+REPLY_LIMIT = 30
+REPLY_WINDOW = timedelta(hours=1)
+
 # Retries of a send the provider could not take for a passing reason: the delay before each.
 RETRY_DELAYS = (10, 60, 300, 900)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
@@ -98,7 +103,24 @@ def blocked_reason(message: Message) -> str | None:
         return "opted_out"
     if message.reason in INITIATED_REASONS and state is not Consent.OPTED_IN:
         return "no_opt_in"
+    if message.reason in REPLY_REASONS and _replies_sent_recently(message) >= REPLY_LIMIT:
+        return "reply_limit"
     return None
+
+
+def _replies_sent_recently(message: Message) -> int:
+    since = clock.now() - REPLY_WINDOW
+    return db.session.scalar(
+        select(func.count())
+        .select_from(MessageStatusEvent)
+        .join(Message, MessageStatusEvent.message_id == Message.id)
+        .where(
+            Message.address_id == message.address_id,
+            Message.reason.in_(REPLY_REASONS),
+            MessageStatusEvent.status == "sent",
+            MessageStatusEvent.at > since,
+        )
+    )
 
 
 def send_queued_message(message_id: int) -> str:

@@ -192,3 +192,13 @@ def test_a_message_the_system_starts_needs_an_opt_in(phone: Phone, twilio_api: T
     held = outbound()[-1]
     assert (held.status, held.error_code) == ("suppressed", "no_opt_in")
     assert [m["Body"][:20] for m in twilio_api.received] == [TERMS_START[:20]]
+
+
+def test_a_loop_with_another_auto_responder_ends_at_the_reply_limit(phone: Phone) -> None:
+    phone.send("hi")
+    for n in range(outbox.REPLY_LIMIT + 5):
+        phone.send(f"Auto-reply {n}: I'm away from my phone.")
+    assert len(phone.replies()) == outbox.REPLY_LIMIT
+    held = outbound()[-1]
+    assert (held.status, held.error_code) == ("suppressed", "reply_limit")
+    assert phone.reply_to("STOP").startswith("Eastside Neighbors: You're unsubscribed")  # always answered
