@@ -36,7 +36,12 @@ def test_count(text: str, encoding: str, count: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Idea for Ruth: ask how rising health costs have hit her.", "¿Hablaste con María? 🙂", "x" * 500, "{" * 200],
+    [
+        "Idea for Ruth: ask how rising health costs have hit her.",
+        "¿Hablaste con María? 🙂",
+        "x" * 500,
+        "{" * 200,
+    ],
 )
 def test_agrees_with_the_provider_double(text: str) -> None:
     assert segments.count(text).count == provider_count(text)
@@ -45,5 +50,5 @@ def test_agrees_with_the_provider_double(text: str) -> None:
 def test_gsm_friendly_keeps_a_text_in_gsm7() -> None:
     text = "Ask Ruth what’s changed — and “listen” first…"
     assert not segments.is_gsm7(text)
-    assert segments.gsm_friendly(text) == "Ask Ruth what's changed - and \"listen\" first..."
+    assert segments.gsm_friendly(text) == 'Ask Ruth what\'s changed - and "listen" first...'
     assert segments.is_gsm7(segments.gsm_friendly(text))
