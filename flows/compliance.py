@@ -16,15 +16,19 @@ from flows.events import (
     ReplyKind,
     State,
 )
+from flows.messages import frequency, say
 
 
 def help_text(ctx: Context) -> str:
-    """The HELP answer: who we are, how to reach a person, how to stop."""
+    """The HELP answer, in the volunteer's language: who we are, how to reach a person, how
+    to stop."""
     org = ctx.organization
-    return (
-        f"{org.name}: plan real conversations with people you know. "
-        f"Questions? {org.contact}. {org.frequency}. Msg & data rates may apply. "
-        "Reply STOP to opt out."
+    return say(
+        ctx.language,
+        "compliance.help",
+        organization=org.name,
+        contact=org.contact,
+        frequency=frequency(ctx.language, org.frequency),
     )
 
 
@@ -38,8 +42,7 @@ def handle(state: State, text: str, ctx: Context) -> Outcome | None:
         if ctx.consent is Consent.OPTED_OUT:
             return Outcome(state)
         confirmation = Reply(
-            f"{ctx.organization.name}: You're unsubscribed and will get no more texts from us. "
-            "Reply START to rejoin.",
+            say(ctx.language, "compliance.opted_out", organization=ctx.organization.name),
             ReplyKind.OPT_OUT_CONFIRMATION,
         )
         return Outcome(State("opted_out", state.data), (confirmation,), (RecordConsent("opt_out", reason),))
@@ -53,12 +56,8 @@ def handle(state: State, text: str, ctx: Context) -> Outcome | None:
 def resubscribe(state: State, text: str, ctx: Context) -> Outcome:
     """Record a fresh opt-in and pick the conversation up where it makes sense."""
     effect = RecordConsent("opt_in", text.strip().upper()[:40] or "START")
-    org = ctx.organization.name
     if ctx.name is None:
-        body = f"Welcome back to {org}! What's your first name? Reply STOP anytime to opt out."
+        body = say(ctx.language, "compliance.welcome_back_no_name", organization=ctx.organization.name)
         return Outcome(State("ask_name"), (Reply(body),), (effect,))
-    body = (
-        f"Welcome back, {ctx.name}! Reply PROMPT for a conversation idea, ADD to add someone, "
-        "or STOP anytime to opt out."
-    )
+    body = say(ctx.language, "compliance.welcome_back", name=ctx.name)
     return Outcome(State("idle"), (Reply(body),), (effect,))

@@ -2,48 +2,80 @@
 
 Opt-out, re-subscribe and HELP are handled first, before any flow logic and whatever step the
 conversation is in. Someone who has not opted in only ever gets the program's terms. After
-that, commands (ADD, FRIENDS, PROMPT, SKIP) win over a pending question, a pending question
-takes its answer, and free text is read as a report or a new friend. Anything not understood
+that, commands (ADD, FRIENDS, PROMPT, SKIP, TEAM, UPDATE, EVENTS, RSVP ...) win over a pending
+question, then an RSVP in plain words ("count me in for the forum"), a pending question takes its
+answer, and free text is read as a report or a new friend. Anything not understood
 gets a short helpful reply and goes to the organizer inbox.
+
+Before all of that, a pure pre-step picks the language of the answer
+(:func:`flows.language.choose_language`: ESPAÑOL / ENGLISH by name, or the language the text is
+written in when the evidence is strong enough). It only computes a language; it never answers
+or swallows a text, so an opt-out is still honoured first, only confirmed in the language chosen
+for this turn (a lone STOP or ALTO never changes it). When the language changes, the same turn's
+replies are already in the new one and the outcome carries a SetLanguage effect. Every reply's
+words come from the message catalog (:mod:`flows.messages`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flows import (
     compliance,
+    events_rsvp,
     followups,
     friends,
     invites,
     keywords,
+    language,
     onboarding,
     privacy,
     prompts,
     reports,
+    teams,
 )
-from flows.events import Consent, Context, Inbound, KeepForInbox, Outcome, Reply, State
+from flows.events import (
+    Consent,
+    Context,
+    EventView,
+    Inbound,
+    KeepForInbox,
+    Outcome,
+    Reply,
+    ReplyKind,
+    SetLanguage,
+    State,
+)
+from flows.messages import say
 
-NOT_UNDERSTOOD = (
-    "Thanks! I've passed that on to an organizer. Reply ADD and a name to add someone, PROMPT for "
-    "a conversation idea, FRIENDS for your list, or HELP."
-)
-MEDIA_ONLY = "Thanks! I can only read text here, so I've passed that on to an organizer."
 # Steps where a short answer is expected: "no more" there answers the question.
 NUMBERED_QUESTIONS = ("choose_friend", "choose_outcome")
 
 
 def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
-    """Decide the replies and effects for one inbound text."""
+    """Decide the replies and effects for one inbound text, in the language it chooses."""
     text = inbound.text.strip()
+    chosen = language.choose_language(text, ctx.language)
+    if chosen == ctx.language:
+        return _respond(state, text, ctx)
+    outcome = _respond(state, text, replace(ctx, language=chosen))
+    return replace(outcome, effects=(SetLanguage(chosen), *outcome.effects))
+
+
+def _respond(state: State, text: str, ctx: Context) -> Outcome:
     handled = compliance.handle(state, text, ctx)
     if handled is not None:
         return handled
     if ctx.consent is Consent.OPTED_OUT:
         return Outcome(state)
+    if language.asked_for_language(text) is not None:
+        return _language_chosen(state, ctx)
     if ctx.consent is Consent.UNKNOWN:
         return onboarding.before_opt_in(state, text, ctx)
     if not text:
-        return Outcome(state, (Reply(MEDIA_ONLY),), (KeepForInbox("media without text"),))
-    return _opted_in(state, text, ctx) or not_understood(state)
+        body = say(ctx.language, "engine.media_only")
+        return Outcome(state, (Reply(body),), (KeepForInbox("media without text"),))
+    return _opted_in(state, text, ctx) or not_understood(state, ctx)
 
 
 def follow_up(state: State, ctx: Context, friend_id: int | None) -> Outcome:
@@ -51,23 +83,40 @@ def follow_up(state: State, ctx: Context, friend_id: int | None) -> Outcome:
     return followups.nudge(state, ctx, friend_id)
 
 
-def not_understood(state: State) -> Outcome:
+def event_reminder(state: State, ctx: Context, event: EventView) -> Outcome:
+    """The reminder before an event the volunteer said they'd come to (the system starts this one)."""
+    return events_rsvp.reminder(state, ctx, event)
+
+
+def not_understood(state: State, ctx: Context) -> Outcome:
     """A helpful reply for text nobody could read; the organizer will see it in the inbox."""
-    return Outcome(state, (Reply(NOT_UNDERSTOOD),), (KeepForInbox("not understood"),))
+    body = say(ctx.language, "engine.not_understood")
+    return Outcome(state, (Reply(body),), (KeepForInbox("not understood"),))
+
+
+def _language_chosen(state: State, ctx: Context) -> Outcome:
+    """The answer to ESPAÑOL or ENGLISH, already in that language: the program's terms for
+    someone who has not joined yet, else a confirmation. A pending question stays open, except
+    DELETE's: an erasure is confirmed only in the language the volunteer just chose."""
+    if ctx.consent is Consent.UNKNOWN:
+        terms = Reply(onboarding.terms(ctx), ReplyKind.OPT_IN_REQUEST)
+        return Outcome(State("awaiting_opt_in", state.data), (terms,))
+    next_state = State("idle") if state.step == "confirm_delete" else state
+    return Outcome(next_state, (Reply(say(ctx.language, "engine.language_chosen")),))
 
 
 def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
     if state.step == "confirm_delete":
         return privacy.confirm_erase(state, text, ctx)
     if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(text):
-        body = (
-            f"Did you want to stop all texts from {ctx.organization.name}? Reply STOP to stop. "
-            "Otherwise, reply PROMPT for a conversation idea."
-        )
+        body = say(ctx.language, "engine.maybe_opt_out", organization=ctx.organization.name)
         return Outcome(state, (Reply(body),))
     command = keywords.parse_command(text)
     if command is not None:
         return _command(state, command, ctx)
+    rsvp = events_rsvp.count_me_in(state, text, ctx)
+    if rsvp is not None:
+        return rsvp
     snoozed = followups.snooze(state, text, ctx)
     if snoozed is not None:
         return snoozed
@@ -80,7 +129,7 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
         if answered is not None:
             return answered
     if state.step == "ask_friend" and not ctx.friends:
-        return friends.add(state, text, ctx) or Outcome(state, (Reply(friends.ASK_AGAIN),))
+        return friends.add(state, text, ctx) or Outcome(state, (Reply(friends.ask_again(ctx.language)),))
     # Outside a question, free text adds a friend only when it says how the volunteer knows
     # them ("my neighbor Carlos"), so a stray word is not mistaken for a name.
     return reports.read(state, text, ctx) or friends.add(state, text, ctx, with_relationship_only=True)
@@ -89,7 +138,7 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
 def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
     if command.name == "add":
         return friends.add(state, command.rest, ctx) or Outcome(
-            State("ask_friend"), (Reply(friends.ASK_AGAIN),)
+            State("ask_friend"), (Reply(friends.ask_again(ctx.language)),)
         )
     if command.name == "friends":
         return friends.listing(ctx)
@@ -105,19 +154,30 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
         return privacy.summary(ctx)
     if command.name == "delete":
         return privacy.ask_to_erase(ctx)
+    if command.name == "team":
+        return teams.handle(state, command.rest, ctx)
+    if command.name == "update":
+        # "Update: talked to Maria, she's in!" from someone on no team is a report.
+        report = reports.read(state, command.rest, ctx) if ctx.team is None else None
+        return report or teams.update(state, command.rest, ctx)
+    if command.name in ("mute", "unmute"):
+        return teams.mute(ctx, muted=command.name == "mute")
+    if command.name == "events":
+        return events_rsvp.listing(ctx)
+    if command.name == "rsvp":
+        return events_rsvp.rsvp(state, command.rest, ctx)
     if command.name == "join":
-        return Outcome(
-            state, (Reply(f"You're already in, {ctx.name or 'friend'}! Reply PROMPT for an idea."),)
-        )
-    return not_understood(state)
+        if ctx.name:
+            return Outcome(state, (Reply(say(ctx.language, "engine.already_in", name=ctx.name)),))
+        return Outcome(state, (Reply(say(ctx.language, "engine.already_in_no_name")),))
+    return not_understood(state, ctx)
 
 
 def _next_prompt(state: State, ctx: Context) -> Outcome:
     friend = prompts.most_due(ctx.friends, ctx.now)
     if friend is None:
         if ctx.friends:
-            body = "Everyone on your list has joined. Amazing! ADD someone else anytime."
-            return Outcome(State("idle"), (Reply(body),))
-        return Outcome(State("ask_friend"), (Reply(onboarding.FIRST_FRIEND_QUESTION),))
+            return Outcome(State("idle"), (Reply(say(ctx.language, "engine.everyone_joined")),))
+        return Outcome(State("ask_friend"), (Reply(onboarding.first_friend_question(ctx.language)),))
     reply, marks = prompts.prompt_reply(friend, friend.id, ctx)
     return Outcome(State("idle", {"prompted_friend": friend.name}), (reply,), marks)

@@ -141,6 +141,10 @@ class Context:
     joined_at: datetime | None = None
     referral_code: str | None = None  # the volunteer's own, for INVITE
     report_count: int = 0
+    team: TeamView | None = None  # the team the volunteer is on
+    joining: TeamView | None = None  # the team whose join code this text gives ("TEAM JOIN K7Q2X")
+    new_team_code: str | None = None  # an unused join code, when this text starts a team
+    events: tuple[EventView, ...] = ()  # the next few upcoming events, soonest first
 
     @property
     def local_now(self) -> datetime:
@@ -257,6 +261,85 @@ class KeepForInbox:
     reason: str
 
 
+@dataclass(frozen=True)
+class TeamView:
+    """A team, as a volunteer on it (or about to join it) sees it."""
+
+    id: int
+    name: str
+    code: str
+    size: int  # members, the volunteer included if they are on it
+    member_names: tuple[str, ...] = ()  # the other members' first names ("" if not given)
+    # Teammates an update would reach: joined by their own text, not muted, opted in.
+    listeners: int = 0
+    muted: bool = False  # the volunteer paused team updates
+    updates_today: int = 0  # team updates the volunteer sent in the last 24 hours
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An upcoming event; `starts_at` is on the organization's clock (timezone-aware)."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    location: str = ""
+    going: bool = False  # the volunteer said they'll come
+
+
+@dataclass(frozen=True)
+class CreateTeam:
+    """Start a team with this join code and put the volunteer on it (leaving any other team);
+    their text is the evidence that they want team updates."""
+
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class JoinTeam:
+    """Put the volunteer on a team (leaving any other); their text is the evidence that they
+    want team updates."""
+
+    team_id: int
+
+
+@dataclass(frozen=True)
+class LeaveTeam:
+    """Take the volunteer off their team."""
+
+
+@dataclass(frozen=True)
+class MuteTeam:
+    """Pause (or resume) the team updates the volunteer gets."""
+
+    muted: bool
+
+
+@dataclass(frozen=True)
+class RelayTeamUpdate:
+    """Send `body` to each teammate who gets team updates (never the sender), one paced
+    team_relay message each, in reply to the sender's text."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class RecordRsvp:
+    """The volunteer will (or won't) come to an event."""
+
+    event_id: int
+    going: bool = True
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    """Write to the volunteer in `language` ("en" or "es") from now on: they chose it
+    (ESPAÑOL, ENGLISH) or wrote in it."""
+
+    language: str
+
+
 Effect = (
     RecordConsent
     | SetName
@@ -270,6 +353,13 @@ Effect = (
     | ForgetFriend
     | EraseVolunteer
     | Referred
+    | CreateTeam
+    | JoinTeam
+    | LeaveTeam
+    | MuteTeam
+    | RelayTeamUpdate
+    | RecordRsvp
+    | SetLanguage
 )
 
 

@@ -23,6 +23,7 @@ from flows.events import (
 )
 from flows.friends import find_by_name
 from flows.keywords import fold
+from flows.messages import day_and_month, say, weekday_name
 
 MORNING = time(10)  # day-based reminders go out at 10 a.m. local time
 EVENING = time(18)
@@ -90,7 +91,7 @@ def snooze(state: State, text: str, ctx: Context) -> Outcome | None:
     ]
     if friend is not None and due - ctx.local_now >= timedelta(days=2):
         effects.append(SnoozeFriend(friend.id, due_utc))
-    body = f"No problem. I'll check back {describe(due, ctx.local_now)}. Reply STOP anytime to opt out."
+    body = say(ctx.language, "followups.snoozed", when=describe(due, ctx.local_now, ctx.language))
     return Outcome(State("idle", state.data), (Reply(body),), tuple(effects))
 
 
@@ -101,16 +102,17 @@ def nudge(state: State, ctx: Context, friend_id: int | None) -> Outcome:
         return Outcome(state)
     chosen = next((f for f in ctx.friends if f.id == friend_id and f.stage != "joined"), None)
     friend = chosen or prompts.most_due(ctx.friends, ctx.now)
-    greeting = f"Hi {ctx.name}!" if ctx.name else "Hi!"
-    if friend is None:
-        body = (
-            f"{greeting} Checking back as you asked. Who's someone you'd like to talk with this week? "
-            'Reply with a name, like "Maria, neighbor".'
-        )
-        return Outcome(State("ask_friend"), (Reply(body, ReplyKind.FOLLOW_UP),))
-    reply, marks = prompts.prompt_reply(
-        friend, friend.id, ctx, lead=f"{greeting} Checking back as you asked."
+    language = ctx.language
+    greeting = (
+        say(language, "followups.greeting", name=ctx.name)
+        if ctx.name
+        else say(language, "followups.greeting_no_name")
     )
+    lead = say(language, "followups.checking_back", greeting=greeting)
+    if friend is None:
+        body = say(language, "followups.ask_friend", lead=lead)
+        return Outcome(State("ask_friend"), (Reply(body, ReplyKind.FOLLOW_UP),))
+    reply, marks = prompts.prompt_reply(friend, friend.id, ctx, lead=lead)
     return Outcome(
         State("idle", {"prompted_friend": friend.name}),
         (Reply(reply.body, ReplyKind.FOLLOW_UP),),
@@ -118,16 +120,19 @@ def nudge(state: State, ctx: Context, friend_id: int | None) -> Outcome:
     )
 
 
-def describe(due: datetime, local_now: datetime) -> str:
-    """When, in words the volunteer would use: "later today", "tomorrow", "on Friday"."""
+def describe(due: datetime, local_now: datetime, language: str = "en") -> str:
+    """When, in words the volunteer would use: "later today", "tomorrow", "on Friday",
+    "on Friday, December 4" (Spanish: "más tarde", "mañana", "el viernes", "el viernes 4 de
+    diciembre"). Day and month names come from the message catalog, not the process locale."""
     days = (due.date() - local_now.date()).days
     if days == 0:
-        return "later today" if due.time() < EVENING else "this evening"
+        return say(language, "followups.later_today" if due.time() < EVENING else "followups.this_evening")
     if days == 1:
-        return "tomorrow"
+        return say(language, "followups.tomorrow")
+    weekday = weekday_name(language, due)
     if days < 7:
-        return f"on {due:%A}"
-    return f"on {due:%A, %B} {due.day}"
+        return say(language, "followups.on_weekday", weekday=weekday)
+    return say(language, "followups.on_date", weekday=weekday, date=day_and_month(language, due))
 
 
 def _at(day: date, clock: time, local_now: datetime) -> datetime:

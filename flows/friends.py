@@ -20,9 +20,13 @@ from flows.events import (
     SetInterests,
     State,
 )
+from flows.messages import interest_label, join_names, relationship_label, say, stage_label
 from flows.parse import FriendMention
 
-ASK_AGAIN = 'Who would you like to add? Reply with a name and how you know them, like "Maria, neighbor".'
+
+def ask_again(language: str) -> str:
+    """The question for a name, when none could be read from the volunteer's text."""
+    return say(language, "friends.ask_again")
 
 
 def add(state: State, text: str, ctx: Context, with_relationship_only: bool = False) -> Outcome | None:
@@ -33,24 +37,25 @@ def add(state: State, text: str, ctx: Context, with_relationship_only: bool = Fa
         mentions = [m for m in mentions if m.relationship != "other"]
     if not mentions:
         return None
+    language = ctx.language
     already = {f.name.casefold() for f in ctx.friends}
     fresh = [m for m in mentions if m.name.casefold() not in already]
     if not fresh:
-        names = _join([m.name for m in mentions])
-        verb = "is" if len(mentions) == 1 else "are"
-        body = f"{names} {verb} already on your list. Reply PROMPT for an idea."
+        key = "friends.already_one" if len(mentions) == 1 else "friends.already_many"
+        body = say(language, key, names=join_names(language, [m.name for m in mentions]))
         return Outcome(State("idle"), (Reply(body),))
 
     effects = tuple(
         AddFriend(f"new:{i}", m.name, m.relationship, m.interests, m.contacts) for i, m in enumerate(fresh)
     )
-    added = f"Added {_join([m.name for m in fresh])} ({_describe(fresh)})."
+    names = join_names(language, [m.name for m in fresh])
+    added = say(language, "friends.added", names=names, description=_describe(language, fresh))
     if any(m.contacts for m in fresh):
-        added += " We never text your friends; you have the conversation."
+        added += " " + say(language, "friends.never_texted")
     first = fresh[0]
     if len(fresh) == 1 and not first.interests:
-        example = ", ".join(ctx.organization.interests[:3])
-        body = f"{added} What does {first.name} care about? (e.g. {example}) or SKIP"
+        examples = ", ".join(interest_label(language, i) for i in ctx.organization.interests[:3])
+        body = say(language, "friends.ask_interests", added=added, name=first.name, examples=examples)
         return Outcome(State("ask_interests", {"friend_name": first.name}), (Reply(body),), effects)
 
     view = _view(first)
@@ -62,7 +67,7 @@ def take_interests(state: State, text: str, ctx: Context) -> Outcome:
     """Record what the friend named in the state cares about (or SKIP), then give an idea."""
     friend = find_by_name(ctx.friends, str(state.data.get("friend_name", "")))
     if friend is None:
-        return Outcome(State("idle"), (Reply("Reply PROMPT for a conversation idea."),))
+        return Outcome(State("idle"), (Reply(say(ctx.language, "friends.prompt_hint")),))
     effects: tuple[SetInterests, ...] = ()
     if text.strip().upper() != "SKIP":
         interests = parse.parse_interest_answer(text, ctx.organization.interests)
@@ -75,13 +80,24 @@ def take_interests(state: State, text: str, ctx: Context) -> Outcome:
 
 def listing(ctx: Context) -> Outcome:
     """The FRIENDS answer: who is on the volunteer's list and where each stands."""
+    language = ctx.language
     if not ctx.friends:
-        body = f"You haven't added anyone yet. {ASK_AGAIN}"
+        body = say(language, "friends.none_yet", question=ask_again(language))
         return Outcome(State("ask_friend"), (Reply(body),))
     shown = ctx.friends[:12]
-    lines = "; ".join(f"{f.name} ({f.relationship}, {f.stage})" for f in shown)
-    more = f" and {len(ctx.friends) - len(shown)} more" if len(ctx.friends) > len(shown) else ""
-    body = f"Your people: {lines}{more}. Reply PROMPT for an idea or ADD someone."
+    lines = "; ".join(
+        say(
+            language,
+            "friends.listing_item",
+            name=f.name,
+            relationship=relationship_label(language, f.relationship),
+            stage=stage_label(language, f.stage),
+        )
+        for f in shown
+    )
+    hidden = len(ctx.friends) - len(shown)
+    more = say(language, "friends.listing_more", count=hidden) if hidden > 0 else ""
+    body = say(language, "friends.listing", lines=lines, more=more)
     return Outcome(State("idle"), (Reply(body),))
 
 
@@ -96,16 +112,16 @@ def _view(mention: FriendMention) -> Friend:
     return Friend(id=0, name=mention.name, relationship=mention.relationship, interests=mention.interests)
 
 
-def _describe(mentions: Sequence[FriendMention]) -> str:
-    relationships = list(dict.fromkeys(m.relationship for m in mentions))
-    interests = list(dict.fromkeys(i for m in mentions for i in m.interests))
-    text = "/".join(relationships)
-    if interests:
-        text += ", cares about " + _join(interests)
-    return text
-
-
-def _join(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+def _describe(language: str, mentions: Sequence[FriendMention]) -> str:
+    relationships = "/".join(
+        relationship_label(language, r) for r in dict.fromkeys(m.relationship for m in mentions)
+    )
+    interests = [interest_label(language, i) for i in dict.fromkeys(i for m in mentions for i in m.interests)]
+    if not interests:
+        return relationships
+    return say(
+        language,
+        "friends.description_with_interests",
+        relationships=relationships,
+        interests=join_names(language, interests),
+    )

@@ -8,20 +8,19 @@ from __future__ import annotations
 import re
 
 from flows.events import Context, Outcome, Reply, State
+from flows.messages import say
 
 _CODE = re.compile(r"^[A-Za-z0-9]{4,8}$")
 
 
 def invitation(ctx: Context, friend_name: str | None = None) -> Outcome:
     """The INVITE answer: a short message to forward, with the volunteer's code."""
-    number = ctx.organization.phone or "this number"
+    language = ctx.language
+    number = ctx.organization.phone or say(language, "invites.this_number")
     join = f"JOIN {ctx.referral_code}" if ctx.referral_code else "JOIN"
-    message = (
-        f"I'm part of {ctx.organization.name}: neighbors having real conversations about what "
-        f"matters here. Want in? Text {join} to {number}."
-    )
-    to = friend_name or "someone you know"
-    body = f'Forward this to {to}: "{message}" We never text them ourselves.'
+    message = say(language, "invites.message", organization=ctx.organization.name, join=join, number=number)
+    to = friend_name or say(language, "invites.someone")
+    body = say(language, "invites.forward", to=to, message=message)
     return Outcome(State("idle"), (Reply(body),))
 
 

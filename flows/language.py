@@ -13,13 +13,28 @@ langdetect 1.0.9 88.4% (335/379, ~4.5 ms, non-deterministic unless seeded). On t
 few words, names and SMS spelling ("ok", "Maria", "q onda", "ya no") the libraries guess;
 the lexicon defaults to English and is extended by adding words to the data file. None
 earned a dependency; re-measure with the corpus before adding one.
+
+:func:`choose_language` decides, for each inbound text, which language to answer in (and to
+keep for the volunteer); :mod:`flows.engine` runs it before anything else. A short text is
+weak evidence, so switching takes more than a name or an "ok":
+
+1. The whole message ESPAÑOL / ESPANOL / SPANISH chooses Spanish, ENGLISH / INGLÉS / INGLES
+   English (the "spanish" and "english" commands in ``flows/data/keywords.json``).
+2. A one-word Spanish greeting ("Hola", "Buenas": ``one_word_es`` in the data file) switches to
+   Spanish, since it is how many Spanish speakers open a conversation. A lone ALTO, PARAR,
+   CANCELAR or AYUDA does not: it is honoured (and confirmed) in the volunteer's current
+   language, like any carrier keyword.
+3. Otherwise a volunteer not writing in Spanish switches to it when :func:`detect_language`
+   says "es" on a text of at least 2 words ("hola, quiero unirme"); a Spanish-speaking one
+   switches back only when it says "en" on a text of at least 4 words ("talked to Rosa
+   today"). "Ana", "ok", "STOP" or "Rosa Pérez" never flip the language.
 """
 
 from __future__ import annotations
 
 import re
 
-from flows.keywords import fold, load_data
+from flows.keywords import fold, load_data, parse_command
 
 _DATA = load_data("language.json")
 _SPANISH = frozenset(fold(word) for word in _DATA["es"])
@@ -30,6 +45,10 @@ _ACCENTED = re.compile(r"[áéíóúñ]", re.IGNORECASE)
 _INVERTED = re.compile(r"[¿¡]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 LANGUAGES = ("en", "es")
+MIN_WORDS_TO_SPANISH = 2
+MIN_WORDS_TO_ENGLISH = 4
+_ONE_WORD_SPANISH = frozenset(fold(word) for word in _DATA["one_word_es"])
+_LANGUAGE_COMMANDS = {"spanish": "es", "english": "en"}
 
 
 def detect_language(text: str) -> str:
@@ -43,3 +62,28 @@ def detect_language(text: str) -> str:
         spanish += key in _SPANISH
         english += key in _ENGLISH
     return "es" if spanish > english else "en"
+
+
+def asked_for_language(text: str) -> str | None:
+    """The language the whole message asks for by name: "Español" -> "es", "ENGLISH" -> "en";
+    None for any other text."""
+    command = parse_command(text)
+    return _LANGUAGE_COMMANDS.get(command.name) if command else None
+
+
+def choose_language(text: str, current: str) -> str:
+    """The language to answer `text` in, for a volunteer who has been written to in `current`;
+    the rules are in the module docstring. "Español" -> "es", ("hola, quiero unirme", "en")
+    -> "es", ("Ana", "es") -> "es", ("talked to Rosa today", "es") -> "en"."""
+    asked = asked_for_language(text)
+    if asked is not None:
+        return asked
+    words = _WORD.findall(text)
+    if len(words) == 1 and fold(words[0]) in _ONE_WORD_SPANISH:
+        return "es"
+    detected = detect_language(text)
+    if current != "es" and detected == "es" and len(words) >= MIN_WORDS_TO_SPANISH:
+        return "es"
+    if current == "es" and detected == "en" and len(words) >= MIN_WORDS_TO_ENGLISH:
+        return "en"
+    return current

@@ -19,19 +19,23 @@ from flows.events import (
     SetName,
     State,
 )
+from flows.messages import frequency, say
 
-FIRST_FRIEND_QUESTION = (
-    "Who is someone in your life you'd like to talk with? Reply with a name and how you know "
-    'them, like "Maria, neighbor".'
-)
+
+def first_friend_question(language: str) -> str:
+    """The question that asks for a first friend, with an example answer."""
+    return say(language, "onboarding.first_friend_question")
 
 
 def terms(ctx: Context) -> str:
-    """The opt-in request: program name, purpose, frequency, rates, HELP and STOP."""
+    """The opt-in request, in the volunteer's language: program name, purpose, frequency,
+    rates, HELP and STOP (the CTIA asks for all of them in Spanish too)."""
     org = ctx.organization
-    return (
-        f"{org.name}: plan real conversations with people you know. Reply YES to join. "
-        f"{org.frequency}. Msg & data rates may apply. HELP for help, STOP to opt out."
+    return say(
+        ctx.language,
+        "onboarding.terms",
+        organization=org.name,
+        frequency=frequency(ctx.language, org.frequency),
     )
 
 
@@ -44,11 +48,12 @@ def before_opt_in(state: State, text: str, ctx: Context) -> Outcome:
         if code:
             opt_in += (Referred(str(code)),)
         if ctx.name:
-            body = f"Welcome back, {ctx.name}! {FIRST_FRIEND_QUESTION}"
+            question = first_friend_question(ctx.language)
+            body = say(ctx.language, "onboarding.welcome_back", name=ctx.name, question=question)
             return Outcome(State("ask_friend"), (Reply(body),), opt_in)
-        return Outcome(State("ask_name"), (Reply("Welcome! What's your first name?"),), opt_in)
+        return Outcome(State("ask_name"), (Reply(say(ctx.language, "onboarding.welcome")),), opt_in)
     if state.step == "awaiting_opt_in":
-        body = f"Reply YES to join {ctx.organization.name}, HELP for help, or STOP to opt out."
+        body = say(ctx.language, "onboarding.terms_reminder", organization=ctx.organization.name)
         return Outcome(state, (Reply(body, ReplyKind.OPT_IN_REQUEST),))
     command = keywords.parse_command(text)
     code = invites.referral_code(command.rest) if command and command.name == "join" else None
@@ -60,6 +65,7 @@ def take_name(state: State, text: str, ctx: Context) -> Outcome:
     """Remember the volunteer's first name, then ask for a first friend."""
     name = parse.parse_first_name(text)
     if name is None:
-        return Outcome(state, (Reply("Sorry, I didn't get that. What's your first name?"),))
-    body = f"Thanks, {name}. {FIRST_FRIEND_QUESTION}"
+        return Outcome(state, (Reply(say(ctx.language, "onboarding.name_again")),))
+    question = first_friend_question(ctx.language)
+    body = say(ctx.language, "onboarding.thanks_name", name=name, question=question)
     return Outcome(State("ask_friend"), (Reply(body),), (SetName(name),))

@@ -3,7 +3,11 @@ idea written out for the volunteer.
 
 A prompt is a template from the organization's library with placeholders ({friend},
 {volunteer}, {interest}, {relationship}) and optional targeting by ladder stage, interest,
-relationship and language. The most specific prompt not yet used for that friend wins.
+relationship and language. The most specific prompt not yet used for that friend wins, among
+those in the volunteer's language only: a Spanish-speaking volunteer gets the library's Spanish
+prompts (keys ending "-es"), and the generic idea when none fits. The lead ("Idea for" /
+"Idea para"), the generic idea, the closing line and the words filled into the placeholders
+(interest and relationship labels, "you" / "tú") come from the message catalog.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ from datetime import UTC, datetime
 
 from flows import segments
 from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply
+from flows.messages import interest_label, relationship_label, say
 from flows.segments import gsm_friendly
 
 # Friends further along the ladder need a conversation less urgently; joined friends are done.
 _URGENCY = {"listed": 0, "talked": 1, "open": 2, "committed": 3}  # every stage but "joined"
-_FALLBACK_BODY = "ask {friend} what's been on their mind lately, and listen first."
-_CLOSING = "When you've talked, reply with how it went."
 MAX_SEGMENTS = 2  # what one idea may cost, where the text allows
 
 
@@ -70,10 +73,14 @@ def matching_prompt(friend: Friend, prompts: Iterable[Prompt], language: str) ->
 def suggest(friend: Friend, ctx: Context, lead: str = "") -> Suggestion:
     """Write out the best idea for a conversation with `friend`, after `lead`, in at most
     MAX_SEGMENTS segments where the text allows: the closing line goes first, then the lead."""
-    prompt = matching_prompt(friend, ctx.prompts, ctx.language)
-    body = gsm_friendly(prompt.body if prompt else _FALLBACK_BODY)
-    idea = f"Idea for {friend.name}: {_sentence(fill(body, _placeholders(friend, prompt, ctx)))}"
-    candidates = [f"{lead} {idea} {_CLOSING}", f"{lead} {idea}", f"{idea} {_CLOSING}", idea]
+    language = ctx.language
+    prompt = matching_prompt(friend, ctx.prompts, language)
+    # The generic idea's {friend} is left for fill(), like a library prompt's.
+    body = gsm_friendly(prompt.body if prompt else say(language, "prompts.fallback", friend="{friend}"))
+    filled = _sentence(fill(body, _placeholders(friend, prompt, ctx)))
+    idea = say(language, "prompts.idea", friend=friend.name, idea=filled)
+    closing = say(language, "prompts.closing")
+    candidates = [f"{lead} {idea} {closing}", f"{lead} {idea}", f"{idea} {closing}", idea]
     fitting = (c.strip() for c in candidates if segments.count(c.strip()).count <= MAX_SEGMENTS)
     return Suggestion(friend, prompt, next(fitting, idea))
 
@@ -118,14 +125,16 @@ def _specificity(prompt: Prompt, friend: Friend, language: str) -> int | None:
 
 
 def _placeholders(friend: Friend, prompt: Prompt | None, ctx: Context) -> dict[str, str]:
+    language = ctx.language
     targeted = [i for i in friend.interests if prompt and i in prompt.interests]
-    interest = (targeted or list(friend.interests) or ["what matters to them"])[0]
-    relationship = {"other": "friend", "community": "community"}.get(friend.relationship, friend.relationship)
+    interest = (targeted or list(friend.interests) or [None])[0]
+    # "other" reads as a friend: "ask your friend ...".
+    relationship = "friend" if friend.relationship == "other" else friend.relationship
     return {
         "friend": friend.name,
-        "volunteer": ctx.name or "you",
-        "interest": interest,
-        "relationship": relationship,
+        "volunteer": ctx.name or say(language, "prompts.you"),
+        "interest": interest_label(language, interest) if interest else say(language, "prompts.what_matters"),
+        "relationship": relationship_label(language, relationship),
     }
 
 

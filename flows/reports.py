@@ -13,26 +13,15 @@ from collections.abc import Sequence
 from flows import parse
 from flows.events import STAGES, Context, Friend, LogReport, Outcome, Reply, State
 from flows.friends import find_by_name
+from flows.messages import interest_label, join_names, say
 
-OUTCOME_CHOICES = (
-    ("committed", "In"),
-    ("open", "Open to it"),
-    ("undecided", "Not sure yet"),
-    ("not_interested", "Not interested"),
-    ("not_reached", "Haven't reached them"),
-)
+# The numbered answers to "How did it go?", in order; their labels are "reports.choice.<outcome>".
+OUTCOME_CHOICES = ("committed", "open", "undecided", "not_interested", "not_reached")
 OUTCOME_STAGE = {
     "committed": "committed",
     "open": "open",
     "undecided": "talked",
     "not_interested": "talked",
-}
-_SAID = {
-    "committed": "is in",
-    "open": "is open",
-    "undecided": "is still deciding",
-    "not_interested": "isn't interested for now",
-    "not_reached": "hasn't been reached yet",
 }
 MAX_CHOICES = 5
 
@@ -51,7 +40,7 @@ def read(state: State, text: str, ctx: Context) -> Outcome | None:
             return _ask_friend(text, reading.outcome, ctx) if ctx.friends else None
         friends = [implied]
     if reading.outcome is None:
-        return _ask_outcome(text, friends)
+        return _ask_outcome(text, friends, ctx)
     return log(friends, reading.outcome, text, ctx)
 
 
@@ -65,17 +54,18 @@ def answer(state: State, text: str, ctx: Context) -> Outcome | None:
         options = [f for f in ctx.friends if f.id in data.get("options", ())]
         options.sort(key=lambda f: list(data["options"]).index(f.id))
         if not 1 <= choice <= len(options):
-            return Outcome(state, (Reply(f"Please reply with a number from 1 to {len(options)}."),))
+            return Outcome(state, (Reply(say(ctx.language, "reports.choose_number", count=len(options))),))
         friend = options[choice - 1]
         if data.get("outcome"):
             return log([friend], data["outcome"], data.get("text", ""), ctx)
-        return _ask_outcome(data.get("text", ""), [friend])
+        return _ask_outcome(data.get("text", ""), [friend], ctx)
     if not 1 <= choice <= len(OUTCOME_CHOICES):
-        return Outcome(state, (Reply(f"Please reply with a number from 1 to {len(OUTCOME_CHOICES)}."),))
+        body = say(ctx.language, "reports.choose_number", count=len(OUTCOME_CHOICES))
+        return Outcome(state, (Reply(body),))
     friends = [f for f in ctx.friends if f.id in data.get("friends", ())]
     if not friends:
         return None
-    return log(friends, OUTCOME_CHOICES[choice - 1][0], data.get("text", ""), ctx)
+    return log(friends, OUTCOME_CHOICES[choice - 1], data.get("text", ""), ctx)
 
 
 def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Outcome:
@@ -83,26 +73,22 @@ def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Out
     tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
     effects = tuple(LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends)
-    names = " and ".join(f.name for f in friends)
-    logged = f"{names} {_SAID[outcome]}"
+    language = ctx.language
+    names = join_names(language, [f.name for f in friends])
+    count = "one" if len(friends) == 1 else "many"
+    logged = say(language, f"reports.said.{outcome}.{count}", names=names)
     if tags:
-        logged += ", cares about " + ", ".join(tags)
+        labels = ", ".join(interest_label(language, t) for t in tags)
+        logged = say(language, "reports.said_with_tags", said=logged, tags=labels)
     if outcome == "not_reached":
-        body = (
-            f"Got it: {logged}. No rush: reply LATER and I'll remind you, "
-            "or tell me how it went when you talk."
-        )
+        key = "reports.logged_not_reached"
     elif outcome == "open" and len(friends) == 1:
-        body = (
-            f"Thank you! Logged: {logged}. Next step: invite {names} along. "
-            "Reply INVITE for a message to forward."
-        )
+        key = "reports.logged_open"
     elif outcome == "committed":
-        body = (
-            f"Thank you! Logged: {logged}. Ask {names} who they'd bring along. Reply PROMPT for another idea."
-        )
+        key = "reports.logged_committed"
     else:
-        body = f"Thank you! Logged: {logged}. Reply PROMPT for another idea, or ADD someone else anytime."
+        key = "reports.logged"
+    body = say(language, key, logged=logged, names=names)
     return Outcome(State("idle"), (Reply(body),), effects)
 
 
@@ -127,15 +113,18 @@ def _implied_friend(state: State, ctx: Context) -> Friend | None:
 def _ask_friend(text: str, outcome: str | None, ctx: Context) -> Outcome:
     recent = sorted(ctx.friends, key=lambda f: f.id)[-MAX_CHOICES:]
     options = " ".join(f"{i} {f.name}" for i, f in enumerate(recent, 1))
-    body = f"Thanks! Who was that with? Reply {options}"
+    body = say(ctx.language, "reports.ask_friend", options=options)
     data = {"options": [f.id for f in recent], "outcome": outcome, "text": text}
     return Outcome(State("choose_friend", data), (Reply(body),))
 
 
-def _ask_outcome(text: str, friends: Sequence[Friend]) -> Outcome:
-    options = " ".join(f"{i} {label}" for i, (_, label) in enumerate(OUTCOME_CHOICES, 1))
-    names = " and ".join(f.name for f in friends)
-    body = f"How did it go with {names}? Reply {options}"
+def _ask_outcome(text: str, friends: Sequence[Friend], ctx: Context) -> Outcome:
+    language = ctx.language
+    options = " ".join(
+        f"{i} {say(language, f'reports.choice.{outcome}')}" for i, outcome in enumerate(OUTCOME_CHOICES, 1)
+    )
+    names = join_names(language, [f.name for f in friends])
+    body = say(language, "reports.ask_outcome", names=names, options=options)
     data = {"friends": [f.id for f in friends], "text": text}
     return Outcome(State("choose_outcome", data), (Reply(body),))
 

@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from gateway import create_app, exports, jobs, migrate, seed
+from gateway import create_app, events_rsvp, exports, jobs, migrate, seed
 from gateway.extensions import QUEUES, db, queue, redis_client
 
 
@@ -27,7 +28,9 @@ def cli() -> None:
 
 def init_app(app: Flask) -> None:
     """Add the commands that work on a configured app (all but `demo`) to its CLI."""
-    for command in (db_group, worker, export):
+    from gateway.prompt_library import prompts_group
+
+    for command in (db_group, worker, export, prompts_group, events_group):
         app.cli.add_command(command)
 
 
@@ -74,6 +77,39 @@ def worker(burst: bool) -> None:
 def export(kind: str) -> None:
     """Write KIND as CSV to standard output."""
     exports.write_csv(kind, sys.stdout)
+
+
+@click.group("events")
+def events_group() -> None:
+    """Events volunteers can RSVP to by text."""
+
+
+@events_group.command("add")
+@click.argument("title")
+@click.option(
+    "--at",
+    "starts_at",
+    required=True,
+    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    help="When it starts, on the organization's clock, e.g. 2026-12-03T18:30.",
+)
+@click.option("--location", default="", help="Where, as volunteers should read it.")
+@with_appcontext
+def events_add(title: str, starts_at: datetime, location: str) -> None:
+    """Add an event called TITLE."""
+    org = seed.default_organization()
+    event = events_rsvp.add_event(org, title, starts_at, location)
+    db.session.commit()
+    click.echo(f"event {event.id}: {events_rsvp.describe(event, org)}")
+
+
+@events_group.command("list")
+@with_appcontext
+def events_list() -> None:
+    """List upcoming events with how many said they'd come."""
+    org = seed.default_organization()
+    for event, going in events_rsvp.upcoming_with_counts(org):
+        click.echo(f"{event.id}\t{events_rsvp.describe(event, org)}\t{going} going")
 
 
 @cli.command("demo", with_appcontext=False)

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from flows import events as ev
-from gateway import clock, consent, effects, outbox
+from flows import teams as team_flows
+from gateway import clock, consent, effects, events_rsvp, outbox, teams
 from gateway.extensions import db
 from gateway.models import (
     Address,
@@ -73,18 +74,25 @@ def take_turn(
             select(Friend).where(Friend.volunteer_id == person.id).order_by(Friend.id)
         )
     }
-    outcome = decide(state, context(org, person, address, list(friends.values())))
+    text = inbound.body if inbound is not None else ""
+    outcome = decide(state, context(org, person, address, list(friends.values()), text))
     replies = [outbox.queue_sms(address, reply.body, str(reply.kind), inbound) for reply in outcome.replies]
     turn = effects.Turn(org, person, address, inbound, replies, now, dict(friends))
     for effect in outcome.effects:
         effects.apply(effect, turn)
     session.state = outcome.state.to_dict()
     session.expires_at = now + QUESTION_TTL if outcome.state.step != "idle" else None
-    return Dispatch([reply.id for reply in replies], [(f.id, f.due_at) for f in turn.follow_ups])
+    queued = [*replies, *turn.relayed]
+    return Dispatch([message.id for message in queued], [(f.id, f.due_at) for f in turn.follow_ups])
 
 
-def context(org: Organization, person: Person, address: Address, friends: list[Friend]) -> ev.Context:
-    """What the flows know about this person and the organization right now."""
+def context(
+    org: Organization, person: Person, address: Address, friends: list[Friend], text: str = ""
+) -> ev.Context:
+    """What the flows know about this person and the organization right now. `text` is the
+    inbound text, if a text started the turn: a team join code in it is looked up, and a text
+    that starts a team gets an unused join code set aside."""
+    now = clock.now()
     used: dict[int, set[int]] = {f.id: set() for f in friends}
     if friends:
         rows = db.session.execute(
@@ -105,7 +113,7 @@ def context(org: Organization, person: Person, address: Address, friends: list[F
             tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
             org.phone,
         ),
-        now=clock.now(),
+        now=now,
         consent=consent.status(address),
         name=person.name,
         friends=tuple(_friend_view(f, used[f.id]) for f in friends),
@@ -115,6 +123,10 @@ def context(org: Organization, person: Person, address: Address, friends: list[F
         joined_at=person.volunteer_since,
         referral_code=person.referral_code,
         report_count=reports or 0,
+        team=teams.view(person, address, now),
+        joining=teams.joining(org, team_flows.join_code_in(text)),
+        new_team_code=teams.unused_code(org) if team_flows.starts_team(text) else None,
+        events=events_rsvp.upcoming(org, person, now),
     )
 
 

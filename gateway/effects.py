@@ -12,12 +12,13 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from flows import events as ev
-from gateway import consent
+from gateway import consent, outbox
 from gateway.addresses import digest, normalize_contact
 from gateway.extensions import db
 from gateway.models import (
     Address,
     ConversationReport,
+    Event,
     FollowUp,
     Friend,
     FriendContactDigest,
@@ -26,6 +27,7 @@ from gateway.models import (
     Person,
     PromptUse,
     Rsvp,
+    Team,
     TeamMember,
 )
 
@@ -48,6 +50,7 @@ class Turn:
     now: datetime
     friends: dict[ev.FriendRef, Friend]
     follow_ups: list[FollowUp] = field(default_factory=list)
+    relayed: list[Message] = field(default_factory=list)  # team updates queued for teammates
 
     def friend(self, ref: ev.FriendRef) -> Friend:
         """The volunteer's friend with this id or new-friend key; anyone else's is refused."""
@@ -255,3 +258,84 @@ def _new_referral_code(org: Organization) -> str:
         )
         if taken is None:
             return code
+
+
+@apply.register
+def _(effect: ev.CreateTeam, turn: Turn) -> None:
+    team = Team(
+        organization_id=turn.org.id,
+        name=effect.name[:60],
+        join_code=effect.code,
+        created_by_id=turn.person.id,
+    )
+    db.session.add(team)
+    db.session.flush()
+    _join_team(team, turn)
+
+
+@apply.register
+def _(effect: ev.JoinTeam, turn: Turn) -> None:
+    team = db.session.get(Team, effect.team_id)
+    if team is None or team.organization_id != turn.org.id:
+        raise LookupError(f"team {effect.team_id} is not one of this organization's")
+    _join_team(team, turn)
+
+
+@apply.register
+def _(effect: ev.LeaveTeam, turn: Turn) -> None:
+    db.session.execute(delete(TeamMember).where(TeamMember.person_id == turn.person.id))
+
+
+@apply.register
+def _(effect: ev.MuteTeam, turn: Turn) -> None:
+    db.session.execute(
+        update(TeamMember).where(TeamMember.person_id == turn.person.id).values(muted=effect.muted)
+    )
+
+
+@apply.register
+def _(effect: ev.RelayTeamUpdate, turn: Turn) -> None:
+    from gateway import teams
+
+    membership = db.session.scalar(select(TeamMember).where(TeamMember.person_id == turn.person.id))
+    team = db.session.get(Team, membership.team_id) if membership else None
+    if team is None:
+        return
+    for address in teams.listeners(team, turn.person):
+        relay = outbox.queue_sms(address, effect.body, str(ev.ReplyKind.TEAM_RELAY), turn.inbound)
+        turn.relayed.append(relay)
+
+
+@apply.register
+def _(effect: ev.RecordRsvp, turn: Turn) -> None:
+    event = db.session.get(Event, effect.event_id)
+    if event is None or event.organization_id != turn.org.id:
+        raise LookupError(f"event {effect.event_id} is not one of this organization's")
+    status = "yes" if effect.going else "no"
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.person_id == turn.person.id))
+    if rsvp is None:
+        db.session.add(Rsvp(event_id=event.id, person_id=turn.person.id, status=status, created_at=turn.now))
+    elif rsvp.status != status:
+        # A changed mind is a new answer: the reminder rules go by when it was given.
+        rsvp.status = status
+        rsvp.created_at = turn.now
+
+
+def _join_team(team: Team, turn: Turn) -> None:
+    """Put the volunteer on `team`, off any other; their text is the evidence they want its
+    updates."""
+    db.session.execute(delete(TeamMember).where(TeamMember.person_id == turn.person.id))
+    db.session.add(
+        TeamMember(
+            team_id=team.id,
+            person_id=turn.person.id,
+            evidence_message_id=turn.inbound.id if turn.inbound else None,
+            joined_at=turn.now,
+        )
+    )
+    db.session.flush()
+
+
+@apply.register
+def _(effect: ev.SetLanguage, turn: Turn) -> None:
+    turn.person.language = effect.language

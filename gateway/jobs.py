@@ -16,7 +16,7 @@ from typing import Any
 from rq import Retry
 from rq.job import Job
 
-from gateway import followups, outbox, privacy
+from gateway import followups, outbox, privacy, reminders
 from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, db, queue
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,13 @@ def schedule_follow_ups(follow_ups: list[tuple[int, datetime]]) -> None:
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
     """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
-    erasures, then schedule the next sweep."""
+    erasures, queue due event reminders (and withdraw ones too late to help), then schedule the
+    next sweep."""
     try:
         counts = outbox.sweep()
         counts["follow_ups"] = followups.send_overdue()
         counts["erased"] = privacy.complete_pending_erasures()
+        counts.update(reminders.sweep_reminders())
         return counts
     finally:
         schedule_sweep()

@@ -322,6 +322,9 @@ class Event(Base):
 
 
 class Rsvp(Base):
+    """A volunteer's answer to an event. `reminder_message_id` is the reminder sent for it, so
+    every reminder says which event it is for."""
+
     __tablename__ = "rsvp"
     __table_args__ = (UniqueConstraint("event_id", "person_id"),)
 
@@ -330,4 +333,5 @@ class Rsvp(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(8), default="yes")  # yes | no
     reminded_at: Mapped[datetime | None]
+    reminder_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

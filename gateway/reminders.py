@@ -1,0 +1,108 @@
+"""Event reminders, the day before.
+
+Reminders are driven by the outbox sweeper (every minute). An RSVP "yes" given at least
+:data:`flows.events_rsvp.REMINDER_LEAD` before its event gets one reminder once the event is
+that close: one conversation turn whose reply is a `reminder`, so the outbox sends it only with
+an opt-in on record and paces it into the volunteer's calling window and caps (deferred, never
+dropped). `Rsvp.reminded_at` makes it once; `Rsvp.reminder_message_id` records which event
+each reminder is for. An RSVP given later than that was answered with "See you there!" and
+gets no reminder.
+
+A reminder that arrives after the event is useless, and pacing may defer one that long (a
+late-night hour, or a volunteer who already had their message for the day). So the sweep
+withdraws a reminder still waiting in the outbox when its event is less than
+:data:`TOO_LATE` away: it is marked `suppressed` with error code `too_late`, its history
+showing queued, deferred, suppressed. Nothing else in the outbox is touched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from flows import engine
+from flows.events_rsvp import REMINDER_LEAD
+from gateway import clock, outbox
+from gateway.conversation import take_turn
+from gateway.events_rsvp import view
+from gateway.extensions import db
+from gateway.models import Address, Event, Message, Organization, Rsvp
+
+TOO_LATE = timedelta(hours=1)
+
+
+def sweep_reminders(now: datetime | None = None) -> dict[str, int]:
+    """Queue the reminders now due and withdraw those that can no longer arrive in time."""
+    now = now or clock.now()
+    withdrawn = withdraw_late_reminders(now)
+    return {"reminders": send_due_reminders(now), "reminders_withdrawn": withdrawn}
+
+
+def send_due_reminders(now: datetime | None = None) -> int:
+    """Start a reminder for each due RSVP; returns how many were queued."""
+    now = now or clock.now()
+    candidates = db.session.execute(
+        select(Rsvp.id, Rsvp.created_at, Event.starts_at)
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(
+            Rsvp.status == "yes",
+            Rsvp.reminded_at.is_(None),
+            Event.starts_at > now + TOO_LATE,
+            Event.starts_at <= now + REMINDER_LEAD,
+        )
+    ).all()
+    # An RSVP given within the lead time was answered "See you there!" instead.
+    due = [rsvp for rsvp, created_at, starts_at in candidates if created_at <= starts_at - REMINDER_LEAD]
+    return sum(remind(rsvp, now) == "queued" for rsvp in due)
+
+
+def remind(rsvp_id: int, now: datetime | None = None) -> str:
+    """Start the reminder for one RSVP; returns what happened. Idempotent."""
+    now = now or clock.now()
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.id == rsvp_id).with_for_update())
+    if rsvp is None or rsvp.reminded_at is not None or rsvp.status != "yes":
+        db.session.rollback()
+        return "missing" if rsvp is None else "done"
+    event = db.session.get(Event, rsvp.event_id)
+    assert event is not None
+    org = db.session.get(Organization, event.organization_id)
+    assert org is not None
+    address = db.session.scalar(
+        select(Address).where(Address.person_id == rsvp.person_id, Address.channel == "sms")
+    )
+    rsvp.reminded_at = now
+    if address is None:
+        db.session.commit()
+        return "no_address"
+    event_view = view(event, org, going=True)
+    dispatch = take_turn(org, address, lambda state, ctx: engine.event_reminder(state, ctx, event_view))
+    rsvp.reminder_message_id = dispatch.message_ids[0] if dispatch.message_ids else None
+    db.session.commit()
+    dispatch.run()
+    return "queued" if dispatch.message_ids else "not_opted_in"
+
+
+def withdraw_late_reminders(now: datetime | None = None) -> int:
+    """Mark `suppressed` (error `too_late`) the reminders still waiting for events less than
+    :data:`TOO_LATE` away. The conditional update only takes rows still queued, so a reminder
+    a worker is sending right now is left alone."""
+    now = now or clock.now()
+    late = db.session.scalars(
+        select(Message)
+        .join(Rsvp, Rsvp.reminder_message_id == Message.id)
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(Message.status == "queued", Event.starts_at <= now + TOO_LATE)
+    ).all()
+    withdrawn = 0
+    for message in late:
+        taken = db.session.execute(
+            update(Message)
+            .where(Message.id == message.id, Message.status == "queued")
+            .values(status="suppressed", next_attempt_at=None)
+        ).rowcount
+        if taken:
+            outbox.record_status(message, "suppressed", "too_late", source="outbox")
+            withdrawn += 1
+    db.session.commit()
+    return withdrawn

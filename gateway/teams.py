@@ -1,0 +1,124 @@
+"""Teams in the database: a volunteer's team as the flows see it, join codes, and who gets a
+team update.
+
+A teammate gets an update only if they joined by their own text (`TeamMember.evidence_message_id`),
+have not muted, have an opt-in on record and are not being erased; the sender never gets their
+own. The outbox checks consent again at send time and paces each copy (see flows/teams.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from flows import events as ev
+from flows.teams import CODE_LENGTH, is_code
+from gateway import consent
+from gateway.effects import CODE_ALPHABET
+from gateway.extensions import db
+from gateway.models import Address, Message, MessageStatusEvent, Organization, Person, Team, TeamMember
+
+UPDATE_WINDOW = timedelta(hours=24)  # the per-member cap on updates counts this far back
+
+
+def view(person: Person, address: Address, now: datetime) -> ev.TeamView | None:
+    """The team `person` is on, as they see it; None if they are on none."""
+    membership = db.session.scalar(select(TeamMember).where(TeamMember.person_id == person.id))
+    if membership is None:
+        return None
+    team = db.session.get(Team, membership.team_id)
+    assert team is not None
+    members = _members(team)
+    return ev.TeamView(
+        id=team.id,
+        name=team.name,
+        code=team.join_code,
+        size=len(members),
+        member_names=tuple(p.name or "" for _, p in members if p.id != person.id),
+        listeners=len(listeners(team, person)),
+        muted=membership.muted,
+        updates_today=updates_since(address, now - UPDATE_WINDOW),
+    )
+
+
+def joining(org: Organization, code: str | None) -> ev.TeamView | None:
+    """The team with join code `code`, as someone about to join it sees it. Its row is locked
+    for the turn, so two people joining at once cannot both take the last place."""
+    if code is None:
+        return None
+    team = db.session.scalar(
+        select(Team).where(Team.organization_id == org.id, Team.join_code == code).with_for_update()
+    )
+    if team is None:
+        return None
+    members = _members(team)
+    return ev.TeamView(
+        id=team.id,
+        name=team.name,
+        code=team.join_code,
+        size=len(members),
+        member_names=tuple(p.name or "" for _, p in members),
+    )
+
+
+def unused_code(org: Organization) -> str:
+    """A join code no team of the organization has."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not is_code(code):
+            continue
+        taken = db.session.scalar(
+            select(Team.id).where(Team.organization_id == org.id, Team.join_code == code)
+        )
+        if taken is None:
+            return code
+
+
+def listeners(team: Team, sender: Person) -> list[Address]:
+    """The addresses a team update from `sender` goes to (see the module docstring)."""
+    rows = db.session.scalars(
+        select(Address)
+        .join(TeamMember, TeamMember.person_id == Address.person_id)
+        .where(
+            TeamMember.team_id == team.id,
+            TeamMember.person_id != sender.id,
+            TeamMember.muted.is_(False),
+            TeamMember.evidence_message_id.is_not(None),
+            Address.channel == "sms",
+            Address.pending_erasure.is_(False),
+        )
+        .order_by(TeamMember.id)
+    )
+    return [address for address in rows if consent.status(address) is ev.Consent.OPTED_IN]
+
+
+def updates_since(address: Address, since: datetime) -> int:
+    """How many team updates this address sent that were relayed (queued) after `since`."""
+    update = aliased(Message)
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(Message.in_reply_to_id)))
+            .join(update, Message.in_reply_to_id == update.id)
+            .join(MessageStatusEvent, MessageStatusEvent.message_id == Message.id)
+            .where(
+                Message.reason == "team_relay",
+                update.address_id == address.id,
+                MessageStatusEvent.status == "queued",
+                MessageStatusEvent.at > since,
+            )
+        )
+        or 0
+    )
+
+
+def _members(team: Team) -> list[tuple[TeamMember, Person]]:
+    rows = db.session.execute(
+        select(TeamMember, Person)
+        .join(Person, Person.id == TeamMember.person_id)
+        .where(TeamMember.team_id == team.id)
+        .order_by(TeamMember.id)
+    )
+    return [(member, person) for member, person in rows]
