@@ -30,6 +30,7 @@ from flows import (
     language,
     onboarding,
     privacy,
+    profile,
     prompts,
     reports,
     teams,
@@ -152,6 +153,8 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
         return privacy.forget(state, command.rest, ctx)
     if command.name == "mydata":
         return privacy.summary(ctx)
+    if command.name == "zip":
+        return profile.set_zip(state, command.rest, ctx)
     if command.name == "delete":
         return privacy.ask_to_erase(ctx)
     if command.name == "team":

@@ -144,6 +144,7 @@ class Context:
     team: TeamView | None = None  # the team the volunteer is on
     joining: TeamView | None = None  # the team whose join code this text gives ("TEAM JOIN K7Q2X")
     new_team_code: str | None = None  # an unused join code, when this text starts a team
+    zip_timezone: str | None = None  # the time zone of the ZIP code this text gives ("ZIP 94110")
     events: tuple[EventView, ...] = ()  # the next few upcoming events, soonest first
 
     @property
@@ -340,6 +341,13 @@ class SetLanguage:
     language: str
 
 
+@dataclass(frozen=True)
+class SetTimezone:
+    """Time the volunteer's messages by `timezone` (an IANA name), e.g. from the ZIP they gave."""
+
+    timezone: str
+
+
 Effect = (
     RecordConsent
     | SetName
@@ -360,6 +368,7 @@ Effect = (
     | RelayTeamUpdate
     | RecordRsvp
     | SetLanguage
+    | SetTimezone
 )
 
 

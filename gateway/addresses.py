@@ -7,6 +7,7 @@ import hmac
 import re
 
 import phonenumbers
+import zipcodes
 
 
 class AddressError(ValueError):
@@ -49,3 +50,13 @@ def redact(value: str) -> str:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
     return value[:2] + "*" * max(len(value) - 6, 0) + value[-4:] if len(value) > 6 else "***"
+
+
+def timezone_for_zip(code: str) -> str | None:
+    """The IANA time zone of a US ZIP code, from the data the zipcodes package ships."""
+    try:
+        places = zipcodes.matching(code)
+    except (TypeError, ValueError):
+        return None
+    zones = {place["timezone"] for place in places if place.get("timezone")}
+    return zones.pop() if len(zones) == 1 else None

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from flows import events as ev
+from flows import keywords, profile
 from flows import teams as team_flows
 from gateway import clock, consent, effects, events_rsvp, outbox, teams
+from gateway.addresses import timezone_for_zip
 from gateway.extensions import db
 from gateway.models import (
     Address,
@@ -125,6 +127,7 @@ def context(
         report_count=reports or 0,
         team=teams.view(person, address, now),
         joining=teams.joining(org, team_flows.join_code_in(text)),
+        zip_timezone=timezone_for_zip(zip_code) if (zip_code := _zip_command(text)) else None,
         new_team_code=teams.unused_code(org) if team_flows.starts_team(text) else None,
         events=events_rsvp.upcoming(org, person, now),
     )
@@ -160,3 +163,8 @@ def _prompts(org: Organization) -> tuple[ev.Prompt, ...]:
         )
         for p in rows
     )
+
+
+def _zip_command(text: str) -> str | None:
+    command = keywords.parse_command(text)
+    return profile.zip_in(command.rest) if command and command.name == "zip" else None

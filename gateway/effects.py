@@ -339,3 +339,8 @@ def _join_team(team: Team, turn: Turn) -> None:
 @apply.register
 def _(effect: ev.SetLanguage, turn: Turn) -> None:
     turn.person.language = effect.language
+
+
+@apply.register
+def _(effect: ev.SetTimezone, turn: Turn) -> None:
+    turn.person.timezone = effect.timezone

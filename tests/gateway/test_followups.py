@@ -132,3 +132,11 @@ def test_no_follow_up_after_the_volunteer_opts_out(volunteer: Phone, clock: Sett
     jobs.send_follow_up(follow_up.id)
     volunteer.worker.run()
     assert len(volunteer.replies()) == before
+
+
+def test_a_zip_code_retimes_what_the_system_sends(volunteer: Phone, clock: SettableClock) -> None:
+    # Sam kept a New York number but lives in San Francisco.
+    assert volunteer.reply_to("ZIP 94110") == "Thanks! I'll time my texts to Pacific time (ZIP 94110)."
+    assert db.session.scalars(select(Person)).one().timezone == "America/Los_Angeles"
+    volunteer.send("remind me tomorrow")
+    assert pending().due_at == datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
