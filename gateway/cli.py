@@ -28,9 +28,10 @@ def cli() -> None:
 
 def init_app(app: Flask) -> None:
     """Add the commands that work on a configured app (all but `demo`) to its CLI."""
+    from gateway.org_settings import org_group
     from gateway.prompt_library import prompts_group
 
-    for command in (db_group, worker, export, prompts_group, events_group):
+    for command in (db_group, worker, export, prompts_group, org_group, events_group):
         app.cli.add_command(command)
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from importlib import resources
 
+import phonenumbers
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ def default_organization() -> Organization:
                 contact=config["ORGANIZATION_CONTACT"],
                 interests=list(DEFAULT_INTERESTS),
                 timezone=config["DEFAULT_TIMEZONE"],
+                phone=_display(config["TWILIO_FROM_NUMBER"]),
             )
             db.session.add(org)
             db.session.flush()
@@ -64,3 +66,14 @@ def seed_prompts(org: Organization) -> int:
         added += 1
     db.session.flush()
     return added
+
+
+def _display(number: str) -> str:
+    """A phone number as people write it at home: "(415) 555-0100"."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
