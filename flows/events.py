@@ -319,10 +319,14 @@ class MuteTeam:
 
 @dataclass(frozen=True)
 class RelayTeamUpdate:
-    """Send `body` to each teammate who gets team updates (never the sender), one paced
-    team_relay message each, in reply to the sender's text."""
+    """Send the sender's `text` to each teammate who gets team updates (never the sender), one
+    paced team_relay message each, in reply to the sender's text. Each copy reads
+    "Sam (Block Walkers): text" (:func:`flows.teams.relay_body`); any framing words (a sender
+    without a name is "A teammate") are in that recipient's language."""
 
-    body: str
+    text: str
+    team: str
+    sender: str | None = None
 
 
 @dataclass(frozen=True)

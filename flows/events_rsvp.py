@@ -34,6 +34,7 @@ from flows.events import (
     ReplyKind,
     State,
 )
+from flows.messages import at_time, clock_time, say, weekday_and_date
 
 # Reminders go this long before an event, to those who said yes before then (gateway/reminders.py).
 REMINDER_LEAD = timedelta(hours=24)
@@ -47,18 +48,24 @@ _NOT_TITLE_WORDS = frozenset(
     {"the", "a", "an", "our", "your", "this", "that", "el", "la", "los", "las", "del"}
 )
 _BRING_STAGES = ("committed", "open")
+_PUNCTUATION = str.maketrans(dict.fromkeys("!.,¡¿", " "))  # "¡Apúntame a la limpieza!"
 
 
 def listing(ctx: Context) -> Outcome:
     """EVENTS: the next few upcoming events, numbered for RSVP."""
+    language = ctx.language
     if not ctx.events:
-        body = "No events are scheduled right now. Reply PROMPT for a conversation idea."
-        return Outcome(State("idle"), (Reply(body),))
+        return Outcome(State("idle"), (Reply(say(language, "events.none")),))
     lines = "; ".join(
-        f"{i}) {_describe(event)}{' (you are going)' if event.going else ''}"
+        say(
+            language,
+            "events.item_going" if event.going else "events.item",
+            number=i,
+            event=describe(language, event),
+        )
         for i, event in enumerate(ctx.events, 1)
     )
-    return Outcome(State("idle"), (Reply(f"Coming up: {lines}. Reply RSVP and a number to come."),))
+    return Outcome(State("idle"), (Reply(say(language, "events.listing", lines=lines)),))
 
 
 def rsvp(state: State, rest: str, ctx: Context) -> Outcome:
@@ -71,7 +78,7 @@ def rsvp(state: State, rest: str, ctx: Context) -> Outcome:
     event = _by_number(what, ctx.events) or _by_title(what, ctx.events)
     if event is None:
         if what.isdigit():
-            body = f"Please reply RSVP and a number from 1 to {len(ctx.events)}."
+            body = say(ctx.language, "events.pick_number", count=len(ctx.events))
             return Outcome(State("idle"), (Reply(body),))
         return listing(ctx)
     return confirm(event, ctx, going)
@@ -82,7 +89,7 @@ def count_me_in(state: State, text: str, ctx: Context) -> Outcome | None:
     names no upcoming event."""
     if not ctx.events:
         return None
-    folded = " ".join(keywords.fold(text).replace("!", " ").replace(".", " ").replace(",", " ").split())
+    folded = " ".join(keywords.fold(text).translate(_PUNCTUATION).split())
     match = _COUNT_ME_IN.match(folded)
     if match is None:
         return None
@@ -92,17 +99,15 @@ def count_me_in(state: State, text: str, ctx: Context) -> Outcome | None:
 
 def confirm(event: EventView, ctx: Context, going: bool = True) -> Outcome:
     """Record the RSVP and say so; a yes also suggests bringing a friend."""
+    language = ctx.language
     if not going:
-        body = f"Thanks for letting us know. You're off the list for {event.title}."
+        body = say(language, "events.off_list", title=event.title)
         effects = (RecordRsvp(event.id, False),) if event.going else ()
         return Outcome(State("idle"), (Reply(body),), effects)
-    said = "You're already down for" if event.going else "You're in for"
-    body = f"{said} {_describe(event)}. I'll text you a reminder the day before."
+    key = "events.already_down" if event.going else "events.in_for"
     if event.starts_at - ctx.now < REMINDER_LEAD:
-        body = f"{said} {_describe(event)}. See you there!"
-    friend = bring_along(ctx.friends)
-    if friend is not None:
-        body += f" Bring {friend.name}? Reply INVITE {friend.name} for a message to forward."
+        key += "_soon"  # too close for the reminder the day before
+    body = say(language, key, event=describe(language, event)) + _bring(ctx)
     effects = () if event.going else (RecordRsvp(event.id, True),)
     return Outcome(State("idle"), (Reply(body),), effects)
 
@@ -112,11 +117,15 @@ def reminder(state: State, ctx: Context, event: EventView) -> Outcome:
     one, so it needs an opt-in on record)."""
     if ctx.consent is not Consent.OPTED_IN:
         return Outcome(state)
-    greeting = f"Hi {ctx.name}! " if ctx.name else ""
-    body = f"{greeting}Reminder: {event.title} is {_when(event, ctx.now)}{_at(event)}. See you there!"
-    friend = bring_along(ctx.friends)
-    if friend is not None:
-        body += f" Bring {friend.name}? Reply INVITE {friend.name} for a message to forward."
+    language = ctx.language
+    where = " " + say(language, "events.at_place", location=event.location) if event.location else ""
+    when = _when(language, event, ctx.now)
+    values = {"title": event.title, "when": when, "where": where}
+    if ctx.name:
+        body = say(language, "events.reminder_named", name=ctx.name, **values)
+    else:
+        body = say(language, "events.reminder", **values)
+    body += _bring(ctx)
     return Outcome(state, (Reply(body, ReplyKind.REMINDER),))
 
 
@@ -134,6 +143,27 @@ def bring_along(friends: Sequence[Friend]) -> Friend | None:
             f.id,
         ),
     )
+
+
+def describe(language: str, event: EventView) -> str:
+    """An event in one line: "Community Forum, Thu Dec 3, 6:30 PM, Eastside Library" /
+    "Community Forum, jue. 3 de dic., 6:30 pm, Eastside Library" (title and place as written)."""
+    moment = event.starts_at
+    values = {
+        "title": event.title,
+        "date": weekday_and_date(language, moment),
+        "time": clock_time(language, moment),
+    }
+    if event.location:
+        return say(language, "events.describe_at", location=event.location, **values)
+    return say(language, "events.describe", **values)
+
+
+def _bring(ctx: Context) -> str:
+    """The suggestion to bring a friend ("Bring Ruth? Reply INVITE Ruth ..."), after a space; ""
+    when nobody on the list is open or committed."""
+    friend = bring_along(ctx.friends)
+    return " " + say(ctx.language, "events.bring", name=friend.name) if friend is not None else ""
 
 
 def _by_number(what: str, events: Sequence[EventView]) -> EventView | None:
@@ -157,26 +187,12 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", keywords.fold(text))
 
 
-def _describe(event: EventView) -> str:
-    return f"{event.title}, {_date(event.starts_at)}, {_clock(event.starts_at)}{_at(event, ',')}"
-
-
-def _at(event: EventView, joiner: str = " at") -> str:
-    return f"{joiner} {event.location}" if event.location else ""
-
-
-def _when(event: EventView, now: datetime) -> str:
-    """When the event is, like "tomorrow at 6:30 PM", on the event's own clock."""
-    days = (event.starts_at.date() - now.astimezone(event.starts_at.tzinfo).date()).days
-    day = "today" if days == 0 else "tomorrow" if days == 1 else f"on {_date(event.starts_at)}"
-    return f"{day} at {_clock(event.starts_at)}"
-
-
-def _date(moment: datetime) -> str:
-    return f"{moment:%a %b} {moment.day}"
-
-
-def _clock(moment: datetime) -> str:
-    hour = moment.hour % 12 or 12
-    minutes = f":{moment.minute:02d}" if moment.minute else ""
-    return f"{hour}{minutes} {'AM' if moment.hour < 12 else 'PM'}"
+def _when(language: str, event: EventView, now: datetime) -> str:
+    """When the event is, like "tomorrow at 6:30 PM" / "mañana a las 6:30 pm", on the event's
+    own clock."""
+    moment = event.starts_at
+    days = (moment.date() - now.astimezone(moment.tzinfo).date()).days
+    at = at_time(language, moment)
+    if days in (0, 1):
+        return say(language, "events.when.today" if days == 0 else "events.when.tomorrow", at=at)
+    return say(language, "events.when.on", date=weekday_and_date(language, moment), at=at)

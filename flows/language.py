@@ -43,7 +43,8 @@ _ACCENT_WEIGHT = int(_DATA["weights"]["accent"])
 _MARK_WEIGHT = int(_DATA["weights"]["inverted_mark"])
 _ACCENTED = re.compile(r"[áéíóúñ]", re.IGNORECASE)
 _INVERTED = re.compile(r"[¿¡]")
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# A token with a digit in it (a team join code "G4RDN", "40", "6pm") is no word of either language.
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 LANGUAGES = ("en", "es")
 MIN_WORDS_TO_SPANISH = 2
 MIN_WORDS_TO_ENGLISH = 4
@@ -57,7 +58,7 @@ def detect_language(text: str) -> str:
     spanish = _ACCENT_WEIGHT * len(_ACCENTED.findall(text))
     spanish += _MARK_WEIGHT * len(_INVERTED.findall(text))
     english = 0
-    for word in _WORD.findall(text):
+    for word in _words(text):
         key = fold(word)
         spanish += key in _SPANISH
         english += key in _ENGLISH
@@ -78,7 +79,7 @@ def choose_language(text: str, current: str) -> str:
     asked = asked_for_language(text)
     if asked is not None:
         return asked
-    words = _WORD.findall(text)
+    words = _words(text)
     if len(words) == 1 and fold(words[0]) in _ONE_WORD_SPANISH:
         return "es"
     detected = detect_language(text)
@@ -87,3 +88,8 @@ def choose_language(text: str, current: str) -> str:
     if current == "es" and detected == "en" and len(words) >= MIN_WORDS_TO_ENGLISH:
         return "en"
     return current
+
+
+def _words(text: str) -> list[str]:
+    """The words of `text`: "EQUIPO UNIRME G4RDN" has two, not four ("G", "RDN")."""
+    return [token for token in _TOKEN.findall(text) if not any(char.isdigit() for char in token)]

@@ -23,7 +23,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, time
 
 from flows.keywords import fold, load_data
 
@@ -77,6 +77,26 @@ def day_and_month(language: str, day: date, short: bool = False) -> str:
     "Dec 4" / "4 de dic."."""
     month = say(language, f"{'month_short' if short else 'month'}.{day.month}")
     return say(language, "date.day_month", month=month, day=day.day)
+
+
+def weekday_and_date(language: str, day: date) -> str:
+    """A short weekday, day and month, for event listings: "Thu Dec 3" / "jue. 3 de dic."."""
+    weekday = say(language, f"weekday_short.{day.weekday()}")
+    return say(language, "date.weekday_day_month", weekday=weekday, date=day_and_month(language, day, True))
+
+
+def clock_time(language: str, moment: time | datetime) -> str:
+    """The time of day on `moment`'s own clock, minutes only when there are some: "6:30 PM",
+    "10 AM" / "6:30 pm", "10 am"."""
+    hour = moment.hour % 12 or 12
+    minutes = f":{moment.minute:02d}" if moment.minute else ""
+    return f"{hour}{minutes} {say(language, 'time.am' if moment.hour < 12 else 'time.pm')}"
+
+
+def at_time(language: str, moment: time | datetime) -> str:
+    """The time of day after "at": "at 6:30 PM" / "a las 6:30 pm" ("a la 1 pm")."""
+    key = "time.at_one" if moment.hour % 12 == 1 else "time.at"
+    return say(language, key, time=clock_time(language, moment))
 
 
 def frequency(language: str, configured: str) -> str:

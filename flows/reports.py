@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows import parse
-from flows.events import STAGES, Context, Friend, LogReport, Outcome, Reply, State
+from flows.events import STAGES, Context, EventView, Friend, LogReport, Outcome, Reply, State
 from flows.friends import find_by_name
-from flows.messages import interest_label, join_names, say
+from flows.messages import day_and_month, interest_label, join_names, say
 
 # The numbered answers to "How did it go?", in order; their labels are "reports.choice.<outcome>".
 OUTCOME_CHOICES = ("committed", "open", "undecided", "not_interested", "not_reached")
@@ -69,7 +69,9 @@ def answer(state: State, text: str, ctx: Context) -> Outcome | None:
 
 
 def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Outcome:
-    """Record the report for each friend and thank the volunteer with what was logged."""
+    """Record the report for each friend and thank the volunteer with what was logged, and
+    suggest the next step on the ladder: for one friend who is open, an invite to share for
+    the next upcoming event (one the volunteer is going to first), if there is one."""
     tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
     effects = tuple(LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends)
@@ -88,8 +90,23 @@ def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Out
         key = "reports.logged_committed"
     else:
         key = "reports.logged"
-    body = say(language, key, logged=logged, names=names)
+    event = _event_to_invite_to(ctx) if key == "reports.logged_open" else None
+    if event is not None:
+        date = day_and_month(language, event.starts_at, short=True)
+        body = say(
+            language, "reports.logged_open_event", logged=logged, names=names, event=event.title, date=date
+        )
+    else:
+        body = say(language, key, logged=logged, names=names)
     return Outcome(State("idle"), (Reply(body),), effects)
+
+
+def _event_to_invite_to(ctx: Context) -> EventView | None:
+    """The upcoming event to suggest bringing a friend to: the soonest the volunteer said
+    they'd come to, else the soonest of all; None when nothing is coming up."""
+    upcoming = [e for e in ctx.events if e.starts_at > ctx.now]
+    going = [e for e in upcoming if e.going]
+    return (going or upcoming or [None])[0]
 
 
 def _next_stage(current: str, outcome: str) -> str | None:

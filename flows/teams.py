@@ -39,6 +39,7 @@ from flows.events import (
     State,
     TeamView,
 )
+from flows.messages import join_names, say
 
 MAX_TEAM_SIZE = 25
 MAX_UPDATE_CHARS = 320
@@ -55,11 +56,6 @@ _UNMUTE = frozenset({"unmute", "reactivar"})
 # A code has a digit, so no word (TEAM LEAVE, TEAM SALIR) is ever read as one.
 _CODE = re.compile(rf"^(?=.*\d)[A-Za-z0-9]{{{CODE_LENGTH}}}$")
 
-NO_TEAM = (
-    "You're not on a team yet. Start one: TEAM NEW and a name, like TEAM NEW Block Walkers. "
-    "Or join one: TEAM JOIN and its code."
-)
-
 
 def handle(state: State, rest: str, ctx: Context) -> Outcome:
     """Answer TEAM and what follows it: show, NEW, JOIN, LEAVE, MUTE or UNMUTE."""
@@ -67,8 +63,7 @@ def handle(state: State, rest: str, ctx: Context) -> Outcome:
     if word in _NEW:
         return create(argument, ctx)
     if word in _JOIN and not argument:
-        body = "Reply TEAM JOIN and the team's code, like TEAM JOIN K7Q2X."
-        return Outcome(State("idle"), (Reply(body),))
+        return Outcome(State("idle"), (Reply(say(ctx.language, "teams.join_how")),))
     if word in _JOIN or _requested_code(rest) is not None:
         return join(ctx)
     if word in _LEAVE:
@@ -82,50 +77,41 @@ def show(ctx: Context) -> Outcome:
     """TEAM: who is on the volunteer's team and what they can do with it."""
     team = ctx.team
     if team is None:
-        return Outcome(State("idle"), (Reply(NO_TEAM),))
-    body = f"You're on {team.name}{_with(team)}. Join code: {team.code}. UPDATE and a message texts your team"
-    body += "; UNMUTE to get their updates again." if team.muted else "; MUTE pauses their updates."
-    return Outcome(State("idle"), (Reply(body + " TEAM LEAVE to leave."),))
+        return _no_team(ctx)
+    key = "teams.show_muted" if team.muted else "teams.show"
+    body = say(ctx.language, key, team=team.name, members=_with(ctx.language, team), code=team.code)
+    return Outcome(State("idle"), (Reply(body),))
 
 
 def create(name: str, ctx: Context) -> Outcome:
     """TEAM NEW <name>: start a team with the code the gateway set aside for this text."""
     name = " ".join(name.split()).strip(" .!?\"'")[:MAX_NAME_CHARS]
     if not name or ctx.new_team_code is None:
-        body = "What should the team be called? Reply TEAM NEW and a name, like TEAM NEW Block Walkers."
-        return Outcome(State("idle"), (Reply(body),))
-    body = (
-        f"{_left(ctx)}Started {name}! Its join code is {ctx.new_team_code}: volunteers text TEAM JOIN "
-        f"{ctx.new_team_code} to join. UPDATE and a message texts your team."
-    )
+        return Outcome(State("idle"), (Reply(say(ctx.language, "teams.name_needed")),))
+    body = say(ctx.language, "teams.started", left=_left(ctx), name=name, code=ctx.new_team_code)
     return Outcome(State("idle"), (Reply(body),), (CreateTeam(name, ctx.new_team_code),))
 
 
 def join(ctx: Context) -> Outcome:
     """TEAM JOIN <code>: join the team the code belongs to, if it has room."""
+    language = ctx.language
     team = ctx.joining
     if team is None:
-        body = "I couldn't find a team with that code. Check it, or start one with TEAM NEW and a name."
-        return Outcome(State("idle"), (Reply(body),))
+        return Outcome(State("idle"), (Reply(say(language, "teams.not_found")),))
     if ctx.team is not None and ctx.team.id == team.id:
-        return Outcome(State("idle"), (Reply(f"You're already on {team.name}. Reply TEAM to see it."),))
+        return Outcome(State("idle"), (Reply(say(language, "teams.already_on", team=team.name)),))
     if team.size >= MAX_TEAM_SIZE:
-        body = (
-            f"Sorry, {team.name} is full ({MAX_TEAM_SIZE} people). Start your own with TEAM NEW and a name."
-        )
+        body = say(language, "teams.full", team=team.name, size=MAX_TEAM_SIZE)
         return Outcome(State("idle"), (Reply(body),))
-    body = (
-        f"{_left(ctx)}Welcome to {team.name}{_with(team)}! You'll get your teammates' updates "
-        "(MUTE pauses them). UPDATE and a message texts your team."
-    )
+    body = say(language, "teams.welcome", left=_left(ctx), team=team.name, members=_with(language, team))
     return Outcome(State("idle"), (Reply(body),), (JoinTeam(team.id),))
 
 
 def leave(ctx: Context) -> Outcome:
     """TEAM LEAVE: off the team; no more of its updates."""
     if ctx.team is None:
-        return Outcome(State("idle"), (Reply(NO_TEAM),))
-    body = f"You've left {ctx.team.name}. TEAM JOIN and a code joins another team anytime."
+        return _no_team(ctx)
+    body = say(ctx.language, "teams.left", team=ctx.team.name)
     return Outcome(State("idle"), (Reply(body),), (LeaveTeam(),))
 
 
@@ -133,44 +119,39 @@ def mute(ctx: Context, muted: bool) -> Outcome:
     """MUTE / UNMUTE: pause or resume the teammates' updates (the volunteer stays on the team)."""
     team = ctx.team
     if team is None:
-        return Outcome(State("idle"), (Reply(NO_TEAM),))
-    if muted:
-        body = f"Muted: no more updates from {team.name}. UNMUTE to get them again."
-    else:
-        body = f"Unmuted: you'll get updates from {team.name} again. MUTE pauses them."
+        return _no_team(ctx)
+    body = say(ctx.language, "teams.muted" if muted else "teams.unmuted", team=team.name)
     effects = (MuteTeam(muted),) if muted != team.muted else ()
     return Outcome(State("idle"), (Reply(body),), effects)
 
 
 def update(state: State, text: str, ctx: Context) -> Outcome:
     """UPDATE <text>: relay a short update to the teammates who get team updates."""
+    language = ctx.language
     team = ctx.team
     text = " ".join(text.split())
     if team is None:
-        return Outcome(State("idle"), (Reply(NO_TEAM),))
+        return _no_team(ctx)
     if not text:
-        body = 'Reply UPDATE and a short message for your team, like "UPDATE we knocked 40 doors today!"'
-        return Outcome(State("idle"), (Reply(body),))
-    if len(text) > MAX_UPDATE_CHARS:
-        body = (
-            f"That update is {len(text)} characters; the limit is {MAX_UPDATE_CHARS}. "
-            "Please shorten it and send it again."
-        )
-        return Outcome(State("idle"), (Reply(body),))
-    if team.updates_today >= DAILY_UPDATES:
-        body = (
-            f"You've sent {DAILY_UPDATES} team updates in the last 24 hours, the most for a day. "
-            "Try again tomorrow!"
-        )
-        return Outcome(State("idle"), (Reply(body),))
-    if team.listeners == 0:
-        body = f"Nobody on {team.name} is getting team updates right now, so it wasn't sent."
-        return Outcome(State("idle"), (Reply(body),))
-    sender = ctx.name or "A teammate"
-    relay = RelayTeamUpdate(f"{sender} ({team.name}): {text}")
-    people = "teammate" if team.listeners == 1 else "teammates"
-    body = f"Sent to {team.listeners} {people} on {team.name}."
-    return Outcome(State("idle"), (Reply(body),), (relay,))
+        body = say(language, "teams.update_how")
+    elif len(text) > MAX_UPDATE_CHARS:
+        body = say(language, "teams.update_too_long", length=len(text), limit=MAX_UPDATE_CHARS)
+    elif team.updates_today >= DAILY_UPDATES:
+        body = say(language, "teams.update_daily_cap", limit=DAILY_UPDATES)
+    elif team.listeners == 0:
+        body = say(language, "teams.nobody_listening", team=team.name)
+    else:
+        key = "teams.sent.one" if team.listeners == 1 else "teams.sent.many"
+        body = say(language, key, count=team.listeners, team=team.name)
+        return Outcome(State("idle"), (Reply(body),), (RelayTeamUpdate(text, team.name, ctx.name),))
+    return Outcome(State("idle"), (Reply(body),))
+
+
+def relay_body(language: str, sender: str | None, team: str, text: str) -> str:
+    """One teammate's copy of an update: "Sam (Block Walkers): we knocked 40 doors!", the
+    sender's words untouched; a sender with no name is "A teammate" in the recipient's
+    `language`."""
+    return f"{sender or say(language, 'teams.a_teammate')} ({team}): {text}"
 
 
 def join_code_in(text: str) -> str | None:
@@ -210,15 +191,22 @@ def _split(rest: str) -> tuple[str, str]:
     return keywords.fold(parts[0]).strip(" .!?:,"), (parts[1] if len(parts) > 1 else "").strip()
 
 
-def _with(team: TeamView) -> str:
-    """The other members, the first few by name: ' with Ana, Luis and 3 others'."""
+def _with(language: str, team: TeamView) -> str:
+    """The other members, the first few by name: ' with Ana, Luis and 3 others' /
+    ' con Ana, Luis y 3 personas'."""
     names = [name for name in team.member_names if name][:NAMES_SHOWN]
     others = len(team.member_names) - len(names)
     if not names and not others:
         return ""
-    shown = list(names) + ([f"{others} other{'s' if others != 1 else ''}"] if others else [])
-    return " with " + (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0])
+    if others:
+        names.append(say(language, "teams.others.one" if others == 1 else "teams.others.many", count=others))
+    return " " + say(language, "teams.with", names=join_names(language, names))
 
 
 def _left(ctx: Context) -> str:
-    return f"You've left {ctx.team.name}. " if ctx.team is not None else ""
+    """Starting or joining a team leaves the one the volunteer was on: "You've left Block Walkers. "."""
+    return say(ctx.language, "teams.left_before", team=ctx.team.name) + " " if ctx.team is not None else ""
+
+
+def _no_team(ctx: Context) -> Outcome:
+    return Outcome(State("idle"), (Reply(say(ctx.language, "teams.no_team")),))

@@ -295,6 +295,7 @@ def _(effect: ev.MuteTeam, turn: Turn) -> None:
 
 @apply.register
 def _(effect: ev.RelayTeamUpdate, turn: Turn) -> None:
+    from flows import teams as team_flows
     from gateway import teams
 
     membership = db.session.scalar(select(TeamMember).where(TeamMember.person_id == turn.person.id))
@@ -302,7 +303,9 @@ def _(effect: ev.RelayTeamUpdate, turn: Turn) -> None:
     if team is None:
         return
     for address in teams.listeners(team, turn.person):
-        relay = outbox.queue_sms(address, effect.body, str(ev.ReplyKind.TEAM_RELAY), turn.inbound)
+        language = address.person.language if address.person is not None else "en"
+        body = team_flows.relay_body(language, effect.sender, effect.team, effect.text)
+        relay = outbox.queue_sms(address, body, str(ev.ReplyKind.TEAM_RELAY), turn.inbound)
         turn.relayed.append(relay)
 
 

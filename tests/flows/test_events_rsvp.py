@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows import engine, events_rsvp
+from flows import engine, events_rsvp, segments
 from flows.events import (
     Consent,
     Context,
@@ -17,6 +17,7 @@ from flows.events import (
     EventView,
     Friend,
     Inbound,
+    LogReport,
     Organization,
     RecordRsvp,
     ReplyKind,
@@ -54,13 +55,11 @@ def run(row: Row):
 CASES: list[tuple[Row, str, tuple[Effect, ...]]] = [
     (Row("EVENTS"), "Coming up: 1) Community Forum, Thu Dec 3, 6:30 PM, Eastside Library; "
                     "2) Park cleanup, Sat Dec 5, 10 AM. Reply RSVP and a number", ()),
-    (Row("eventos", language="es"), "Coming up: 1) Community Forum", ()),
     (Row("EVENTS", events=(replace(FORUM, going=True),)), "Eastside Library (you are going)", ()),
     (Row("EVENTS", events=()), "No events are scheduled right now.", ()),
     (Row("RSVP 1"), "You're in for Community Forum, Thu Dec 3, 6:30 PM, Eastside Library. "
                     "I'll text you a reminder the day before.", (RecordRsvp(3),)),
     (Row("rsvp #2"), "You're in for Park cleanup", (RecordRsvp(4),)),
-    (Row("confirmar 2", language="es"), "You're in for Park cleanup", (RecordRsvp(4),)),
     (Row("RSVP forum"), "You're in for Community Forum", (RecordRsvp(3),)),
     (Row("RSVP 1", events=(replace(FORUM, going=True),)), "You're already down for Community Forum", ()),
     (Row("RSVP 3"), "Please reply RSVP and a number from 1 to 2.", ()),
@@ -74,8 +73,6 @@ CASES: list[tuple[Row, str, tuple[Effect, ...]]] = [
     (Row("Count me in for the forum!"), "You're in for Community Forum", (RecordRsvp(3),)),
     (Row("I'm in for the park cleanup"), "You're in for Park cleanup", (RecordRsvp(4),)),
     (Row("sign me up for the cleanup"), "You're in for Park cleanup", (RecordRsvp(4),)),
-    (Row("cuenten conmigo para el foro", events=(replace(FORUM, title="Foro comunitario"),), language="es"),
-     "You're in for Foro comunitario", (RecordRsvp(3),)),
     # Bring a friend: committed before open, and only someone open or committed.
     (Row("RSVP 1", friends=(MARIA, RUTH)), "Bring Ruth? Reply INVITE Ruth for a message to forward.",
      (RecordRsvp(3),)),
@@ -144,3 +141,142 @@ def test_the_reminder_says_when_and_where_and_suggests_a_friend() -> None:
 def test_no_reminder_without_an_opt_in(consent: Consent) -> None:
     ctx = Context(ORG, NOW, consent, "Sam")
     assert engine.event_reminder(State("idle"), ctx, FORUM).replies == ()
+
+
+# In Spanish: a volunteer who writes in Spanish, events titled and placed as the organizer wrote them.
+FORO = EventView(3, "Foro comunitario", FORUM.starts_at, "Biblioteca Eastside")
+LIMPIEZA = replace(CLEANUP, title="Limpieza del parque")
+ES = {"events": (FORO, LIMPIEZA), "language": "es"}
+# fmt: off
+SPANISH: list[tuple[Row, str, tuple[Effect, ...]]] = [
+    (Row("EVENTOS", **ES), "Lo que viene: 1) Foro comunitario, jue. 3 de dic., 6:30 pm, Biblioteca Eastside; "
+                           "2) Limpieza del parque, sab. 5 de dic., 10 am. Para apuntarte, responde CONFIRMAR "
+                           "y el # del evento.", ()),
+    (Row("eventos", **{**ES, "events": (replace(FORO, going=True),)}), "Biblioteca Eastside (vas a ir).", ()),
+    (Row("EVENTOS", **{**ES, "events": ()}), "Por ahora no hay eventos en el calendario. Responde IDEA", ()),
+    (Row("CONFIRMAR 2", **ES), "Te apunté para Limpieza del parque, sab. 5 de dic., 10 am. "
+                               "Te mando un recordatorio 24 horas antes.", (RecordRsvp(4),)),
+    (Row("confirmar 1", **{**ES, "events": (replace(FORO, going=True),)}),
+     "Ya te tengo en la lista para Foro comunitario", ()),
+    (Row("CONFIRMAR 3", **ES), "Responde CONFIRMAR y un número del 1 al 2, por favor.", ()),
+    (Row("CONFIRMAR NO 1", **{**ES, "events": (replace(FORO, going=True),)}),
+     "Gracias por avisar. Te quité de la lista de Foro comunitario.", (RecordRsvp(3, going=False),)),
+    (Row("confirmar 1", **{**ES, "events": (replace(SOON, title="Llamadas"),)}), "Te apunté para Llamadas, "
+     "sab. 21 de nov., 3 pm, Union hall. ¡Te esperamos!", (RecordRsvp(5),)),
+    (Row("cuenten conmigo para el foro", **ES), "Te apunté para Foro comunitario, jue. 3 de dic., 6:30 pm, "
+                                                "Biblioteca Eastside.", (RecordRsvp(3),)),
+    (Row("¡Apúntame a la limpieza!", **ES), "Te apunté para Limpieza del parque", (RecordRsvp(4),)),
+    (Row("CONFIRMAR foro", friends=(MARIA, RUTH), **ES),
+     "¿Traes a Ruth? Responde INVITAR Ruth para un mensaje que puedes reenviar.", (RecordRsvp(3),)),
+]
+# fmt: on
+# English words (and English command words) a Spanish events reply never has.
+ENGLISH = (
+    "Reply",
+    "RSVP",
+    "PROMPT",
+    "INVITE ",
+    "You",
+    "you",
+    "Coming up",
+    "Thanks",
+    "Bring",
+    "Reminder",
+    "See you",
+    " at ",
+    "AM",
+    "PM",
+    "Thu",
+    "Sat",
+    "Dec",
+    "Nov",
+    "tomorrow",
+)
+
+
+def assert_spanish(body: str) -> None:
+    for word in ENGLISH:
+        assert word not in body.replace("Union hall", ""), body
+    assert segments.count(body).count <= 2, body
+
+
+@pytest.mark.parametrize(("row", "says", "effects"), SPANISH, ids=[c[0].text[:40] for c in SPANISH])
+def test_event_commands_in_spanish(row: Row, says: str, effects: tuple[Effect, ...]) -> None:
+    outcome = run(row)
+    (reply,) = outcome.replies
+    assert says in reply.body
+    assert outcome.effects == effects  # already Spanish: no SetLanguage
+    assert_spanish(reply.body)
+
+
+def test_the_event_listing_in_spanish_stays_gsm7() -> None:
+    body = run(Row("EVENTOS", **ES)).replies[0].body
+    assert segments.count(body) == segments.Segments("GSM-7", 2)
+
+
+@pytest.mark.parametrize(
+    ("hour", "english", "spanish"),
+    [
+        (18, "at 6:30 PM", "a las 6:30 pm"),
+        (13, "at 1:30 PM", "a la 1:30 pm"),
+        (0, "at 12:30 AM", "a las 12:30 am"),
+    ],
+)
+def test_the_time_of_day_in_each_language(hour: int, english: str, spanish: str) -> None:
+    from flows.messages import at_time
+
+    moment = datetime(2026, 12, 3, hour, 30, tzinfo=NEW_YORK)
+    assert (at_time("en", moment), at_time("es", moment)) == (english, spanish)
+
+
+def test_the_reminder_comes_in_the_volunteers_language() -> None:
+    day_before = datetime(2026, 12, 2, 18, 30, tzinfo=NEW_YORK)
+    ctx = Context(ORG, day_before, Consent.OPTED_IN, "Sam", (MARIA, RUTH), events=(FORO,), language="es")
+    (reply,) = engine.event_reminder(State("idle"), ctx, FORO).replies
+    assert reply.kind is ReplyKind.REMINDER
+    assert reply.body == (
+        "¡Hola, Sam! Te recuerdo: Foro comunitario, mañana a las 6:30 pm en Biblioteca Eastside. "
+        "¡Te esperamos! ¿Traes a Ruth? Responde INVITAR Ruth para un mensaje que puedes reenviar."
+    )
+    assert_spanish(reply.body)
+    anonymous = replace(ctx, name=None, friends=(), now=datetime(2026, 11, 30, 9, 0, tzinfo=NEW_YORK))
+    (reply,) = engine.event_reminder(State("idle"), anonymous, replace(FORO, location="")).replies
+    assert reply.body == "Te recuerdo: Foro comunitario, el jue. 3 de dic. a las 6:30 pm. ¡Te esperamos!"
+
+
+# The next step after a report: someone open is invited to what's coming up.
+REPORT = "talked to Ruth, she's open, cares about prices"
+# fmt: off
+NEXT_STEPS = [
+    # (row, what the reply says)
+    (Row(REPORT, friends=(MARIA, replace(RUTH, stage="talked"))),
+     "Thank you! Logged: Ruth is open, cares about prices. Want an invite to share for Community Forum on Dec 3? "
+     "Reply INVITE Ruth."),
+    # One the volunteer is going to comes first.
+    (Row(REPORT, friends=(RUTH,), events=(FORUM, replace(CLEANUP, going=True))),
+     "Want an invite to share for Park cleanup on Dec 5? Reply INVITE Ruth."),
+    # Nothing coming up: the usual next step.
+    (Row(REPORT, friends=(RUTH,), events=()), "Next step: invite Ruth along. Reply INVITE for a message to forward."),
+    # Only for one friend who is open.
+    (Row("talked to Ruth, she's in!", friends=(RUTH,)), "Ask Ruth who they'd bring along."),
+    (Row("talked to Ruth and Maria, both open", friends=(MARIA, RUTH)), "Logged: Ruth and Maria are open. Reply PROMPT for another idea"),
+    (Row("hablé con Ruth, le interesa, le preocupan los precios", friends=(RUTH,), **ES),
+     "¡Gracias! Anoté: a Ruth le interesa (temas: precios). ¿Invitas a Ruth a Foro comunitario el 3 de dic.? "
+     "Responde INVITAR Ruth para un mensaje que puedes reenviar."),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("row", "says"), NEXT_STEPS, ids=[c[0].text[:30] + str(i) for i, c in enumerate(NEXT_STEPS)]
+)
+def test_after_a_report_the_next_step_is_an_upcoming_event(row: Row, says: str) -> None:
+    outcome = run(row)
+    (reply,) = outcome.replies
+    assert says in reply.body
+    assert LogReport in [type(e) for e in outcome.effects]
+    assert RecordRsvp not in [type(e) for e in outcome.effects]
+    if row.language == "es":
+        assert_spanish(reply.body)
+    if "Want an invite" not in says and "Invitas" not in says:
+        assert "Want an invite" not in reply.body

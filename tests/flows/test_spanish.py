@@ -3,9 +3,11 @@ time, choosing and switching the language, and the message catalog itself. No ap
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -207,7 +209,8 @@ def test_asking_for_a_language_drops_a_pending_erasure() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Ana", "ok", "OK!", "Rosa Pérez", "yes please", "STOP", "2", "🙂", "sounds good"]
+    "text",
+    ["Ana", "ok", "OK!", "Rosa Pérez", "yes please", "STOP", "2", "🙂", "sounds good", "EQUIPO UNIRME G4RDN"],
 )
 def test_a_name_or_a_word_never_flips_a_spanish_speaker_to_english(text: str) -> None:
     assert choose_language(text, "es") == "es"
@@ -330,6 +333,27 @@ def test_every_value_the_flows_label_has_a_key() -> None:
     for kind, values in labelled:
         assert {f"{kind}.{value}" for value in values} <= set(CATALOG)
     assert {f"weekday.{i}" for i in range(7)} | {f"month.{m}" for m in range(1, 13)} <= set(CATALOG)
+    short = {f"weekday_short.{i}" for i in range(7)} | {f"month_short.{m}" for m in range(1, 13)}
+    assert short <= set(CATALOG)
+
+
+def test_every_key_the_flows_name_is_in_the_catalog() -> None:
+    """A literal key in a flow (``say(language, "teams.welcome", ...)``) that the catalog lacks
+    would fail only in a volunteer's conversation; the keys built from values are checked above."""
+    named = set()
+    for path in Path(messages.__file__).parent.glob("*.py"):
+        named |= set(re.findall(r"""["']((?:[a-z_]+\.)+[a-z_]+)["']""", path.read_text()))
+    keys = {key for key in named if key.split(".")[0] in {k.split(".")[0] for k in CATALOG}}
+    assert keys and keys <= set(CATALOG), keys - set(CATALOG)
+    assert {"teams.welcome", "events.reminder_named", "reports.logged_open_event"} <= keys
+
+
+@pytest.mark.parametrize("prefix", ["teams.", "events.", "time.", "weekday_short.", "date."])
+def test_team_and_event_replies_in_spanish_fit_gsm7_where_they_can(prefix: str) -> None:
+    # Only "número" (one short reply) needs a character outside GSM-7.
+    for key, texts in CATALOG.items():
+        if key.startswith(prefix) and key != "events.pick_number":
+            assert segments.is_gsm7(texts["es"]), (key, texts["es"])
 
 
 def test_say_falls_back_to_english_and_refuses_a_missing_key_or_value() -> None:

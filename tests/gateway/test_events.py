@@ -193,3 +193,51 @@ def test_a_reminder_that_could_only_arrive_too_late_is_withdrawn(
     assert (held.status, held.error_code) == ("suppressed", "too_late")
     assert [e.status for e in held.history] == ["queued", "deferred", "suppressed"]
     assert not any("Phone bank" in body for body in sam.replies() if body.startswith("Hi Sam!"))
+
+
+def test_after_a_report_someone_open_is_invited_to_the_next_event(calendar: Flask, volunteer_phone) -> None:
+    sam = volunteer_phone("+12125550101", "Sam")
+    sam.send("ADD Ruth, family, cares about healthcare")
+    assert sam.reply_to("talked to Ruth, she's open, cares about prices") == (
+        "Thank you! Logged: Ruth is open, cares about prices. "
+        "Want an invite to share for Community Forum on Dec 3? Reply INVITE Ruth."
+    )
+    # Once Sam is going to the cleanup, that is the one to bring a friend to.
+    sam.send("ADD Maria, neighbor, cares about schools")
+    sam.send("RSVP 2")
+    assert sam.reply_to("talked to Maria, she's open to it").endswith(
+        "Want an invite to share for Park cleanup on Dec 5? Reply INVITE Maria."
+    )
+    assert sam.reply_to("INVITE Ruth").startswith("Forward this to Ruth: \"I'm part of Eastside Neighbors")
+
+
+def test_events_in_spanish_from_the_list_to_the_reminder(
+    calendar: Flask, client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, clock: SettableClock
+) -> None:
+    ana = Phone(client, twilio_api, worker, "+12125550102")
+    for text in ("Hola, quiero unirme", "sí", "Ana", "agregar a Rosa, vecina, le importa la salud"):
+        ana.send(text)
+    ana.send("hablé con Rosa, le interesa")
+    assert ana.replies()[-1] == (
+        "¡Gracias! Anoté: a Rosa le interesa. ¿Invitas a Rosa a Community Forum el 3 de dic.? "
+        "Responde INVITAR Rosa para un mensaje que puedes reenviar."
+    )
+    assert ana.reply_to("EVENTOS") == (
+        "Lo que viene: 1) Community Forum, jue. 3 de dic., 6:30 pm, Eastside Library; "
+        "2) Park cleanup, sab. 5 de dic., 10 am. Para apuntarte, responde CONFIRMAR y el # del evento."
+    )
+    assert ana.reply_to("cuenten conmigo para el forum") == (
+        "Te apunté para Community Forum, jue. 3 de dic., 6:30 pm, Eastside Library. "
+        "Te mando un recordatorio 24 horas antes. "
+        "¿Traes a Rosa? Responde INVITAR Rosa para un mensaje que puedes reenviar."
+    )
+    assert rsvp_of("Ana", "Community Forum").status == "yes"
+
+    clock.set(datetime(2026, 12, 2, 18, 31, tzinfo=NEW_YORK))
+    jobs.sweep_outbox()
+    worker.run()
+    assert ana.replies()[-1] == (
+        "¡Hola, Ana! Te recuerdo: Community Forum, mañana a las 6:30 pm en Eastside Library. "
+        "¡Te esperamos! ¿Traes a Rosa? Responde INVITAR Rosa para un mensaje que puedes reenviar."
+    )
+    assert [m.reason for m in reminders()] == ["reminder"]

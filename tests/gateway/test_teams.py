@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from flows import teams as team_flows
 from gateway import outbox
@@ -210,3 +210,44 @@ def test_a_relay_outside_a_teammates_calling_window_is_deferred_not_dropped(
     db.session.refresh(relay)
     assert relay.status == "sent"
     assert lee.replies()[before:] == ["Sam (Block Walkers): canvass at noon!"]
+
+
+def test_each_teammate_reads_an_update_framed_in_their_own_language(people: People) -> None:
+    sam = people.volunteer("+12125550101", "Sam")
+    luis = people.volunteer("+12125550103", "Luis")
+    ana = Phone(people.client, people.twilio_api, people.worker, "+12125550102")
+    for text in ("Hola, quiero unirme", "sí", "Ana"):
+        ana.send(text)
+    code = start_team(sam)
+    assert ana.reply_to(f"EQUIPO UNIRME {code}") == (
+        "¡Te damos la bienvenida a Block Walkers con Sam! Vas a recibir los avisos de tu equipo "
+        "(SILENCIAR los pausa). Con AVISO y un mensaje le escribes a tu equipo."
+    )
+    luis.send(f"TEAM JOIN {code}")
+
+    def copies() -> dict[str, str]:
+        """Each recipient's copy of the latest update (the caps may hold some for later)."""
+        latest = relays()[-1].in_reply_to_id
+        return {m.address.value: m.body for m in relays() if m.in_reply_to_id == latest}
+
+    # A Spanish teammate reads an English sender's words untouched.
+    assert sam.reply_to("UPDATE flyers at the library") == "Sent to 2 teammates on Block Walkers."
+    assert copies() == {
+        ana.number: "Sam (Block Walkers): flyers at the library",
+        luis.number: "Sam (Block Walkers): flyers at the library",
+    }
+    assert ana.replies()[-1] == "Sam (Block Walkers): flyers at the library"
+
+    # A sender with no name on record is "A teammate", in each recipient's own language.
+    db.session.execute(update(Person).where(Person.name.in_(["Ana", "Luis"])).values(name=None))
+    db.session.commit()
+    assert ana.reply_to("AVISO ¡tocamos 40 puertas!") == "Se lo mandé a 2 personas de Block Walkers."
+    assert copies() == {
+        sam.number: "A teammate (Block Walkers): ¡tocamos 40 puertas!",
+        luis.number: "A teammate (Block Walkers): ¡tocamos 40 puertas!",
+    }
+    luis.send("UPDATE see you saturday")
+    assert copies() == {
+        sam.number: "A teammate (Block Walkers): see you saturday",
+        ana.number: "Alguien del equipo (Block Walkers): see you saturday",
+    }
