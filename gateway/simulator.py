@@ -10,7 +10,7 @@ import uuid
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from gateway import seed
 from gateway.addresses import AddressError, parse_phone
@@ -44,14 +44,19 @@ def send() -> ResponseReturnValue:
 
 @bp.post("/thread")
 def thread() -> ResponseReturnValue:
-    """The conversation with one phone number, oldest first: JSON {"phone": ...}. A POST, so
-    the number never lands in an access log."""
+    """The conversation as the phone shows it, oldest first: what it sent, and what reached it
+    (a reply still queued, deferred or suppressed never arrived). JSON {"phone": ...}; a POST,
+    so the number never lands in an access log."""
     payload = request.get_json(silent=True)
     phone = _phone(payload.get("phone") if isinstance(payload, dict) else None)
     rows = db.session.scalars(
         select(Message)
         .join(Address, Message.address_id == Address.id)
-        .where(Address.channel == "sms", Address.value == phone)
+        .where(
+            Address.channel == "sms",
+            Address.value == phone,
+            or_(Message.direction == "inbound", Message.status.in_(("sent", "delivered"))),
+        )
         .order_by(Message.id)
     )
     return jsonify(

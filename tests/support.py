@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 from werkzeug.test import TestResponse
@@ -50,12 +50,15 @@ class Worker:
         self.app = app
 
     def run(self) -> None:
-        db.session.commit()  # what the test wrote is what the worker, a separate process, sees
+        caller = has_app_context()
+        if caller:
+            db.session.commit()  # what the test wrote is what the worker, a separate process, sees
         with self.app.app_context():
             SimpleWorker([queue(name) for name in QUEUES], connection=redis_client()).work(burst=True)
-        # End the test's transaction too, as a request boundary would: on SQLite a transaction
-        # keeps reading the snapshot it started with, and the worker has changed things since.
-        db.session.commit()
+        if caller:
+            # End the test's transaction too, as a request boundary would: on SQLite a transaction
+            # keeps reading the snapshot it started with, and the worker has changed things since.
+            db.session.commit()
 
 
 class Phone:
