@@ -65,6 +65,16 @@ _PHONE = re.compile(
     r"|\+\d{1,3}(?:[\s.-]?\d){6,13}"
     r")(?!\w)"
 )
+CONTACT_PLACEHOLDER = "[contact]"
+
+
+def mask_contacts(text: str) -> str:
+    """The text with every phone number and email in it replaced by [contact]. What
+    volunteers type about their friends is stored this way: a friend's contact detail lives on
+    only as the keyed digest the gateway keeps (DESIGN.md invariant 3)."""
+    return _PHONE.sub(CONTACT_PLACEHOLDER, _EMAIL.sub(CONTACT_PLACEHOLDER, text))
+
+
 _TOKEN = re.compile(
     r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*)"
     r"|(?P<boundary>[,;:!?()\[\]\n\"“”]|\.(?!\w))"

@@ -18,6 +18,7 @@ from flows.events import (
 from flows.friends import find_by_name
 from flows.keywords import is_opt_in
 from flows.messages import day_and_month, say
+from flows.parse import mask_contacts
 
 
 def forget(state: State, name: str, ctx: Context) -> Outcome:
@@ -27,7 +28,8 @@ def forget(state: State, name: str, ctx: Context) -> Outcome:
         return Outcome(state, (Reply(say(ctx.language, "privacy.forget_who")),))
     friend = find_by_name(ctx.friends, name) or _only_first_name_match(ctx, name)
     if friend is None:
-        return Outcome(state, (Reply(say(ctx.language, "privacy.not_found", name=name[:40])),))
+        shown = mask_contacts(name)[:40]
+        return Outcome(state, (Reply(say(ctx.language, "privacy.not_found", name=shown)),))
     # The reply doesn't repeat the name: every trace of it is being removed.
     return Outcome(
         State("idle"), (Reply(say(ctx.language, "privacy.forgotten")),), (ForgetFriend(friend.id),)

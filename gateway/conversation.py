@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from flows import events as ev
 from flows import keywords, profile
 from flows import teams as team_flows
+from flows.parse import mask_contacts
 from gateway import clock, consent, effects, events_rsvp, outbox, teams
 from gateway.addresses import timezone_for_zip
 from gateway.extensions import db
@@ -82,7 +84,7 @@ def take_turn(
     turn = effects.Turn(org, person, address, inbound, replies, now, dict(friends))
     for effect in outcome.effects:
         effects.apply(effect, turn)
-    session.state = outcome.state.to_dict()
+    session.state = _masked(outcome.state.to_dict())
     session.expires_at = now + QUESTION_TTL if outcome.state.step != "idle" else None
     queued = [*replies, *turn.relayed]
     return Dispatch([message.id for message in queued], [(f.id, f.due_at) for f in turn.follow_ups])
@@ -168,3 +170,15 @@ def _prompts(org: Organization) -> tuple[ev.Prompt, ...]:
 def _zip_command(text: str) -> str | None:
     command = keywords.parse_command(text)
     return profile.zip_in(command.rest) if command and command.name == "zip" else None
+
+
+def _masked(value: Any) -> Any:
+    """Conversation state as stored: a pending question may quote the volunteer's text, and a
+    friend's phone number or email in it must not outlive the turn."""
+    if isinstance(value, str):
+        return mask_contacts(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import singledispatch
@@ -12,6 +13,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from flows import events as ev
+from flows.parse import mask_contacts
 from gateway import consent, outbox
 from gateway.addresses import digest, normalize_contact
 from gateway.extensions import db
@@ -31,7 +33,6 @@ from gateway.models import (
     TeamMember,
 )
 
-CONTACT_PLACEHOLDER = "[contact]"
 FORGOTTEN = "[forgotten]"
 # Referral codes: short, and without letters and digits that look alike (0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -104,9 +105,6 @@ def _(effect: ev.AddFriend, turn: Turn) -> None:
         normalized = normalize_contact(contact, region)
         if normalized:
             db.session.add(FriendContactDigest(friend_id=friend.id, digest=digest(normalized, secret)))
-        if turn.inbound is not None:
-            # The friend's contact is kept only as the digest, not in the text that carried it.
-            turn.inbound.body = turn.inbound.body.replace(contact, CONTACT_PLACEHOLDER)
 
 
 @apply.register
@@ -135,7 +133,7 @@ def _(effect: ev.LogReport, turn: Turn) -> None:
             volunteer_id=turn.person.id,
             friend_id=friend.id,
             outcome=effect.outcome,
-            learned=effect.learned,
+            learned=mask_contacts(effect.learned),
             tags=list(effect.tags),
             message_id=turn.inbound.id if turn.inbound else None,
             reported_at=turn.now,
@@ -174,9 +172,14 @@ def _(effect: ev.SnoozeFriend, turn: Turn) -> None:
 @apply.register
 def _(effect: ev.ForgetFriend, turn: Turn) -> None:
     friend = turn.friend(effect.friend)
-    pattern = re.compile(rf"\b{re.escape(friend.name)}\b", re.IGNORECASE)
-    for message in db.session.scalars(select(Message).where(Message.address_id == turn.address.id)):
-        message.body = pattern.sub(FORGOTTEN, message.body)
+    names = {friend.name}
+    first = friend.name.split(" ")[0]
+    if not any(
+        other.id != friend.id and other.name.split(" ")[0].casefold() == first.casefold()
+        for other in turn.friends.values()
+    ):
+        names.add(first)  # "Maria" means Maria Lopez when she is the only Maria
+    _scrub(_messages_by(turn.address), names)
     db.session.delete(friend)
     db.session.flush()
 
@@ -184,6 +187,28 @@ def _(effect: ev.ForgetFriend, turn: Turn) -> None:
 @apply.register
 def _(effect: ev.EraseVolunteer, turn: Turn) -> None:
     person = turn.person
+    # The address first, the order a worker sending to it takes its locks in.
+    db.session.execute(select(Address.id).where(Address.id == turn.address.id).with_for_update())
+    keep = [reply.id for reply in turn.replies]
+    for pending in db.session.scalars(
+        select(Message).where(
+            Message.address_id == turn.address.id, Message.status == "queued", Message.id.not_in(keep)
+        )
+    ):
+        outbox.withdraw(pending, "erased")
+    if person.name:
+        teammates = (
+            select(Address.id)
+            .join(TeamMember, TeamMember.person_id == Address.person_id)
+            .where(
+                TeamMember.team_id.in_(select(TeamMember.team_id).where(TeamMember.person_id == person.id)),
+                TeamMember.person_id != person.id,
+            )
+        )
+        _scrub(db.session.scalars(select(Message).where(Message.address_id.in_(teammates))), {person.name})
+    for relayed in _messages_by(turn.address):
+        if relayed.address_id != turn.address.id:
+            relayed.body = ""
     for model, column in (
         (ConversationReport, ConversationReport.volunteer_id),
         (Friend, Friend.volunteer_id),
@@ -194,7 +219,6 @@ def _(effect: ev.EraseVolunteer, turn: Turn) -> None:
         db.session.execute(
             delete(model).where(column == person.id).execution_options(synchronize_session=False)
         )
-    keep = [reply.id for reply in turn.replies]
     db.session.execute(
         update(Message)
         .where(Message.address_id == turn.address.id, Message.id.not_in(keep))
@@ -203,6 +227,9 @@ def _(effect: ev.EraseVolunteer, turn: Turn) -> None:
     person.name = None
     person.referral_code = None
     person.referred_by_id = None
+    person.timezone = None
+    person.language = "en"
+    person.volunteer_since = None
     consent.opt_out(turn.address, "erasure", "DELETE", turn.inbound.id if turn.inbound else None)
     # The number itself goes once the confirmation has been sent (gateway.privacy).
     turn.address.pending_erasure = True
@@ -304,7 +331,7 @@ def _(effect: ev.RelayTeamUpdate, turn: Turn) -> None:
         return
     for address in teams.listeners(team, turn.person):
         language = address.person.language if address.person is not None else "en"
-        body = team_flows.relay_body(language, effect.sender, effect.team, effect.text)
+        body = team_flows.relay_body(language, effect.sender, effect.team, mask_contacts(effect.text))
         relay = outbox.queue_sms(address, body, str(ev.ReplyKind.TEAM_RELAY), turn.inbound)
         turn.relayed.append(relay)
 
@@ -347,3 +374,26 @@ def _(effect: ev.SetLanguage, turn: Turn) -> None:
 @apply.register
 def _(effect: ev.SetTimezone, turn: Turn) -> None:
     turn.person.timezone = effect.timezone
+
+
+def _messages_by(address: Address) -> list[Message]:
+    """Every message that carries what this person wrote: theirs, to and from them, and the
+    copies of their team updates their teammates got."""
+    own = select(Message.id).where(Message.address_id == address.id, Message.direction == "inbound")
+    return list(
+        db.session.scalars(
+            select(Message).where(
+                (Message.address_id == address.id)
+                | ((Message.reason == "team_relay") & Message.in_reply_to_id.in_(own))
+            )
+        )
+    )
+
+
+def _scrub(messages: Iterable[Message], names: set[str]) -> None:
+    """Replace every whole-word mention of `names` (any case) in these messages."""
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b", re.IGNORECASE
+    )
+    for message in messages:
+        message.body = pattern.sub(FORGOTTEN, message.body)

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from flows import engine, keywords
 from flows import events as ev
-from gateway import consent
+from flows.parse import mask_contacts
+from gateway import consent, privacy
 from gateway.addresses import redact
 from gateway.conversation import Dispatch, take_turn
 from gateway.extensions import db
@@ -44,13 +45,17 @@ def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
     which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
     if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
         return Dispatch()
+    text = sms.body.replace("\x00", "\ufffd")
+    was_erased = _was_erased(org, sms.from_number)
     address = _address_for(org, sms.from_number)
     message = Message(
         organization_id=org.id,
         direction="inbound",
         channel="sms",
         address_id=address.id,
-        body=sms.body.replace("\x00", "\ufffd"),
+        # Stored with any phone number or email masked: in a volunteer's text those are their
+        # friends', kept only as digests. The flows read the text as sent, in memory.
+        body=mask_contacts(text),
         num_media=sms.num_media,
         provider_id=sms.provider_id,
         status="received",
@@ -61,7 +66,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
     except IntegrityError:
         db.session.rollback()
         return Dispatch()
-    received = ev.Inbound(message.body, message.created_at, message.num_media)
+    received = ev.Inbound(text, message.created_at, message.num_media)
     try:
         dispatch = take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
         db.session.commit()
@@ -70,7 +75,24 @@ def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
         log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
         _answer_failed(message.id)
         return Dispatch()
+    if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
+        address.pending_erasure = True  # still out: back to the digest once the reply is sent
+        privacy.complete_erasure(address)
+        db.session.commit()
     return dispatch
+
+
+def _was_erased(org: Organization, phone: str) -> bool:
+    """Whether this number's address was erased or is being erased (DELETE)."""
+    return bool(
+        db.session.scalar(
+            select(Address.id).where(
+                Address.organization_id == org.id,
+                Address.channel == "sms",
+                or_(Address.value == erased_value(phone), (Address.value == phone) & Address.pending_erasure),
+            )
+        )
+    )
 
 
 def _answer_failed(message_id: int) -> None:
@@ -94,7 +116,9 @@ def _address_for(org: Organization, phone: str) -> Address:
         or_(Address.value == phone, Address.value == erased),
     )
     address = db.session.scalar(lookup)
-    if address is not None and address.value == erased:
+    if address is not None and (address.value == erased or address.pending_erasure):
+        # They wrote again: their number is needed to answer. If their opt-out still stands
+        # after this turn, receive_sms erases it again.
         address.value = phone
         address.pending_erasure = False
     if address is not None and address.person is not None:

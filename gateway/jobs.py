@@ -56,7 +56,9 @@ class JobSpec:
 
     def enqueue_at(self, when: datetime, *args: Any, job_id: str | None = None) -> Job:
         """Schedule a run of this job at `when` (the worker's scheduler starts it)."""
-        return queue(self.queue).enqueue_at(when, self.path, *args, job_id=job_id, job_timeout=self.timeout)
+        return queue(self.queue).enqueue_at(
+            when, self.path, *args, job_id=job_id, job_timeout=self.timeout, retry=self.retry
+        )
 
     def enqueue_in(self, delay: timedelta, *args: Any, job_id: str | None = None) -> Job:
         """Schedule a run of this job (the worker's scheduler starts it)."""

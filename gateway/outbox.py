@@ -33,8 +33,8 @@ COMPLIANCE_REASONS = frozenset({"opt_out_confirmation", "help"})  # carriers req
 INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
 REASONS = REPLY_REASONS | COMPLIANCE_REASONS | INITIATED_REASONS
 
-# At most this many replies to one address in REPLY_WINDOW: a person never needs more, and it
-# ends a loop with another auto-responder. STOP confirmations and HELP always go.
+# At most this many replies (HELP included) to one address in REPLY_WINDOW: a person never
+# needs more, and it ends a loop with another auto-responder. STOP confirmations always go.
 REPLY_LIMIT = 30
 REPLY_WINDOW = timedelta(hours=1)
 
@@ -97,13 +97,15 @@ def dispatch(message_ids: Iterable[int]) -> None:
 def blocked_reason(message: Message) -> str | None:
     """Why the consent guard stops this message right now, or None if it may go."""
     state = consent.status(message.address, message.channel)
-    if message.reason in COMPLIANCE_REASONS:
+    if message.address.value.startswith(privacy.ERASED_PREFIX):
+        return "erased"
+    if message.reason == "opt_out_confirmation":
         return None
-    if state is Consent.OPTED_OUT:
+    if message.reason != "help" and state is Consent.OPTED_OUT:
         return "opted_out"
     if message.reason in INITIATED_REASONS and state is not Consent.OPTED_IN:
         return "no_opt_in"
-    if message.reason in REPLY_REASONS and _replies_sent_recently(message) >= REPLY_LIMIT:
+    if message.reason in REPLY_REASONS | {"help"} and _replies_sent_recently(message) >= REPLY_LIMIT:
         return "reply_limit"
     return None
 
@@ -116,7 +118,7 @@ def _replies_sent_recently(message: Message) -> int:
         .join(Message, MessageStatusEvent.message_id == Message.id)
         .where(
             Message.address_id == message.address_id,
-            Message.reason.in_(REPLY_REASONS),
+            Message.reason.in_(REPLY_REASONS | {"help"}),
             MessageStatusEvent.status == "sent",
             MessageStatusEvent.at > since,
         )
@@ -140,6 +142,12 @@ def send_queued_message(message_id: int) -> str:
     if message is None or not claimed:
         return message.status if message else "missing"
 
+    initiated = message.reason in INITIATED_REASONS
+    if initiated:
+        # Serialize the system's own messages to one person: the lock is held through the
+        # provider call, so a second worker sees this send before it counts the caps.
+        db.session.execute(select(Address.id).where(Address.id == message.address_id).with_for_update())
+    # Consent is read after any wait for that lock, right before the provider call.
     blocked = blocked_reason(message)
     if blocked:
         log.info(
@@ -149,7 +157,8 @@ def send_queued_message(message_id: int) -> str:
             blocked,
         )
         return _finish(message, "suppressed", blocked)
-    if message.reason in INITIATED_REASONS:
+    if initiated:
+        now = clock.now()
         allowed = _allowed_at(message, now)
         if allowed > now:
             return _defer(message, allowed)
@@ -166,6 +175,22 @@ def send_queued_message(message_id: int) -> str:
         record_status(message, result.status, source="provider")
         db.session.commit()
     return message.status
+
+
+def withdraw(message: Message, reason: str) -> bool:
+    """Take back a message still waiting in the outbox: it ends `suppressed` with `reason`
+    (the caller commits). The update is conditional, so a message a worker is sending right
+    now is left alone; returns whether it was withdrawn."""
+    taken = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.status == "queued")
+        .values(status="suppressed", next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken:
+        db.session.refresh(message)
+        record_status(message, "suppressed", reason, source="outbox")
+    return bool(taken)
 
 
 def record_status(
@@ -230,10 +255,9 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
 
 
 def _allowed_at(message: Message, now: datetime) -> datetime:
-    """When this initiated message may go, by the recipient's calling window and caps. The
-    address row is locked so two workers cannot both take the last slot under a cap."""
-    address = db.session.scalar(select(Address).where(Address.id == message.address_id).with_for_update())
-    assert address is not None
+    """When this initiated message may go, by the recipient's calling window and caps (the
+    caller holds the address's lock)."""
+    address = message.address
     org = db.session.get(Organization, message.organization_id)
     assert org is not None
     sent_at = db.session.scalars(
@@ -260,7 +284,9 @@ def _allowed_at(message: Message, now: datetime) -> datetime:
         time(org.window_start_hour), time(org.window_end_hour), org.daily_cap, org.weekly_cap
     )
     timezone = (address.person.timezone if address.person else None) or org.timezone
-    return pacing.next_send_time(now, timezone, rules, [*sent_at, *[now] * (in_flight or 0)])
+    # A send stamped after `now` (another worker's clock ran ahead) still counts, as of now.
+    recent = [min(at, now) for at in sent_at] + [now] * (in_flight or 0)
+    return pacing.next_send_time(now, timezone, rules, recent)
 
 
 def _defer(message: Message, until: datetime) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from flows import engine
 from flows.events_rsvp import REMINDER_LEAD
@@ -94,15 +94,6 @@ def withdraw_late_reminders(now: datetime | None = None) -> int:
         .join(Event, Event.id == Rsvp.event_id)
         .where(Message.status == "queued", Event.starts_at <= now + TOO_LATE)
     ).all()
-    withdrawn = 0
-    for message in late:
-        taken = db.session.execute(
-            update(Message)
-            .where(Message.id == message.id, Message.status == "queued")
-            .values(status="suppressed", next_attempt_at=None)
-        ).rowcount
-        if taken:
-            outbox.record_status(message, "suppressed", "too_late", source="outbox")
-            withdrawn += 1
+    withdrawn = sum(outbox.withdraw(message, "too_late") for message in late)
     db.session.commit()
     return withdrawn

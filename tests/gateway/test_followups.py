@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from gateway import followups, jobs, outbox
 from gateway.extensions import OUTBOX_QUEUE, db, queue
-from gateway.models import FollowUp, Friend, Message, Person
+from gateway.models import Address, FollowUp, Friend, Message, Person
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, SettableClock, Worker
 
@@ -140,3 +140,32 @@ def test_a_zip_code_retimes_what_the_system_sends(volunteer: Phone, clock: Setta
     assert db.session.scalars(select(Person)).one().timezone == "America/Los_Angeles"
     volunteer.send("remind me tomorrow")
     assert pending().due_at == datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+def test_delete_withdraws_a_deferred_follow_up_and_still_erases_the_number(
+    volunteer: Phone, clock: SettableClock
+) -> None:
+    volunteer.send("remind me in 1 hour")
+    clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=NEW_YORK))  # too late: it waits for the morning
+    jobs.send_follow_up(pending().id)
+    volunteer.worker.run()
+    held = db.session.scalars(select(Message).where(Message.reason == "follow_up")).one()
+    assert held.status == "queued"
+    volunteer.send("DELETE")
+    volunteer.send("yes")
+    db.session.refresh(held)
+    assert (held.status, held.error_code) == ("suppressed", "erased")
+    address = db.session.get(Address, held.address_id)
+    assert address.value.startswith("hmac:")
+
+
+def test_a_send_stamped_by_a_worker_whose_clock_ran_ahead_still_counts_toward_the_cap(
+    volunteer: Phone, clock: SettableClock
+) -> None:
+    address = db.session.scalars(select(Address)).one()
+    first, second = (outbox.queue_sms(address, f"Idea {n}", "follow_up") for n in (1, 2))
+    db.session.commit()
+    clock.set(MONDAY_10AM + timedelta(seconds=5))  # one worker's clock is a little ahead...
+    assert outbox.send_queued_message(first.id) == "sent"
+    clock.set(MONDAY_10AM)  # ...the other's isn't: the first send is "in its future"
+    assert outbox.send_queued_message(second.id) == "deferred"

@@ -130,3 +130,50 @@ def test_the_erasure_waits_for_the_confirmation_to_be_sent(volunteer: Phone) -> 
     volunteer.worker.run()
     db.session.refresh(address)
     assert address.value.startswith("hmac:")
+
+
+# What a careful review found: texts that name a friend's contact, or a person, outside the
+# paths the first tests took.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ADD Maria 555-201-0001",  # already on the list: nothing is added
+        "Carlos 555-201-0002",  # no relationship: goes to the inbox
+        "talked to Maria, her new number is 555-201-0003 and email maria@example.org, she's in!",
+        "FORGET 555-201-0004",
+    ],
+)
+def test_a_contact_detail_in_any_text_is_stored_only_masked(volunteer: Phone, text: str) -> None:
+    volunteer.send(text)
+    stored = every_text_value()
+    assert not [v for v in stored if "555-201-000" in v or "maria@example.org" in v]
+    assert any("[contact]" in v for v in stored)
+
+
+def test_forget_scrubs_first_name_mentions_of_a_full_name(volunteer: Phone) -> None:
+    volunteer.send("ADD Rosa Delgado, coworker")
+    volunteer.send("talked to Rosa, she's open to it")
+    volunteer.send("FORGET Rosa")
+    assert not [v for v in every_text_value() if "rosa" in v.lower()]
+    assert {f.name for f in db.session.scalars(select(Friend))} == {"Maria", "Ruth"}
+
+
+def test_writing_again_before_the_erasure_finished_keeps_the_number(volunteer: Phone) -> None:
+    volunteer.send("DELETE")
+    volunteer.post("yes")  # the confirmation is queued...
+    volunteer.post("START")  # ...and they change their mind before it goes
+    volunteer.worker.run()
+    address = db.session.scalars(select(Address)).one()
+    assert (address.value, address.pending_erasure) == (volunteer.number, False)
+    assert volunteer.replies()[-1].startswith("Welcome back")
+
+
+def test_an_erased_person_who_writes_while_still_opted_out_is_erased_again(volunteer: Phone) -> None:
+    volunteer.send("DELETE")
+    volunteer.send("yes")
+    assert volunteer.send("who is this?") == []
+    address = db.session.scalars(select(Address)).one()
+    assert address.value.startswith("hmac:")
+    assert not [v for v in every_text_value() if volunteer.number in v]

@@ -251,3 +251,16 @@ def test_each_teammate_reads_an_update_framed_in_their_own_language(people: Peop
         sam.number: "A teammate (Block Walkers): see you saturday",
         ana.number: "Alguien del equipo (Block Walkers): see you saturday",
     }
+
+
+def test_delete_takes_a_volunteers_name_and_words_out_of_teammates_messages(people: People) -> None:
+    samantha = people.volunteer("+12125550101", "Samantha")
+    lee = people.volunteer("+12125550102", "Lee")
+    lee.send(f"TEAM JOIN {start_team(samantha)}")
+    samantha.send("UPDATE talked to my neighbor on Elm St, call 555-201-7777")
+    people.worker.run()
+    assert "[contact]" in relays()[-1].body and "555-201-7777" not in relays()[-1].body
+    samantha.send("DELETE")
+    samantha.send("yes")
+    bodies = [m.body for m in db.session.scalars(select(Message))]
+    assert not [b for b in bodies if "Samantha" in b or "Elm St" in b]
