@@ -55,6 +55,14 @@ class Dispatch:
         jobs.schedule_follow_ups(self.follow_ups)
 
 
+def lock_conversation(person_id: int | None) -> None:
+    """Lock a person's conversation state before anything else of theirs. Every turn and every
+    job that starts one takes this lock first, so they queue behind each other instead of
+    deadlocking (a text arriving just as its follow-up fires)."""
+    if person_id is not None:
+        db.session.execute(select(FlowSession.id).where(FlowSession.person_id == person_id).with_for_update())
+
+
 def take_turn(
     org: Organization, address: Address, decide: Decide, inbound: Message | None = None
 ) -> Dispatch:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from flows import engine
 from gateway import clock
-from gateway.conversation import take_turn
+from gateway.conversation import lock_conversation, take_turn
 from gateway.extensions import db
 from gateway.models import Address, FollowUp, Organization
 
@@ -21,6 +21,7 @@ OVERDUE_AFTER = timedelta(minutes=5)
 def send_follow_up(follow_up_id: int, now: datetime | None = None) -> str:
     """Start one pending, due follow-up; returns its status afterwards. Idempotent."""
     now = now or clock.now()
+    lock_conversation(db.session.scalar(select(FollowUp.person_id).where(FollowUp.id == follow_up_id)))
     follow_up = db.session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
     if follow_up is None or follow_up.status != "pending":
         db.session.rollback()

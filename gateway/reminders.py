@@ -24,7 +24,7 @@ from sqlalchemy import select
 from flows import engine
 from flows.events_rsvp import REMINDER_LEAD
 from gateway import clock, outbox
-from gateway.conversation import take_turn
+from gateway.conversation import lock_conversation, take_turn
 from gateway.events_rsvp import view
 from gateway.extensions import db
 from gateway.models import Address, Event, Message, Organization, Rsvp
@@ -60,6 +60,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
 def remind(rsvp_id: int, now: datetime | None = None) -> str:
     """Start the reminder for one RSVP; returns what happened. Idempotent."""
     now = now or clock.now()
+    lock_conversation(db.session.scalar(select(Rsvp.person_id).where(Rsvp.id == rsvp_id)))
     rsvp = db.session.scalar(select(Rsvp).where(Rsvp.id == rsvp_id).with_for_update())
     if rsvp is None or rsvp.reminded_at is not None or rsvp.status != "yes":
         db.session.rollback()

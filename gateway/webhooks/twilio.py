@@ -73,7 +73,8 @@ def status() -> Response:
     mapped = STATUS.get(twilio_status.lower())
     if mapped is None:
         abort(400, description="unknown MessageStatus")
-    message = db.session.scalar(select(Message).where(Message.provider_id == provider_id))
+    # Locked, so two callbacks for the same message (say failed and delivered) apply in turn.
+    message = db.session.scalar(select(Message).where(Message.provider_id == provider_id).with_for_update())
     if message is None or message.direction != "outbound":
         return Response(status=204)
     error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
