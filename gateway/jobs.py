@@ -16,7 +16,7 @@ from typing import Any
 from rq import Retry
 from rq.job import Job
 
-from gateway import followups, outbox, privacy, reminders
+from gateway import clock, followups, outbox, privacy, provider_status, reminders
 from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, db, queue
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,8 @@ def sweep_outbox() -> dict[str, int]:
         counts = outbox.sweep()
         counts["follow_ups"] = followups.send_overdue()
         counts["erased"] = privacy.complete_pending_erasures()
+        counts["stale_statuses"] = provider_status.forget_stale(clock.now())
+        db.session.commit()
         counts.update(reminders.sweep_reminders())
         return counts
     finally:

@@ -335,3 +335,17 @@ class Rsvp(Base):
     reminded_at: Mapped[datetime | None]
     reminder_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EarlyStatus(Base):
+    """A provider status callback that arrived before the send that caused it was recorded
+    (the provider can be faster than our commit). Applied when the send is recorded."""
+
+    __tablename__ = "early_status"
+    __table_args__ = (UniqueConstraint("provider_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

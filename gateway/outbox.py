@@ -168,11 +168,14 @@ def send_queued_message(message_id: int) -> str:
         result = sms_transport(current_app._get_current_object()).send(sms)
     except TransportError as exc:
         return _failed_attempt(message, exc)
+    from gateway import provider_status
+
     message.provider_id = result.provider_id
     log.info("outbox: message %s sent to %s", message.id, redact(message.address.value))
     _finish(message, "sent")
     if result.status != "sent":
         record_status(message, result.status, source="provider")
+    if provider_status.apply_early(message) or result.status != "sent":
         db.session.commit()
     return message.status
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
-from gateway import consent, outbox, seed
+from gateway import provider_status, seed
 from gateway.addresses import AddressError, parse_phone
 from gateway.extensions import db
 from gateway.inbound import InboundSms, receive_sms
 from gateway.models import Message
-from gateway.transports.twilio_sms import STATUS, error_is_opt_out
+from gateway.transports.twilio_sms import STATUS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
@@ -75,12 +75,13 @@ def status() -> Response:
         abort(400, description="unknown MessageStatus")
     # Locked, so two callbacks for the same message (say failed and delivered) apply in turn.
     message = db.session.scalar(select(Message).where(Message.provider_id == provider_id).with_for_update())
-    if message is None or message.direction != "outbound":
-        return Response(status=204)
     error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
-    changed = outbox.record_status(message, mapped, error_code, source="provider")
-    if changed and error_is_opt_out(error_code):
-        consent.opt_out(message.address, source="provider_error", detail=f"twilio {error_code}")
+    if message is None:
+        provider_status.remember_early(provider_id, mapped, error_code)
+        return Response(status=204)
+    if message.direction != "outbound":
+        return Response(status=204)
+    provider_status.record(message, mapped, error_code)
     try:
         db.session.commit()
     except IntegrityError:

@@ -103,6 +103,7 @@ class TwilioApiDouble:
         self._rejections: dict[str, Reply] = {}
         self._failures: list[int] = []
         self._responses_to_drop = 0
+        self._next_sids: list[str] = []
         self._lock = threading.Lock()
         self._server = _Server(self)
         self.port: int = self._server.server_address[1]
@@ -158,6 +159,12 @@ class TwilioApiDouble:
         with self._lock:
             self._responses_to_drop += n
 
+    def assign_next_sid(self, sid: str) -> None:
+        """Give the next accepted message this sid, so a test can act as Twilio's status
+        callback for it before the sender has even heard the sid back."""
+        with self._lock:
+            self._next_sids.append(sid)
+
     def respond(self, method: str, path: str, authorization: str, body: bytes) -> Reply | None:
         """Decide the answer to one HTTP request; None means drop the connection."""
         match = _MESSAGES_PATH.match(path)
@@ -200,7 +207,7 @@ class TwilioApiDouble:
             return Reply(400, twilio_error(400, 21602, "Message body is required."))
         if to in self._rejections:
             return self._rejections[to]
-        sid = f"SM{uuid.uuid4().hex}"
+        sid = self._next_sids.pop(0) if self._next_sids else f"SM{uuid.uuid4().hex}"
         self.sent.append(
             SentMessage(
                 sid=sid,

@@ -202,3 +202,19 @@ def test_a_loop_with_another_auto_responder_ends_at_the_reply_limit(phone: Phone
     held = outbound()[-1]
     assert (held.status, held.error_code) == ("suppressed", "reply_limit")
     assert phone.reply_to("STOP").startswith("Eastside Neighbors: You're unsubscribed")  # always answered
+
+
+def test_a_status_that_arrives_before_the_send_is_recorded_is_applied_when_it_is(
+    phone: Phone, client: FlaskClient, twilio_api: TwilioApiDouble
+) -> None:
+    sid = "SM" + "e" * 32
+    twilio_api.assign_next_sid(sid)
+    phone.post("hi")  # the terms are queued; Twilio will call their send SM eee...
+    form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006", "To": phone.number}
+    for _ in range(2):  # Twilio's callback beats our commit, and is retried: both 2xx
+        assert signed_post(client, "/webhooks/twilio/status", form).status_code == 204
+    phone.worker.run()
+    (terms,) = outbound()
+    assert terms.provider_id == sid
+    assert (terms.status, terms.error_code) == ("failed", "30006")
+    assert history(terms) == [("queued", None), ("sent", None), ("failed", "30006")]
