@@ -46,8 +46,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
     if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
         return Dispatch()
     text = sms.body.replace("\x00", "\ufffd")
-    was_erased = _was_erased(org, sms.from_number)
-    address = _address_for(org, sms.from_number)
+    address, was_erased = _address_for(org, sms.from_number)
     message = Message(
         organization_id=org.id,
         direction="inbound",
@@ -82,19 +81,6 @@ def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
     return dispatch
 
 
-def _was_erased(org: Organization, phone: str) -> bool:
-    """Whether this number's address was erased or is being erased (DELETE)."""
-    return bool(
-        db.session.scalar(
-            select(Address.id).where(
-                Address.organization_id == org.id,
-                Address.channel == "sms",
-                or_(Address.value == erased_value(phone), (Address.value == phone) & Address.pending_erasure),
-            )
-        )
-    )
-
-
 def _answer_failed(message_id: int) -> None:
     """Answering crashed: keep the text for an organizer, and still honour an opt-out."""
     message = db.session.get(Message, message_id)
@@ -106,9 +92,10 @@ def _answer_failed(message_id: int) -> None:
     db.session.commit()
 
 
-def _address_for(org: Organization, phone: str) -> Address:
-    """The sender's address, with a person: an erased one (kept as a digest to honour an
-    opt-out) is recognised and gets its number back, since they wrote to us again."""
+def _address_for(org: Organization, phone: str) -> tuple[Address, bool]:
+    """The sender's address, with a person, and whether it was erased or being erased: an
+    erased one (kept as a digest to honour an opt-out) is recognised and gets its number back,
+    since they wrote to us again."""
     erased = erased_value(phone)
     lookup = select(Address).where(
         Address.organization_id == org.id,
@@ -116,13 +103,14 @@ def _address_for(org: Organization, phone: str) -> Address:
         or_(Address.value == phone, Address.value == erased),
     )
     address = db.session.scalar(lookup)
-    if address is not None and (address.value == erased or address.pending_erasure):
+    was_erased = address is not None and (address.value == erased or address.pending_erasure)
+    if address is not None and was_erased:
         # They wrote again: their number is needed to answer. If their opt-out still stands
         # after this turn, receive_sms erases it again.
         address.value = phone
         address.pending_erasure = False
     if address is not None and address.person is not None:
-        return address
+        return address, was_erased
     try:
         with db.session.begin_nested():
             person = Person(organization_id=org.id, timezone=_timezone_of(phone))
@@ -138,7 +126,7 @@ def _address_for(org: Organization, phone: str) -> Address:
             db.session.flush()
     except IntegrityError:
         address = db.session.scalars(lookup).one()
-    return address
+    return address, was_erased
 
 
 def _timezone_of(phone: str) -> str | None:

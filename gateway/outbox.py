@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 # Why a message may exist. Replies answer an inbound text; the rest the system starts itself
 # and need an opt-in on record.
-REPLY_REASONS = frozenset({"reply", "opt_in_request"})
-COMPLIANCE_REASONS = frozenset({"opt_out_confirmation", "help"})  # carriers require these
+REPLY_REASONS = frozenset({"reply", "opt_in_request", "help"})  # within the reply budget
+AFTER_OPT_OUT = frozenset({"opt_out_confirmation", "help"})  # carriers require these even then
 INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
-REASONS = REPLY_REASONS | COMPLIANCE_REASONS | INITIATED_REASONS
+REASONS = REPLY_REASONS | AFTER_OPT_OUT | INITIATED_REASONS
 
 # At most this many replies (HELP included) to one address in REPLY_WINDOW: a person never
 # needs more, and it ends a loop with another auto-responder. STOP confirmations always go.
@@ -99,13 +99,11 @@ def blocked_reason(message: Message) -> str | None:
     state = consent.status(message.address, message.channel)
     if message.address.value.startswith(privacy.ERASED_PREFIX):
         return "erased"
-    if message.reason == "opt_out_confirmation":
-        return None
-    if message.reason != "help" and state is Consent.OPTED_OUT:
+    if message.reason not in AFTER_OPT_OUT and state is Consent.OPTED_OUT:
         return "opted_out"
     if message.reason in INITIATED_REASONS and state is not Consent.OPTED_IN:
         return "no_opt_in"
-    if message.reason in REPLY_REASONS | {"help"} and _replies_sent_recently(message) >= REPLY_LIMIT:
+    if message.reason in REPLY_REASONS and _replies_sent_recently(message) >= REPLY_LIMIT:
         return "reply_limit"
     return None
 
@@ -118,7 +116,7 @@ def _replies_sent_recently(message: Message) -> int:
         .join(Message, MessageStatusEvent.message_id == Message.id)
         .where(
             Message.address_id == message.address_id,
-            Message.reason.in_(REPLY_REASONS | {"help"}),
+            Message.reason.in_(REPLY_REASONS),
             MessageStatusEvent.status == "sent",
             MessageStatusEvent.at > since,
         )
@@ -229,13 +227,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     db.session.commit()
     dispatch(stuck)
     return {"requeued": len(stuck), "failed": len(lost)}
-
-
-def pending_count() -> int:
-    """How many outbound messages are waiting to be sent."""
-    return db.session.scalar(
-        select(func.count()).select_from(Message).where(Message.status.in_(("queued", "sending")))
-    )
 
 
 def _failed_attempt(message: Message, exc: TransportError) -> str:

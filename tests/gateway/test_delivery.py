@@ -218,3 +218,15 @@ def test_a_status_that_arrives_before_the_send_is_recorded_is_applied_when_it_is
     assert terms.provider_id == sid
     assert (terms.status, terms.error_code) == ("failed", "30006")
     assert history(terms) == [("queued", None), ("sent", None), ("failed", "30006")]
+
+
+def test_a_status_earlier_than_the_current_one_joins_the_history_but_never_moves_it_back(
+    phone: Phone,
+) -> None:
+    phone.post("hi")
+    (terms,) = outbound()
+    outbox.record_status(terms, "delivered")  # the provider reported delivery first...
+    assert outbox.record_status(terms, "sent")  # ...and "sent" only afterwards
+    db.session.commit()
+    assert terms.status == "delivered"
+    assert history(terms) == [("queued", None), ("delivered", None), ("sent", None)]
