@@ -427,6 +427,13 @@ def _outcome(text: str) -> str | None:
     return next((outcome for outcome in _OUTCOME_PRECEDENCE if outcome in found), None)
 
 
+def first_name(name: str) -> str:
+    """The first word of a name, in the form names are compared in: "Maria Lopez", "maria" and
+    "MARÍA" share one. The one rule for first names, in flows and gateway alike."""
+    words = name.split()
+    return phrase_key(words[0]) if words else ""
+
+
 def _friend_ids(text: str, friends: Sequence[tuple[int, str]]) -> tuple[int, ...]:
     """The ids of the friends `text` names, in order of appearance. A full name beats a first
     name; a first name shared by several friends names none of them."""
@@ -435,7 +442,7 @@ def _friend_ids(text: str, friends: Sequence[tuple[int, str]]) -> tuple[int, ...
     for friend_id, name in friends:
         if name.split():
             by_full.setdefault(phrase_key(name), set()).add(friend_id)
-            by_first.setdefault(phrase_key(name.split()[0]), set()).add(friend_id)
+            by_first.setdefault(first_name(name), set()).add(friend_id)
     names = [name for _, name in friends if name.split()]
     lexicon = Lexicon.build({"": names + [name.split()[0] for name in names]}, suffix="(?:['’]s?)?")
     ids: list[int] = []

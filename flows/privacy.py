@@ -18,7 +18,7 @@ from flows.events import (
 from flows.friends import find_by_name
 from flows.keywords import is_opt_in
 from flows.messages import day_and_month, say
-from flows.parse import mask_contacts
+from flows.parse import first_name, mask_contacts
 
 
 def forget(state: State, name: str, ctx: Context) -> Outcome:
@@ -71,6 +71,6 @@ def confirm_erase(state: State, text: str, ctx: Context) -> Outcome:
 
 
 def _only_first_name_match(ctx: Context, name: str):
-    first = name.split()[0].casefold()
-    matches = [f for f in ctx.friends if f.name.split()[0].casefold() == first]
+    first = first_name(name)
+    matches = [f for f in ctx.friends if first_name(f.name) == first]
     return matches[0] if len(matches) == 1 else None

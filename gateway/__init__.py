@@ -35,8 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
             event.listen(extensions.db.engine, "begin", _sqlite_begin)
 
-    from gateway import health, simulator
-    from gateway.webhooks import twilio
+    from gateway import health, jobs
+    from gateway.webhooks import simulator, twilio
 
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio.bp)
@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.add_url_rule("/", "index", lambda: ("", 302, {"Location": "/simulator"}))
 
     app.register_error_handler(HTTPException, _http_error)
+    jobs.init_app(app)
     from gateway import cli
 
     cli.init_app(app)

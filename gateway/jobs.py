@@ -1,7 +1,10 @@
-"""RQ entry points. Each takes ids, is idempotent, and declares its queue and timeout here.
+"""RQ entry points, and the one hand-off to the queue after a commit.
 
-The worker runs inside the app context (see `kindred worker`); each job gets a fresh database
-session.
+Each job takes ids, is idempotent, and declares its queue, timeout and retry here. The worker
+runs inside the app context (see `kindred worker`); each job gets a fresh database session.
+
+Nothing else talks to the queue: code that writes an outbox row or a follow-up notes it with
+gateway.delivery.handoff, and :func:`hand_off` queues what a transaction noted once it commits.
 """
 
 from __future__ import annotations
@@ -13,11 +16,18 @@ from datetime import datetime, timedelta
 from functools import update_wrapper
 from typing import Any
 
+from flask import Flask
+from flask_sqlalchemy.session import Session as FlaskSession
 from rq import Retry
 from rq.job import Job
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from gateway import clock, followups, outbox, privacy, provider_status, reminders
+from gateway import clock
+from gateway.delivery import addresses, handoff, outbox
+from gateway.delivery import status as delivery_status
 from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, db, queue
+from gateway.sms import scheduled
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
@@ -82,27 +92,14 @@ def job(queue: str, timeout: int, retry: Retry | None = None) -> Callable[[Calla
     retry=Retry(max=outbox.MAX_ATTEMPTS - 1, interval=list(outbox.RETRY_DELAYS)),
 )
 def send_message(message_id: int) -> str:
-    """Send one outbox message (see gateway.outbox.send_queued_message)."""
+    """Send one outbox message (see gateway.delivery.outbox.send_queued_message)."""
     return outbox.send_queued_message(message_id)
 
 
 @job(OUTBOX_QUEUE, timeout=60)
 def send_follow_up(follow_up_id: int) -> str:
-    """Text a volunteer the follow-up they asked for (see gateway.followups)."""
-    return followups.send_follow_up(follow_up_id)
-
-
-def schedule_follow_ups(follow_ups: list[tuple[int, datetime]]) -> None:
-    """Schedule follow-ups at their due time. If Redis is down, the sweeper starts them."""
-    for follow_up_id, due_at in follow_ups:
-        try:
-            send_follow_up.enqueue_at(due_at, follow_up_id, job_id=f"kindred-follow-up-{follow_up_id}")
-        except Exception:
-            log.warning(
-                "jobs: could not schedule follow-up %s; the sweeper will",
-                follow_up_id,
-                exc_info=True,
-            )
+    """Text a volunteer the follow-up they asked for (see gateway.sms.scheduled)."""
+    return scheduled.send_follow_up(follow_up_id)
 
 
 @job(MAINTENANCE_QUEUE, timeout=120)
@@ -112,11 +109,11 @@ def sweep_outbox() -> dict[str, int]:
     next sweep."""
     try:
         counts = outbox.sweep()
-        counts["follow_ups"] = followups.send_overdue()
-        counts["erased"] = privacy.complete_pending_erasures()
-        counts["stale_statuses"] = provider_status.forget_stale(clock.now())
+        counts["follow_ups"] = scheduled.send_overdue()
+        counts["erased"] = addresses.complete_pending_erasures()
+        counts["stale_statuses"] = delivery_status.forget_stale(clock.now())
         db.session.commit()
-        counts.update(reminders.sweep_reminders())
+        counts.update(scheduled.sweep_reminders())
         return counts
     finally:
         schedule_sweep()
@@ -125,3 +122,35 @@ def sweep_outbox() -> dict[str, int]:
 def schedule_sweep() -> None:
     """Schedule the next sweep. The id is fixed, so however many workers do this, one waits."""
     sweep_outbox.enqueue_in(SWEEP_EVERY, job_id="kindred-sweep-outbox")
+
+
+# What each kind of hand-off runs, and the job id it runs under (None: any number may wait).
+_HANDOFF_JOBS: dict[str, tuple[JobSpec, str | None]] = {
+    handoff.SEND: (send_message, None),
+    handoff.FOLLOW_UP: (send_follow_up, "kindred-follow-up-{}"),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Hand what each transaction noted to the queue once it commits; forget it on rollback."""
+    if not event.contains(FlaskSession, "after_commit", hand_off):
+        event.listen(FlaskSession, "after_commit", hand_off)
+        event.listen(FlaskSession, "after_rollback", _forget)
+
+
+def hand_off(session: Session) -> None:
+    """Queue the jobs a committed transaction noted. If Redis is down, the sweeper queues them
+    later, so a failure here is logged and never raised into the commit that succeeded."""
+    for item in handoff.take(session):
+        spec, job_id = _HANDOFF_JOBS[item.job]
+        try:
+            if item.at is None:
+                spec.enqueue(item.row_id, job_id=job_id and job_id.format(item.row_id))
+            else:
+                spec.enqueue_at(item.at, item.row_id, job_id=job_id and job_id.format(item.row_id))
+        except Exception:
+            log.warning("jobs: could not queue %s %s; the sweeper will", item.job, item.row_id, exc_info=True)
+
+
+def _forget(session: Session) -> None:
+    handoff.take(session)

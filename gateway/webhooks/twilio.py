@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
-from gateway import provider_status, seed
-from gateway.addresses import AddressError, parse_phone
+from gateway.community import organization
+from gateway.delivery import status as delivery_status
+from gateway.delivery.addresses import AddressError, parse_phone
+from gateway.delivery.transports.twilio_sms import STATUS
 from gateway.extensions import db
-from gateway.inbound import InboundSms, receive_sms
 from gateway.models import Message
-from gateway.transports.twilio_sms import STATUS
+from gateway.sms.inbound import InboundSms, receive_sms
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
@@ -58,7 +59,7 @@ def sms() -> Response:
         body=form.get("Body", ""),
         num_media=_media_count(form.get("NumMedia", "0")),
     )
-    receive_sms(seed.default_organization(), inbound).run()
+    receive_sms(organization.default(), inbound)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -77,11 +78,11 @@ def status() -> Response:
     message = db.session.scalar(select(Message).where(Message.provider_id == provider_id).with_for_update())
     error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
     if message is None:
-        provider_status.remember_early(provider_id, mapped, error_code)
+        delivery_status.remember_early(provider_id, mapped, error_code)
         return Response(status=204)
     if message.direction != "outbound":
         return Response(status=204)
-    provider_status.record(message, mapped, error_code)
+    delivery_status.record(message, mapped, error_code)
     try:
         db.session.commit()
     except IntegrityError:

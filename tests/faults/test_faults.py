@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from gateway import outbox
+from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.models import Message, utcnow
 from tests.doubles.servers import PostgresServer, RedisServer

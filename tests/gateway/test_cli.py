@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from gateway import migrate
-from gateway.exports import safe_cell
+from gateway.community.exports import safe_cell
 from gateway.extensions import db
 from gateway.models import Friend, Message
 from tests.support import Phone

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
-from gateway.addresses import digest
+from gateway.delivery.addresses import digest
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, Friend, FriendContactDigest, Message
 from tests.conftest import SECRET_KEY

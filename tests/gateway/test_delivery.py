@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gateway import outbox
+from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.jobs import send_message
 from gateway.models import Address, ConsentEvent, Message, utcnow
@@ -183,9 +183,8 @@ def test_a_message_whose_send_job_was_queued_twice_is_sent_once(
 def test_a_message_the_system_starts_needs_an_opt_in(phone: Phone, twilio_api: TwilioApiDouble) -> None:
     phone.send("hi")  # known, but never said YES
     address = db.session.scalars(select(Address).where(Address.value == phone.number)).one()
-    prompt = outbox.queue_sms(address, "Idea for Ruth: ...", reason="follow_up")
-    db.session.commit()
-    outbox.dispatch([prompt.id])
+    outbox.queue_sms(address, "Idea for Ruth: ...", reason="follow_up")
+    db.session.commit()  # queued for sending by the commit
     phone.worker.run()
 
     assert not [r for r in phone.replies() if r.startswith("Idea for")]

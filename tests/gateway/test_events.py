@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gateway import jobs, outbox
+from gateway import jobs
+from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.models import Event, Friend, Message, Person, Rsvp
 from tests.doubles.twilio_api import TwilioApiDouble

@@ -12,9 +12,11 @@ from flask.testing import FlaskClient
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from gateway import followups, jobs, outbox
+from gateway import jobs
+from gateway.delivery import outbox
 from gateway.extensions import OUTBOX_QUEUE, db, queue
 from gateway.models import Address, FollowUp, Friend, Message, Person
+from gateway.sms import scheduled
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, SettableClock, Worker
 
@@ -83,7 +85,7 @@ def test_a_follow_up_due_at_night_waits_for_the_morning_and_is_not_dropped(
     follow_up = pending()
     # The worker was down; it comes back at 10:30 p.m. and the sweeper finds the follow-up.
     clock.set(datetime(2026, 11, 23, 22, 30, tzinfo=NEW_YORK))
-    assert followups.send_overdue() == 1
+    assert scheduled.send_overdue() == 1
     volunteer.worker.run()
     held = db.session.get(Message, pending_or_done(follow_up.id).message_id)
     assert (held.status, held.next_attempt_at) == ("queued", datetime(2026, 11, 24, 9, 0, tzinfo=NEW_YORK))

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from gateway import seed
+from gateway.community import organization
 from gateway.extensions import db
 from gateway.models import Prompt
 from tests.support import Phone
@@ -68,7 +68,7 @@ def test_a_bad_prompt_is_refused_with_the_reason(app: Flask, args: tuple[str, ..
 
 
 def test_export_then_import_round_trips_and_import_is_all_or_nothing(app: Flask, tmp_path: Path) -> None:
-    seed.default_organization()
+    organization.default()
     db.session.commit()
     exported = json.loads(kindred(app, "prompts", "export"))
     assert {p["key"] for p in exported} >= {"listen-first", "healthcare-family"}

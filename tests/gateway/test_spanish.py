@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from gateway.community.prompts import default_prompts
 from gateway.extensions import db
 from gateway.models import ConsentEvent, ConversationReport, Friend, Person, Prompt, PromptUse
-from gateway.seed import default_prompts
 from tests.support import Phone
 
 

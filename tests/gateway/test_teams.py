@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from flows import teams as team_flows
-from gateway import outbox
+from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.models import Message, Organization, Person, Team, TeamMember
 from tests.doubles.twilio_api import TwilioApiDouble

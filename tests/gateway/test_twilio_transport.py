@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.transports import OutboundSms, TransportError
-from gateway.transports.twilio_sms import TwilioSmsTransport
+from gateway.delivery.transports import OutboundSms, TransportError
+from gateway.delivery.transports.twilio_sms import TwilioSmsTransport
 from tests.doubles.twilio_api import TwilioApiDouble
 
 CALLBACK = "https://kindred.example.org/webhooks/twilio/status"

@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from gateway.transports import OutboundSms, SendResult, TransportError
+from gateway.delivery.transports import OutboundSms, SendResult, TransportError
 
 # Twilio message status -> Kindred status.
 STATUS = {

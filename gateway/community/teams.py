@@ -1,5 +1,5 @@
-"""Teams in the database: a volunteer's team as the flows see it, join codes, and who gets a
-team update.
+"""Teams: a volunteer's team as the flows see it, join codes, joining and leaving, and who
+gets a team update.
 
 A teammate gets an update only if they joined by their own text (`TeamMember.evidence_message_id`),
 have not muted, have an opt-in on record and are not being erased; the sender never gets their
@@ -8,16 +8,16 @@ own. The outbox checks consent again at send time and paces each copy (see flows
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from flows import events as ev
-from flows.teams import CODE_LENGTH, is_code
-from gateway import consent
-from gateway.effects import CODE_ALPHABET
+from flows.parse import mask_contacts
+from flows.teams import CODE_LENGTH, is_code, relay_body
+from gateway.community.codes import unused_code as new_code
+from gateway.delivery import consent, outbox
 from gateway.extensions import db
 from gateway.models import Address, Message, MessageStatusEvent, Organization, Person, Team, TeamMember
 
@@ -66,15 +66,14 @@ def joining(org: Organization, code: str | None) -> ev.TeamView | None:
 
 def unused_code(org: Organization) -> str:
     """A join code no team of the organization has."""
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if not is_code(code):
-            continue
-        taken = db.session.scalar(
-            select(Team.id).where(Team.organization_id == org.id, Team.join_code == code)
+
+    def taken(code: str) -> bool:
+        return (
+            db.session.scalar(select(Team.id).where(Team.organization_id == org.id, Team.join_code == code))
+            is not None
         )
-        if taken is None:
-            return code
+
+    return new_code(CODE_LENGTH, taken, shape=is_code)
 
 
 def listeners(team: Team, sender: Person) -> list[Address]:
@@ -122,3 +121,65 @@ def _members(team: Team) -> list[tuple[TeamMember, Person]]:
         .order_by(TeamMember.id)
     )
     return [(member, person) for member, person in rows]
+
+
+def create(
+    org: Organization, name: str, code: str, founder: Person, evidence: Message | None, now: datetime
+) -> Team:
+    """Start a team with join code `code`, its founder its first member."""
+    team = Team(organization_id=org.id, name=name[:60], join_code=code, created_by_id=founder.id)
+    db.session.add(team)
+    db.session.flush()
+    join(team, founder, evidence, now)
+    return team
+
+
+def join(team: Team, person: Person, evidence: Message | None, now: datetime) -> None:
+    """Put `person` on `team`, off any other; their text (`evidence`) is the evidence they want
+    its updates."""
+    db.session.execute(delete(TeamMember).where(TeamMember.person_id == person.id))
+    db.session.add(
+        TeamMember(
+            team_id=team.id,
+            person_id=person.id,
+            evidence_message_id=evidence.id if evidence else None,
+            joined_at=now,
+        )
+    )
+    db.session.flush()
+
+
+def join_by_id(
+    org: Organization, team_id: int, person: Person, evidence: Message | None, now: datetime
+) -> None:
+    """Put `person` on the organization's team `team_id`; any other team's id is refused."""
+    team = db.session.get(Team, team_id)
+    if team is None or team.organization_id != org.id:
+        raise LookupError(f"team {team_id} is not one of this organization's")
+    join(team, person, evidence, now)
+
+
+def leave(person: Person) -> None:
+    """Take `person` off their team."""
+    db.session.execute(delete(TeamMember).where(TeamMember.person_id == person.id))
+
+
+def mute(person: Person, muted: bool) -> None:
+    """Pause (or resume) the team updates `person` gets."""
+    db.session.execute(update(TeamMember).where(TeamMember.person_id == person.id).values(muted=muted))
+
+
+def relay_update(
+    sender: Person, sender_name: str, team_name: str, text: str, inbound: Message | None
+) -> list[Message]:
+    """Queue a copy of a team update for each teammate who listens (see the module docstring)."""
+    membership = db.session.scalar(select(TeamMember).where(TeamMember.person_id == sender.id))
+    team = db.session.get(Team, membership.team_id) if membership else None
+    if team is None:
+        return []
+    relayed = []
+    for address in listeners(team, sender):
+        language = address.person.language if address.person is not None else "en"
+        body = relay_body(language, sender_name, team_name, mask_contacts(text))
+        relayed.append(outbox.queue_sms(address, body, str(ev.ReplyKind.TEAM_RELAY), inbound))
+    return relayed

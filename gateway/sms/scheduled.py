@@ -1,7 +1,10 @@
-"""Event reminders, the day before.
+"""The turns the system starts itself: follow-ups a volunteer asked for and event reminders.
 
-Reminders are driven by the outbox sweeper (every minute). An RSVP "yes" given at least
-:data:`flows.events_rsvp.REMINDER_LEAD` before its event gets one reminder once the event is
+Follow-ups ("remind me Friday"): at the due time, one conversation turn in which the flows write
+the nudge. The outbox paces it like every message the system starts.
+
+Event reminders, the day before, are driven by the outbox sweeper (every minute). An RSVP "yes"
+given at least :data:`flows.events_rsvp.REMINDER_LEAD` before its event gets one reminder once the event is
 that close: one conversation turn whose reply is a `reminder`, so the outbox sends it only with
 an opt-in on record and paces it into the volunteer's calling window and caps (deferred, never
 dropped). `Rsvp.reminded_at` makes it once; `Rsvp.reminder_message_id` records which event
@@ -23,13 +26,53 @@ from sqlalchemy import select
 
 from flows import engine
 from flows.events_rsvp import REMINDER_LEAD
-from gateway import clock, outbox
-from gateway.conversation import lock_conversation, take_turn
-from gateway.events_rsvp import view
+from gateway import clock
+from gateway.community.events import view
+from gateway.delivery import outbox
 from gateway.extensions import db
-from gateway.models import Address, Event, Message, Organization, Rsvp
+from gateway.models import Address, Event, FollowUp, Message, Organization, Rsvp
+from gateway.sms.turn import lock_conversation, take_turn
 
+# The scheduled job normally starts a follow-up; past this, the sweeper does.
+OVERDUE_AFTER = timedelta(minutes=5)
+# A reminder still waiting this close to its event is withdrawn: it would arrive too late.
 TOO_LATE = timedelta(hours=1)
+
+
+def send_follow_up(follow_up_id: int, now: datetime | None = None) -> str:
+    """Start one pending, due follow-up; returns its status afterwards. Idempotent."""
+    now = now or clock.now()
+    lock_conversation(db.session.scalar(select(FollowUp.person_id).where(FollowUp.id == follow_up_id)))
+    follow_up = db.session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
+    if follow_up is None or follow_up.status != "pending":
+        db.session.rollback()
+        return follow_up.status if follow_up else "missing"
+    if follow_up.due_at > now + timedelta(minutes=1):
+        db.session.rollback()
+        return "not_due"
+    address = db.session.scalar(
+        select(Address).where(Address.person_id == follow_up.person_id, Address.channel == "sms")
+    )
+    org = db.session.get(Organization, follow_up.organization_id)
+    if address is None or org is None:
+        follow_up.status = "cancelled"
+        db.session.commit()
+        return follow_up.status
+    friend_id = follow_up.friend_id
+    queued = take_turn(org, address, lambda state, ctx: engine.follow_up(state, ctx, friend_id))
+    follow_up.status = "done"
+    follow_up.message_id = queued[0].id if queued else None
+    db.session.commit()
+    return follow_up.status
+
+
+def send_overdue(now: datetime | None = None) -> int:
+    """Start the follow-ups whose scheduled job never ran (say Redis lost it)."""
+    now = now or clock.now()
+    due = db.session.scalars(
+        select(FollowUp.id).where(FollowUp.status == "pending", FollowUp.due_at < now - OVERDUE_AFTER)
+    ).all()
+    return sum(send_follow_up(follow_up_id, now) == "done" for follow_up_id in due)
 
 
 def sweep_reminders(now: datetime | None = None) -> dict[str, int]:
@@ -77,11 +120,10 @@ def remind(rsvp_id: int, now: datetime | None = None) -> str:
         db.session.commit()
         return "no_address"
     event_view = view(event, org, going=True)
-    dispatch = take_turn(org, address, lambda state, ctx: engine.event_reminder(state, ctx, event_view))
-    rsvp.reminder_message_id = dispatch.message_ids[0] if dispatch.message_ids else None
+    queued = take_turn(org, address, lambda state, ctx: engine.event_reminder(state, ctx, event_view))
+    rsvp.reminder_message_id = queued[0].id if queued else None
     db.session.commit()
-    dispatch.run()
-    return "queued" if dispatch.message_ids else "not_opted_in"
+    return "queued" if queued else "not_opted_in"
 
 
 def withdraw_late_reminders(now: datetime | None = None) -> int:

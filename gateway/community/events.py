@@ -1,5 +1,5 @@
-"""Events in the database: the upcoming events a volunteer sees, as the flows see them, and
-adding an event (the `kindred events` command). Reminders are in gateway/reminders.py."""
+"""Events: the upcoming events a volunteer sees, as the flows see them, RSVPs, and adding an
+event (the `kindred events` command). Reminders are in gateway/sms/scheduled.py."""
 
 from __future__ import annotations
 
@@ -75,3 +75,18 @@ def describe(event: Event, org: Organization) -> str:
     starts_at = event.starts_at.astimezone(ZoneInfo(org.timezone))
     where = f" @ {event.location}" if event.location else ""
     return f"{starts_at:%Y-%m-%d %H:%M %Z} {event.title}{where}"
+
+
+def record_rsvp(org: Organization, event_id: int, person: Person, going: bool, now: datetime) -> None:
+    """`person` says they will (or won't) come to the organization's event `event_id`."""
+    event = db.session.get(Event, event_id)
+    if event is None or event.organization_id != org.id:
+        raise LookupError(f"event {event_id} is not one of this organization's")
+    status = "yes" if going else "no"
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.person_id == person.id))
+    if rsvp is None:
+        db.session.add(Rsvp(event_id=event.id, person_id=person.id, status=status, created_at=now))
+    elif rsvp.status != status:
+        # A changed mind is a new answer: the reminder rules go by when it was given.
+        rsvp.status = status
+        rsvp.created_at = now

@@ -10,7 +10,6 @@ nothing is sent twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from flask import current_app
@@ -18,11 +17,13 @@ from sqlalchemy import func, or_, select, update
 
 from flows import pacing
 from flows.events import Consent
-from gateway import clock, consent, privacy
-from gateway.addresses import redact
+from gateway import clock
+from gateway.delivery import consent, handoff
+from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, redact
+from gateway.delivery.status import apply_early, history, record_status
+from gateway.delivery.transports import OutboundSms, TransportError, sms_transport
 from gateway.extensions import db
 from gateway.models import Address, Message, MessageStatusEvent, Organization
-from gateway.transports import OutboundSms, TransportError, sms_transport
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +47,13 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 SWEEP_GRACE = timedelta(minutes=2)
 LOST_AFTER = timedelta(minutes=10)
 
-# Status order, so a late provider callback never moves a message backwards.
-_RANK = {
-    "queued": 0,
-    "deferred": 0,
-    "sending": 1,
-    "sent": 2,
-    "delivered": 3,
-    "failed": 3,
-    "suppressed": 3,
-}
-
 
 class SendDeferredError(Exception):
     """A send failed for a passing reason; the job raises this so RQ retries it."""
 
 
 def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | None = None) -> Message:
-    """Put a text in the outbox (the caller commits, then calls :func:`dispatch`)."""
+    """Put a text in the outbox; once the caller commits, it goes to the queue."""
     if reason not in REASONS:
         raise ValueError(f"unknown outbound reason {reason!r}")
     message = Message(
@@ -79,25 +69,15 @@ def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | N
     )
     db.session.add(message)
     db.session.flush()
-    _history(message, "queued", source="outbox")
+    history(message, "queued", source="outbox")
+    handoff.after_commit(handoff.SEND, message.id)
     return message
-
-
-def dispatch(message_ids: Iterable[int]) -> None:
-    """Queue send jobs for committed outbox rows. If Redis is down, the sweeper will do it."""
-    from gateway.jobs import send_message
-
-    for message_id in message_ids:
-        try:
-            send_message.enqueue(message_id)
-        except Exception:
-            log.warning("outbox: could not queue message %s; the sweeper will", message_id, exc_info=True)
 
 
 def blocked_reason(message: Message) -> str | None:
     """Why the consent guard stops this message right now, or None if it may go."""
     state = consent.status(message.address, message.channel)
-    if message.address.value.startswith(privacy.ERASED_PREFIX):
+    if message.address.value.startswith(ERASED_PREFIX):
         return "erased"
     if message.reason not in AFTER_OPT_OUT and state is Consent.OPTED_OUT:
         return "opted_out"
@@ -166,14 +146,12 @@ def send_queued_message(message_id: int) -> str:
         result = sms_transport(current_app._get_current_object()).send(sms)
     except TransportError as exc:
         return _failed_attempt(message, exc)
-    from gateway import provider_status
-
     message.provider_id = result.provider_id
     log.info("outbox: message %s sent to %s", message.id, redact(message.address.value))
     _finish(message, "sent")
     if result.status != "sent":
         record_status(message, result.status, source="provider")
-    if provider_status.apply_early(message) or result.status != "sent":
+    if apply_early(message) or result.status != "sent":
         db.session.commit()
     return message.status
 
@@ -194,21 +172,6 @@ def withdraw(message: Message, reason: str) -> bool:
     return bool(taken)
 
 
-def record_status(
-    message: Message, status: str, error_code: str | None = None, source: str = "provider"
-) -> bool:
-    """Add a delivery status to a message's history (the caller commits). A status already in
-    the history is a no-op; a status earlier than the current one is kept in the history but
-    does not move the message back. Returns whether anything changed."""
-    if any(event.status == status for event in message.history):
-        return False
-    _history(message, status, error_code, source)
-    if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
-        message.status = status
-        message.error_code = error_code or message.error_code
-    return True
-
-
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Queue again what was committed but never picked up, and fail what was lost mid-send."""
     now = now or clock.now()
@@ -224,8 +187,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < now - SWEEP_GRACE),
         )
     ).all()
+    for message_id in stuck:
+        handoff.after_commit(handoff.SEND, message_id)
     db.session.commit()
-    dispatch(stuck)
     return {"requeued": len(stuck), "failed": len(lost)}
 
 
@@ -285,19 +249,14 @@ def _allowed_at(message: Message, now: datetime) -> datetime:
 
 def _defer(message: Message, until: datetime) -> str:
     """Put an initiated message back to wait for its allowed time; it is not dropped."""
-    from gateway.jobs import send_message
-
     message.status = "queued"
     message.attempts -= 1  # waiting is not a failed attempt
     message.next_attempt_at = until
     if not any(event.status == "deferred" for event in message.history):
-        _history(message, "deferred", source="outbox")
+        history(message, "deferred", source="outbox")
+    handoff.after_commit(handoff.SEND, message.id, at=until)
     db.session.commit()
     log.info("outbox: message %s deferred until %s", message.id, until.isoformat())
-    try:
-        send_message.enqueue_at(until, message.id)
-    except Exception:
-        log.warning("outbox: could not schedule message %s; the sweeper will", message.id, exc_info=True)
     return "deferred"
 
 
@@ -305,18 +264,11 @@ def _finish(message: Message, status: str, error_code: str | None = None) -> str
     message.status = status
     message.error_code = error_code
     message.next_attempt_at = None
-    _history(message, status, error_code, source="outbox")
+    history(message, status, error_code, source="outbox")
     if message.address.pending_erasure:
-        privacy.complete_erasure(message.address)
+        complete_erasure(message.address)
     db.session.commit()
     return status
-
-
-def _history(message: Message, status: str, error_code: str | None = None, source: str = "outbox") -> None:
-    message.history.append(
-        MessageStatusEvent(status=status, error_code=error_code, source=source, at=clock.now())
-    )
-    message.updated_at = clock.now()
 
 
 def _status_callback() -> str | None:

@@ -1,15 +1,10 @@
-"""The organization's prompt library, for organizers: `kindred prompts ...`.
-
-Prompts are validated before they are stored (known placeholders, stages, relationships,
-languages), so a typo shows up at the organizer's terminal instead of in a volunteer's text.
-"""
+"""`kindred prompts ...`: the prompt library from the organizer's terminal."""
 
 from __future__ import annotations
 
 import json
-import string
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -17,73 +12,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from flows import events as ev
-from flows import prompts as flow_prompts
 from flows import segments
-from gateway import clock, seed
+from gateway.community import organization
+from gateway.community.prompts import LANGUAGES, PromptError, find, preview, upsert
 from gateway.extensions import db
-from gateway.models import Organization, Prompt
-
-PLACEHOLDERS = frozenset({"friend", "volunteer", "interest", "relationship"})
-LANGUAGES = frozenset({"en", "es"})
-
-
-class PromptError(ValueError):
-    """A prompt an organizer wrote cannot be used as it is."""
-
-
-def validate(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A clean prompt record from an organizer's input, or PromptError saying what is wrong."""
-    key = str(item.get("key", "")).strip()
-    body = str(item.get("body", "")).strip()
-    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
-        raise PromptError(f"key {key!r}: use 1-64 letters, digits, - or _")
-    if not body:
-        raise PromptError(f"{key}: the body is empty")
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
-    except ValueError as exc:
-        raise PromptError(f"{key}: unbalanced braces in the body ({exc})") from exc
-    unknown = names - PLACEHOLDERS
-    if unknown:
-        raise PromptError(f"{key}: unknown placeholder(s) {sorted(unknown)}; use {sorted(PLACEHOLDERS)}")
-    record = {"key": key, "body": body, "language": str(item.get("language", "en"))}
-    if record["language"] not in LANGUAGES:
-        raise PromptError(f"{key}: language must be one of {sorted(LANGUAGES)}")
-    for field, allowed in (("stages", ev.STAGES), ("relationships", ev.RELATIONSHIPS), ("interests", None)):
-        values = [str(v).strip().lower() for v in item.get(field, []) or [] if str(v).strip()]
-        bad = [v for v in values if allowed is not None and v not in allowed]
-        if bad:
-            raise PromptError(f"{key}: unknown {field} {bad}; use {list(allowed or [])}")
-        record[field] = values
-    return record
-
-
-def upsert(org: Organization, items: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
-    """Add or update prompts by key (the caller commits); returns (added, updated). Nothing is
-    stored unless every item is valid."""
-    records = [validate(item) for item in items]
-    existing = {p.key: p for p in db.session.scalars(select(Prompt).where(Prompt.organization_id == org.id))}
-    added = updated = 0
-    for record in records:
-        prompt = existing.get(record["key"])
-        if prompt is None:
-            db.session.add(Prompt(organization_id=org.id, **record))
-            added += 1
-        else:
-            for field, value in record.items():
-                setattr(prompt, field, value)
-            prompt.active = True
-            updated += 1
-    db.session.flush()
-    return added, updated
-
-
-def preview(prompt: Prompt, friend: str = "Maria", interest: str = "", relationship: str = "neighbor") -> str:
-    """The prompt as a volunteer would read it, for a sample friend."""
-    view = ev.Friend(0, friend, relationship, (interest,) if interest else tuple(prompt.interests or ()))
-    library = (ev.Prompt(prompt.id, prompt.body, language=prompt.language),)
-    ctx = ev.Context(ev.Organization("", ""), now=clock.now(), prompts=library, language=prompt.language)
-    return flow_prompts.suggest(view, ctx).text
+from gateway.models import Prompt
 
 
 @click.group("prompts")
@@ -96,7 +29,7 @@ def prompts_group() -> None:
 @with_appcontext
 def list_prompts(language: str | None) -> None:
     """List the library, with each prompt's targeting."""
-    org = seed.default_organization()
+    org = organization.default()
     query = select(Prompt).where(Prompt.organization_id == org.id).order_by(Prompt.language, Prompt.key)
     for p in db.session.scalars(query):
         if language and p.language != language:
@@ -134,9 +67,7 @@ def add_prompt(
         "language": language,
     }
     _store([item])
-    prompt = db.session.scalar(
-        select(Prompt).where(Prompt.key == key, Prompt.organization_id == seed.default_organization().id)
-    )
+    prompt = find(organization.default(), key)
     assert prompt is not None
     _show_preview(prompt)
 
@@ -146,9 +77,7 @@ def add_prompt(
 @with_appcontext
 def disable_prompt(key: str) -> None:
     """Stop suggesting the prompt KEY (it stays in the history of what was sent)."""
-    prompt = db.session.scalar(
-        select(Prompt).where(Prompt.key == key, Prompt.organization_id == seed.default_organization().id)
-    )
+    prompt = find(organization.default(), key)
     if prompt is None:
         raise click.ClickException(f"no prompt {key!r}")
     prompt.active = False
@@ -164,9 +93,7 @@ def disable_prompt(key: str) -> None:
 @with_appcontext
 def preview_prompt(key: str, friend: str, interest: str, relationship: str) -> None:
     """Show the prompt KEY as a volunteer would read it."""
-    prompt = db.session.scalar(
-        select(Prompt).where(Prompt.key == key, Prompt.organization_id == seed.default_organization().id)
-    )
+    prompt = find(organization.default(), key)
     if prompt is None:
         raise click.ClickException(f"no prompt {key!r}")
     _show_preview(prompt, friend, interest, relationship)
@@ -176,7 +103,7 @@ def preview_prompt(key: str, friend: str, interest: str, relationship: str) -> N
 @with_appcontext
 def export_prompts() -> None:
     """Write the library as JSON (the format `import` reads)."""
-    org = seed.default_organization()
+    org = organization.default()
     rows = db.session.scalars(
         select(Prompt).where(Prompt.organization_id == org.id, Prompt.active.is_(True)).order_by(Prompt.key)
     )
@@ -201,7 +128,7 @@ def import_prompts(source: Any) -> None:
 
 def _store(items: list[Mapping[str, Any]]) -> None:
     try:
-        added, updated = upsert(seed.default_organization(), items)
+        added, updated = upsert(organization.default(), items)
     except PromptError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc

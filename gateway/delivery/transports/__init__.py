@@ -1,4 +1,4 @@
-"""Transports: one interface for every way a text leaves Kindred. Only gateway.outbox calls them."""
+"""Transports: one interface for every way a text leaves Kindred. Only gateway.delivery.outbox calls them."""
 
 from __future__ import annotations
 
@@ -47,11 +47,11 @@ def sms_transport(app: Flask) -> SmsTransport:
     transport = app.extensions.get("kindred.sms_transport")
     if transport is None:
         if app.config["SMS_TRANSPORT"] == "twilio":
-            from gateway.transports.twilio_sms import TwilioSmsTransport
+            from gateway.delivery.transports.twilio_sms import TwilioSmsTransport
 
             transport = TwilioSmsTransport.from_config(app.config)
         else:
-            from gateway.transports.simulator import SimulatorTransport
+            from gateway.delivery.transports.simulator import SimulatorTransport
 
             transport = SimulatorTransport()
         app.extensions["kindred.sms_transport"] = transport

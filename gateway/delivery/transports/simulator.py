@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from gateway.transports import OutboundSms, SendResult
+from gateway.delivery.transports import OutboundSms, SendResult
 
 
 class SimulatorTransport:

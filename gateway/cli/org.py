@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 from flask.cli import with_appcontext
 
-from gateway import seed
+from gateway.community import organization
 from gateway.extensions import db
 
 EARLIEST, LATEST = 8, 21  # hours; messages the system starts never go outside these
@@ -26,7 +26,7 @@ def org_group() -> None:
 @with_appcontext
 def show() -> None:
     """Print the organization's settings."""
-    org = seed.default_organization()
+    org = organization.default()
     db.session.commit()
     click.echo(
         f"name: {org.name}\ncontact: {org.contact}\nphone: {org.phone or '(not set)'}\n"
@@ -57,7 +57,7 @@ def set_settings(
     weekly_cap: int | None,
 ) -> None:
     """Change the settings given; the others stay as they are."""
-    org = seed.default_organization()
+    org = organization.default()
     if window is not None:
         start, end = window
         if not EARLIEST <= start < end <= LATEST:

@@ -12,11 +12,11 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select
 
-from gateway import seed
-from gateway.addresses import AddressError, parse_phone
+from gateway.community import organization
+from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.extensions import db
-from gateway.inbound import InboundSms, receive_sms
 from gateway.models import Address, Message
+from gateway.sms.inbound import InboundSms, receive_sms
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 MAX_BODY = 1600
@@ -24,7 +24,7 @@ MAX_BODY = 1600
 
 @bp.get("")
 def page() -> ResponseReturnValue:
-    org = seed.default_organization()
+    org = organization.default()
     db.session.commit()
     return render_template("simulator.html", organization=org)
 
@@ -38,7 +38,7 @@ def send() -> ResponseReturnValue:
     phone = _phone(payload.get("phone"))
     body = payload["body"][:MAX_BODY]
     inbound = InboundSms(provider_id="SIM" + uuid.uuid4().hex, from_number=phone, body=body)
-    receive_sms(seed.default_organization(), inbound).run()
+    receive_sms(organization.default(), inbound)
     return jsonify(ok=True), 202
 
 

@@ -18,12 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from flows import engine, keywords
 from flows import events as ev
 from flows.parse import mask_contacts
-from gateway import consent, privacy
-from gateway.addresses import redact
-from gateway.conversation import Dispatch, take_turn
+from gateway.delivery import consent
+from gateway.delivery.addresses import complete_erasure, erased_value, redact
 from gateway.extensions import db
 from gateway.models import Address, FlowSession, Message, Organization, Person
-from gateway.privacy import erased_value
+from gateway.sms.turn import take_turn
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,13 @@ class InboundSms:
     num_media: int = 0
 
 
-def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
-    """Store and answer one inbound text; returns what to dispatch after the commit.
+def receive_sms(org: Organization, sms: InboundSms) -> None:
+    """Store and answer one inbound text; its replies go to the job queue after the commit.
 
     A provider id seen before is a no-op (provider retries and duplicates). A NUL character,
     which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
     if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
-        return Dispatch()
+        return
     text = sms.body.replace("\x00", "\ufffd")
     address, was_erased = _address_for(org, sms.from_number)
     message = Message(
@@ -64,21 +63,20 @@ def receive_sms(org: Organization, sms: InboundSms) -> Dispatch:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return Dispatch()
+        return
     received = ev.Inbound(text, message.created_at, message.num_media)
     try:
-        dispatch = take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
+        take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
         _answer_failed(message.id)
-        return Dispatch()
+        return
     if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
         address.pending_erasure = True  # still out: back to the digest once the reply is sent
-        privacy.complete_erasure(address)
+        complete_erasure(address)
         db.session.commit()
-    return dispatch
 
 
 def _answer_failed(message_id: int) -> None:

@@ -1,4 +1,6 @@
-"""Phone numbers and email addresses: parsing, redaction for logs, and keyed digests."""
+"""Phone numbers and email addresses: parsing, redaction for logs, keyed digests, and an
+address's erasure (after a DELETE only the keyed digest of the number stays, which is all it
+takes to honour an opt-out if they ever write again)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,11 @@ import re
 
 import phonenumbers
 import zipcodes
+from flask import current_app
+from sqlalchemy import exists, select
+
+from gateway.extensions import db
+from gateway.models import Address, Message
 
 
 class AddressError(ValueError):
@@ -60,3 +67,34 @@ def timezone_for_zip(code: str) -> str | None:
         return None
     zones = {place["timezone"] for place in places if place.get("timezone")}
     return zones.pop() if len(zones) == 1 else None
+
+
+ERASED_PREFIX = "hmac:"
+
+
+def erased_value(value: str) -> str:
+    """What an erased address's value becomes: the keyed digest of the number or email."""
+    return ERASED_PREFIX + digest(value, current_app.config["SECRET_KEY"])
+
+
+def complete_erasure(address: Address) -> bool:
+    """Replace the address with its digest once nothing is left to send to it (the DELETE
+    confirmation goes first); returns whether it was erased. The caller commits."""
+    if not address.pending_erasure or address.value.startswith(ERASED_PREFIX):
+        return False
+    pending = db.session.scalar(
+        select(exists().where(Message.address_id == address.id, Message.status.in_(("queued", "sending"))))
+    )
+    if pending:
+        return False
+    address.value = erased_value(address.value)
+    address.pending_erasure = False
+    return True
+
+
+def complete_pending_erasures() -> int:
+    """Finish every erasure whose messages are done (the sweeper calls this)."""
+    done = 0
+    for address in db.session.scalars(select(Address).where(Address.pending_erasure.is_(True))):
+        done += complete_erasure(address)
+    return done

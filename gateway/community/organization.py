@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from importlib import resources
 
 import phonenumbers
 from flask import current_app
@@ -12,16 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows.events import DEFAULT_INTERESTS
+from gateway.community import prompts
 from gateway.extensions import db
-from gateway.models import Organization, Prompt
+from gateway.models import Organization
 
 
-def default_prompts() -> list[dict]:
-    """The starter prompt library shipped with Kindred."""
-    return json.loads(resources.files("gateway").joinpath("data/prompts.json").read_text("utf-8"))
-
-
-def default_organization() -> Organization:
+def default() -> Organization:
     """The deployment's organization, created with the starter prompt library on first use."""
     org = db.session.scalar(select(Organization).order_by(Organization.id).limit(1))
     if org is not None:
@@ -39,33 +33,10 @@ def default_organization() -> Organization:
             )
             db.session.add(org)
             db.session.flush()
-            seed_prompts(org)
+            prompts.seed(org)
     except IntegrityError:
         org = db.session.scalars(select(Organization).order_by(Organization.id).limit(1)).one()
     return org
-
-
-def seed_prompts(org: Organization) -> int:
-    """Add the starter prompts the organization does not have yet; returns how many."""
-    have = set(db.session.scalars(select(Prompt.key).where(Prompt.organization_id == org.id)))
-    added = 0
-    for item in default_prompts():
-        if item["key"] in have:
-            continue
-        db.session.add(
-            Prompt(
-                organization_id=org.id,
-                key=item["key"],
-                body=item["body"],
-                stages=item.get("stages", []),
-                interests=item.get("interests", []),
-                relationships=item.get("relationships", []),
-                language=item.get("language", "en"),
-            )
-        )
-        added += 1
-    db.session.flush()
-    return added
 
 
 def _display(number: str) -> str:

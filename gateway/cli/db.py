@@ -1,0 +1,35 @@
+"""`kindred db ...`: migrations (the Procfile's release line runs `kindred db upgrade`)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from gateway import migrate
+from gateway.community import organization
+from gateway.extensions import db
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database to REVISION (default: head) and make sure the organization exists."""
+    migrate.upgrade(revision)
+    organization.default()
+    db.session.commit()
+    click.echo(f"database at {migrate.current() or 'base'}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Downgrade the database to REVISION ("base" removes every table)."""
+    migrate.downgrade(revision)
+    click.echo(f"database at {migrate.current() or 'base'}")

@@ -1,0 +1,112 @@
+"""Privacy: what FORGET and DELETE take away. A forgotten friend leaves no mention behind in
+the volunteer's messages; an erased volunteer leaves only the keyed digest of their number
+(see gateway.delivery.addresses), which is all it takes to honour their opt-out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import delete, select, update
+
+from flows.parse import first_name
+from gateway.delivery import consent, outbox
+from gateway.extensions import db
+from gateway.models import (
+    Address,
+    ConversationReport,
+    FollowUp,
+    Friend,
+    Message,
+    Person,
+    Rsvp,
+    TeamMember,
+)
+
+FORGOTTEN = "[forgotten]"
+
+
+def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -> None:
+    """Delete `friend` and every mention of them in what the volunteer wrote. Their first name
+    alone counts as a mention when no other of the volunteer's `friends` shares it ("Maria"
+    means Maria Lopez when she is the only Maria)."""
+    names = {friend.name}
+    first = first_name(friend.name)
+    if not any(other.id != friend.id and first_name(other.name) == first for other in friends):
+        names.add(friend.name.split()[0])
+    _scrub(_messages_by(address), names)
+    db.session.delete(friend)
+    db.session.flush()
+
+
+def erase_volunteer(person: Person, address: Address, keep: Collection[int], evidence_id: int | None) -> None:
+    """Erase what `person` told us and what was said to them, and opt them out. Messages in
+    `keep` (the confirmation being sent) stay until sent; the number itself becomes its digest
+    once nothing is left to send (gateway.delivery.addresses.complete_erasure)."""
+    # The address first, the order a worker sending to it takes its locks in.
+    db.session.execute(select(Address.id).where(Address.id == address.id).with_for_update())
+    for pending in db.session.scalars(
+        select(Message).where(
+            Message.address_id == address.id, Message.status == "queued", Message.id.not_in(keep)
+        )
+    ):
+        outbox.withdraw(pending, "erased")
+    if person.name:
+        teammates = (
+            select(Address.id)
+            .join(TeamMember, TeamMember.person_id == Address.person_id)
+            .where(
+                TeamMember.team_id.in_(select(TeamMember.team_id).where(TeamMember.person_id == person.id)),
+                TeamMember.person_id != person.id,
+            )
+        )
+        _scrub(db.session.scalars(select(Message).where(Message.address_id.in_(teammates))), {person.name})
+    for relayed in _messages_by(address):
+        if relayed.address_id != address.id:
+            relayed.body = ""
+    for model, column in (
+        (ConversationReport, ConversationReport.volunteer_id),
+        (Friend, Friend.volunteer_id),
+        (FollowUp, FollowUp.person_id),
+        (TeamMember, TeamMember.person_id),
+        (Rsvp, Rsvp.person_id),
+    ):
+        db.session.execute(
+            delete(model).where(column == person.id).execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        update(Message)
+        .where(Message.address_id == address.id, Message.id.not_in(keep))
+        .values(body="", needs_attention=False)
+    )
+    person.name = None
+    person.referral_code = None
+    person.referred_by_id = None
+    person.timezone = None
+    person.language = "en"
+    person.volunteer_since = None
+    consent.opt_out(address, "erasure", "DELETE", evidence_id)
+    address.pending_erasure = True
+
+
+def _messages_by(address: Address) -> list[Message]:
+    """Every message that carries what this person wrote: theirs, to and from them, and the
+    copies of their team updates their teammates got."""
+    own = select(Message.id).where(Message.address_id == address.id, Message.direction == "inbound")
+    return list(
+        db.session.scalars(
+            select(Message).where(
+                (Message.address_id == address.id)
+                | ((Message.reason == "team_relay") & Message.in_reply_to_id.in_(own))
+            )
+        )
+    )
+
+
+def _scrub(messages: Iterable[Message], names: set[str]) -> None:
+    """Replace every whole-word mention of `names` (any case) in these messages."""
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b", re.IGNORECASE
+    )
+    for message in messages:
+        message.body = pattern.sub(FORGOTTEN, message.body)

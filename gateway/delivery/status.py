@@ -1,0 +1,88 @@
+"""A message's delivery history: the statuses the outbox and the provider report, in order,
+once each, including provider statuses that arrive before the send that caused them was
+recorded (the provider can call back faster than our commit)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from gateway import clock
+from gateway.delivery import consent
+from gateway.delivery.transports.twilio_sms import error_is_opt_out
+from gateway.extensions import db
+from gateway.models import EarlyStatus, Message, MessageStatusEvent
+
+# Status order, so a late provider callback never moves a message backwards.
+_RANK = {
+    "queued": 0,
+    "deferred": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "failed": 3,
+    "suppressed": 3,
+}
+
+# An early status whose send is never recorded (another app on the same account) is dropped
+# after this long.
+KEEP_EARLY = timedelta(days=2)
+
+
+def history(message: Message, status: str, error_code: str | None = None, source: str = "outbox") -> None:
+    """Append a step to the message's history, whatever its order (the caller commits)."""
+    message.history.append(
+        MessageStatusEvent(status=status, error_code=error_code, source=source, at=clock.now())
+    )
+    message.updated_at = clock.now()
+
+
+def record_status(
+    message: Message, status: str, error_code: str | None = None, source: str = "provider"
+) -> bool:
+    """Add a delivery status to a message's history (the caller commits). A status already in
+    the history is a no-op; a status earlier than the current one is kept in the history but
+    does not move the message back. Returns whether anything changed."""
+    if any(event.status == status for event in message.history):
+        return False
+    history(message, status, error_code, source)
+    if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
+        message.status = status
+        message.error_code = error_code or message.error_code
+    return True
+
+
+def record(message: Message, status: str, error_code: str | None) -> None:
+    """Add a status the provider reported to the message's history, once; an opt-out error
+    records the opt-out (the caller commits)."""
+    changed = record_status(message, status, error_code, source="provider")
+    if changed and error_is_opt_out(error_code):
+        consent.opt_out(message.address, source="provider_error", detail=f"twilio {error_code}")
+
+
+def remember_early(provider_id: str, status: str, error_code: str | None) -> None:
+    """Keep a status for a message id we don't know yet (commits). A repeat is a no-op."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(EarlyStatus(provider_id=provider_id, status=status, error_code=error_code))
+    except IntegrityError:
+        pass
+    db.session.commit()
+
+
+def apply_early(message: Message) -> int:
+    """Apply the statuses that arrived before this send was recorded (the caller commits)."""
+    early = db.session.scalars(
+        select(EarlyStatus).where(EarlyStatus.provider_id == message.provider_id).order_by(EarlyStatus.id)
+    ).all()
+    for status in early:
+        record(message, status.status, status.error_code)
+        db.session.delete(status)
+    return len(early)
+
+
+def forget_stale(now: datetime) -> int:
+    """Drop early statuses no send ever claimed (the sweeper calls this)."""
+    return db.session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < now - KEEP_EARLY)).rowcount

@@ -1,0 +1,45 @@
+"""The database: SQLAlchemy 2.0 typed models, split by area.
+
+Models hold data and small derived facts only; they never import the app or enqueue jobs.
+Timestamps are stored in UTC (the type map in `base` does it once).
+"""
+
+from gateway.models.base import Base, UTCDateTime, utcnow
+from gateway.models.community import (
+    ConversationReport,
+    Event,
+    FollowUp,
+    Friend,
+    FriendContactDigest,
+    Prompt,
+    PromptUse,
+    Rsvp,
+    Team,
+    TeamMember,
+)
+from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent
+from gateway.models.people import Address, ConsentEvent, Organization, Person
+
+__all__ = [
+    "Address",
+    "Base",
+    "ConsentEvent",
+    "ConversationReport",
+    "EarlyStatus",
+    "Event",
+    "FlowSession",
+    "FollowUp",
+    "Friend",
+    "FriendContactDigest",
+    "Message",
+    "MessageStatusEvent",
+    "Organization",
+    "Person",
+    "Prompt",
+    "PromptUse",
+    "Rsvp",
+    "Team",
+    "TeamMember",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,86 @@
+"""Messages in and out (the outbox), their delivery history, and conversation state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gateway.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from gateway.models.people import Address
+
+
+class FlowSession(Base):
+    """Where the SMS conversation with one person stands."""
+
+    __tablename__ = "flow_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime | None]
+
+
+class Message(Base):
+    """One text or email, in or out. Outbound rows are the outbox: committed as `queued`, then
+    sent by the worker; `reason` says why the system sent it."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_outbox", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # inbound | outbound
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(40), default="")  # reply, help, opt_out_confirmation, ...
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    needs_attention: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    address: Mapped[Address] = relationship()
+    history: Mapped[list[MessageStatusEvent]] = relationship(
+        order_by="MessageStatusEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class MessageStatusEvent(Base):
+    """One step of a message's delivery history. (message, status) is unique, so a retried
+    provider callback is a no-op."""
+
+    __tablename__ = "message_status_event"
+    __table_args__ = (UniqueConstraint("message_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # outbox | provider
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EarlyStatus(Base):
+    """A provider status callback that arrived before the send that caused it was recorded
+    (the provider can be faster than our commit). Applied when the send is recorded."""
+
+    __tablename__ = "early_status"
+    __table_args__ = (UniqueConstraint("provider_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

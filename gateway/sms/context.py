@@ -1,0 +1,99 @@
+"""What the flows know about a person and the organization at the start of a turn: their
+friends and which prompts each has had, consent, team, upcoming events, and the prompt library,
+as the plain values of flows.events."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from flows import events as ev
+from flows import keywords, profile
+from flows import teams as team_flows
+from gateway import clock
+from gateway.community import events, teams
+from gateway.delivery import consent
+from gateway.delivery.addresses import timezone_for_zip
+from gateway.extensions import db
+from gateway.models import Address, ConversationReport, Friend, Organization, Person, Prompt, PromptUse
+
+
+def context(
+    org: Organization, person: Person, address: Address, friends: list[Friend], text: str = ""
+) -> ev.Context:
+    """What the flows know about this person and the organization right now. `text` is the
+    inbound text, if a text started the turn: a team join code in it is looked up, and a text
+    that starts a team gets an unused join code set aside."""
+    now = clock.now()
+    used: dict[int, set[int]] = {f.id: set() for f in friends}
+    if friends:
+        rows = db.session.execute(
+            select(PromptUse.friend_id, PromptUse.prompt_id).where(PromptUse.friend_id.in_(used))
+        )
+        for friend_id, prompt_id in rows:
+            used[friend_id].add(prompt_id)
+    reports = db.session.scalar(
+        select(func.count())
+        .select_from(ConversationReport)
+        .where(ConversationReport.volunteer_id == person.id)
+    )
+    return ev.Context(
+        organization=ev.Organization(
+            org.name,
+            org.contact,
+            org.frequency,
+            tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
+            org.phone,
+        ),
+        now=now,
+        consent=consent.status(address),
+        name=person.name,
+        friends=tuple(_friend_view(f, used[f.id]) for f in friends),
+        prompts=_prompts(org),
+        language=person.language,
+        timezone=person.timezone or org.timezone,
+        joined_at=person.volunteer_since,
+        referral_code=person.referral_code,
+        report_count=reports or 0,
+        team=teams.view(person, address, now),
+        joining=teams.joining(org, team_flows.join_code_in(text)),
+        zip_timezone=timezone_for_zip(zip_code) if (zip_code := _zip_command(text)) else None,
+        new_team_code=teams.unused_code(org) if team_flows.starts_team(text) else None,
+        events=events.upcoming(org, person, now),
+    )
+
+
+def _friend_view(friend: Friend, used: set[int]) -> ev.Friend:
+    return ev.Friend(
+        id=friend.id,
+        name=friend.name,
+        relationship=friend.relationship,
+        interests=tuple(friend.interests or ()),
+        stage=friend.stage,
+        added_at=friend.added_at,
+        last_prompted_at=friend.last_prompted_at,
+        last_reported_at=friend.last_reported_at,
+        snoozed_until=friend.snoozed_until,
+        used_prompt_ids=frozenset(used),
+    )
+
+
+def _prompts(org: Organization) -> tuple[ev.Prompt, ...]:
+    rows = db.session.scalars(
+        select(Prompt).where(Prompt.organization_id == org.id, Prompt.active.is_(True)).order_by(Prompt.id)
+    )
+    return tuple(
+        ev.Prompt(
+            id=p.id,
+            body=p.body,
+            stages=tuple(p.stages or ()),
+            interests=tuple(p.interests or ()),
+            relationships=tuple(p.relationships or ()),
+            language=p.language,
+        )
+        for p in rows
+    )
+
+
+def _zip_command(text: str) -> str | None:
+    command = keywords.parse_command(text)
+    return profile.zip_in(command.rest) if command and command.name == "zip" else None
