@@ -20,14 +20,18 @@ from flows.messages import frequency, say
 
 
 def help_text(ctx: Context) -> str:
-    """The HELP answer, in the volunteer's language: who we are, how to reach a person, how
-    to stop."""
+    """The HELP answer, in the volunteer's language, as a person would write it: who we are,
+    how to reach a person (the organization's contact and the number to text), how to stop."""
     org = ctx.organization
+    key = "compliance.questions_contact" if org.contact else "compliance.questions"
+    if not org.phone:
+        key += "_here"  # a number we don't know yet is the one they are texting
+    questions = say(ctx.language, key, contact=org.contact, number=org.phone)
     return say(
         ctx.language,
         "compliance.help",
         organization=org.name,
-        contact=org.contact,
+        questions=questions,
         frequency=frequency(ctx.language, org.frequency),
     )
 

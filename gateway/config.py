@@ -89,7 +89,7 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         SENDGRID_EVENT_PUBLIC_KEY=get("SENDGRID_EVENT_PUBLIC_KEY"),
         INBOUND_EMAIL_DOMAIN=get("INBOUND_EMAIL_DOMAIN"),
         ORGANIZATION_NAME=get("ORGANIZATION_NAME", "Kindred"),
-        ORGANIZATION_CONTACT=get("ORGANIZATION_CONTACT", "reply to this number"),
+        ORGANIZATION_CONTACT=get("ORGANIZATION_CONTACT"),
         DEFAULT_REGION=get("DEFAULT_REGION", "US").upper(),
         DEFAULT_TIMEZONE=get("DEFAULT_TIMEZONE", "America/New_York"),
     )

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flows.events import DEFAULT_INTERESTS
 from gateway.community import prompts
+from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
 from gateway.models import Organization
 
@@ -21,6 +22,8 @@ def default() -> Organization:
     if org is not None:
         return org
     config = current_app.config
+    simulated = config["SMS_TRANSPORT"] == "simulator"
+    sender = SIMULATOR_NUMBER if simulated else config["TWILIO_FROM_NUMBER"]
     try:
         with db.session.begin_nested():
             org = Organization(
@@ -29,7 +32,7 @@ def default() -> Organization:
                 contact=config["ORGANIZATION_CONTACT"],
                 interests=list(DEFAULT_INTERESTS),
                 timezone=config["DEFAULT_TIMEZONE"],
-                phone=_display(config["TWILIO_FROM_NUMBER"]),
+                phone=display_number(sender),
             )
             db.session.add(org)
             db.session.flush()
@@ -39,7 +42,15 @@ def default() -> Organization:
     return org
 
 
-def _display(number: str) -> str:
+def learn_number(org: Organization, number: str | None) -> None:
+    """Remember the number volunteers text, from a text that names it, if it is not known yet
+    (a Messaging Service sends from a pool, and TWILIO_FROM_NUMBER may be unset). INVITE and
+    HELP name it."""
+    if not org.phone and number:
+        org.phone = display_number(number)
+
+
+def display_number(number: str) -> str:
     """A phone number as people write it at home: "(415) 555-0100"."""
     if not number:
         return ""

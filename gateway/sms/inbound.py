@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from flows import engine, keywords
 from flows import events as ev
 from flows.parse import mask_contacts
+from gateway.community import organization
 from gateway.delivery import consent
 from gateway.delivery.addresses import complete_erasure, erased_value, redact
 from gateway.extensions import db
@@ -35,6 +36,7 @@ class InboundSms:
     from_number: str  # E.164
     body: str
     num_media: int = 0
+    to_number: str = ""  # ours, as the provider says it was texted
 
 
 def receive_sms(org: Organization, sms: InboundSms) -> None:
@@ -45,6 +47,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
         return
     text = sms.body.replace("\x00", "\ufffd")
+    organization.learn_number(org, sms.to_number)
     address, was_erased = _address_for(org, sms.from_number)
     message = Message(
         organization_id=org.id,

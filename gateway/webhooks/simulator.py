@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 
 from gateway.community import organization
 from gateway.delivery.addresses import AddressError, parse_phone
+from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
 from gateway.models import Address, Message
 from gateway.sms.inbound import InboundSms, receive_sms
@@ -37,7 +38,7 @@ def send() -> ResponseReturnValue:
         abort(400, description='send JSON {"phone": "...", "body": "..."}')
     phone = _phone(payload.get("phone"))
     body = payload["body"][:MAX_BODY]
-    inbound = InboundSms(provider_id="SIM" + uuid.uuid4().hex, from_number=phone, body=body)
+    inbound = InboundSms("SIM" + uuid.uuid4().hex, phone, body, to_number=SIMULATOR_NUMBER)
     receive_sms(organization.default(), inbound)
     return jsonify(ok=True), 202
 

@@ -58,6 +58,7 @@ def sms() -> Response:
         from_number=from_number,
         body=form.get("Body", ""),
         num_media=_media_count(form.get("NumMedia", "0")),
+        to_number=_phone_or_empty(form.get("To", "")),
     )
     receive_sms(organization.default(), inbound)
     return Response(EMPTY_TWIML, mimetype="text/xml")
@@ -94,6 +95,13 @@ def _provider_id(form: Mapping[str, str]) -> str | None:
     """The MessageSid, if it looks like one (letters and digits, as short as our column)."""
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     return sid if len(sid) <= 64 and sid.isascii() and sid.isalnum() else None
+
+
+def _phone_or_empty(raw: str) -> str:
+    try:
+        return parse_phone(raw, current_app.config["DEFAULT_REGION"])
+    except AddressError:
+        return ""
 
 
 def _media_count(raw: str) -> int:

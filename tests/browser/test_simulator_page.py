@@ -111,3 +111,19 @@ def test_a_volunteer_can_join_and_add_a_friend_from_the_simulator(
     )
     assert len(outbound) == 4 and all(text.endswith("delivered") for text in outbound)
     browser.save_screenshot(str(tmp_path / "simulator.png"))
+
+
+def test_a_text_the_app_refuses_shows_why_and_stays_in_the_box(
+    live_app: tuple[Flask, str], browser: WebDriver
+) -> None:
+    _, base = live_app
+    browser.get(base + "/simulator")
+    number = browser.find_element(By.ID, "phone")
+    number.clear()
+    number.send_keys("not a phone")
+    browser.find_element(By.ID, "body").send_keys("hi", Keys.ENTER)
+
+    alert = WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "error").text)
+    assert alert == "Not sent: phone must be a phone number, like +15555550123"
+    assert browser.find_element(By.ID, "body").get_attribute("value") == "hi"
+    assert browser.find_elements(By.CSS_SELECTOR, ".msg.inbound") == []

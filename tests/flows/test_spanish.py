@@ -148,7 +148,7 @@ def test_help_comes_in_spanish_with_what_the_carriers_require(text: str) -> None
     assert reply.kind is ReplyKind.HELP and outcome.effects == ()
     for part in (
         "Eastside Neighbors",
-        "¿Preguntas? organizers@eastside.example.org",
+        "¿Preguntas? Escribe a organizers@eastside.example.org",
         "Unos 3 mensajes/semana",
     ):
         assert part in reply.body

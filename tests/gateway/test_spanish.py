@@ -43,7 +43,7 @@ def test_a_whole_conversation_in_spanish(phone: Phone) -> None:
     rosa = db.session.scalars(select(Friend)).one()
     assert rosa.stage == "open"
     assert phone.reply_to("AMIGOS").startswith("Tu gente: Rosa (familia, le interesa).")
-    assert "¿Preguntas? organizers@eastside.example.org" in phone.reply_to("AYUDA")
+    assert "¿Preguntas? Escribe a organizers@eastside.example.org" in phone.reply_to("AYUDA")
 
     person = volunteer()
     assert (person.name, person.language) == ("Ana", "es")

@@ -7,6 +7,10 @@ import uuid
 
 from gateway.delivery.transports import OutboundSms, SendResult
 
+# The simulator's own phone number, the one volunteers "text" on the /simulator page (555-01xx
+# numbers are reserved for fiction).
+SIMULATOR_NUMBER = "+15555550199"
+
 
 class SimulatorTransport:
     """Accepts every text at once, as delivered."""
