@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 
 from gateway.models import Base
@@ -15,6 +17,11 @@ OUTBOX_QUEUE = "outbox"
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (OUTBOX_QUEUE, MAINTENANCE_QUEUE)
 
+# The app's Redis calls (queueing a reply after a commit, /healthz) give up fast and are not
+# retried: a webhook must answer Twilio within its 15 s even when Redis hangs, and whatever
+# could not be queued is queued by the sweeper later.
+REDIS_TIMEOUT = 0.5
+
 
 def init_app(app: Flask) -> None:
     """Bind the database and open (lazily) the Redis connection for this app."""
@@ -22,13 +29,22 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     db.init_app(app)
     app.extensions["kindred.redis"] = Redis.from_url(
-        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+        app.config["REDIS_URL"],
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
     )
 
 
 def redis_client() -> Redis:
     """The app's Redis connection."""
     return current_app.extensions["kindred.redis"]
+
+
+def worker_redis() -> Redis:
+    """A Redis connection for the RQ worker's own loop, which blocks waiting for jobs (RQ sets
+    its read timeout) and rides out a short outage by retrying."""
+    return Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=5)
 
 
 def queue(name: str = OUTBOX_QUEUE) -> Queue:

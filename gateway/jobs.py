@@ -10,14 +10,17 @@ gateway.delivery.handoff, and :func:`hand_off` queues what a transaction noted o
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import update_wrapper
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_sqlalchemy.session import Session as FlaskSession
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Retry
 from rq.job import Job
 from sqlalchemy import event
@@ -31,6 +34,9 @@ from gateway.sms import scheduled
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
+# After Redis times out, hand-offs skip it this long (the sweeper queues what they leave).
+QUEUE_PAUSE = timedelta(seconds=10)
+_PAUSED_UNTIL = "kindred.queue_paused_until"
 
 
 @dataclass
@@ -139,17 +145,30 @@ def init_app(app: Flask) -> None:
 
 
 def hand_off(session: Session) -> None:
-    """Queue the jobs a committed transaction noted. If Redis is down, the sweeper queues them
-    later, so a failure here is logged and never raised into the commit that succeeded."""
-    for item in handoff.take(session):
+    """Queue the jobs a committed transaction noted. If Redis fails, what is left is queued by
+    the sweeper later: the failure is logged, never raised into the commit that succeeded, and
+    when Redis hangs (a timeout rather than a refusal), nobody here waits on it again for a
+    while: a hung Redis must not hold up the webhooks behind it."""
+    noted = handoff.take(session)
+    if not noted:
+        return
+    paused_until = current_app.extensions.get(_PAUSED_UNTIL, 0.0)
+    if time.monotonic() < paused_until:
+        log.info("jobs: queue paused after a Redis failure; the sweeper will queue %s job(s)", len(noted))
+        return
+    for item in noted:
         spec, job_id = _HANDOFF_JOBS[item.job]
+        job_id = job_id and job_id.format(item.row_id)
         try:
             if item.at is None:
-                spec.enqueue(item.row_id, job_id=job_id and job_id.format(item.row_id))
+                spec.enqueue(item.row_id, job_id=job_id)
             else:
-                spec.enqueue_at(item.at, item.row_id, job_id=job_id and job_id.format(item.row_id))
-        except Exception:
+                spec.enqueue_at(item.at, item.row_id, job_id=job_id)
+        except (RedisError, OSError) as exc:
+            if isinstance(exc, RedisTimeoutError):  # hung, not down: waiting again would cost as much
+                current_app.extensions[_PAUSED_UNTIL] = time.monotonic() + QUEUE_PAUSE.total_seconds()
             log.warning("jobs: could not queue %s %s; the sweeper will", item.job, item.row_id, exc_info=True)
+            return
 
 
 def _forget(session: Session) -> None:

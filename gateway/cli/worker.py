@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from rq import Queue, Worker
 
 from gateway import jobs
-from gateway.extensions import QUEUES, db, queue, redis_client
+from gateway.extensions import QUEUES, db, worker_redis
 
 
 @click.command("worker")
@@ -14,8 +15,8 @@ from gateway.extensions import QUEUES, db, queue, redis_client
 @with_appcontext
 def worker(burst: bool) -> None:
     """Run an RQ worker, with its scheduler, for Kindred's queues."""
-    from rq import Worker
-
     jobs.sweep_outbox.enqueue(job_id="kindred-sweep-outbox-start")
     db.engine.dispose()
-    Worker([queue(name) for name in QUEUES], connection=redis_client()).work(with_scheduler=True, burst=burst)
+    connection = worker_redis()
+    queues = [Queue(name, connection=connection) for name in QUEUES]
+    Worker(queues, connection=connection).work(with_scheduler=True, burst=burst)
