@@ -13,7 +13,9 @@ import logging
 from datetime import datetime, time, timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows import pacing
 from flows.events import Consent
@@ -21,8 +23,8 @@ from gateway import clock
 from gateway.delivery import consent, handoff
 from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, redact
 from gateway.delivery.status import apply_early, history, record_status
-from gateway.delivery.transports import OutboundSms, TransportError, sms_transport
-from gateway.extensions import db
+from gateway.delivery.transports import OutboundSms, SendResult, TransportError, sms_transport
+from gateway.extensions import db, redis_client
 from gateway.models import Address, Message, MessageStatusEvent, Organization
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,15 @@ LOST_AFTER = timedelta(minutes=10)
 
 class SendDeferredError(Exception):
     """A send failed for a passing reason; the job raises this so RQ retries it."""
+
+
+class SendNotRecordedError(Exception):
+    """The provider took a message but recording that failed; the job raises this so it is
+    not reported as a success, and its retry reconciles the message."""
+
+
+# What the provider said of sends the database could not record, by message id (Redis hash).
+_UNRECORDED = "kindred:unrecorded-sends"
 
 
 def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | None = None) -> Message:
@@ -107,7 +118,8 @@ def send_queued_message(message_id: int) -> str:
     """Send one outbox row if it is still queued; returns its status afterwards.
 
     Idempotent: the row is claimed with a conditional update, so a second job for the same
-    row (a retry, the sweeper, a duplicate) finds nothing to do.
+    row (a retry, the sweeper, a duplicate) finds nothing to do but, for a row a crashed
+    recording left `sending`, to reconcile it from what is known of its send.
     """
     now = clock.now()
     claimed = db.session.execute(
@@ -117,8 +129,10 @@ def send_queued_message(message_id: int) -> str:
     ).rowcount
     db.session.commit()
     message = db.session.get(Message, message_id)
-    if message is None or not claimed:
-        return message.status if message else "missing"
+    if message is None:
+        return "missing"
+    if not claimed:
+        return reconcile(message) if message.status == "sending" else message.status
 
     initiated = message.reason in INITIATED_REASONS
     if initiated:
@@ -141,19 +155,88 @@ def send_queued_message(message_id: int) -> str:
         if allowed > now:
             return _defer(message, allowed)
 
-    sms = OutboundSms(to=message.address.value, body=message.body, status_callback=_status_callback())
+    sms = OutboundSms(message.address.value, message.body, _status_callback(message.id))
+    if not initiated:
+        db.session.commit()  # no lock held through the provider call (on SQLite: the database's)
     try:
         result = sms_transport(current_app._get_current_object()).send(sms)
     except TransportError as exc:
         return _failed_attempt(message, exc)
+    try:
+        return _record_sent(message, result)
+    except SQLAlchemyError as exc:
+        # The provider took it, and it must not be sent again: the row stays `sending` until
+        # what is known of the send (kept in Redis, or the status callback) is recorded.
+        db.session.rollback()
+        _remember_unrecorded(message_id, result)
+        raise SendNotRecordedError(
+            f"message {message_id}: sent as {result.provider_id}, but recording it failed"
+        ) from exc
+
+
+def reconcile(message: Message, provider_id: str | None = None) -> str:
+    """Record the send of a message left `sending` because recording it failed, from its
+    provider id: the one given (a status callback naming this message), else the one kept in
+    Redis when recording failed. Without either, nothing changes; the sweeper later marks the
+    message failed (`worker_lost`). Returns the message's status."""
+    if message.status != "sending" or message.provider_id is not None:
+        return message.status
+    result = SendResult(provider_id, "sent") if provider_id else _unrecorded(message.id)
+    if result is None:
+        return message.status
+    status = _record_sent(message, result)
+    _forget_unrecorded(message.id)
+    log.info("outbox: message %s reconciled as sent", message.id)
+    return status
+
+
+def _record_sent(message: Message, result: SendResult) -> str:
+    """Record, in one transaction, that the provider took the message, unless a status
+    callback naming it was quicker and did (its row lock orders the two)."""
+    db.session.refresh(message, with_for_update=True)
+    if message.status != "sending" or message.provider_id is not None:
+        db.session.commit()
+        return message.status
     message.provider_id = result.provider_id
-    log.info("outbox: message %s sent to %s", message.id, redact(message.address.value))
-    _finish(message, "sent")
+    _finish(message, "sent", commit=False)
     if result.status != "sent":
         record_status(message, result.status, source="provider")
-    if apply_early(message) or result.status != "sent":
-        db.session.commit()
+    apply_early(message)
+    db.session.commit()
+    log.info("outbox: message %s sent to %s", message.id, redact(message.address.value))
     return message.status
+
+
+def _remember_unrecorded(message_id: int, result: SendResult) -> None:
+    """Keep what the provider said about a send we could not record, for :func:`reconcile`."""
+    try:
+        redis_client().hset(_UNRECORDED, str(message_id), f"{result.provider_id} {result.status}")
+    except RedisError:
+        log.exception(
+            "outbox: message %s was sent as %s but neither the database nor Redis could record "
+            "it; its status callback will, else the sweeper marks it failed",
+            message_id,
+            result.provider_id,
+        )
+
+
+def _unrecorded(message_id: int) -> SendResult | None:
+    try:
+        raw = redis_client().hget(_UNRECORDED, str(message_id))
+    except RedisError:
+        log.warning("outbox: could not read the note of message %s", message_id, exc_info=True)
+        return None
+    if raw is None:
+        return None
+    provider_id, status = raw.decode().split(" ")
+    return SendResult(provider_id, status)
+
+
+def _forget_unrecorded(message_id: int) -> None:
+    try:
+        redis_client().hdel(_UNRECORDED, str(message_id))
+    except RedisError:
+        log.warning("outbox: could not forget the note of message %s", message_id, exc_info=True)
 
 
 def withdraw(message: Message, reason: str) -> bool:
@@ -175,6 +258,13 @@ def withdraw(message: Message, reason: str) -> bool:
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Queue again what was committed but never picked up, and fail what was lost mid-send."""
     now = now or clock.now()
+    reconciled = 0
+    for message_id in _unrecorded_ids():
+        message = db.session.get(Message, message_id)
+        if message is not None and message.status == "sending":
+            reconciled += reconcile(message) != "sending"
+        elif message is not None:
+            _forget_unrecorded(message_id)
     lost = db.session.scalars(
         select(Message).where(Message.status == "sending", Message.updated_at < now - LOST_AFTER)
     ).all()
@@ -190,7 +280,15 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     for message_id in stuck:
         handoff.after_commit(handoff.SEND, message_id)
     db.session.commit()
-    return {"requeued": len(stuck), "failed": len(lost)}
+    return {"requeued": len(stuck), "failed": len(lost), "reconciled": reconciled}
+
+
+def _unrecorded_ids() -> list[int]:
+    try:
+        return [int(key) for key in redis_client().hkeys(_UNRECORDED)]
+    except RedisError:
+        log.warning("outbox: could not read the notes of unrecorded sends", exc_info=True)
+        return []
 
 
 def _failed_attempt(message: Message, exc: TransportError) -> str:
@@ -260,18 +358,21 @@ def _defer(message: Message, until: datetime) -> str:
     return "deferred"
 
 
-def _finish(message: Message, status: str, error_code: str | None = None) -> str:
+def _finish(message: Message, status: str, error_code: str | None = None, commit: bool = True) -> str:
     message.status = status
     message.error_code = error_code
     message.next_attempt_at = None
     history(message, status, error_code, source="outbox")
     if message.address.pending_erasure:
         complete_erasure(message.address)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return status
 
 
-def _status_callback() -> str | None:
+def _status_callback(message_id: int) -> str | None:
+    """Where the provider reports this message's delivery. The URL names the message, so a
+    status can be matched to it even if recording its provider id failed."""
     if current_app.config["SMS_TRANSPORT"] != "twilio":
         return None
-    return current_app.config["PUBLIC_BASE_URL"] + "/webhooks/twilio/status"
+    return f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/twilio/status?message={message_id}"

@@ -26,6 +26,19 @@ _RANK = {
     "suppressed": 3,
 }
 
+# What the outbox's own error codes mean, for the people who read a message's history.
+OUTBOX_REASONS = {
+    "opted_out": "Not sent: the recipient had opted out.",
+    "no_opt_in": "Not sent: Kindred starts texts only to people who opted in.",
+    "reply_limit": "Not sent: too many replies to this number within the hour.",
+    "erased": "Not sent: the recipient asked for their data to be erased.",
+    "too_late": "Withdrawn: the reminder could no longer arrive before its event.",
+    "worker_lost": (
+        "Unknown: the send was interrupted and could not be confirmed; it may or may not have "
+        "reached the phone, and Kindred will not send it again."
+    ),
+}
+
 # An early status whose send is never recorded (another app on the same account) is dropped
 # after this long.
 KEEP_EARLY = timedelta(days=2)

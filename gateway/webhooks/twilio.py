@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
 from gateway.community import organization
+from gateway.delivery import outbox
 from gateway.delivery import status as delivery_status
 from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.twilio_sms import STATUS
@@ -77,6 +78,8 @@ def status() -> Response:
         abort(400, description="unknown MessageStatus")
     # Locked, so two callbacks for the same message (say failed and delivered) apply in turn.
     message = db.session.scalar(select(Message).where(Message.provider_id == provider_id).with_for_update())
+    if message is None:
+        message = _unrecorded_send(request.args.get("message", ""), provider_id)
     error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
     if message is None:
         delivery_status.remember_early(provider_id, mapped, error_code)
@@ -89,6 +92,19 @@ def status() -> Response:
     except IntegrityError:
         db.session.rollback()  # the same callback, processed concurrently: a no-op
     return Response(status=204)
+
+
+def _unrecorded_send(message_id: str, provider_id: str) -> Message | None:
+    """The message our callback URL names, if its send was never recorded (recording failed
+    after the provider took it): reconciled now, from this callback's MessageSid."""
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) < 19):
+        return None
+    message = db.session.scalar(select(Message).where(Message.id == int(message_id)).with_for_update())
+    if message is None or message.direction != "outbound":
+        return None
+    if message.provider_id is not None:  # the worker recorded it meanwhile
+        return message if message.provider_id == provider_id else None
+    return message if outbox.reconcile(message, provider_id) != "sending" else None
 
 
 def _provider_id(form: Mapping[str, str]) -> str | None:

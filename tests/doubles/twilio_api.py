@@ -20,6 +20,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -104,6 +105,7 @@ class TwilioApiDouble:
         self._failures: list[int] = []
         self._responses_to_drop = 0
         self._next_sids: list[str] = []
+        self._on_accept: list[Callable[[SentMessage], None]] = []
         self._lock = threading.Lock()
         self._server = _Server(self)
         self.port: int = self._server.server_address[1]
@@ -165,6 +167,12 @@ class TwilioApiDouble:
         with self._lock:
             self._next_sids.append(sid)
 
+    def on_next_accept(self, action: Callable[[SentMessage], None]) -> None:
+        """Run `action` when the next message is accepted, before the answer goes back: the
+        moment after the provider took a message and before the sender heard so."""
+        with self._lock:
+            self._on_accept.append(action)
+
     def respond(self, method: str, path: str, authorization: str, body: bytes) -> Reply | None:
         """Decide the answer to one HTTP request; None means drop the connection."""
         match = _MESSAGES_PATH.match(path)
@@ -218,6 +226,8 @@ class TwilioApiDouble:
                 status_callback=form.get("StatusCallback"),
             )
         )
+        if self._on_accept:
+            self._on_accept.pop(0)(self.sent[-1])
         if self._responses_to_drop:
             self._responses_to_drop -= 1
             return None

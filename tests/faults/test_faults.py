@@ -63,7 +63,7 @@ def test_a_text_that_arrives_while_redis_is_down_is_kept_and_answered_once(
     phone.worker.run()
     assert thanks_received(phone) == 0
 
-    assert sweep_after(timedelta(minutes=5)) == {"requeued": 1, "failed": 0}
+    assert sweep_after(timedelta(minutes=5)) == {"requeued": 1, "failed": 0, "reconciled": 0}
     phone.worker.run()
     assert thanks_received(phone) == 1
     assert messages("outbound")[-1].status == "sent"
@@ -88,10 +88,18 @@ def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
     db.session.commit()
 
     phone.worker.run()  # the job finds the row claimed: nothing to do
-    assert sweep_after(outbox.LOST_AFTER - timedelta(minutes=1)) == {"requeued": 0, "failed": 0}
+    assert sweep_after(outbox.LOST_AFTER - timedelta(minutes=1)) == {
+        "requeued": 0,
+        "failed": 0,
+        "reconciled": 0,
+    }
     assert messages("outbound")[-1].status == "sending"
 
-    assert sweep_after(outbox.LOST_AFTER + timedelta(minutes=1)) == {"requeued": 0, "failed": 1}
+    assert sweep_after(outbox.LOST_AFTER + timedelta(minutes=1)) == {
+        "requeued": 0,
+        "failed": 1,
+        "reconciled": 0,
+    }
     lost = messages("outbound")[-1]
     assert (lost.status, lost.error_code) == ("failed", "worker_lost")
     assert [(e.status, e.error_code) for e in lost.history] == [

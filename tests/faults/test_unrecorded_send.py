@@ -1,0 +1,122 @@
+"""A send is never silently stranded: when the provider took a message but recording that
+failed, the message is not reported as sent (nor its job as a success), and it is reconciled
+from what is known (the status callback naming it, or the provider id the worker kept in
+Redis); one that truly cannot be known is marked failed with a reason an organizer can read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from rq.job import JobStatus
+from sqlalchemy import create_engine, select
+
+from gateway.delivery import outbox
+from gateway.delivery.status import OUTBOX_REASONS
+from gateway.extensions import OUTBOX_QUEUE, db, queue, redis_client
+from gateway.models import Message, utcnow
+from tests.doubles.twilio_api import SentMessage, TwilioApiDouble
+from tests.support import Phone, signed_post
+
+HISTORY = "message_status_event"
+
+
+@pytest.fixture
+def broken_history(app: Flask) -> Iterator[dict[str, bool]]:
+    """A switch that takes the delivery-history table away from the database (from another
+    connection, as an outage or a failed disk would) and brings it back when the test ends."""
+    engine = create_engine(app.config["DATABASE_URL"])
+    state = {"broken": False}
+
+    def rename(old: str, new: str) -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
+
+    state["break"] = lambda _sent=None: (rename(HISTORY, "history_away"), state.update(broken=True))  # type: ignore[assignment]
+    state["mend"] = lambda: (rename("history_away", HISTORY), state.update(broken=False))  # type: ignore[assignment]
+    try:
+        yield state
+    finally:
+        if state["broken"]:
+            state["mend"]()  # type: ignore[operator]
+        engine.dispose()
+
+
+def the_reply() -> Message:
+    db.session.rollback()
+    return db.session.scalars(select(Message).where(Message.direction == "outbound")).one()
+
+
+def sent_but_not_recorded(phone: Phone, twilio_api: TwilioApiDouble, broken: dict) -> SentMessage:
+    """A first text whose reply the provider takes just as the database stops taking writes."""
+    assert phone.post("hi").status_code == 200
+    twilio_api.on_next_accept(broken["break"])
+    phone.worker.run()
+    (sent,) = twilio_api.sent
+    assert "Reply YES to join" in sent["body"]
+    broken["mend"]()
+    reply = the_reply()
+    assert (reply.status, reply.provider_id) == ("sending", None)  # not reported sent, nor failed
+    (job,) = queue(OUTBOX_QUEUE).scheduled_job_registry.get_job_ids() or [None]
+    assert job is not None, "the send's job reported success"
+    assert queue(OUTBOX_QUEUE).fetch_job(job).get_status() == JobStatus.SCHEDULED  # to retry
+    return sent
+
+
+def test_its_status_callback_reconciles_it(
+    phone: Phone, twilio_api: TwilioApiDouble, broken_history: dict, client: FlaskClient
+) -> None:
+    sent = sent_but_not_recorded(phone, twilio_api, broken_history)
+
+    callback = urlsplit(sent["status_callback"] or "")
+    form = {"MessageSid": sent["sid"], "MessageStatus": "delivered", "AccountSid": twilio_api.account_sid}
+    assert signed_post(client, f"{callback.path}?{callback.query}", form).status_code == 204
+
+    reply = the_reply()
+    assert (reply.status, reply.provider_id) == ("delivered", sent["sid"])
+    assert [event.status for event in reply.history] == ["queued", "sent", "delivered"]
+    assert outbox.sweep(now=utcnow() + outbox.LOST_AFTER * 2)["failed"] == 0
+    assert len(twilio_api.sent) == 1
+
+
+def test_the_provider_id_the_worker_kept_reconciles_it(
+    phone: Phone, twilio_api: TwilioApiDouble, broken_history: dict
+) -> None:
+    sent = sent_but_not_recorded(phone, twilio_api, broken_history)
+
+    assert outbox.sweep()["reconciled"] == 1
+
+    reply = the_reply()
+    assert (reply.status, reply.provider_id) == ("sent", sent["sid"])
+    assert outbox.sweep(now=utcnow() + outbox.LOST_AFTER * 2) == {"requeued": 0, "failed": 0, "reconciled": 0}
+    phone.worker.run()
+    assert len(twilio_api.sent) == 1  # its retry finds nothing left to do
+
+
+def test_its_retry_reconciles_it(phone: Phone, twilio_api: TwilioApiDouble, broken_history: dict) -> None:
+    sent = sent_but_not_recorded(phone, twilio_api, broken_history)
+
+    assert outbox.send_queued_message(the_reply().id) == "sent"  # what the retry runs
+
+    assert (the_reply().status, the_reply().provider_id) == ("sent", sent["sid"])
+    assert len(twilio_api.sent) == 1
+
+
+def test_one_that_cannot_be_known_is_failed_with_a_readable_reason(
+    phone: Phone, twilio_api: TwilioApiDouble, broken_history: dict
+) -> None:
+    sent_but_not_recorded(phone, twilio_api, broken_history)
+    redis_client().flushdb()  # and Redis lost what the worker kept
+
+    assert outbox.sweep(now=utcnow() + outbox.LOST_AFTER - timedelta(minutes=1))["failed"] == 0
+    assert outbox.sweep(now=utcnow() + outbox.LOST_AFTER + timedelta(minutes=1))["failed"] == 1
+
+    reply = the_reply()
+    assert (reply.status, reply.error_code) == ("failed", "worker_lost")
+    assert "may or may not have reached the phone" in OUTBOX_REASONS[reply.error_code]
+    phone.worker.run()
+    assert len(twilio_api.sent) == 1
