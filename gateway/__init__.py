@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -11,17 +10,16 @@ from flask import Flask, jsonify
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
-from gateway import clock, extensions
+from gateway import clock, extensions, logs
 from gateway import config as config_module
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides the environment (tests inject theirs here)."""
-    app = Flask(__name__, instance_relative_config=True)
+    logs.configure()
     config = dict(config or {})
-    instance_path = config.pop("INSTANCE_PATH", None)
-    if instance_path:
-        app.instance_path = str(instance_path)
+    instance_path = config.pop("INSTANCE_PATH", None) or config_module.instance_folder()
+    app = Flask(__name__, instance_path=str(instance_path))
     os.makedirs(app.instance_path, exist_ok=True)
     clock.init_app(app, config.pop("CLOCK", None))
     settings = config_module.load(app.instance_path, config)
@@ -64,12 +62,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
-
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+    # IMMEDIATE takes the write lock up front, waiting up to busy_timeout for it. A deferred
+    # BEGIN that reads first cannot upgrade to a write lock under WAL once another writer has
+    # committed (SQLITE_BUSY at once, busy_timeout or not): two texts at once lost one of them.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

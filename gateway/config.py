@@ -1,7 +1,8 @@
 """Configuration: the environment is read once, strictly, into a frozen Settings value.
 
 A bad value stops the process at start with a message naming the variable, instead of failing
-on the first text a volunteer sends.
+on the first text a volunteer sends. Settings may also be written, one `KEY=value` a line, in
+`kindred.env` in the instance folder (`kindred demo` writes one there); the environment wins.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed."""
 
 
+SETTINGS_FILE = "kindred.env"
 SMS_TRANSPORTS = ("twilio", "simulator")
 EMAIL_TRANSPORTS = ("sendgrid", "none")
 
@@ -60,6 +64,19 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def instance_folder() -> Path:
+    """Where this deployment keeps its local files: $KINDRED_INSTANCE, else ./instance."""
+    return Path(os.environ.get("KINDRED_INSTANCE") or Path.cwd() / "instance").resolve()
+
+
+def settings_file_values(instance_path: str) -> dict[str, str]:
+    """The settings written in the instance folder's settings file, if it has one."""
+    path = Path(instance_path) / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
 def default_database_url(instance_path: str) -> str:
     """The embedded default: a SQLite file under the instance folder."""
     return f"sqlite:///{Path(instance_path) / 'kindred.sqlite3'}"
@@ -67,7 +84,11 @@ def default_database_url(instance_path: str) -> str:
 
 def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> Settings:
     """Read settings from the environment, with `overrides` (from tests or the factory) on top."""
-    raw = {**os.environ, **{k: str(v) for k, v in (overrides or {}).items()}}
+    raw = {
+        **settings_file_values(instance_path),
+        **os.environ,
+        **{k: str(v) for k, v in (overrides or {}).items()},
+    }
 
     def get(name: str, default: str = "") -> str:
         return str(raw.get(name, default)).strip()

@@ -1,14 +1,16 @@
-"""`kindred demo`, the README's one command, as a newcomer runs it: a fresh folder, no
-configuration. It must serve the simulator, answer a text through the worker, and leave no
-process behind when stopped."""
+"""The README's demo, as a newcomer runs it: a fresh copy of the project, the README's one-line
+command exactly as written (a fresh virtualenv and a plain, non-editable install), driven
+through the simulator; every `kindred` command the README shows, run beside it with nothing
+exported; and no process left behind when it stops."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,15 +22,20 @@ import pytest
 
 from tests.doubles.servers import free_port
 
+REPO = Path(__file__).resolve().parent.parent
+VOLUNTEER = "+15555550100"
+# README commands that stand for several (`a|b`), take a placeholder, or undo the database.
+NOT_RUNNABLE = re.compile(r"\||\bREVISION\b|\[|db downgrade")
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
     """Poll until `condition` returns something truthy, or fail at the deadline."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
         if result:
             return result
-        time.sleep(0.1)
+        time.sleep(0.2)
     pytest.fail(f"condition not met within {timeout}s")
 
 
@@ -36,7 +43,7 @@ def post_json(url: str, payload: dict[str, str]) -> dict[str, Any]:
     request = urllib.request.Request(
         url, json.dumps(payload).encode(), {"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
@@ -44,38 +51,92 @@ def healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
             return response.status == 200
-    except (urllib.error.URLError, ConnectionError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
 
 
-def test_kindred_demo_runs_web_worker_and_simulator(tmp_path: Path) -> None:
+def readme_demo_command() -> str:
+    """The one-line demo command, found the way a newcomer's eye (and our checker) finds it."""
+    (line,) = [line for line in (REPO / "README.md").read_text().splitlines() if "kindred demo" in line][:1]
+    return line.strip().strip("`$ ")
+
+
+def readme_cli_commands() -> list[str]:
+    """The README's `kindred ...` command lines that can be run as written."""
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.DOTALL)
+    lines = [
+        re.sub(r"\s+#.*$", "", line).strip()
+        for block in blocks
+        for line in block.replace("\\\n", " ").splitlines()
+    ]
+    return [
+        line
+        for line in lines
+        if line.startswith("kindred ") and "demo" not in line and not NOT_RUNNABLE.search(line)
+    ]
+
+
+def fresh_copy(destination: Path) -> Path:
+    """The project as a clone would have it (tracked files, and new ones not ignored)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    return destination
+
+
+def test_the_readme_demo_installs_runs_and_answers_and_the_cli_works_beside_it(tmp_path: Path) -> None:
+    project = fresh_copy(tmp_path / "kindred")
+    command = readme_demo_command()
+    assert command == "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/kindred demo"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
-    env["KINDRED_INSTANCE"] = str(tmp_path / "instance")
-    log = (tmp_path / "demo.log").open("w")
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    env = {k: v for k, v in env.items() if not k.startswith(("VIRTUAL_ENV", "KINDRED_", "PYTHON"))}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # the system's python3, not the test run's virtualenv
+    log_path = tmp_path / "demo.log"
+    with log_path.open("w") as log:
+        demo = subprocess.Popen(
+            ["bash", "-c", command], cwd=project, env={**env, "PORT": str(port)},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: healthy(base) or demo.poll() is not None)
-        assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+        wait_for(lambda: healthy(base) or demo.poll() is not None, timeout=600)  # includes the install
+        assert demo.poll() is None, log_path.read_text()[-3000:]
 
-        post_json(base + "/simulator/send", {"phone": "+15555550100", "body": "hi"})
+        def text(body: str, reply_contains: str) -> str:
+            before = len(thread())
+            post_json(base + "/simulator/send", {"phone": VOLUNTEER, "body": body})
+            return wait_for(
+                lambda: next((m["body"] for m in thread()[before:] if reply_contains in m["body"]), None)
+            )
 
-        def answered() -> list[dict[str, str]]:
-            thread = post_json(base + "/simulator/thread", {"phone": "+15555550100"})["messages"]
-            return [m for m in thread if m["direction"] == "outbound" and m["status"] == "delivered"]
+        def thread() -> list[dict[str, str]]:
+            return [m for m in post_json(base + "/simulator/thread", {"phone": VOLUNTEER})["messages"]]
 
-        (reply,) = wait_for(answered)
-        assert "Reply YES to join" in reply["body"]
+        text("hi", "Reply YES to join")
+        text("yes", "What's your first name?")
+        text("Sam", "Who is someone in your life")
+        invite = text("INVITE", "Forward this")
+        assert "(555) 555-0199" in invite  # the number to text: the simulator's
+        help_text = text("HELP", "Questions?")
+        assert "(555) 555-0199" in help_text and "reply to this number" not in help_text
 
-        demo.send_signal(signal.SIGTERM)
-        assert demo.wait(timeout=20) == 0
+        for line in readme_cli_commands():
+            result = subprocess.run(
+                ["bash", "-c", f".venv/bin/{line}"], cwd=project, env=env, capture_output=True, text=True,
+                timeout=120, check=False,
+            )  # fmt: skip
+            assert result.returncode == 0, f"{line}\n{result.stdout}{result.stderr}"
+            assert "Traceback" not in result.stderr, line
+
+        os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C
+        assert demo.wait(timeout=30) == 0, log_path.read_text()[-3000:]
         survivors = subprocess.run(
             ["pgrep", "-s", str(demo.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
@@ -83,8 +144,7 @@ def test_kindred_demo_runs_web_worker_and_simulator(tmp_path: Path) -> None:
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
-        else:
-            subprocess.run(["pkill", "-KILL", "-s", str(demo.pid)], check=False)
-        log.close()
-    output = (tmp_path / "demo.log").read_text()
-    assert "+15555550100" not in output, "a full phone number reached the log"
+        subprocess.run(["pkill", "-KILL", "-s", str(demo.pid)], check=False)
+    output = log_path.read_text()
+    assert "Traceback" not in output
+    assert VOLUNTEER not in output and VOLUNTEER[2:] not in output, "a full phone number reached the log"

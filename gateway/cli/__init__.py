@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from gateway import create_app
+from gateway import create_app, logs
 from gateway.cli import db, demo, events, export, org, prompts, worker
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
 def cli() -> None:
     """Kindred: relational organizing over SMS."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
 
 
 cli.add_command(demo.demo)

