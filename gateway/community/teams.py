@@ -9,6 +9,7 @@ own. The outbox checks consent again at send time and paces each copy (see flows
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
@@ -31,13 +32,9 @@ def view(person: Person, address: Address, now: datetime) -> ev.TeamView | None:
         return None
     team = db.session.get(Team, membership.team_id)
     assert team is not None
-    members = _members(team)
-    return ev.TeamView(
-        id=team.id,
-        name=team.name,
-        code=team.join_code,
-        size=len(members),
-        member_names=tuple(p.name or "" for _, p in members if p.id != person.id),
+    return _view(
+        team,
+        person,
         listeners=len(listeners(team, person)),
         muted=membership.muted,
         updates_today=updates_since(address, now - UPDATE_WINDOW),
@@ -52,15 +49,19 @@ def joining(org: Organization, code: str | None) -> ev.TeamView | None:
     team = db.session.scalar(
         select(Team).where(Team.organization_id == org.id, Team.join_code == code).with_for_update()
     )
-    if team is None:
-        return None
+    return None if team is None else _view(team)
+
+
+def _view(team: Team, viewer: Person | None = None, **extra: Any) -> ev.TeamView:
+    """A team as the flows see it, naming its members other than `viewer`."""
     members = _members(team)
     return ev.TeamView(
         id=team.id,
         name=team.name,
         code=team.join_code,
         size=len(members),
-        member_names=tuple(p.name or "" for _, p in members),
+        member_names=tuple(p.name or "" for _, p in members if viewer is None or p.id != viewer.id),
+        **extra,
     )
 
 
