@@ -60,13 +60,19 @@ class _KindredHandler(logging.StreamHandler):
         pass
 
 
+def handler() -> logging.Handler:
+    """Kindred's log handler: key=value lines to standard error (gunicorn's logging config
+    names this factory)."""
+    kindred = _KindredHandler()
+    kindred.setFormatter(KeyValueFormatter())
+    return kindred
+
+
 def configure(level: int = logging.INFO) -> None:
     """Send every log record to standard error, one key=value line each. Idempotent."""
     root = logging.getLogger()
-    if any(isinstance(handler, _KindredHandler) for handler in root.handlers):
+    if any(isinstance(existing, _KindredHandler) for existing in root.handlers):
         return
-    handler = _KindredHandler()
-    handler.setFormatter(KeyValueFormatter())
-    root.addHandler(handler)
+    root.addHandler(handler())
     if root.level == logging.NOTSET or root.level > level:
         root.setLevel(level)

@@ -54,9 +54,11 @@ def demo(host: str, port: int) -> None:
             organization.default()
             db.session.commit()
             db.engine.dispose()
-        env = {**os.environ, "KINDRED_INSTANCE": str(instance)}
-        web = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2"]
-        web += ["--log-level", "warning", "gateway:create_app()"]
+        env = {**os.environ, "KINDRED_INSTANCE": str(instance), "HOST": host, "PORT": str(port)}
+        env.setdefault("ACCESS_LOG", "off")
+        # The server and settings the Procfile's web line runs (HOST and PORT from above).
+        web = [sys.executable, "-m", "gunicorn", "--config", "python:gateway.gunicorn_config"]
+        web += ["gateway:create_app()"]
         for argv in ([sys.executable, "-m", "gateway.cli", "worker"], web):
             children.append(subprocess.Popen(argv, env=env))  # noqa: S603 (our own interpreter)
         base = f"http://{host}:{port}"

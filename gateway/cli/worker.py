@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from rq import Queue, Worker
 
 from gateway import jobs
+from gateway.delivery.transports import sms_transport
 from gateway.extensions import QUEUES, db, worker_redis
 
 
@@ -16,6 +18,7 @@ from gateway.extensions import QUEUES, db, worker_redis
 def worker(burst: bool) -> None:
     """Run an RQ worker, with its scheduler, for Kindred's queues."""
     jobs.sweep_outbox.enqueue(job_id="kindred-sweep-outbox-start")
+    sms_transport(current_app._get_current_object())  # built once, before RQ forks for each job
     db.engine.dispose()
     connection = worker_redis()
     queues = [Queue(name, connection=connection) for name in QUEUES]

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -58,6 +59,12 @@ def _die_with_parent(parent_pid: int, death_signal: signal.Signals) -> Callable[
             os._exit(1)
 
     return arm
+
+
+def die_with_parent(death_signal: signal.Signals) -> Callable[[], None]:
+    """A preexec_fn for a child of this process that must not outlive it: the kernel sends it
+    `death_signal` when the thread that starts it ends (start it from the main thread)."""
+    return _die_with_parent(os.getpid(), death_signal)
 
 
 def _postgres_user() -> pwd.struct_passwd | None:
@@ -179,6 +186,21 @@ class _ChildServer:
             process.wait()
 
 
+# Run by the guard of a frozen Redis (argv[1] is its pid): continue it on SIGTERM, which the
+# guard gets when it is stopped or when the test process dies.
+_THAW_GUARD = """
+import os, signal, sys
+frozen = int(sys.argv[1])
+def thaw(*_):
+    os.kill(frozen, signal.SIGCONT)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, thaw)
+print("armed", flush=True)
+while True:
+    signal.pause()
+"""
+
+
 def _redis_binary() -> str:
     """The Debian redis-server, else whatever redis-server is on PATH."""
     for candidate in ("/usr/bin/redis-server", shutil.which("redis-server")):
@@ -196,6 +218,7 @@ class RedisServer(_ChildServer):
 
     def __init__(self) -> None:
         self._binary = _redis_binary()
+        self._thaw_guard: subprocess.Popen[bytes] | None = None
         super().__init__("redis", stop_signal=signal.SIGTERM)
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -205,6 +228,50 @@ class RedisServer(_ChildServer):
         """Start the server again on the same port, stopping it first if it runs."""
         self._end_process(signal.SIGTERM)
         self._start()
+
+    def freeze(self) -> None:
+        """Stop the server in its tracks (SIGSTOP), as a network partition or a stalled host
+        would: connections open and stay open, and nothing answers until `thaw()`.
+
+        A stopped process cannot act on its parent-death signal, so a small guard process,
+        itself signalled when the test process dies, continues the server in that case.
+        """
+        process = self._running_process()
+        if self._thaw_guard is None:
+            self._thaw_guard = subprocess.Popen(
+                [sys.executable, "-c", _THAW_GUARD, str(process.pid)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                preexec_fn=_die_with_parent(os.getpid(), signal.SIGTERM),
+            )
+            assert self._thaw_guard.stdout is not None
+            self._thaw_guard.stdout.readline()  # armed
+        process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server run again (SIGCONT); it serves what waited for it."""
+        self._running_process().send_signal(signal.SIGCONT)
+        self._end_thaw_guard()
+
+    def stop(self) -> None:
+        """Stop the server (continuing it first if frozen) and delete its files."""
+        if self.running:
+            self.thaw()
+        self._end_thaw_guard()
+        super().stop()
+
+    def _running_process(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            raise RuntimeError(f"{self._name} is not running")
+        return self._process
+
+    def _end_thaw_guard(self) -> None:
+        guard, self._thaw_guard = self._thaw_guard, None
+        if guard is not None:
+            guard.terminate()
+            guard.wait(timeout=STOP_TIMEOUT_SECONDS)
+            assert guard.stdout is not None
+            guard.stdout.close()
 
     def _start(self) -> None:
         argv = [

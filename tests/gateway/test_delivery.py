@@ -152,7 +152,9 @@ def test_status_callbacks_update_status_and_history_once(
 ) -> None:
     phone.send("hi")
     message = outbound()[-1]
-    assert twilio_api.sent[-1]["status_callback"] == f"https://kindred.example.org{STATUS}?message={message.id}"
+    assert (
+        twilio_api.sent[-1]["status_callback"] == f"https://kindred.example.org{STATUS}?message={message.id}"
+    )
     assert twilio_api.sent[-1]["sid"] == message.provider_id
 
     for twilio_status, code in callbacks:
