@@ -70,4 +70,7 @@ def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front, waiting up to busy_timeout for it. A deferred
     # BEGIN that reads first cannot upgrade to a write lock under WAL once another writer has
     # committed (SQLITE_BUSY at once, busy_timeout or not): two texts at once lost one of them.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that only reads says so (extensions.begin_reading) and takes no lock.
+    connection.exec_driver_sql(
+        "BEGIN" if connection.get_execution_options().get(extensions.READER) else "BEGIN IMMEDIATE"
+    )

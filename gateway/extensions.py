@@ -23,6 +23,18 @@ QUEUES = (OUTBOX_QUEUE, MAINTENANCE_QUEUE)
 REDIS_TIMEOUT = 0.5
 
 
+# Execution option of a transaction that only reads (see begin_reading).
+READER = "kindred_reader"
+
+
+def begin_reading() -> None:
+    """Begin the session's transaction as a reader: on SQLite a deferred BEGIN, which takes no
+    write lock (every other transaction begins IMMEDIATE), so a long read such as an export
+    never holds up a text. A transaction already begun stays as it began."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={READER: True})
+
+
 def init_app(app: Flask) -> None:
     """Bind the database and open (lazily) the Redis connection for this app."""
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]

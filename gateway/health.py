@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from gateway.extensions import db, redis_client
+from gateway.extensions import begin_reading, db, redis_client
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -18,11 +18,12 @@ bp = Blueprint("health", __name__)
 def healthz() -> ResponseReturnValue:
     checks = {"database": "ok", "redis": "ok"}
     try:
+        begin_reading()
         db.session.execute(text("SELECT 1"))
     except Exception as exc:
         log.warning("healthz: database unavailable: %s", type(exc).__name__)
         checks["database"] = "unavailable"
-        db.session.rollback()
+    db.session.rollback()  # nothing held while Redis answers
     try:
         redis_client().ping()
     except Exception as exc:

@@ -22,7 +22,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Retry
-from rq.job import Job
+from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,8 @@ from gateway.sms import scheduled
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
+SWEEP_JOB_ID = "kindred-sweep-outbox"
+_PENDING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
 # After Redis times out, hand-offs skip it this long (the sweeper queues what they leave).
 QUEUE_PAUSE = timedelta(seconds=10)
 _PAUSED_UNTIL = "kindred.queue_paused_until"
@@ -127,7 +129,18 @@ def sweep_outbox() -> dict[str, int]:
 
 def schedule_sweep() -> None:
     """Schedule the next sweep. The id is fixed, so however many workers do this, one waits."""
-    sweep_outbox.enqueue_in(SWEEP_EVERY, job_id="kindred-sweep-outbox")
+    sweep_outbox.enqueue_in(SWEEP_EVERY, job_id=SWEEP_JOB_ID)
+
+
+def ensure_sweep_scheduled() -> bool:
+    """Schedule the sweep if no run of it is waiting or running (a Redis outage at the wrong
+    moment breaks the chain of sweeps, each scheduling the next); returns whether it did."""
+    job = queue(MAINTENANCE_QUEUE).fetch_job(SWEEP_JOB_ID)
+    if job is not None and job.get_status(refresh=False) in _PENDING:
+        return False
+    schedule_sweep()
+    log.info("jobs: the outbox sweep was not scheduled; scheduled it again")
+    return True
 
 
 # What each kind of hand-off runs, and the job id it runs under (None: any number may wait).
@@ -149,6 +162,8 @@ def hand_off(session: Session) -> None:
     the sweeper later: the failure is logged, never raised into the commit that succeeded, and
     when Redis hangs (a timeout rather than a refusal), nobody here waits on it again for a
     while: a hung Redis must not hold up the webhooks behind it."""
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing is committed yet
     noted = handoff.take(session)
     if not noted:
         return
@@ -172,4 +187,5 @@ def hand_off(session: Session) -> None:
 
 
 def _forget(session: Session) -> None:
-    handoff.take(session)
+    if not session.in_nested_transaction():  # a savepoint's rollback leaves the rest to commit
+        handoff.take(session)

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from gateway.community import exports
+from gateway.extensions import begin_reading
 
 
 @click.command("export")
@@ -15,4 +16,5 @@ from gateway.community import exports
 @with_appcontext
 def export(kind: str) -> None:
     """Write KIND as CSV to standard output."""
+    begin_reading()  # `kindred export ... | less` must not hold up incoming texts
     exports.write_csv(kind, sys.stdout)

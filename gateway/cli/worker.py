@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 
 from gateway import jobs
@@ -22,4 +23,16 @@ def worker(burst: bool) -> None:
     db.engine.dispose()
     connection = worker_redis()
     queues = [Queue(name, connection=connection) for name in QUEUES]
-    Worker(queues, connection=connection).work(with_scheduler=True, burst=burst)
+    KindredWorker(queues, connection=connection).work(with_scheduler=True, burst=burst)
+
+
+class KindredWorker(Worker):
+    """RQ's worker, which also makes sure the outbox sweep is scheduled whenever it does its
+    own maintenance (at start and every ten minutes)."""
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        try:
+            jobs.ensure_sweep_scheduled()
+        except RedisError:
+            self.log.warning("could not check the outbox sweep's schedule", exc_info=True)

@@ -156,8 +156,9 @@ def send_queued_message(message_id: int) -> str:
             return _defer(message, allowed)
 
     sms = OutboundSms(message.address.value, message.body, _status_callback(message.id))
-    if not initiated:
-        db.session.commit()  # no lock held through the provider call (on SQLite: the database's)
+    # No lock is held through the provider call (on SQLite that would be the database's): the
+    # row is `sending` now, which the caps of a second worker count, and consent was just read.
+    db.session.commit()
     try:
         result = sms_transport(current_app._get_current_object()).send(sms)
     except TransportError as exc:
@@ -167,8 +168,8 @@ def send_queued_message(message_id: int) -> str:
     except SQLAlchemyError as exc:
         # The provider took it, and it must not be sent again: the row stays `sending` until
         # what is known of the send (kept in Redis, or the status callback) is recorded.
-        db.session.rollback()
         _remember_unrecorded(message_id, result)
+        db.session.rollback()
         raise SendNotRecordedError(
             f"message {message_id}: sent as {result.provider_id}, but recording it failed"
         ) from exc
@@ -178,8 +179,9 @@ def reconcile(message: Message, provider_id: str | None = None) -> str:
     """Record the send of a message left `sending` because recording it failed, from its
     provider id: the one given (a status callback naming this message), else the one kept in
     Redis when recording failed. Without either, nothing changes; the sweeper later marks the
-    message failed (`worker_lost`). Returns the message's status."""
-    if message.status != "sending" or message.provider_id is not None:
+    message failed (`worker_lost`), which a later callback naming it still corrects. Returns
+    the message's status."""
+    if not _unconfirmed(message):
         return message.status
     result = SendResult(provider_id, "sent") if provider_id else _unrecorded(message.id)
     if result is None:
@@ -190,11 +192,18 @@ def reconcile(message: Message, provider_id: str | None = None) -> str:
     return status
 
 
+def _unconfirmed(message: Message) -> bool:
+    """Whether the message's send was never recorded: still `sending`, or given up on as
+    `worker_lost`, with no provider id."""
+    lost = message.status == "failed" and message.error_code == "worker_lost"
+    return (message.status == "sending" or lost) and message.provider_id is None
+
+
 def _record_sent(message: Message, result: SendResult) -> str:
     """Record, in one transaction, that the provider took the message, unless a status
     callback naming it was quicker and did (its row lock orders the two)."""
     db.session.refresh(message, with_for_update=True)
-    if message.status != "sending" or message.provider_id is not None:
+    if not _unconfirmed(message):
         db.session.commit()
         return message.status
     message.provider_id = result.provider_id

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from gateway.community import organization
 from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
-from gateway.extensions import db
+from gateway.extensions import begin_reading, db
 from gateway.models import Address, Message
 from gateway.sms.inbound import InboundSms, receive_sms
 
@@ -50,6 +50,7 @@ def thread() -> ResponseReturnValue:
     so the number never lands in an access log."""
     payload = request.get_json(silent=True)
     phone = _phone(payload.get("phone") if isinstance(payload, dict) else None)
+    begin_reading()  # the page asks every second; it must not queue behind texts
     rows = db.session.scalars(
         select(Message)
         .join(Address, Message.address_id == Address.id)
