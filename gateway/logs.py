@@ -70,6 +70,8 @@ def handler() -> logging.Handler:
 
 def configure(level: int = logging.INFO) -> None:
     """Send every log record to standard error, one key=value line each. Idempotent."""
+    # The twilio client logs every request's URL and headers at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     root = logging.getLogger()
     if any(isinstance(existing, _KindredHandler) for existing in root.handlers):
         return

@@ -104,8 +104,10 @@ def _write_settings(instance: Path, host: str, port: int, redis_socket: str | No
         "# the environment wins over it.",
         *(f"{key}={value}" for key, value in sorted(settings.items())),
     ]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    # Readable by its owner only, from the start: it holds the secret key.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as settings_file:
+        settings_file.write("\n".join(lines) + "\n")
+    path.chmod(0o600)  # a file an older demo wrote
     return settings
 
 

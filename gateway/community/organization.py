@@ -44,9 +44,10 @@ def default() -> Organization:
 
 def learn_number(org: Organization, number: str | None) -> None:
     """Remember the number volunteers text, from a text that names it, if it is not known yet
-    (a Messaging Service sends from a pool, and TWILIO_FROM_NUMBER may be unset). INVITE and
-    HELP name it."""
-    if not org.phone and number:
+    (a Messaging Service sends from a pool, and TWILIO_FROM_NUMBER may be unset), or if the
+    simulator's was taken when the organization was first set up. INVITE and HELP name it."""
+    simulated = org.phone == display_number(SIMULATOR_NUMBER)  # first run on the simulator
+    if number and (not org.phone or (simulated and number != SIMULATOR_NUMBER)):
         org.phone = display_number(number)
 
 

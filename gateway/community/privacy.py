@@ -32,7 +32,7 @@ def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -
     means Maria Lopez when she is the only Maria)."""
     names = {friend.name}
     first = first_name(friend.name)
-    if not any(other.id != friend.id and first_name(other.name) == first for other in friends):
+    if first and not any(other.id != friend.id and first_name(other.name) == first for other in friends):
         names.add(friend.name.split()[0])
     _scrub(_messages_by(address), names)
     db.session.delete(friend)

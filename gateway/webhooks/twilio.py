@@ -91,6 +91,7 @@ def status() -> Response:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same callback, processed concurrently: a no-op
+        log.info("twilio: status %s of message %s was recorded concurrently", mapped, message.id)
     return Response(status=204)
 
 

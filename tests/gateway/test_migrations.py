@@ -80,3 +80,21 @@ def test_upgrading_keeps_existing_rows_and_gives_them_the_defaults(empty_app: Fl
                 )
             ).one()
         assert tuple(row) == ("Eastside", 9, 20, 1, 4)
+
+
+def test_upgrading_clears_the_placeholder_contact_older_versions_stored(empty_app: Flask) -> None:
+    with empty_app.app_context():
+        migrate.upgrade("0004_early_status")
+        with db.engine.begin() as connection:
+            for slug, contact in (("eastside", "reply to this number"), ("westside", "hi@westside.example")):
+                connection.execute(
+                    text(
+                        "INSERT INTO organization (slug, name, contact, frequency, interests, timezone, created_at)"
+                        " VALUES (:slug, :slug, :contact, 'weekly', '[]', 'America/Chicago', CURRENT_TIMESTAMP)"
+                    ),
+                    {"slug": slug, "contact": contact},
+                )
+        migrate.upgrade("head")
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT slug, contact FROM organization ORDER BY slug")).all()
+        assert [tuple(row) for row in rows] == [("eastside", ""), ("westside", "hi@westside.example")]
