@@ -1,10 +1,9 @@
 """Opt-out, opt-in, help and command words, as the carriers and volunteers type them."""
 
-import time
-
 import pytest
 
 from flows.keywords import Command, is_help, is_opt_in, opt_out_reason, parse_command
+from tests.flows.hang import finishes
 
 
 @pytest.mark.parametrize(
@@ -157,10 +156,5 @@ def test_parse_command(text: str, command: Command | None) -> None:
         "no me " * 266,
     ],
 )
-def test_long_messages_are_fast(text: str) -> None:
-    started = time.perf_counter()
-    opt_out_reason(text)
-    is_opt_in(text)
-    is_help(text)
-    parse_command(text)
-    assert time.perf_counter() - started < 0.2
+def test_long_messages_never_hang_the_keyword_matcher(text: str) -> None:
+    assert finishes(lambda: (opt_out_reason(text), is_opt_in(text), is_help(text), parse_command(text)))
