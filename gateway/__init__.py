@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import clock, extensions, logs
 from gateway import config as config_module
@@ -27,20 +28,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a platform's router: the client's address and scheme come from its headers
+        # (the login throttle and the audit log go by that address).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     extensions.init_app(app)
     with app.app_context():
         if extensions.db.engine.dialect.name == "sqlite":
             event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
             event.listen(extensions.db.engine, "begin", _sqlite_begin)
 
-    from gateway import health, jobs
+    from gateway import access, console, health, jobs
     from gateway.webhooks import simulator, twilio
 
+    access.init_app(app)
+    access.csrf.exempt(twilio.bp)  # Twilio signs its requests; it has no session to forge
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio.bp)
+    console.init_app(app)
+    home = "/console/"
     if app.config["SMS_TRANSPORT"] == "simulator":
         app.register_blueprint(simulator.bp)
-        app.add_url_rule("/", "index", lambda: ("", 302, {"Location": "/simulator"}))
+        home = "/simulator"
+    app.add_url_rule("/", "index", lambda: ("", 302, {"Location": home}))
 
     app.register_error_handler(HTTPException, _http_error)
     jobs.init_app(app)

@@ -49,8 +49,9 @@ class Settings:
     ORGANIZATION_CONTACT: str
     DEFAULT_REGION: str
     DEFAULT_TIMEZONE: str
+    TRUSTED_PROXIES: int
 
-    def as_flask_config(self) -> dict[str, str]:
+    def as_flask_config(self) -> dict[str, str | int]:
         """The settings as Flask config keys (same names)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -113,9 +114,16 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         ORGANIZATION_CONTACT=get("ORGANIZATION_CONTACT"),
         DEFAULT_REGION=get("DEFAULT_REGION", "US").upper(),
         DEFAULT_TIMEZONE=get("DEFAULT_TIMEZONE", "America/New_York"),
+        TRUSTED_PROXIES=_count("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
     )
     _validate(settings)
     return settings
+
+
+def _count(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 5:
+        raise ConfigError(f"{name} must be a number of proxies from 0 to 5, not {raw!r}")
+    return int(raw)
 
 
 def _validate(s: Settings) -> None:

@@ -3,6 +3,7 @@ worker draining the queues."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -100,3 +101,42 @@ class Phone:
     def replies(self) -> list[str]:
         """Every text Twilio was asked to send to this phone, oldest first."""
         return [m["body"] for m in self.twilio_api.sent if m["to"] == self.number]
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def organizer(role: str, email: str | None = None) -> str:
+    """A console account with this role (in the current app context); returns its email."""
+    from gateway.community import organization, organizers
+
+    email = email or f"{role}@eastside.example.org"
+    organizers.create(organization.default(), email, PASSWORD, role)
+    db.session.commit()
+    return email
+
+
+def csrf_token(client: FlaskClient, path: str = "/console/login") -> str:
+    """The CSRF token a page carries for this client's session, as a browser would read it."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    """Sign in through the login form, as a person would."""
+    return client.post(
+        "/console/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
+
+
+class Browser(FlaskClient):
+    """A test client whose every request runs in an app context of its own, as each request to
+    a real server does: nothing a request keeps in `g` or its database session outlives it."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if has_app_context():
+            db.session.commit()  # the test's own transaction ends, as a request boundary would
+        with self.application.app_context():
+            return super().open(*args, **kwargs)

@@ -35,6 +35,7 @@ def test_hosting_platform_database_urls_are_accepted(given: str, used: str) -> N
         ({"PUBLIC_BASE_URL": "kindred.example.org"}, "PUBLIC_BASE_URL"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus_Mons"}, "DEFAULT_TIMEZONE"),
+        ({"TRUSTED_PROXIES": "yes"}, "TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_value_is_refused_with_its_name(

@@ -5,6 +5,7 @@ exported; and no process left behind when it stops."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -39,12 +41,38 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
     pytest.fail(f"condition not met within {timeout}s")
 
 
-def post_json(url: str, payload: dict[str, str]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(payload).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+class Browser:
+    """A person's browser on the demo: it keeps the session cookie and sends the page's CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.csrf = ""
+
+    def page(self, path: str, form: dict[str, str] | None = None) -> str:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        with self.opener.open(self.base + path, data, timeout=10) as response:
+            page = response.read().decode()
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"', page)
+        self.csrf = (found.group(1) or found.group(2)) if found else self.csrf
+        return page
+
+    def sign_in(self, email: str, password: str) -> None:
+        self.page("/console/login")
+        landing = self.page(
+            "/console/login?next=/simulator", {"email": email, "password": password, "csrf_token": self.csrf}
+        )
+        assert "phone simulator" in landing, landing[:500]
+
+    def post_json(self, path: str, payload: dict[str, str]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "X-CSRFToken": self.csrf}
+        request = urllib.request.Request(
+            self.base + path, json.dumps(payload).encode(), headers, method="POST"
+        )
+        with self.opener.open(request, timeout=10) as response:
+            return json.load(response)
 
 
 def healthy(base: str) -> bool:
@@ -108,16 +136,20 @@ def test_the_readme_demo_installs_runs_and_answers_and_the_cli_works_beside_it(t
     try:
         wait_for(lambda: healthy(base) or demo.poll() is not None, timeout=600)  # includes the install
         assert demo.poll() is None, log_path.read_text()[-3000:]
+        banner = r"Sign in as (\S+) with the password (\S+)"
+        (email, password) = wait_for(lambda: re.findall(banner, log_path.read_text()))[0]
+        browser = Browser(base)
+        browser.sign_in(email, password)
 
         def text(body: str, reply_contains: str) -> str:
             before = len(thread())
-            post_json(base + "/simulator/send", {"phone": VOLUNTEER, "body": body})
+            browser.post_json("/simulator/send", {"phone": VOLUNTEER, "body": body})
             return wait_for(
                 lambda: next((m["body"] for m in thread()[before:] if reply_contains in m["body"]), None)
             )
 
         def thread() -> list[dict[str, str]]:
-            return [m for m in post_json(base + "/simulator/thread", {"phone": VOLUNTEER})["messages"]]
+            return browser.post_json("/simulator/thread", {"phone": VOLUNTEER})["messages"]
 
         text("hi", "Reply YES to join")
         text("yes", "What's your first name?")
@@ -130,7 +162,7 @@ def test_the_readme_demo_installs_runs_and_answers_and_the_cli_works_beside_it(t
         for line in readme_cli_commands():
             result = subprocess.run(
                 ["bash", "-c", f".venv/bin/{line}"], cwd=project, env=env, capture_output=True, text=True,
-                timeout=120, check=False,
+                stdin=subprocess.DEVNULL, timeout=120, check=False,
             )  # fmt: skip
             assert result.returncode == 0, f"{line}\n{result.stdout}{result.stderr}"
             assert "Traceback" not in result.stderr, line
@@ -148,3 +180,4 @@ def test_the_readme_demo_installs_runs_and_answers_and_the_cli_works_beside_it(t
     output = log_path.read_text()
     assert "Traceback" not in output
     assert VOLUNTEER not in output and VOLUNTEER[2:] not in output, "a full phone number reached the log"
+    assert output.count(password) == 1, "the admin's password is printed once, at start, and never logged"

@@ -22,11 +22,12 @@ import click
 from dotenv import dotenv_values
 
 from gateway import create_app, migrate
-from gateway.community import organization
+from gateway.community import organization, organizers
 from gateway.config import SETTINGS_FILE, instance_folder
 from gateway.extensions import db
 
 STARTUP_TIMEOUT = 60.0
+DEMO_ADMIN = "admin@demo.kindred.local"
 
 
 @click.command("demo")
@@ -51,7 +52,9 @@ def demo(host: str, port: int) -> None:
         app = create_app()
         with app.app_context():
             migrate.upgrade("head")
-            organization.default()
+            org = organization.default()
+            if organizers.find(org, DEMO_ADMIN) is None:
+                organizers.create(org, DEMO_ADMIN, settings["DEMO_ADMIN_PASSWORD"], "admin", "Demo admin")
             db.session.commit()
             db.engine.dispose()
         env = {**os.environ, "KINDRED_INSTANCE": str(instance), "HOST": host, "PORT": str(port)}
@@ -65,9 +68,11 @@ def demo(host: str, port: int) -> None:
         _wait_until_serving(base, children)
         click.echo(
             f"\n  Kindred demo is running. Play a volunteer's phone at {base}/simulator\n"
+            f"  Sign in as {DEMO_ADMIN} with the password {settings['DEMO_ADMIN_PASSWORD']}\n"
             f"  Settings are in {instance / SETTINGS_FILE}; other kindred commands here use them.\n"
             f"  Organization: {settings['ORGANIZATION_NAME']}. Ctrl-C stops it all.\n"
         )
+        sys.stdout.flush()  # shown now, even when the output goes to a file
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         raise click.ClickException("a demo process stopped; see the messages above")
@@ -92,6 +97,7 @@ def _write_settings(instance: Path, host: str, port: int, redis_socket: str | No
     path = instance / SETTINGS_FILE
     settings = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
     settings.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    settings.setdefault("DEMO_ADMIN_PASSWORD", secrets.token_urlsafe(12))
     settings.setdefault("DATABASE_URL", f"sqlite:///{instance / 'kindred.sqlite3'}")
     settings.setdefault("SMS_TRANSPORT", "simulator")
     settings.setdefault("EMAIL_TRANSPORT", "none")

@@ -17,11 +17,13 @@ from gateway.models.community import (
     Team,
     TeamMember,
 )
+from gateway.models.console import AuditEntry, Invitation, Organizer
 from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent
 from gateway.models.people import Address, ConsentEvent, Organization, Person
 
 __all__ = [
     "Address",
+    "AuditEntry",
     "Base",
     "ConsentEvent",
     "ConversationReport",
@@ -31,9 +33,11 @@ __all__ = [
     "FollowUp",
     "Friend",
     "FriendContactDigest",
+    "Invitation",
     "Message",
     "MessageStatusEvent",
     "Organization",
+    "Organizer",
     "Person",
     "Prompt",
     "PromptUse",

@@ -1,4 +1,5 @@
-"""/simulator: play a volunteer's phone in the browser (only with SMS_TRANSPORT=simulator).
+"""/simulator: play a volunteer's phone in the browser (only with SMS_TRANSPORT=simulator, and
+only signed in to the console as an organizer or admin).
 
 Texts typed here take the same path as texts from Twilio, from the stored inbound message to
 the outbox; the simulator transport "delivers" the replies to this page.
@@ -12,6 +13,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select
 
+from gateway.access import check_access, needs
 from gateway.community import organization
 from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
@@ -20,10 +22,12 @@ from gateway.models import Address, Message
 from gateway.sms.inbound import InboundSms, receive_sms
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+bp.before_request(check_access)  # behind the console's login: it texts as any number
 MAX_BODY = 1600
 
 
 @bp.get("")
+@needs("organizer")
 def page() -> ResponseReturnValue:
     org = organization.default()
     db.session.commit()
@@ -31,6 +35,7 @@ def page() -> ResponseReturnValue:
 
 
 @bp.post("/send")
+@needs("organizer")
 def send() -> ResponseReturnValue:
     """Text Kindred as the phone number given: JSON {"phone": ..., "body": ...}."""
     payload = request.get_json(silent=True)
@@ -44,6 +49,7 @@ def send() -> ResponseReturnValue:
 
 
 @bp.post("/thread")
+@needs("organizer")
 def thread() -> ResponseReturnValue:
     """The conversation as the phone shows it, oldest first: what it sent, and what reached it
     (a reply still queued, deferred or suppressed never arrived). JSON {"phone": ...}; a POST,

@@ -24,7 +24,7 @@ from gateway import create_app
 from gateway.extensions import db
 from tests.conftest import app_config
 from tests.doubles.servers import RedisServer
-from tests.support import Worker
+from tests.support import PASSWORD, Worker, organizer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -38,12 +38,14 @@ def live_app(sqlite_template: Path, redis_server: RedisServer, tmp_path: Path) -
     config = {
         **app_config(f"sqlite:///{database}", redis_server.url, "", tmp_path),
         "SMS_TRANSPORT": "simulator",
+        "PUBLIC_BASE_URL": "http://127.0.0.1",  # served over plain http here: no Secure cookies
     }
     app = create_app(config)
     with app.app_context():
         from gateway.extensions import redis_client
 
         redis_client().flushdb()
+        organizer("organizer")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -78,6 +80,15 @@ def browser() -> Iterator[WebDriver]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def sign_in_as_organizer(driver: WebDriver, base: str) -> None:
+    """Sign in through the console's login page, as an organizer would."""
+    driver.get(base + "/simulator")
+    assert "/console/login" in driver.current_url  # the simulator is behind the login
+    driver.find_element(By.ID, "email").send_keys("organizer@eastside.example.org")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER)
+    WebDriverWait(driver, 15).until(lambda d: d.current_url.endswith("/simulator"))
+
+
 def text_and_wait_for_reply(driver: WebDriver, worker: Worker, body: str, reply_contains: str) -> None:
     """Type a text, see it on the page, let the worker deliver the answer, and see that."""
 
@@ -99,7 +110,7 @@ def test_a_volunteer_can_join_and_add_a_friend_from_the_simulator(
     live_app: tuple[Flask, str], browser: WebDriver, tmp_path: Path
 ) -> None:
     app, base = live_app
-    browser.get(base + "/simulator")
+    sign_in_as_organizer(browser, base)
     assert "Eastside Neighbors" in browser.title
     worker = Worker(app)
     text_and_wait_for_reply(browser, worker, "hi", "Reply YES to join")
@@ -117,7 +128,7 @@ def test_a_text_the_app_refuses_shows_why_and_stays_in_the_box(
     live_app: tuple[Flask, str], browser: WebDriver
 ) -> None:
     _, base = live_app
-    browser.get(base + "/simulator")
+    sign_in_as_organizer(browser, base)
     number = browser.find_element(By.ID, "phone")
     number.clear()
     number.send_keys("not a phone")

@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway import create_app
-from gateway.extensions import db
+from gateway.extensions import db, redis_client
 from tests.conftest import app_config
 from tests.doubles.servers import RedisServer
-from tests.support import Worker
+from tests.support import Browser, Worker, csrf_token, organizer, sign_in
 
 
 @pytest.fixture
@@ -24,10 +24,21 @@ def simulator_app(database_url: str, redis_server: RedisServer, tmp_path: Path) 
         "SMS_TRANSPORT": "simulator",
     }
     app = create_app(config)
+    app.test_client_class = Browser
     with app.app_context():
+        redis_client().flushdb()  # the login throttle counts in Redis
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def client(simulator_app: Flask) -> FlaskClient:
+    """A browser signed in to the console as an organizer, carrying the page's CSRF token."""
+    client = simulator_app.test_client()
+    assert sign_in(client, organizer("organizer")).status_code == 302
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client, "/simulator")
+    return client
 
 
 def thread(client: FlaskClient, phone: str) -> list[dict[str, str]]:
@@ -36,8 +47,7 @@ def thread(client: FlaskClient, phone: str) -> list[dict[str, str]]:
     return response.get_json()["messages"]
 
 
-def test_a_text_from_the_simulator_is_answered_on_the_page(simulator_app: Flask) -> None:
-    client = simulator_app.test_client()
+def test_a_text_from_the_simulator_is_answered_on_the_page(simulator_app: Flask, client: FlaskClient) -> None:
     page = client.get("/simulator")
     assert page.status_code == 200 and b"Eastside Neighbors" in page.data
 
@@ -60,11 +70,36 @@ def test_a_text_from_the_simulator_is_answered_on_the_page(simulator_app: Flask)
         {"phone": "+1555", "body": 3},
     ],
 )
-def test_bad_simulator_input_is_a_400(simulator_app: Flask, payload: object) -> None:
-    response = simulator_app.test_client().post("/simulator/send", json=payload)
+def test_bad_simulator_input_is_a_400(client: FlaskClient, payload: object) -> None:
+    response = client.post("/simulator/send", json=payload)
     assert response.status_code == 400
 
 
-def test_the_simulator_is_off_with_real_texts(client: FlaskClient) -> None:
-    assert client.get("/simulator").status_code == 404
-    assert client.post("/simulator/send", json={"phone": "+15555550100", "body": "hi"}).status_code == 404
+@pytest.mark.parametrize("role", [None, "viewer"])
+def test_the_simulator_is_only_for_organizers_signed_in(simulator_app: Flask, role: str | None) -> None:
+    browser = simulator_app.test_client()
+    if role:
+        sign_in(browser, organizer(role))
+    expected = 403 if role else 302  # a viewer may look but not text as anyone
+    assert browser.get("/simulator").status_code == expected
+    assert browser.post("/simulator/send", json={"phone": "+15555550100", "body": "STOP"}).status_code in (
+        400,
+        401,
+        403,
+    )
+    assert browser.post("/simulator/thread", json={"phone": "+15555550100"}).status_code in (400, 401, 403)
+
+
+def test_a_text_without_the_pages_csrf_token_is_refused(simulator_app: Flask) -> None:
+    browser = simulator_app.test_client()
+    sign_in(browser, organizer("organizer"))
+    response = browser.post("/simulator/send", json={"phone": "+15555550100", "body": "STOP"})
+    assert response.status_code == 400 and "CSRF" in response.get_json()["description"]
+
+
+def test_the_simulator_is_off_with_real_texts(app: Flask) -> None:
+    app.test_client_class = Browser
+    browser = app.test_client()
+    sign_in(browser, organizer("admin"))
+    assert browser.get("/simulator").status_code == 404
+    assert browser.post("/simulator/send", json={"phone": "+15555550100", "body": "hi"}).status_code == 404

@@ -1,0 +1,133 @@
+"""Who may use the console and the simulator: organizer sessions (Flask-Login), CSRF on every
+form (Flask-WTF), login throttling (Flask-Limiter, on Redis), and the role check.
+
+Access is decided on the server for every request, before the view runs, and fails closed:
+each view declares the least role that may use it (`needs`), a view that declares none is
+refused to everyone, and only the views named public (signing in, accepting an invitation)
+are open to anonymous visitors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_user
+from flask_wtf.csrf import CSRFProtect
+
+from gateway.community import organizers
+from gateway.extensions import db
+from gateway.models import Organizer
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
+
+SESSION_LIFETIME = timedelta(hours=12)
+# Views anyone may open: signing in, accepting an invitation, and the console's stylesheet.
+PUBLIC = frozenset({"console.login", "console.accept_invitation", "console.static"})
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def needs(role: str, post: str | None = None) -> Callable[[View], View]:
+    """Declare the least role that may use a view (and, if different, may POST to it)."""
+    if role not in organizers.ROLES or (post is not None and post not in organizers.ROLES):
+        raise ValueError(f"unknown role in needs({role!r}, post={post!r})")
+
+    def declare(view: View) -> View:
+        view.kindred_roles = {"GET": role, "POST": post or role}  # type: ignore[attr-defined]
+        return view
+
+    return declare
+
+
+def required_role(endpoint: str, method: str) -> str | None:
+    """The least role that may call this endpoint with this method; None: nobody may."""
+    view = current_app.view_functions.get(endpoint)
+    roles = getattr(view, "kindred_roles", None) or {}
+    return roles.get("GET" if method == "HEAD" else method)
+
+
+def check_access() -> ResponseReturnValue | None:
+    """Refuse the request unless the signed-in organizer's role allows it (see module)."""
+    endpoint = request.endpoint or ""
+    if endpoint in PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        if request.method == "GET":
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        abort(401, description="sign in first")
+    needed = required_role(endpoint, request.method)
+    if needed is None or not organizers.may(current_user.role, needed):
+        abort(403, description="your role does not allow this")
+    return None
+
+
+class SignedIn(UserMixin):
+    """The organizer a request is signed in as, as Flask-Login sees them."""
+
+    def __init__(self, organizer: Organizer) -> None:
+        self.organizer = organizer
+        self.role = organizer.role
+        self.email = organizer.email
+
+    def get_id(self) -> str:
+        return session_id(self.organizer)
+
+
+@login_manager.user_loader
+def load_organizer(session_id: str) -> SignedIn | None:
+    """The organizer a session belongs to, while that session is still theirs: the id carries
+    the organizer's session version, which a new password, a role change or removal bumps."""
+    organizer_id, _, version = session_id.partition(":")
+    if not (organizer_id.isdigit() and version.isdigit()):
+        return None
+    organizer = db.session.get(Organizer, int(organizer_id))
+    if organizer is None or not organizer.active or organizer.session_version != int(version):
+        return None
+    return SignedIn(organizer)
+
+
+def session_id(organizer: Organizer) -> str:
+    """What a session stores to name its organizer (see load_organizer)."""
+    return f"{organizer.id}:{organizer.session_version}"
+
+
+def start_session(organizer: Organizer) -> None:
+    """Sign `organizer` in on a fresh session: nothing of the one before it is kept."""
+    session.clear()
+    session.permanent = True
+    login_user(SignedIn(organizer), fresh=True)
+
+
+def init_app(app: Flask) -> None:
+    """Sessions, CSRF on every form (webhooks exempt themselves: they are signed), login
+    throttling."""
+    app.config.update(
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
+        RATELIMIT_STORAGE_URI=_limiter_storage(app.config["REDIS_URL"]),
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "console.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def _limiter_storage(redis_url: str) -> str:
+    return (
+        "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
+    )

@@ -1,0 +1,129 @@
+"""The organizers who use the console: accounts, roles, passwords and one-time invitations.
+
+Passwords are hashed with scrypt (werkzeug's). Roles are ordered: a viewer reads, an organizer
+also acts (answers texts, runs rounds), an admin also manages organizers and settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gateway.extensions import db
+from gateway.models import Invitation, Organization, Organizer
+
+ROLES = ("viewer", "organizer", "admin")  # each may do what the ones before it may
+MIN_PASSWORD = 12
+INVITATION_LIFETIME = timedelta(days=3)
+# Checked against when an email has no account, so a wrong email takes as long as a wrong password.
+_NOBODY = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
+class OrganizerError(ValueError):
+    """What an organizer asked for cannot be done as asked (the message says why)."""
+
+
+def may(role: str, needed: str) -> bool:
+    """Whether `role` includes what `needed` may do."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def normalize_email(email: str) -> str:
+    """An organizer's email as stored and compared."""
+    return email.strip().lower()
+
+
+def create(org: Organization, email: str, password: str, role: str, name: str = "") -> Organizer:
+    """A new organizer (the caller commits)."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 320:
+        raise OrganizerError("that is not an email address")
+    if role not in ROLES:
+        raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
+    _check_password(password)
+    if find(org, email) is not None:
+        raise OrganizerError(f"{email} already has an account")
+    organizer = Organizer(
+        organization_id=org.id,
+        email=email,
+        name=name.strip()[:80],
+        password_hash=generate_password_hash(password, method="scrypt"),
+        role=role,
+    )
+    db.session.add(organizer)
+    db.session.flush()
+    return organizer
+
+
+def find(org: Organization, email: str) -> Organizer | None:
+    """The organization's organizer with this email, if any."""
+    return db.session.scalar(
+        select(Organizer).where(
+            Organizer.organization_id == org.id, func.lower(Organizer.email) == normalize_email(email)
+        )
+    )
+
+
+def authenticate(org: Organization, email: str, password: str, now: datetime) -> Organizer | None:
+    """The active organizer whose email and password these are, or None."""
+    organizer = find(org, email)
+    valid = check_password_hash(organizer.password_hash if organizer else _NOBODY, password)
+    if organizer is None or not valid or not organizer.active:
+        return None
+    organizer.last_login_at = now
+    return organizer
+
+
+def invite(org: Organization, email: str, role: str, by: Organizer, now: datetime) -> str:
+    """Make a one-time invitation for `email` to join as `role`; returns its secret token (only
+    its digest is stored, so the link can be shown once)."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in email:
+        raise OrganizerError("that is not an email address")
+    if find(org, email) is not None:
+        raise OrganizerError(f"{email} already has an account")
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        Invitation(
+            organization_id=org.id,
+            email=email,
+            role=role,
+            token_digest=_digest(token),
+            invited_by_id=by.id,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def open_invitation(token: str, now: datetime) -> Invitation | None:
+    """The unused, unexpired invitation this token belongs to, if any."""
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_digest == _digest(token)))
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        return None
+    return invitation
+
+
+def accept(invitation: Invitation, password: str, name: str, now: datetime) -> Organizer:
+    """Create the invited organizer and spend the invitation (the caller commits)."""
+    org = db.session.get(Organization, invitation.organization_id)
+    assert org is not None
+    organizer = create(org, invitation.email, password, invitation.role, name)
+    invitation.used_at = now
+    return organizer
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise OrganizerError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

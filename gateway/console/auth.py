@@ -1,0 +1,99 @@
+"""Signing in and out, and accepting an invitation."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from gateway import clock
+from gateway.access import limiter, needs, start_session
+from gateway.community import audit, organization, organizers
+from gateway.console import bp
+from gateway.extensions import db
+
+# Per address, and per account whoever tries it: a guess a second is far too slow to matter.
+LOGIN_LIMITS = "10 per minute;60 per hour"
+ACCOUNT_LIMITS = "20 per hour"
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class AcceptForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(
+        f"Choose a password (at least {organizers.MIN_PASSWORD} characters)",
+        validators=[DataRequired(), Length(min=organizers.MIN_PASSWORD, max=1024)],
+    )
+
+
+def _account_key() -> str:
+    return "login:" + organizers.normalize_email(request.form.get("email", ""))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"])
+@limiter.limit(ACCOUNT_LIMITS, methods=["POST"], key_func=_account_key)
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("console.dashboard"))
+    if form.validate_on_submit():
+        org = organization.default()
+        organizer = organizers.authenticate(org, form.email.data or "", form.password.data or "", clock.now())
+        if organizer is None:
+            audit.record(org, "login_failed", ip=request.remote_addr or "", actor=form.email.data or "")
+            db.session.commit()
+            flash("That email and password don't match an account.", "error")
+            return render_template("console/login.html", form=form), 401
+        audit.record(org, "login", organizer, ip=request.remote_addr or "")
+        db.session.commit()
+        start_session(organizer)
+        return redirect(_safe_next(request.args.get("next")) or url_for("console.dashboard"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("console/login.html", form=form), status
+
+
+@bp.post("/logout")
+@needs("viewer")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    flash("You're signed out.", "info")
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"])
+def accept_invitation(token: str) -> ResponseReturnValue:
+    now = clock.now()
+    invitation = organizers.open_invitation(token, now)
+    if invitation is None:
+        return render_template("console/invitation_gone.html"), 404
+    form = AcceptForm()
+    if form.validate_on_submit():
+        try:
+            organizer = organizers.accept(invitation, form.password.data or "", form.name.data or "", now)
+        except organizers.OrganizerError as exc:
+            flash(str(exc), "error")
+            return render_template("console/accept.html", form=form, invitation=invitation), 400
+        org = organization.default()
+        audit.record(org, "invitation_accepted", organizer, ip=request.remote_addr or "", role=organizer.role)
+        db.session.commit()
+        start_session(organizer)
+        return redirect(url_for("console.dashboard"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("console/accept.html", form=form, invitation=invitation), status
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Where to go after signing in: a page behind this login (the console, the simulator),
+    never another site."""
+    if target and target.startswith(("/console", "/simulator")) and not target.startswith("//"):
+        return target
+    return None
