@@ -9,6 +9,7 @@ are open to anonymous visitors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -91,6 +92,12 @@ def load_organizer(session_id: str) -> SignedIn | None:
     organizer = db.session.get(Organizer, int(organizer_id))
     if organizer is None or not organizer.active or organizer.session_version != int(version):
         return None
+    signed_in_at = session.get("signed_in_at", 0)
+    if (
+        not isinstance(signed_in_at, int | float)
+        or time.time() - signed_in_at > SESSION_LIFETIME.total_seconds()
+    ):
+        return None  # however often it was used since: twelve hours from signing in, no more
     return SignedIn(organizer)
 
 
@@ -103,6 +110,7 @@ def start_session(organizer: Organizer) -> None:
     """Sign `organizer` in on a fresh session: nothing of the one before it is kept."""
     session.clear()
     session.permanent = True
+    session["signed_in_at"] = time.time()
     login_user(SignedIn(organizer), fresh=True)
 
 
@@ -111,6 +119,7 @@ def init_app(app: Flask) -> None:
     throttling."""
     app.config.update(
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 from dotenv import dotenv_values
+from werkzeug.security import check_password_hash
 
 from gateway import create_app, migrate
 from gateway.community import organization, organizers
@@ -53,8 +54,11 @@ def demo(host: str, port: int) -> None:
         with app.app_context():
             migrate.upgrade("head")
             org = organization.default()
-            if organizers.find(org, DEMO_ADMIN) is None:
+            admin = organizers.find(org, DEMO_ADMIN)
+            if admin is None:
                 organizers.create(org, DEMO_ADMIN, settings["DEMO_ADMIN_PASSWORD"], "admin", "Demo admin")
+            elif not check_password_hash(admin.password_hash, settings["DEMO_ADMIN_PASSWORD"]):
+                organizers.set_password(admin, settings["DEMO_ADMIN_PASSWORD"])  # the one printed below
             db.session.commit()
             db.engine.dispose()
         env = {**os.environ, "KINDRED_INSTANCE": str(instance), "HOST": host, "PORT": str(port)}

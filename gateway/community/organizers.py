@@ -33,14 +33,15 @@ def may(role: str, needed: str) -> bool:
 
 
 def normalize_email(email: str) -> str:
-    """An organizer's email as stored and compared."""
-    return email.strip().lower()
+    """An organizer's email as stored and compared (a NUL, which no address has and
+    PostgreSQL cannot store, is dropped)."""
+    return email.replace("\x00", "").strip().lower()
 
 
 def create(org: Organization, email: str, password: str, role: str, name: str = "") -> Organizer:
     """A new organizer (the caller commits)."""
     email = normalize_email(email)
-    if "@" not in email or len(email) > 320:
+    if "@" not in email or len(email) > 320 or "\x00" in email:
         raise OrganizerError("that is not an email address")
     if role not in ROLES:
         raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
@@ -50,7 +51,7 @@ def create(org: Organization, email: str, password: str, role: str, name: str = 
     organizer = Organizer(
         organization_id=org.id,
         email=email,
-        name=name.strip()[:80],
+        name=name.replace("\x00", "").strip()[:80],
         password_hash=generate_password_hash(password, method="scrypt"),
         role=role,
     )
@@ -118,6 +119,32 @@ def accept(invitation: Invitation, password: str, name: str, now: datetime) -> O
     organizer = create(org, invitation.email, password, invitation.role, name)
     invitation.used_at = now
     return organizer
+
+
+def set_password(organizer: Organizer, password: str) -> None:
+    """A new password; every session of theirs ends (the caller commits)."""
+    _check_password(password)
+    organizer.password_hash = generate_password_hash(password, method="scrypt")
+    end_sessions(organizer)
+
+
+def set_role(organizer: Organizer, role: str) -> None:
+    """A new role; every session of theirs ends (the caller commits)."""
+    if role not in ROLES:
+        raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
+    organizer.role = role
+    end_sessions(organizer)
+
+
+def disable(organizer: Organizer) -> None:
+    """No more signing in; every session of theirs ends (the caller commits)."""
+    organizer.active = False
+    end_sessions(organizer)
+
+
+def end_sessions(organizer: Organizer) -> None:
+    """End every session of this organizer, wherever they signed in."""
+    organizer.session_version += 1
 
 
 def _check_password(password: str) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
-from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -13,20 +14,22 @@ from gateway import clock
 from gateway.access import limiter, needs, start_session
 from gateway.community import audit, organization, organizers
 from gateway.console import bp
+from gateway.console.forms import ConsoleForm, no_nul
 from gateway.extensions import db
 
-# Per address, and per account whoever tries it: a guess a second is far too slow to matter.
+# Per address, every attempt; per account and address, failed ones only (so nobody can lock an
+# organizer out from elsewhere, and the right password after a typo still works).
 LOGIN_LIMITS = "10 per minute;60 per hour"
 ACCOUNT_LIMITS = "20 per hour"
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+class LoginForm(ConsoleForm):
+    email = EmailField("Email", filters=[no_nul], validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", filters=[no_nul], validators=[DataRequired(), Length(max=1024)])
 
 
-class AcceptForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
+class AcceptForm(ConsoleForm):
+    name = StringField("Your name", filters=[no_nul], validators=[DataRequired(), Length(max=80)])
     password = PasswordField(
         f"Choose a password (at least {organizers.MIN_PASSWORD} characters)",
         validators=[DataRequired(), Length(min=organizers.MIN_PASSWORD, max=1024)],
@@ -34,12 +37,16 @@ class AcceptForm(FlaskForm):
 
 
 def _account_key() -> str:
-    return "login:" + organizers.normalize_email(request.form.get("email", ""))
+    return f"login:{organizers.normalize_email(request.form.get('email', ''))}:{get_remote_address()}"
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMITS, methods=["POST"])
-@limiter.limit(ACCOUNT_LIMITS, methods=["POST"], key_func=_account_key)
+@limiter.limit(ACCOUNT_LIMITS, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if current_user.is_authenticated and request.method == "GET":
@@ -63,14 +70,20 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @needs("viewer")
 def logout() -> ResponseReturnValue:
+    organizer = current_user.organizer
+    organizers.end_sessions(organizer)  # a copied cookie must not outlive signing out
+    audit.record(organization.default(), "logout", organizer, ip=request.remote_addr or "")
+    db.session.commit()
     logout_user()
     flash("You're signed out.", "info")
     return redirect(url_for("console.login"))
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@bp.route("/invitation", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMITS, methods=["POST"])
-def accept_invitation(token: str) -> ResponseReturnValue:
+def accept_invitation() -> ResponseReturnValue:
+    # The token rides in the query string, which no log line of ours records.
+    token = request.args.get("token", "")
     now = clock.now()
     invitation = organizers.open_invitation(token, now)
     if invitation is None:
@@ -79,12 +92,18 @@ def accept_invitation(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             organizer = organizers.accept(invitation, form.password.data or "", form.name.data or "", now)
+            org = organization.default()
+            audit.record(
+                org, "invitation_accepted", organizer, ip=request.remote_addr or "", role=organizer.role
+            )
+            db.session.commit()
         except organizers.OrganizerError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
             return render_template("console/accept.html", form=form, invitation=invitation), 400
-        org = organization.default()
-        audit.record(org, "invitation_accepted", organizer, ip=request.remote_addr or "", role=organizer.role)
-        db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # accepted twice at once: the first one counts
+            return render_template("console/invitation_gone.html"), 409
         start_session(organizer)
         return redirect(url_for("console.dashboard"))
     status = 400 if request.method == "POST" else 200

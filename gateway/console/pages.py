@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import flash, render_template, request, url_for
+from flask import current_app, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Length
@@ -17,14 +16,15 @@ from gateway import clock
 from gateway.access import needs
 from gateway.community import audit, organization, organizers
 from gateway.console import bp
+from gateway.console.forms import ConsoleForm, no_nul
 from gateway.extensions import db
 from gateway.models import AuditEntry, ConsentEvent, ConversationReport, Friend, Organizer, Person
 
 AUDIT_PAGE = 100
 
 
-class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+class InviteForm(ConsoleForm):
+    email = EmailField("Email", filters=[no_nul], validators=[DataRequired(), Length(max=320)])
     role = SelectField("Role", choices=list(organizers.ROLES), default="organizer")
 
 
@@ -92,7 +92,8 @@ def organizers_page() -> ResponseReturnValue:
                 email=organizers.normalize_email(form.email.data or ""), role=form.role.data,
             )  # fmt: skip
             db.session.commit()
-            link = url_for("console.accept_invitation", token=token, _external=True)
+            base = current_app.config["PUBLIC_BASE_URL"]  # the address people reach, not the one asked
+            link = base + url_for("console.accept_invitation", token=token)
             flash(
                 "Invitation made. Send the link below to them yourself; it works once, for three days.",
                 "info",

@@ -178,3 +178,73 @@ def test_behind_a_trusted_proxy_the_throttle_and_audit_go_by_the_clients_address
         assert addresses == {"203.0.113.7", "198.51.100.9"}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_failed_guesses_from_elsewhere_do_not_lock_the_organizer_out(console: Flask) -> None:
+    email = organizer("admin")
+    attacker = console.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    assert [sign_in(attacker, email, f"guess {n}!!!!!!!").status_code for n in range(11)][-1] == 429
+    owner = console.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert sign_in(owner, email, "one typo first!!").status_code == 401
+    assert sign_in(owner, email).status_code == 302
+
+
+def test_signing_out_ends_the_session_even_for_a_copied_cookie(console: Flask, signed_in: SignedIn) -> None:
+    browser = signed_in("organizer")
+    cookie = browser.get_cookie("session")
+    assert cookie is not None
+    thief = console.test_client()
+    thief.set_cookie("session", cookie.value)
+    assert thief.get("/console/").status_code == 200
+    browser.post("/console/logout", data={"csrf_token": csrf_token(browser, "/console/")})
+    assert thief.get("/console/").status_code == 302
+
+
+def test_a_session_ends_twelve_hours_after_signing_in_however_busy(
+    console: Flask, signed_in: SignedIn
+) -> None:
+    browser = signed_in("viewer")
+    with browser.session_transaction() as session:
+        session["signed_in_at"] -= 12 * 3600 + 60
+    assert browser.get("/console/").status_code == 302
+
+
+def test_a_login_posted_as_json_is_refused_not_crashed(console: Flask) -> None:
+    email = organizer("admin")
+    browser = console.test_client()
+    token = csrf_token(browser)
+    for body in ({"email": email, "password": PASSWORD}, "x", 5, [1, 2], {"email": {}}):
+        response = browser.post("/console/login", json=body, headers={"X-CSRFToken": token})
+        assert response.status_code == 400
+    assert browser.get("/console/").status_code == 302
+
+
+def test_a_nul_in_the_form_is_refused_not_crashed(console: Flask) -> None:
+    browser = console.test_client()
+    response = browser.post(
+        "/console/login",
+        data={"email": "a\x00@b.org", "password": "x\x00y", "csrf_token": csrf_token(browser)},
+    )
+    assert response.status_code == 401
+
+
+def test_organizer_commands_end_the_sessions_of_the_account_they_change(app: Flask) -> None:
+    app.test_client_class = Browser
+    email = organizer("admin")
+    runner = app.test_cli_runner()
+    for args, stdin in (
+        (["organizer", "set-role", email, "viewer"], None),
+        (["organizer", "password", email, "--password-stdin"], "a brand new password\n"),
+        (["organizer", "disable", email], None),
+    ):
+        browser = app.test_client()
+        password = "a brand new password" if args[1] == "disable" else PASSWORD
+        assert sign_in(browser, email, password).status_code == 302
+        result = runner.invoke(args=args, input=stdin)
+        assert result.exit_code == 0, result.output
+        assert browser.get("/console/").status_code == 302, args
+    assert sign_in(app.test_client(), email, "a brand new password").status_code == 401  # disabled
+    actions = [action for action, _ in audit_actions()]
+    assert {"role_changed", "password_changed", "organizer_disabled"} <= set(actions)
