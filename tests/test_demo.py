@@ -98,10 +98,13 @@ def readme_cli_commands() -> list[str]:
         for block in blocks
         for line in block.replace("\\\n", " ").splitlines()
     ]
+    lines = [line.removeprefix(".venv/bin/") for line in lines]
     return [
         line
         for line in lines
-        if line.startswith("kindred ") and "demo" not in line and not NOT_RUNNABLE.search(line)
+        if line.startswith("kindred ")
+        and not line.startswith("kindred demo")
+        and not NOT_RUNNABLE.search(line)
     ]
 
 
