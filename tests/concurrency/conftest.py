@@ -12,21 +12,12 @@ import pytest
 from redis import Redis
 
 from tests.conftest import app_config
-from tests.doubles.servers import PostgresServer, RedisServer, free_port
+from tests.doubles.servers import RedisServer, free_port
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.processes import Deployment
 
 Deploy = Callable[[RedisServer], Deployment]
 Figures = Callable[..., None]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database, for the Procfile's release line to migrate."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'kindred.sqlite3'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 @pytest.fixture

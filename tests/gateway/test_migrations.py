@@ -16,15 +16,6 @@ from gateway import create_app, migrate
 from gateway.extensions import db
 from gateway.models import Base
 from tests.conftest import SECRET_KEY
-from tests.doubles.servers import PostgresServer
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 @pytest.fixture
