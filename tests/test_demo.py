@@ -172,14 +172,19 @@ def test_the_readme_demo_installs_runs_and_answers_and_the_cli_works_beside_it(t
 
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C
         assert demo.wait(timeout=30) == 0, log_path.read_text()[-3000:]
+        # Its own processes, and the embedded Redis (which runs from the project's .venv).
         survivors = subprocess.run(
             ["pgrep", "-s", str(demo.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        survivors += subprocess.run(
+            ["pgrep", "-f", str(project)], capture_output=True, text=True, check=False
         ).stdout.split()
         assert survivors == [], "the demo left processes running"
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
         subprocess.run(["pkill", "-KILL", "-s", str(demo.pid)], check=False)
+        subprocess.run(["pkill", "-KILL", "-f", str(project)], check=False)
     output = log_path.read_text()
     assert "Traceback" not in output
     assert VOLUNTEER not in output and VOLUNTEER[2:] not in output, "a full phone number reached the log"
