@@ -21,6 +21,7 @@ from gateway.models import (
     Person,
     Rsvp,
     TeamMember,
+    Thread,
 )
 
 FORGOTTEN = "[forgotten]"
@@ -70,6 +71,7 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         (FollowUp, FollowUp.person_id),
         (TeamMember, TeamMember.person_id),
         (Rsvp, Rsvp.person_id),
+        (Thread, Thread.person_id),
     ):
         db.session.execute(
             delete(model).where(column == person.id).execution_options(synchronize_session=False)

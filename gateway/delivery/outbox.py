@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 # Why a message may exist. Replies answer an inbound text; the rest the system starts itself
 # and need an opt-in on record.
-REPLY_REASONS = frozenset({"reply", "opt_in_request", "help"})  # within the reply budget
+# An organizer's answer from the console inbox is a reply too: to the text they sent.
+REPLY_REASONS = frozenset({"reply", "opt_in_request", "help", "organizer_reply"})  # within the reply budget
 AFTER_OPT_OUT = frozenset({"opt_out_confirmation", "help"})  # carriers require these even then
 INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
 REASONS = REPLY_REASONS | AFTER_OPT_OUT | INITIATED_REASONS

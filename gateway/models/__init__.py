@@ -17,7 +17,7 @@ from gateway.models.community import (
     Team,
     TeamMember,
 )
-from gateway.models.console import AuditEntry, Invitation, Organizer
+from gateway.models.console import AuditEntry, Invitation, Organizer, Thread
 from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent
 from gateway.models.people import Address, ConsentEvent, Organization, Person
 
@@ -44,6 +44,7 @@ __all__ = [
     "Rsvp",
     "Team",
     "TeamMember",
+    "Thread",
     "UTCDateTime",
     "utcnow",
 ]

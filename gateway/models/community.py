@@ -71,6 +71,7 @@ class PromptUse(Base):
 
 class ConversationReport(Base):
     __tablename__ = "conversation_report"
+    __table_args__ = (Index("ix_conversation_report_week", "organization_id", "reported_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))

@@ -1,4 +1,5 @@
-"""The organizers who use the web console, their invitations, and the audit log of what they do."""
+"""The organizers who use the web console, their invitations, the inbox threads they answer,
+and the audit log of what they do."""
 
 from __future__ import annotations
 
@@ -60,3 +61,30 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Thread(Base):
+    """One person's talk-back thread in the console inbox, whatever the channel: the texts (and,
+    later, emails) the flows did not handle land here, and organizers answer, assign and close
+    it. A new message the flows cannot handle opens it again. The conversation shown around it is
+    every message to and from the person's addresses."""
+
+    __tablename__ = "thread"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "person_id"),
+        Index("ix_thread_inbox", "organization_id", "status", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | done
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    # Something in it reads as a slur or abuse: organizers see a warning before opening it.
+    flagged: Mapped[bool] = mapped_column(default=False)
+    channel: Mapped[str] = mapped_column(String(8), default="sms")  # of the latest message kept
+    last_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,6 +43,8 @@ class Message(Base):
     reason: Mapped[str] = mapped_column(String(40), default="")  # reply, help, opt_out_confirmation, ...
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     needs_attention: Mapped[bool] = mapped_column(default=False)
+    # The organizer who wrote it, for answers sent from the console inbox.
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))

@@ -31,7 +31,10 @@ class Organization(Base):
 
 class Person(Base):
     __tablename__ = "person"
-    __table_args__ = (UniqueConstraint("organization_id", "referral_code"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "referral_code"),
+        Index("ix_person_volunteers", "organization_id", "volunteer_since"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
@@ -40,7 +43,11 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     volunteer_since: Mapped[datetime | None]
     referral_code: Mapped[str | None] = mapped_column(String(12))  # "Text JOIN K7Q2 to ..."
-    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    referred_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    # When they last texted (or wrote) in: "active this week" and retention are read from it.
+    last_active_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     addresses: Mapped[list[Address]] = relationship(back_populates="person")

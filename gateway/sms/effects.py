@@ -11,7 +11,7 @@ from functools import singledispatch
 from flask import current_app
 
 from flows import events as ev
-from gateway.community import events, friends, privacy, teams
+from gateway.community import events, friends, inbox, privacy, teams
 from gateway.delivery import consent
 from gateway.models import Address, FollowUp, Friend, Message, Organization, Person
 
@@ -106,7 +106,7 @@ def log_report(effect: ev.LogReport, turn: Turn) -> None:
 @apply.register
 def keep_for_inbox(effect: ev.KeepForInbox, turn: Turn) -> None:
     if turn.inbound is not None:
-        turn.inbound.needs_attention = True
+        inbox.keep(turn.inbound, turn.person)
 
 
 @apply.register

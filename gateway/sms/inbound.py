@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from flows import engine, keywords
 from flows import events as ev
 from flows.parse import mask_contacts
-from gateway.community import organization
+from gateway import clock
+from gateway.community import inbox, organization
 from gateway.delivery import consent
 from gateway.delivery.addresses import complete_erasure, erased_value, redact
 from gateway.extensions import db
@@ -62,6 +63,8 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
         status="received",
     )
     db.session.add(message)
+    if address.person is not None and not keywords.opt_out_reason(text):
+        address.person.last_active_at = clock.now()  # "active this week" is read from it
     try:
         db.session.commit()
     except IntegrityError:
@@ -86,7 +89,7 @@ def _answer_failed(message_id: int) -> None:
     """Answering crashed: keep the text for an organizer, and still honour an opt-out."""
     message = db.session.get(Message, message_id)
     assert message is not None
-    message.needs_attention = True
+    inbox.keep(message, message.address.person)
     reason = keywords.opt_out_reason(message.body)
     if reason:
         consent.opt_out(message.address, "sms_keyword", reason, evidence_message_id=message.id)

@@ -1,0 +1,190 @@
+"""The console inbox ("talk back"): one thread per person, whatever the channel.
+
+A text (and, with member email, an email reply) the flows did not handle is kept for an
+organizer: it opens its person's thread, or opens it again. Organizers answer from the thread
+(the answer is a reply in the outbox, so the consent guard checks it again at send time),
+assign it to one of them and mark it done. Threads whose texts read as slurs or abuse are
+flagged, so an organizer is warned before opening them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from flows import abuse
+from flows.events import Consent
+from gateway.community import audit
+from gateway.delivery import consent, outbox
+from gateway.delivery.addresses import ERASED_PREFIX
+from gateway.extensions import db
+from gateway.models import Address, Message, Organization, Organizer, Person, Thread
+
+FILTERS = ("open", "mine", "done", "all")
+# A text longer than this is split by carriers into more segments than phones reassemble well;
+# the provider refuses more than 1,600 characters.
+ANSWER_MAX = 1600
+# The conversation shown around a thread: its latest messages, both ways, every channel.
+AROUND = 60
+
+
+class InboxError(Exception):
+    """An answer or change that cannot be made; the message says why, for the organizer."""
+
+
+def keep(message: Message, person: Person | None) -> Thread | None:
+    """Keep an inbound message for an organizer: mark it and open its person's thread (the
+    caller holds the person's conversation lock, or tolerates a concurrent open)."""
+    message.needs_attention = True
+    if person is None:
+        return None
+    db.session.flush()
+    thread = _thread_of(person)
+    if thread is None:
+        try:
+            with db.session.begin_nested():
+                thread = Thread(organization_id=person.organization_id, person_id=person.id)
+                db.session.add(thread)
+        except IntegrityError:  # another process opened it just now
+            thread = _thread_of(person)
+            assert thread is not None
+    thread.status = "open"
+    thread.done_at = None
+    thread.done_by_id = None
+    thread.channel = message.channel
+    thread.last_message_id = message.id
+    thread.last_message_at = message.created_at
+    thread.flagged = thread.flagged or abuse.flagged(message.body)
+    return thread
+
+
+def _thread_of(person: Person) -> Thread | None:
+    return db.session.scalar(
+        select(Thread).where(Thread.organization_id == person.organization_id, Thread.person_id == person.id)
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    """A thread as the inbox lists it."""
+
+    thread: Thread
+    name: str | None
+    preview: str
+    assigned_to: str | None
+
+
+def threads(
+    org: Organization, which: str, organizer: Organizer, page: int, per_page: int
+) -> tuple[list[Row], int]:
+    """A page of threads, newest first, and how many match: `which` is open, mine (open and
+    assigned to `organizer`), done or all."""
+    where = [Thread.organization_id == org.id]
+    if which in ("open", "mine"):
+        where.append(Thread.status == "open")
+    if which == "mine":
+        where.append(Thread.assigned_to_id == organizer.id)
+    if which == "done":
+        where.append(Thread.status == "done")
+    total = db.session.scalar(select(func.count()).select_from(Thread).where(*where)) or 0
+    rows = db.session.execute(
+        select(Thread, Person.name, Message.body, Organizer.email)
+        .join(Person, Person.id == Thread.person_id)
+        .outerjoin(Message, Message.id == Thread.last_message_id)
+        .outerjoin(Organizer, Organizer.id == Thread.assigned_to_id)
+        .where(*where)
+        .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [Row(thread, name, body or "", email) for thread, name, body, email in rows], total
+
+
+def conversation(thread: Thread) -> list[Message]:
+    """The latest messages to and from the thread's person, oldest first."""
+    addresses = select(Address.id).where(Address.person_id == thread.person_id)
+    latest = db.session.scalars(
+        select(Message)
+        .where(Message.address_id.in_(addresses))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(AROUND)
+    ).all()
+    return list(reversed(latest))
+
+
+def open_count(org: Organization) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Thread)
+            .where(Thread.organization_id == org.id, Thread.status == "open")
+        )
+        or 0
+    )
+
+
+def reply_address(thread: Thread) -> Address | None:
+    """Where an answer to the thread goes: the person's number on the thread's channel."""
+    return db.session.scalar(
+        select(Address)
+        .where(Address.person_id == thread.person_id, Address.channel == thread.channel)
+        .order_by(Address.id.desc())
+        .limit(1)
+    )
+
+
+def answer(
+    org: Organization, thread: Thread, organizer: Organizer, body: str, ip: str, now: datetime
+) -> Message:
+    """Queue an organizer's answer as a reply in the outbox (the caller commits, then it goes
+    to the queue). Refused, with the reason, when the person opted out or cannot be reached;
+    the consent guard checks again right before the provider call."""
+    body = body.strip()
+    if not body:
+        raise InboxError("Write an answer first.")
+    if len(body) > ANSWER_MAX:
+        raise InboxError(f"An answer can be at most {ANSWER_MAX} characters; this one has {len(body)}.")
+    if thread.channel != "sms":
+        raise InboxError("Answers by email arrive with member email; answer this one by text.")
+    address = reply_address(thread)
+    if address is None or address.value.startswith(ERASED_PREFIX) or address.pending_erasure:
+        raise InboxError("They asked for their data to be erased; there is no number to answer.")
+    if consent.status(address) is Consent.OPTED_OUT:
+        raise InboxError("They opted out of texts, so nothing was sent. Kindred will not text them.")
+    in_reply_to = db.session.get(Message, thread.last_message_id) if thread.last_message_id else None
+    message = outbox.queue_sms(address, body, "organizer_reply", in_reply_to=in_reply_to)
+    message.organizer_id = organizer.id
+    audit.record(org, "reply_sent", organizer, ip=ip, thread=thread.id, message=message.id, chars=len(body))
+    return message
+
+
+def assign(org: Organization, thread: Thread, to: Organizer | None, by: Organizer, ip: str) -> None:
+    """Give the thread to an organizer (or to nobody)."""
+    if to is not None and (to.organization_id != org.id or not to.active or to.role == "viewer"):
+        raise InboxError("Threads go to active organizers and admins only.")
+    thread.assigned_to_id = to.id if to else None
+    audit.record(org, "thread_assigned", by, ip=ip, thread=thread.id, to=to.email if to else None)
+
+
+def mark(org: Organization, thread: Thread, status: str, by: Organizer, ip: str, now: datetime) -> None:
+    """Mark the thread done, or open again."""
+    if status not in ("open", "done"):
+        raise InboxError("A thread is open or done.")
+    thread.status = status
+    thread.done_at = now if status == "done" else None
+    thread.done_by_id = by.id if status == "done" else None
+    audit.record(org, f"thread_{'done' if status == 'done' else 'reopened'}", by, ip=ip, thread=thread.id)
+
+
+def assignable(org: Organization) -> list[Organizer]:
+    """Organizers a thread can be given to."""
+    return list(
+        db.session.scalars(
+            select(Organizer)
+            .where(Organizer.organization_id == org.id, Organizer.active, Organizer.role != "viewer")
+            .order_by(Organizer.email)
+        )
+    )
