@@ -10,7 +10,7 @@ flagged, so an organizer is warned before opening them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from gateway.community import audit
 from gateway.delivery import consent, outbox
 from gateway.delivery.addresses import ERASED_PREFIX
 from gateway.extensions import db
-from gateway.models import Address, Message, Organization, Organizer, Person, Thread
+from gateway.models import Address, Message, Organization, Organizer, Person, Thread, utcnow
 
 FILTERS = ("open", "mine", "done", "all")
 # A text longer than this is split by carriers into more segments than phones reassemble well;
@@ -29,6 +29,8 @@ FILTERS = ("open", "mine", "done", "all")
 ANSWER_MAX = 1600
 # The conversation shown around a thread: its latest messages, both ways, every channel.
 AROUND = 60
+# The same answer twice within this long is a double click, not a second answer.
+DUPLICATE_WINDOW = timedelta(minutes=5)
 
 
 class InboxError(Exception):
@@ -136,9 +138,7 @@ def reply_address(thread: Thread) -> Address | None:
     )
 
 
-def answer(
-    org: Organization, thread: Thread, organizer: Organizer, body: str, ip: str, now: datetime
-) -> Message:
+def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, ip: str) -> Message:
     """Queue an organizer's answer as a reply in the outbox (the caller commits, then it goes
     to the queue). Refused, with the reason, when the person opted out or cannot be reached;
     the consent guard checks again right before the provider call."""
@@ -154,11 +154,29 @@ def answer(
         raise InboxError("They asked for their data to be erased; there is no number to answer.")
     if consent.status(address) is Consent.OPTED_OUT:
         raise InboxError("They opted out of texts, so nothing was sent. Kindred will not text them.")
+    if _just_sent(address, body):
+        raise InboxError("That answer was just sent; it is not sent twice.")
     in_reply_to = db.session.get(Message, thread.last_message_id) if thread.last_message_id else None
     message = outbox.queue_sms(address, body, "organizer_reply", in_reply_to=in_reply_to)
     message.organizer_id = organizer.id
     audit.record(org, "reply_sent", organizer, ip=ip, thread=thread.id, message=message.id, chars=len(body))
     return message
+
+
+def _just_sent(address: Address, body: str) -> bool:
+    """The same answer to the same person in the last minutes: a second click, a resubmitted form."""
+    return bool(
+        db.session.scalar(
+            select(Message.id)
+            .where(
+                Message.address_id == address.id,
+                Message.reason == "organizer_reply",
+                Message.body == body,
+                Message.created_at > utcnow() - DUPLICATE_WINDOW,  # rows are stamped with real time
+            )
+            .limit(1)
+        )
+    )
 
 
 def assign(org: Organization, thread: Thread, to: Organizer | None, by: Organizer, ip: str) -> None:

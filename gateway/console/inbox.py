@@ -1,0 +1,207 @@
+"""The inbox ("talk back"): threads of what people wrote that the flows did not handle, and the
+organizers' answers, assignments and closings. Viewers read; organizers act."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from flows import abuse
+from flows.events import Consent
+from gateway import clock
+from gateway.access import needs
+from gateway.community import organization
+from gateway.community.inbox import (
+    ANSWER_MAX,
+    FILTERS,
+    InboxError,
+    answer,
+    assign,
+    assignable,
+    conversation,
+    mark,
+    reply_address,
+    threads,
+)
+from gateway.console import bp
+from gateway.console.forms import ConsoleForm, no_nul
+from gateway.delivery import consent
+from gateway.delivery.addresses import redact
+from gateway.extensions import db
+from gateway.models import Organization, Organizer, Person, Thread
+
+PER_PAGE = 50
+
+
+class AnswerForm(ConsoleForm):
+    body = TextAreaField("Your answer", filters=[no_nul], validators=[DataRequired(), Length(max=ANSWER_MAX)])
+    done = BooleanField("Mark the thread done once sent", default=True)
+
+
+class AssignForm(ConsoleForm):
+    to = SelectField("Assigned to", choices=[], validate_choice=False)
+
+
+class StatusForm(ConsoleForm):
+    status = SelectField("Status", choices=["done", "open"])
+
+
+@bp.get("/inbox")
+@needs("viewer")
+def inbox() -> ResponseReturnValue:
+    org = organization.default()
+    which = request.args.get("show", "open")
+    if which not in FILTERS:
+        which = "open"
+    page = _page()
+    rows, total = threads(org, which, current_user.organizer, page, PER_PAGE)
+    return render_template(
+        "console/inbox.html",
+        rows=rows,
+        total=total,
+        which=which,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        filters=FILTERS,
+    )
+
+
+@bp.get("/inbox/<int:id>")
+@needs("viewer")
+def thread(id: int) -> ResponseReturnValue:
+    org = organization.default()
+    item = _thread(org.id, id)
+    if item.flagged and request.args.get("confirm") != "1":
+        person = db.session.get(Person, item.person_id)
+        return render_template("console/thread_warning.html", thread=item, person=person)
+    return _show(org, item, AnswerForm(formdata=None))
+
+
+@bp.post("/inbox/<int:id>/answer")
+@needs("viewer", post="organizer")
+def answer_thread(id: int) -> ResponseReturnValue:
+    org = organization.default()
+    item = _thread(org.id, id, lock=True)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "error")
+        return _show(org, item, form, 400)  # what they wrote stays in the box
+    ip = request.remote_addr or ""
+    try:
+        answer(org, item, current_user.organizer, form.body.data or "", ip)
+        if form.done.data:
+            mark(org, item, "done", current_user.organizer, ip, clock.now())
+    except InboxError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _show(org, item, form, 409)
+    db.session.commit()
+    flash(
+        "Answer queued: it goes out as a text in a moment."
+        + (" Thread marked done." if form.done.data else ""),
+        "info",
+    )
+    return _back(item)
+
+
+def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int = 200) -> ResponseReturnValue:
+    """The thread page: the conversation, and the forms to answer, assign and close."""
+    person = db.session.get(Person, item.person_id)
+    address = reply_address(item)
+    organizers = assignable(org)
+    page = render_template(
+        "console/thread.html",
+        thread=item,
+        person=person,
+        address=redact(address.value) if address else "",
+        opted_out=address is not None and consent.status(address) is Consent.OPTED_OUT,
+        messages=conversation(item),
+        flagged=abuse.flagged,
+        answer_form=answer_form,
+        assign_form=_assign_form(organizers, item),
+        status_form=StatusForm(formdata=None, status="open" if item.status == "done" else "done"),
+        assigned_to=next((o for o in organizers if o.id == item.assigned_to_id), None),
+        answer_max=ANSWER_MAX,
+    )
+    return page, status
+
+
+@bp.post("/inbox/<int:id>/assign")
+@needs("viewer", post="organizer")
+def assign_thread(id: int) -> ResponseReturnValue:
+    org = organization.default()
+    item = _thread(org.id, id, lock=True)
+    form = AssignForm()
+    chosen = form.to.data or ""
+    to = None
+    if chosen:
+        to = db.session.get(Organizer, int(chosen)) if chosen.isdigit() else None
+        if to is None or to.organization_id != org.id:
+            flash("Choose an organizer from the list.", "error")
+            return _show(org, item, AnswerForm(formdata=None), 400)
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "error")
+        return _show(org, item, AnswerForm(formdata=None), 400)
+    try:
+        assign(org, item, to, current_user.organizer, request.remote_addr or "")
+    except InboxError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _show(org, item, AnswerForm(formdata=None), 400)
+    db.session.commit()
+    flash(f"Assigned to {to.name or to.email}." if to else "Nobody is assigned now.", "info")
+    return _back(item)
+
+
+@bp.post("/inbox/<int:id>/status")
+@needs("viewer", post="organizer")
+def thread_status(id: int) -> ResponseReturnValue:
+    org = organization.default()
+    item = _thread(org.id, id, lock=True)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "error")
+        return _show(org, item, AnswerForm(formdata=None), 400)
+    mark(org, item, form.status.data or "", current_user.organizer, request.remote_addr or "", clock.now())
+    db.session.commit()
+    flash("Marked done." if item.status == "done" else "Open again.", "info")
+    return _back(item)
+
+
+def _thread(org_id: int, id: int, lock: bool = False) -> Thread:
+    query = select(Thread).where(Thread.id == id, Thread.organization_id == org_id)
+    item = db.session.scalar(query.with_for_update() if lock else query)
+    if item is None:
+        abort(404, description="no such thread")
+    return item
+
+
+def _assign_form(organizers: list[Organizer], item: Thread) -> AssignForm:
+    form = AssignForm(to=str(item.assigned_to_id or ""))
+    form.to.choices = [SelectChoice("", "Nobody")] + [
+        SelectChoice(str(o.id), o.name or o.email) for o in organizers
+    ]
+    return form
+
+
+def _back(item: Thread) -> ResponseReturnValue:
+    """After a change, the thread again (POST, redirect, GET: a reload does not repeat it)."""
+    return redirect(url_for("console.thread", id=item.id, confirm=1 if item.flagged else None), 303)
+
+
+def _form_problem(form: ConsoleForm) -> str:
+    if "csrf_token" in form.errors:
+        return "The form had expired; nothing was changed. Try again."
+    if "body" in form.errors:
+        return f"Write an answer of at most {ANSWER_MAX} characters."
+    return "Check the form and try again."
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1

@@ -1,0 +1,217 @@
+"""The inbox: what a volunteer wrote that the flows did not handle reaches an organizer, who
+answers it by text (through the outbox, consent checked), assigns it and closes it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway.extensions import db
+from gateway.models import AuditEntry, Message, Thread
+from tests.console.conftest import SignedIn
+from tests.support import Phone, csrf_token
+
+QUESTION = "I can't make Tuesday, can someone call me?"
+
+
+@pytest.fixture
+def sam(phone: Phone) -> Phone:
+    """A volunteer who joined, listed a friend, and got a conversation idea."""
+    for text in ("hi", "yes", "Sam", "my grandma Ruth", "skip"):
+        phone.send(text)
+    return phone
+
+
+def thread_links(browser: FlaskClient, show: str = "open") -> dict[str, str]:
+    """The inbox's threads as a person sees them: name -> link."""
+    page = browser.get(f"/console/inbox?show={show}").get_data(as_text=True)
+    return {name: href for href, name in re.findall(r'<a href="(/console/inbox/\d+)">([^<]+)</a>', page)}
+
+
+def answer(browser: FlaskClient, thread: str, body: str, done: bool = True) -> tuple[int, str]:
+    data = {"body": body, "csrf_token": csrf_token(browser, thread)} | ({"done": "y"} if done else {})
+    response = browser.post(f"{thread}/answer", data=data, follow_redirects=True)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_an_organizer_answers_a_text_the_flows_kept_and_it_arrives(sam: Phone, signed_in: SignedIn) -> None:
+    assert sam.reply_to(QUESTION).startswith("Thanks! I've passed that on to an organizer.")
+    organizer = signed_in("organizer")
+
+    links = thread_links(organizer)
+    assert list(links) == ["Sam"]
+    assert QUESTION.replace("'", "&#39;") in organizer.get("/console/inbox").get_data(as_text=True)
+    thread = links["Sam"]
+    page = organizer.get(thread).get_data(as_text=True)
+    assert "my grandma Ruth" in page and "for an organizer" in page  # the conversation around it
+
+    status, page = answer(organizer, thread, "Hi Sam, Dana here. I'll call you tonight at 7.")
+    assert status == 200 and "Answer queued" in page
+    sam.worker.run()
+    assert sam.replies()[-1] == "Hi Sam, Dana here. I'll call you tonight at 7."
+    assert "An organizer answered" in organizer.get(thread).get_data(as_text=True)
+    # Answered and marked done: it leaves the open list for the done one.
+    assert thread_links(organizer) == {}
+    assert thread_links(organizer, "done") == {"Sam": thread}
+    with organizer.application.app_context():
+        sent = db.session.scalar(select(Message).where(Message.reason == "organizer_reply"))
+        assert sent is not None and sent.in_reply_to_id is not None and sent.organizer_id is not None
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert actions[-2:] == ["reply_sent", "thread_done"]
+        reply = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "reply_sent"))
+        assert reply is not None and "Dana" not in str(reply.detail)  # the audit keeps no message text
+
+
+def test_a_new_text_opens_a_done_thread_again(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+    answer(organizer, thread, "Sure, calling you tonight.")
+    assert thread_links(organizer) == {}
+
+    sam.send("thanks!! also what time is the forum")
+    assert thread_links(organizer) == {"Sam": thread}
+
+
+def test_an_opted_out_volunteer_gets_no_answer_and_the_draft_is_kept(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+    sam.send("STOP")
+    before = len(sam.replies())
+
+    status, page = answer(organizer, thread, "Hi Sam, still there?")
+    sam.worker.run()
+
+    assert status == 409
+    assert "opted out" in page and "Hi Sam, still there?" in page  # what they typed is not lost
+    assert len(sam.replies()) == before
+
+
+def test_a_stop_that_lands_after_the_answer_is_queued_still_wins(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+
+    sam.post("Hi Sam, still there?")  # a text in flight
+    status, _ = answer(organizer, thread, "Calling you at 7!")
+    assert status == 200
+    assert sam.post("STOP").status_code == 200  # arrives before the worker sends the answer
+    sam.worker.run()
+
+    assert "Calling you at 7!" not in sam.replies()
+    assert "opted out" in sam.replies()[-1].lower() or "unsubscribed" in sam.replies()[-1].lower()
+    with organizer.application.app_context():
+        answer_row = db.session.scalar(select(Message).where(Message.reason == "organizer_reply"))
+        assert answer_row is not None and answer_row.status == "suppressed"
+
+
+def test_a_double_click_sends_one_answer(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+
+    first, _ = answer(organizer, thread, "On my way", done=False)
+    second, page = answer(organizer, thread, "On my way", done=False)
+    sam.worker.run()
+
+    assert (first, second) == (200, 409)
+    assert "not sent twice" in page
+    assert sam.replies().count("On my way") == 1
+
+
+def test_empty_and_overlong_answers_are_refused_with_a_reason(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+
+    for body in ("   ", "x" * 1601):
+        status, page = answer(organizer, thread, body)
+        assert status == 400 and "at most 1600 characters" in page
+    sam.worker.run()
+    assert not any(reply.startswith("x") for reply in sam.replies())
+
+
+def test_assigning_puts_a_thread_in_mine(sam: Phone, console: Flask, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+    page = organizer.get(thread).get_data(as_text=True)
+    me = re.search(r'<option value="(\d+)">organizer-\d+@', page)
+    assert me is not None
+    assert thread_links(organizer, "mine") == {}
+
+    response = organizer.post(
+        f"{thread}/assign", data={"to": me.group(1), "csrf_token": csrf_token(organizer, thread)}
+    )
+    assert response.status_code == 303
+    assert thread_links(organizer, "mine") == {"Sam": thread}
+    assert "Assigned to" in organizer.get(thread).get_data(as_text=True)
+
+    signed_in("viewer")  # an account that may read threads but not take them
+    with console.app_context():
+        viewer_id = db.session.scalar(
+            select(AuditEntry.organizer_id).where(AuditEntry.actor.like("viewer-%"))
+        )
+    refused = organizer.post(
+        f"{thread}/assign", data={"to": str(viewer_id), "csrf_token": csrf_token(organizer, thread)}
+    )
+    assert refused.status_code == 400 and "active organizers and admins only" in refused.get_data(
+        as_text=True
+    )
+    nonsense = organizer.post(
+        f"{thread}/assign", data={"to": "9999", "csrf_token": csrf_token(organizer, thread)}
+    )
+    assert nonsense.status_code == 400
+
+
+def test_a_viewer_reads_threads_but_cannot_answer(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    viewer = signed_in("viewer")
+    thread = thread_links(viewer)["Sam"]
+    page = viewer.get(thread).get_data(as_text=True)
+    assert "my grandma Ruth" in page and "Send answer" not in page
+
+    refused = viewer.post(f"{thread}/answer", data={"body": "hi", "csrf_token": csrf_token(viewer, thread)})
+    sam.worker.run()
+    assert refused.status_code == 403
+    assert "hi" not in sam.replies()
+
+
+def test_abuse_is_hidden_behind_a_warning_until_opened(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send("you are all a bunch of b1tches")
+    organizer = signed_in("organizer")
+
+    listing = organizer.get("/console/inbox").get_data(as_text=True)
+    assert "b1tches" not in listing and "May contain slurs or abuse" in listing
+    thread = thread_links(organizer)["Sam"]
+    warning = organizer.get(thread).get_data(as_text=True)
+    assert "b1tches" not in warning and "Show the messages" in warning
+    opened = organizer.get(f"{thread}?confirm=1").get_data(as_text=True)
+    assert "b1tches" in opened and "possible abuse" in opened
+
+
+def test_threads_and_pages_that_do_not_exist_are_404(sam: Phone, signed_in: SignedIn) -> None:
+    organizer = signed_in("organizer")
+    assert organizer.get("/console/inbox/999999").status_code == 404
+    token = csrf_token(organizer, "/console/inbox")
+    assert (
+        organizer.post("/console/inbox/999999/answer", data={"body": "x", "csrf_token": token}).status_code
+        == 404
+    )
+    assert organizer.get("/console/inbox?show=nonsense&page=abc").status_code == 200
+
+
+def test_erasing_their_data_removes_their_thread(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    assert list(thread_links(organizer)) == ["Sam"]
+    sam.send("DELETE")
+    sam.send("YES")
+    with organizer.application.app_context():
+        assert db.session.scalars(select(Thread)).all() == []
+    assert thread_links(organizer, "all") == {}
