@@ -17,6 +17,7 @@ from gateway.access import needs
 from gateway.community import audit, organization, organizers
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
+from gateway.delivery.addresses import redact
 from gateway.extensions import db
 from gateway.models import AuditEntry, ConsentEvent, ConversationReport, Friend, Organizer, Person
 
@@ -124,3 +125,15 @@ def audit_log() -> ResponseReturnValue:
 def when(moment: object) -> str:
     """A time as organizers read it: 2026-11-28 14:05 UTC."""
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+
+
+@bp.app_template_filter("day")
+def day(moment: object) -> str:
+    """A date as organizers read it: 2026-11-28."""
+    return f"{moment:%Y-%m-%d}" if moment else ""
+
+
+bp.add_app_template_filter(redact, "redact")
+
+
+from gateway.console import volunteers  # noqa: E402, F401
