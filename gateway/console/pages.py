@@ -1,17 +1,15 @@
-"""Console pages: the dashboard, organizers (admins invite others), and the audit log."""
+"""Console pages: organizers (admins invite others) and the audit log, and the filters every
+page's templates use."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from flask import current_app, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Length
 
-from flows.events import STAGES
 from gateway import clock
 from gateway.access import needs
 from gateway.community import audit, organization, organizers
@@ -19,7 +17,7 @@ from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
 from gateway.delivery.addresses import redact
 from gateway.extensions import db
-from gateway.models import AuditEntry, ConsentEvent, ConversationReport, Friend, Organizer, Person
+from gateway.models import AuditEntry, Organizer
 
 AUDIT_PAGE = 100
 
@@ -27,51 +25,6 @@ AUDIT_PAGE = 100
 class InviteForm(ConsoleForm):
     email = EmailField("Email", filters=[no_nul], validators=[DataRequired(), Length(max=320)])
     role = SelectField("Role", choices=list(organizers.ROLES), default="organizer")
-
-
-@bp.get("/")
-@needs("viewer")
-def dashboard() -> ResponseReturnValue:
-    org = organization.default()
-    week_ago = clock.now() - timedelta(days=7)
-    reports = select(func.count()).select_from(ConversationReport)
-    ladder = dict(
-        db.session.execute(
-            select(Friend.stage, func.count()).where(Friend.organization_id == org.id).group_by(Friend.stage)
-        ).all()
-    )
-    learned = db.session.scalars(
-        select(ConversationReport.learned)
-        .where(ConversationReport.organization_id == org.id, ConversationReport.learned != "")
-        .order_by(ConversationReport.id.desc())
-        .limit(5)
-    ).all()
-    return render_template(
-        "console/dashboard.html",
-        org=org,
-        volunteers=db.session.scalar(
-            select(func.count())
-            .select_from(Person)
-            .where(Person.organization_id == org.id, Person.volunteer_since.is_not(None))
-        ),
-        conversations_week=db.session.scalar(
-            reports.where(
-                ConversationReport.organization_id == org.id, ConversationReport.reported_at > week_ago
-            )
-        ),
-        conversations=db.session.scalar(reports.where(ConversationReport.organization_id == org.id)),
-        opt_outs_week=db.session.scalar(
-            select(func.count())
-            .select_from(ConsentEvent)
-            .where(
-                ConsentEvent.organization_id == org.id,
-                ConsentEvent.kind == "opt_out",
-                ConsentEvent.at > week_ago,
-            )
-        ),
-        ladder=[(stage, ladder.get(stage, 0)) for stage in STAGES],
-        learned=learned,
-    )
 
 
 @bp.route("/organizers", methods=["GET", "POST"])
@@ -136,4 +89,4 @@ def day(moment: object) -> str:
 bp.add_app_template_filter(redact, "redact")
 
 
-from gateway.console import volunteers  # noqa: E402, F401
+from gateway.console import dashboard, volunteers  # noqa: E402, F401
