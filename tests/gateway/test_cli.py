@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gateway import migrate
 from gateway.community.exports import safe_cell
 from gateway.extensions import db
-from gateway.models import Friend, Message
+from gateway.models import AuditEntry, Friend, Message
 from tests.support import Phone
 
 HEADERS = {
@@ -122,3 +122,13 @@ def test_kindred_worker_burst_sends_what_is_queued(app: Flask, phone: Phone) -> 
     assert result.exit_code == 0, result.output
     (terms,) = phone.replies()
     assert "Reply YES to join" in terms
+
+
+def test_every_export_is_in_the_audit_log(app: Flask, volunteer: Phone) -> None:
+    export(app, "volunteers")
+    export(app, "friends")
+
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert [entry.detail["kind"] for entry in entries] == ["volunteers", "friends"]
+        assert all(entry.actor.endswith("(command line)") and entry.ip for entry in entries)
