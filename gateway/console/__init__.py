@@ -18,4 +18,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-from gateway.console import auth, inbox, pages  # noqa: E402, F401 (their routes join the blueprint)
+from gateway.console import auth, inbox, network, pages  # noqa: E402, F401 (their routes join the blueprint)
