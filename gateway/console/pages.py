@@ -87,6 +87,3 @@ def day(moment: object) -> str:
 
 
 bp.add_app_template_filter(redact, "redact")
-
-
-from gateway.console import dashboard, volunteers  # noqa: E402, F401
