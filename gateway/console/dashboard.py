@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, cast, func, select, true
 
 from flows.events import STAGES
 from gateway import clock
@@ -37,6 +37,7 @@ from gateway.models import (
 )
 
 WEEKS = 12
+JULIAN_UNIX_EPOCH = 2440587.5  # the Julian day number of 1970-01-01 00:00 UTC
 OUTCOMES = {  # in the order a chart stacks them, with what organizers call them
     "committed": "Committed",
     "open": "Open",
@@ -135,17 +136,29 @@ def _volunteers(org: Organization) -> Select[tuple[int]]:
 
 
 def conversations_by_week(org: Organization, now: datetime) -> list[Week]:
-    """Conversations reported in each of the last WEEKS weeks (the last one ends now), by outcome."""
+    """Conversations reported in each of the last WEEKS weeks (the last one ends now), by outcome,
+    counted by the database."""
     since = now - timedelta(weeks=WEEKS)
+    week = cast(func.floor((_days(ConversationReport.reported_at) - _epoch_days(since)) / 7), Integer)
     buckets = [Counter[str]() for _ in range(WEEKS)]
-    for reported_at, outcome in db.session.execute(
-        select(ConversationReport.reported_at, ConversationReport.outcome).where(
-            ConversationReport.organization_id == org.id, ConversationReport.reported_at > since
-        )
+    for index, outcome, count in db.session.execute(
+        select(week, ConversationReport.outcome, func.count())
+        .where(ConversationReport.organization_id == org.id, ConversationReport.reported_at > since)
+        .group_by(week, ConversationReport.outcome)
     ):
-        index = min(WEEKS - 1, int((reported_at - since) / timedelta(weeks=1)))
-        buckets[index][outcome] += 1
+        buckets[min(WEEKS - 1, max(0, int(index)))][outcome] += count
     return [Week(since + timedelta(weeks=i), dict(bucket)) for i, bucket in enumerate(buckets)]
+
+
+def _days(column: ColumnElement[datetime]) -> ColumnElement[float]:
+    """A timestamp column as days since the Unix epoch, in the database's own arithmetic."""
+    if db.engine.dialect.name == "sqlite":
+        return func.julianday(column) - JULIAN_UNIX_EPOCH
+    return func.extract("epoch", column) / 86400.0
+
+
+def _epoch_days(moment: datetime) -> float:
+    return moment.timestamp() / 86400.0
 
 
 @dataclass(frozen=True)
@@ -196,20 +209,18 @@ def _ticks(scale: int) -> list[int]:
 
 def retention(org: Organization, now: datetime) -> list[Retention]:
     """Of the volunteers who joined at least 4 (12) weeks ago, how many still texted in 4 (12)
-    weeks or more after joining."""
-    rows = db.session.execute(
-        select(Person.volunteer_since, Person.last_active_at).where(
-            Person.organization_id == org.id,
-            Person.volunteer_since.is_not(None),
-            Person.volunteer_since <= now - timedelta(weeks=4),
-        )
-    ).all()
+    weeks or more after joining, counted by the database."""
+    joined_days = _days(Person.volunteer_since)
+    stayed_days = _days(Person.last_active_at) - joined_days
     result = []
     for weeks in (4, 12):
-        after = timedelta(weeks=weeks)
-        cohort = [(joined, active) for joined, active in rows if joined <= now - after]
-        stayed = sum(1 for joined, active in cohort if active is not None and active - joined >= after)
-        result.append(Retention(weeks, len(cohort), stayed))
+        cutoff = _epoch_days(now - timedelta(weeks=weeks))
+        joined, stayed = db.session.execute(
+            select(func.count(), func.count().filter(stayed_days >= weeks * 7)).where(
+                Person.organization_id == org.id, Person.volunteer_since.is_not(None), joined_days <= cutoff
+            )
+        ).one()
+        result.append(Retention(weeks, joined, stayed))
     return result
 
 
@@ -223,11 +234,24 @@ def ladder(org: Organization) -> list[tuple[str, int]]:
 
 
 def interests(org: Organization, top: int = 10) -> list[tuple[str, int]]:
-    """What friends care about, most named first, as volunteers told it."""
-    counter: Counter[str] = Counter()
-    for (named,) in db.session.execute(select(Friend.interests).where(Friend.organization_id == org.id)):
-        counter.update(interest.lower() for interest in named or [] if interest)
-    return counter.most_common(top)
+    """What friends care about, most named first, as volunteers told it (each friend's list of
+    interests unnested and counted by the database)."""
+    unnest = func.json_each if db.engine.dialect.name == "sqlite" else func.json_array_elements_text
+    each = unnest(Friend.interests).table_valued("value")
+    name = func.lower(each.c.value)
+    return [
+        (interest, count)
+        for interest, count in db.session.execute(
+            select(name, func.count())
+            .select_from(Friend)
+            .join(each, true())
+            .where(Friend.organization_id == org.id)
+            .group_by(name)
+            .order_by(func.count().desc(), name)
+            .limit(top)
+        )
+        if interest
+    ]
 
 
 @dataclass(frozen=True)

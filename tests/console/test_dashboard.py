@@ -11,7 +11,7 @@ from flask import Flask
 from gateway import clock
 from gateway.community import organization
 from gateway.extensions import db
-from gateway.models import Address, Message, Person
+from gateway.models import Address, ConversationReport, Friend, Message, Person
 from tests.console.conftest import SignedIn
 from tests.support import Phone
 
@@ -92,3 +92,42 @@ def test_delivery_problems_say_what_happened_without_the_number(console: Flask, 
     assert "The carrier filtered it as possible spam. (error 30007)" in page
     assert "Not sent: the recipient had opted out." in page
     assert "+12125550177" not in page and "+1******0177" in page
+
+
+def test_each_conversation_counts_in_the_week_it_was_reported(console: Flask, signed_in: SignedIn) -> None:
+    now = clock.now()
+    with console.app_context():
+        org = organization.default()
+        sam = Person(organization_id=org.id, name="Sam", volunteer_since=now - timedelta(weeks=20))
+        db.session.add(sam)
+        db.session.flush()
+        ruth = Friend(organization_id=org.id, volunteer_id=sam.id, name="Ruth", stage="open")
+        db.session.add(ruth)
+        db.session.flush()
+        for outcome, ago in (
+            ("open", timedelta(days=1)),
+            ("committed", timedelta(days=8)),
+            ("committed", timedelta(days=9)),
+            ("not_reached", timedelta(weeks=11, days=6)),  # the oldest week shown
+            ("open", timedelta(weeks=13)),  # before the chart
+        ):
+            db.session.add(
+                ConversationReport(
+                    organization_id=org.id, volunteer_id=sam.id, friend_id=ruth.id, outcome=outcome,
+                    reported_at=now - ago,
+                )
+            )  # fmt: skip
+        db.session.commit()
+
+    page = signed_in("viewer").get("/console/").get_data(as_text=True)
+
+    table = page[page.index("<summary>The same as a table</summary>") :]
+    weeks = re.findall(r"<tr><td>[\d-]+</td>((?:<td>\d+</td>)+)</tr>", table)
+    counts = [[int(n) for n in re.findall(r"\d+", week)] for week in weeks]
+    # Newest week first; columns: committed, open, undecided, not interested, not reached, all.
+    assert len(counts) == 12
+    assert counts[0] == [0, 1, 0, 0, 0, 1]
+    assert counts[1] == [2, 0, 0, 0, 0, 2]
+    assert counts[-1] == [0, 0, 0, 0, 1, 1]
+    assert sum(week[-1] for week in counts) == 4
+    assert '"figure">5</div><div class="label">conversations reported in all' in page
