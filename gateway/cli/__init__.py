@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from gateway import create_app, logs
-from gateway.cli import db, demo, events, export, org, organizer, prompts, worker
+from gateway.cli import db, demo, events, export, org, organizer, prompts, seed, worker
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         org.org_group,
         events.events_group,
         organizer.organizer_group,
+        seed.seed_demo,
     ):
         app.cli.add_command(command)
 
