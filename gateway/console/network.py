@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, Subquery, case, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, case, func, select
 from sqlalchemy.orm import aliased
 
 from gateway.access import needs
@@ -452,18 +452,37 @@ def _cluster(clusters: dict[ClusterKey, Cluster], team_id: int | None) -> Cluste
 
 
 # The queries: a fixed few per view, grouped in the database, whatever the organization's size.
+# A volunteer's own counts (friends listed, volunteers brought in) are subqueries on each
+# volunteer, an index lookup each. Joined to the volunteers as grouped subqueries instead, they
+# took PostgreSQL half a second for 2,000 volunteers just after a bulk import: with no statistics
+# on the new rows yet, it expected a handful of volunteers and compared each with every group.
 
 
 def _volunteers_of(org: Organization) -> list[ColumnElement[bool]]:
     return [Person.organization_id == org.id, Person.volunteer_since.is_not(None)]
 
 
-def _friend_counts(org: Organization) -> Subquery:
+def _friends_listed(org: Organization) -> ScalarSelect[int]:
+    """How many friends the volunteer of the outer query listed."""
     return (
-        select(Friend.volunteer_id, func.count().label("friends"))
-        .where(Friend.organization_id == org.id)
-        .group_by(Friend.volunteer_id)
-        .subquery()
+        select(func.count())
+        .where(Friend.volunteer_id == Person.id, Friend.organization_id == org.id)
+        .correlate(Person)
+        .scalar_subquery()
+    )
+
+
+def _volunteers_brought() -> ScalarSelect[int]:
+    """How many volunteers the volunteer of the outer query brought in."""
+    # No filter on the organization: a referral never leaves it (its code is looked up in it), and
+    # with that filter SQLite reads every volunteer of the organization for each volunteer.
+    referred = aliased(Person)
+    return (
+        select(func.count())
+        .select_from(referred)
+        .where(referred.referred_by_id == Person.id, referred.volunteer_since.is_not(None))
+        .correlate(Person)
+        .scalar_subquery()
     )
 
 
@@ -473,12 +492,10 @@ def _in_cluster(key: ClusterKey) -> ColumnElement[bool]:
 
 def read_totals(org: Organization, *where: ColumnElement[bool]) -> dict[int | None, tuple[int, int]]:
     """Volunteers and the friends they listed, per team (None: on no team). One query."""
-    friends = _friend_counts(org)
     rows = db.session.execute(
-        select(TeamMember.team_id, func.count(Person.id), func.coalesce(func.sum(friends.c.friends), 0))
+        select(TeamMember.team_id, func.count(Person.id), func.coalesce(func.sum(_friends_listed(org)), 0))
         .select_from(Person)
         .outerjoin(TeamMember, TeamMember.person_id == Person.id)
-        .outerjoin(friends, friends.c.volunteer_id == Person.id)
         .where(*_volunteers_of(org), *where)
         .group_by(TeamMember.team_id)
     )
@@ -509,31 +526,21 @@ def read_clusters(org: Organization) -> tuple[list[Cluster], list[Link]]:
 def read_people(org: Organization, limit: int, *where: ColumnElement[bool]) -> list[Volunteer]:
     """Volunteers with their counts, the most connected first (by referrals either way, then
     friends listed), at most `limit`. One query."""
-    friends = _friend_counts(org)
-    brought = (
-        select(Person.referred_by_id.label("referrer_id"), func.count().label("brought"))
-        .where(*_volunteers_of(org), Person.referred_by_id.is_not(None))
-        .group_by(Person.referred_by_id)
-        .subquery()
-    )
     referrer = aliased(Person)
-    listed = func.coalesce(friends.c.friends, 0)
-    brought_in = func.coalesce(brought.c.brought, 0)
-    connections = brought_in + case((Person.referred_by_id.is_not(None), 1), else_=0)
+    listed, brought = _friends_listed(org), _volunteers_brought()
+    connections = brought + case((Person.referred_by_id.is_not(None), 1), else_=0)
     rows = db.session.execute(
         select(
             Person.id,
             Person.name,
             listed,
-            brought_in,
+            brought,
             Person.referred_by_id,
             referrer.name,
             TeamMember.team_id,
         )
         .select_from(Person)
         .outerjoin(TeamMember, TeamMember.person_id == Person.id)
-        .outerjoin(friends, friends.c.volunteer_id == Person.id)
-        .outerjoin(brought, brought.c.referrer_id == Person.id)
         .outerjoin(referrer, referrer.id == Person.referred_by_id)
         .where(*_volunteers_of(org), *where)
         .order_by(connections.desc(), listed.desc(), Person.id)
