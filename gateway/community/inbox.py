@@ -44,14 +44,15 @@ def keep(message: Message, person: Person | None) -> Thread | None:
     if person is None:
         return None
     db.session.flush()
-    thread = _thread_of(person)
+    # Locked, so an organizer closing the thread right now cannot close this text with it.
+    thread = _thread_of(person, lock=True)
     if thread is None:
         try:
             with db.session.begin_nested():
                 thread = Thread(organization_id=person.organization_id, person_id=person.id)
                 db.session.add(thread)
         except IntegrityError:  # another process opened it just now
-            thread = _thread_of(person)
+            thread = _thread_of(person, lock=True)
             assert thread is not None
     thread.status = "open"
     thread.done_at = None
@@ -63,10 +64,11 @@ def keep(message: Message, person: Person | None) -> Thread | None:
     return thread
 
 
-def _thread_of(person: Person) -> Thread | None:
-    return db.session.scalar(
-        select(Thread).where(Thread.organization_id == person.organization_id, Thread.person_id == person.id)
+def _thread_of(person: Person, lock: bool = False) -> Thread | None:
+    query = select(Thread).where(
+        Thread.organization_id == person.organization_id, Thread.person_id == person.id
     )
+    return db.session.scalar(query.with_for_update() if lock else query)
 
 
 @dataclass(frozen=True)
@@ -128,20 +130,24 @@ def open_count(org: Organization) -> int:
     )
 
 
-def reply_address(thread: Thread) -> Address | None:
-    """Where an answer to the thread goes: the person's number on the thread's channel."""
+def latest_text(thread: Thread) -> Message | None:
+    """The person's latest text on the thread's channel: what an answer replies to."""
+    addresses = select(Address.id).where(
+        Address.person_id == thread.person_id, Address.channel == thread.channel
+    )
     return db.session.scalar(
-        select(Address)
-        .where(Address.person_id == thread.person_id, Address.channel == thread.channel)
-        .order_by(Address.id.desc())
+        select(Message)
+        .where(Message.address_id.in_(addresses), Message.direction == "inbound")
+        .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
 
 
 def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, ip: str) -> Message:
-    """Queue an organizer's answer as a reply in the outbox (the caller commits, then it goes
-    to the queue). Refused, with the reason, when the person opted out or cannot be reached;
-    the consent guard checks again right before the provider call."""
+    """Queue an organizer's answer in the outbox, as a reply to the person's latest text, on
+    the number it came from (the caller commits, then it goes to the queue). Refused, with the
+    reason, when they opted out, were erased, or wrote long ago without ever opting in; the
+    consent guard checks again right before the provider call."""
     body = body.strip()
     if not body:
         raise InboxError("Write an answer first.")
@@ -149,22 +155,31 @@ def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, i
         raise InboxError(f"An answer can be at most {ANSWER_MAX} characters; this one has {len(body)}.")
     if thread.channel != "sms":
         raise InboxError("Answers by email arrive with member email; answer this one by text.")
-    address = reply_address(thread)
+    original = latest_text(thread)
+    address = original.address if original else None
     if address is None or address.value.startswith(ERASED_PREFIX) or address.pending_erasure:
         raise InboxError("They asked for their data to be erased; there is no number to answer.")
-    if consent.status(address) is Consent.OPTED_OUT:
+    state = consent.status(address)
+    if state is Consent.OPTED_OUT:
         raise InboxError("They opted out of texts, so nothing was sent. Kindred will not text them.")
     if _just_sent(address, body):
         raise InboxError("That answer was just sent; it is not sent twice.")
-    in_reply_to = db.session.get(Message, thread.last_message_id) if thread.last_message_id else None
-    message = outbox.queue_sms(address, body, "organizer_reply", in_reply_to=in_reply_to)
+    assert original is not None
+    if original.created_at < utcnow() - outbox.ANSWER_FRESH and state is not Consent.OPTED_IN:
+        raise InboxError(
+            "They wrote more than a day ago and never opted in, so Kindred cannot text them now. "
+            "Nothing was sent."
+        )
+    message = outbox.queue_sms(address, body, "organizer_reply", in_reply_to=original)
     message.organizer_id = organizer.id
     audit.record(org, "reply_sent", organizer, ip=ip, thread=thread.id, message=message.id, chars=len(body))
     return message
 
 
 def _just_sent(address: Address, body: str) -> bool:
-    """The same answer to the same person in the last minutes: a second click, a resubmitted form."""
+    """The same answer to the same person in the last minutes, on its way or gone: a second
+    click, a resubmitted form. (One the guard held back or the provider refused may be sent
+    again.)"""
     return bool(
         db.session.scalar(
             select(Message.id)
@@ -172,6 +187,7 @@ def _just_sent(address: Address, body: str) -> bool:
                 Message.address_id == address.id,
                 Message.reason == "organizer_reply",
                 Message.body == body,
+                Message.status.in_(("queued", "sending", "sent", "delivered")),
                 Message.created_at > utcnow() - DUPLICATE_WINDOW,  # rows are stamped with real time
             )
             .limit(1)
@@ -187,10 +203,17 @@ def assign(org: Organization, thread: Thread, to: Organizer | None, by: Organize
     audit.record(org, "thread_assigned", by, ip=ip, thread=thread.id, to=to.email if to else None)
 
 
-def mark(org: Organization, thread: Thread, status: str, by: Organizer, ip: str, now: datetime) -> None:
-    """Mark the thread done, or open again."""
+def mark(
+    org: Organization, thread: Thread, status: str, by: Organizer, ip: str, now: datetime, seen: int | None
+) -> None:
+    """Mark the thread done, or open again. `seen` is the latest message the organizer had on
+    their screen: a thread is not closed over a newer one they have not read."""
     if status not in ("open", "done"):
         raise InboxError("A thread is open or done.")
+    if status == "done" and thread.last_message_id is not None and seen != thread.last_message_id:
+        raise InboxError(
+            "A new message arrived while you were reading, so the thread stays open. Read it first."
+        )
     thread.status = status
     thread.done_at = now if status == "done" else None
     thread.done_by_id = by.id if status == "done" else None

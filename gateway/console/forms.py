@@ -23,3 +23,15 @@ class ConsoleForm(FlaskForm):
             if formdata is _Auto:
                 return request.form if _is_submitted() else None
             return formdata
+
+
+# Ids in URLs and forms fit the database's integer columns (PostgreSQL's are 32-bit).
+MAX_ID = 2**31 - 1
+
+
+def whole_number(raw: str | None, default: int | None = None, limit: int = MAX_ID) -> int | None:
+    """A positive whole number typed in ASCII digits (not "²" or "٣", which str.isdigit takes)
+    and no larger than `limit`; else `default`."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 12 and 0 < int(raw) <= limit:
+        return int(raw)
+    return default

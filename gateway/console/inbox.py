@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -24,16 +24,17 @@ from gateway.community.inbox import (
     assign,
     assignable,
     conversation,
+    latest_text,
     mark,
-    reply_address,
     threads,
 )
 from gateway.console import bp
-from gateway.console.forms import ConsoleForm, no_nul
-from gateway.delivery import consent
+from gateway.console.forms import ConsoleForm, no_nul, whole_number
+from gateway.delivery import consent, outbox
 from gateway.delivery.addresses import redact
+from gateway.delivery.status import OUTBOX_REASONS
 from gateway.extensions import db
-from gateway.models import Organization, Organizer, Person, Thread
+from gateway.models import Message, Organization, Organizer, Person, Thread, utcnow
 
 PER_PAGE = 50
 
@@ -41,6 +42,7 @@ PER_PAGE = 50
 class AnswerForm(ConsoleForm):
     body = TextAreaField("Your answer", filters=[no_nul], validators=[DataRequired(), Length(max=ANSWER_MAX)])
     done = BooleanField("Mark the thread done once sent", default=True)
+    seen = HiddenField()  # the latest message on the organizer's screen
 
 
 class AssignForm(ConsoleForm):
@@ -49,6 +51,7 @@ class AssignForm(ConsoleForm):
 
 class StatusForm(ConsoleForm):
     status = SelectField("Status", choices=["done", "open"])
+    seen = HiddenField()
 
 
 @bp.get("/inbox")
@@ -62,6 +65,7 @@ def inbox() -> ResponseReturnValue:
     rows, total = threads(org, which, current_user.organizer, page, PER_PAGE)
     return render_template(
         "console/inbox.html",
+        flagged=abuse.flagged,
         rows=rows,
         total=total,
         which=which,
@@ -71,18 +75,18 @@ def inbox() -> ResponseReturnValue:
     )
 
 
-@bp.get("/inbox/<int:id>")
+@bp.get("/inbox/<int(max=2147483647):id>")
 @needs("viewer")
 def thread(id: int) -> ResponseReturnValue:
     org = organization.default()
     item = _thread(org.id, id)
-    if item.flagged and request.args.get("confirm") != "1":
+    if _flagged(item) and request.args.get("confirm") != "1":
         person = db.session.get(Person, item.person_id)
         return render_template("console/thread_warning.html", thread=item, person=person)
     return _show(org, item, AnswerForm(formdata=None))
 
 
-@bp.post("/inbox/<int:id>/answer")
+@bp.post("/inbox/<int(max=2147483647):id>/answer")
 @needs("viewer", post="organizer")
 def answer_thread(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -93,45 +97,58 @@ def answer_thread(id: int) -> ResponseReturnValue:
         return _show(org, item, form, 400)  # what they wrote stays in the box
     ip = request.remote_addr or ""
     try:
-        answer(org, item, current_user.organizer, form.body.data or "", ip)
-        if form.done.data:
-            mark(org, item, "done", current_user.organizer, ip, clock.now())
+        sent = answer(org, item, current_user.organizer, form.body.data or "", ip)
     except InboxError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return _show(org, item, form, 409)
+    if outbox.starts_conversation(sent):
+        note = "Answer queued. They wrote more than a day ago, so it goes out in their calling hours."
+    else:
+        note = "Answer queued: Kindred checks their consent once more and sends it in a moment."
+    if form.done.data:
+        try:
+            mark(org, item, "done", current_user.organizer, ip, clock.now(), whole_number(form.seen.data))
+            note += " Thread marked done."
+        except InboxError as exc:
+            note += " " + str(exc)
     db.session.commit()
-    flash(
-        "Answer queued: it goes out as a text in a moment."
-        + (" Thread marked done." if form.done.data else ""),
-        "info",
-    )
+    flash(note, "info")
     return _back(item)
 
 
 def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int = 200) -> ResponseReturnValue:
     """The thread page: the conversation, and the forms to answer, assign and close."""
     person = db.session.get(Person, item.person_id)
-    address = reply_address(item)
+    original = latest_text(item)
+    address = original.address if original else None
+    state = consent.status(address) if address else Consent.UNKNOWN
     organizers = assignable(org)
+    shown = current_user.role != "viewer"
     page = render_template(
         "console/thread.html",
         thread=item,
         person=person,
-        address=redact(address.value) if address else "",
-        opted_out=address is not None and consent.status(address) is Consent.OPTED_OUT,
+        address=(address.value if shown else redact(address.value)) if address else "",
+        opted_out=state is Consent.OPTED_OUT,
+        opted_in=state is Consent.OPTED_IN,
+        late=original is not None and original.created_at < utcnow() - outbox.ANSWER_FRESH,
         messages=conversation(item),
+        reasons=OUTBOX_REASONS,
         flagged=abuse.flagged,
         answer_form=answer_form,
+        seen=item.last_message_id,
         assign_form=_assign_form(organizers, item),
-        status_form=StatusForm(formdata=None, status="open" if item.status == "done" else "done"),
+        status_form=StatusForm(
+            formdata=None, status="open" if item.status == "done" else "done", seen=item.last_message_id
+        ),
         assigned_to=next((o for o in organizers if o.id == item.assigned_to_id), None),
         answer_max=ANSWER_MAX,
     )
     return page, status
 
 
-@bp.post("/inbox/<int:id>/assign")
+@bp.post("/inbox/<int(max=2147483647):id>/assign")
 @needs("viewer", post="organizer")
 def assign_thread(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -140,7 +157,8 @@ def assign_thread(id: int) -> ResponseReturnValue:
     chosen = form.to.data or ""
     to = None
     if chosen:
-        to = db.session.get(Organizer, int(chosen)) if chosen.isdigit() else None
+        number = whole_number(chosen)
+        to = db.session.get(Organizer, number) if number else None
         if to is None or to.organization_id != org.id:
             flash("Choose an organizer from the list.", "error")
             return _show(org, item, AnswerForm(formdata=None), 400)
@@ -158,7 +176,7 @@ def assign_thread(id: int) -> ResponseReturnValue:
     return _back(item)
 
 
-@bp.post("/inbox/<int:id>/status")
+@bp.post("/inbox/<int(max=2147483647):id>/status")
 @needs("viewer", post="organizer")
 def thread_status(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -167,10 +185,24 @@ def thread_status(id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_form_problem(form), "error")
         return _show(org, item, AnswerForm(formdata=None), 400)
-    mark(org, item, form.status.data or "", current_user.organizer, request.remote_addr or "", clock.now())
+    try:
+        mark(
+            org, item, form.status.data or "", current_user.organizer, request.remote_addr or "", clock.now(),
+            whole_number(form.seen.data),
+        )  # fmt: skip
+    except InboxError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _show(org, item, AnswerForm(formdata=None), 409)
     db.session.commit()
     flash("Marked done." if item.status == "done" else "Open again.", "info")
     return _back(item)
+
+
+def _flagged(item: Thread) -> bool:
+    """Flagged when kept, or reads as abuse by today's words (older threads, a longer list)."""
+    last = db.session.get(Message, item.last_message_id) if item.last_message_id else None
+    return item.flagged or (last is not None and abuse.flagged(last.body))
 
 
 def _thread(org_id: int, id: int, lock: bool = False) -> Thread:
@@ -191,7 +223,7 @@ def _assign_form(organizers: list[Organizer], item: Thread) -> AssignForm:
 
 def _back(item: Thread) -> ResponseReturnValue:
     """After a change, the thread again (POST, redirect, GET: a reload does not repeat it)."""
-    return redirect(url_for("console.thread", id=item.id, confirm=1 if item.flagged else None), 303)
+    return redirect(url_for("console.thread", id=item.id, confirm=1 if _flagged(item) else None), 303)
 
 
 def _form_problem(form: ConsoleForm) -> str:
@@ -203,5 +235,4 @@ def _form_problem(form: ConsoleForm) -> str:
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
+    return whole_number(request.args.get("page"), 1, limit=100_000) or 1

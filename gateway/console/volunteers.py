@@ -15,11 +15,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from flows import abuse
 from flows.events import STAGES
 from gateway import clock
 from gateway.access import needs
 from gateway.community import organization
 from gateway.console import bp
+from gateway.console.forms import whole_number
 from gateway.delivery.addresses import redact
 from gateway.extensions import db
 from gateway.models import (
@@ -57,7 +59,7 @@ class Filters:
         team = args.get("team", "")
         return cls(
             q=args.get("q", "").replace("\x00", "").strip()[:80],
-            team=team if team == "none" or team.isdigit() else "",
+            team=team if team == "none" or whole_number(team) else "",
             stage=args.get("stage", "") if args.get("stage", "") in STAGES else "",
             active=args.get("active", "") if args.get("active", "") in ACTIVE else "",
             language=args.get("language", "") if args.get("language", "") in LANGUAGES else "",
@@ -100,6 +102,8 @@ def _matching(org_id: int, filters: Filters) -> Select[Any]:
         digits = "".join(ch for ch in filters.q if ch.isdigit())
         text = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         match = Person.name.ilike(f"%{text}%", escape="\\")
+        if not _phone_shown():
+            digits = digits[-4:]  # a viewer, who sees numbers masked, finds by the last four only
         if len(digits) >= 4:  # the end of a phone number
             match = or_(
                 match,
@@ -181,8 +185,7 @@ def _addresses(ids: list[int]) -> dict[int, tuple[str, bool]]:
 def volunteers() -> ResponseReturnValue:
     org = organization.default()
     filters = Filters.from_args(request.args)
-    raw = request.args.get("page", "1")
-    page = max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    page = whole_number(request.args.get("page"), 1, limit=100_000) or 1
     rows, total = volunteer_page(org.id, filters, page)
     teams = db.session.execute(
         select(Team.id, Team.name).where(Team.organization_id == org.id).order_by(Team.name)
@@ -211,7 +214,7 @@ class FriendRow:
     conversations: int
 
 
-@bp.get("/volunteers/<int:id>")
+@bp.get("/volunteers/<int(max=2147483647):id>")
 @needs("viewer")
 def volunteer(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -294,6 +297,8 @@ def volunteer(id: int) -> ResponseReturnValue:
         brought_in=[p for p in people if p.referred_by_id == person.id],
         thread_id=thread_id,
         stages=STAGES,
+        flagged=abuse.flagged,
+        show_flagged=request.args.get("confirm") == "1",
     )
 
 

@@ -37,6 +37,10 @@ AFTER_OPT_OUT = frozenset({"opt_out_confirmation", "help"})  # carriers require 
 INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
 REASONS = REPLY_REASONS | AFTER_OPT_OUT | INITIATED_REASONS
 
+# An organizer's answer from the inbox is a reply while the text it answers is fresh; later it
+# is a message the organization starts, with the opt-in, calling window and caps that needs.
+ANSWER_FRESH = timedelta(hours=24)
+
 # At most this many replies (HELP included) to one address in REPLY_WINDOW: a person never
 # needs more, and it ends a loop with another auto-responder. STOP confirmations always go.
 REPLY_LIMIT = 30
@@ -86,6 +90,28 @@ def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | N
     return message
 
 
+def starts_conversation(message: Message) -> bool:
+    """Whether the organization starts this message (an opt-in, the calling window and the
+    caps apply) rather than answering a text the person just sent."""
+    if message.reason in INITIATED_REASONS:
+        return True
+    if message.reason == "organizer_reply":
+        return not answers_fresh_text(message)
+    return False
+
+
+def answers_fresh_text(message: Message) -> bool:
+    """Whether this message answers a text from the same address sent at most ANSWER_FRESH
+    before it was written."""
+    original = db.session.get(Message, message.in_reply_to_id) if message.in_reply_to_id else None
+    return (
+        original is not None
+        and original.direction == "inbound"
+        and original.address_id == message.address_id
+        and message.created_at - original.created_at <= ANSWER_FRESH
+    )
+
+
 def blocked_reason(message: Message) -> str | None:
     """Why the consent guard stops this message right now, or None if it may go."""
     state = consent.status(message.address, message.channel)
@@ -93,8 +119,8 @@ def blocked_reason(message: Message) -> str | None:
         return "erased"
     if message.reason not in AFTER_OPT_OUT and state is Consent.OPTED_OUT:
         return "opted_out"
-    if message.reason in INITIATED_REASONS and state is not Consent.OPTED_IN:
-        return "no_opt_in"
+    if starts_conversation(message):
+        return None if state is Consent.OPTED_IN else "no_opt_in"
     if message.reason in REPLY_REASONS and _replies_sent_recently(message) >= REPLY_LIMIT:
         return "reply_limit"
     return None
@@ -135,7 +161,7 @@ def send_queued_message(message_id: int) -> str:
     if not claimed:
         return reconcile(message) if message.status == "sending" else message.status
 
-    initiated = message.reason in INITIATED_REASONS
+    initiated = starts_conversation(message)
     if initiated:
         # Serialize the system's own messages to one person: the lock is held through the
         # provider call, so a second worker sees this send before it counts the caps.

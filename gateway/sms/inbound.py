@@ -86,14 +86,24 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
 
 
 def _answer_failed(message_id: int) -> None:
-    """Answering crashed: keep the text for an organizer, and still honour an opt-out."""
+    """Answering crashed: still honour an opt-out (first, on its own), and keep the text for
+    an organizer."""
     message = db.session.get(Message, message_id)
     assert message is not None
-    inbox.keep(message, message.address.person)
     reason = keywords.opt_out_reason(message.body)
     if reason:
         consent.opt_out(message.address, "sms_keyword", reason, evidence_message_id=message.id)
-    db.session.commit()
+        db.session.commit()
+    try:
+        inbox.keep(message, message.address.person)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("inbound: could not keep message %s for the inbox either", message_id)
+        message = db.session.get(Message, message_id)
+        assert message is not None
+        message.needs_attention = True  # still listed for an organizer, if without a thread
+        db.session.commit()
 
 
 def _address_for(org: Organization, phone: str) -> tuple[Address, bool]:

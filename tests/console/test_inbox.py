@@ -4,16 +4,20 @@ answers it by text (through the outbox, consent checked), assigns it and closes 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from gateway.community import inbox
 from gateway.extensions import db
-from gateway.models import AuditEntry, Message, Thread
+from gateway.models import AuditEntry, Message, Organization, Person, Thread, utcnow
 from tests.console.conftest import SignedIn
-from tests.support import Phone, csrf_token
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import Phone, SettableClock, Worker, csrf_token
 
 QUESTION = "I can't make Tuesday, can someone call me?"
 
@@ -32,8 +36,17 @@ def thread_links(browser: FlaskClient, show: str = "open") -> dict[str, str]:
     return {name: href for href, name in re.findall(r'<a href="(/console/inbox/\d+)">([^<]+)</a>', page)}
 
 
+def form_fields(browser: FlaskClient, thread: str) -> dict[str, str]:
+    """The hidden fields of the thread's forms, as the browser has them: the CSRF token and the
+    latest message the organizer has seen."""
+    page = browser.get(f"{thread}?confirm=1").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="(\d*)"', page)
+    assert seen is not None
+    return {"csrf_token": csrf_token(browser, thread), "seen": seen.group(1)}
+
+
 def answer(browser: FlaskClient, thread: str, body: str, done: bool = True) -> tuple[int, str]:
-    data = {"body": body, "csrf_token": csrf_token(browser, thread)} | ({"done": "y"} if done else {})
+    data = {"body": body, **form_fields(browser, thread)} | ({"done": "y"} if done else {})
     response = browser.post(f"{thread}/answer", data=data, follow_redirects=True)
     return response.status_code, response.get_data(as_text=True)
 
@@ -110,7 +123,7 @@ def test_a_stop_that_lands_after_the_answer_is_queued_still_wins(sam: Phone, sig
         assert answer_row is not None and answer_row.status == "suppressed"
 
 
-def test_a_double_click_sends_one_answer(sam: Phone, signed_in: SignedIn) -> None:
+def test_a_resubmitted_answer_is_sent_once(sam: Phone, signed_in: SignedIn) -> None:
     sam.send(QUESTION)
     organizer = signed_in("organizer")
     thread = thread_links(organizer)["Sam"]
@@ -195,15 +208,128 @@ def test_abuse_is_hidden_behind_a_warning_until_opened(sam: Phone, signed_in: Si
     assert "b1tches" in opened and "possible abuse" in opened
 
 
-def test_threads_and_pages_that_do_not_exist_are_404(sam: Phone, signed_in: SignedIn) -> None:
+def test_threads_that_do_not_exist_or_belong_to_another_organization_are_404(
+    sam: Phone, console: Flask, signed_in: SignedIn
+) -> None:
+    with console.app_context():
+        other = Organization(slug="westside", name="Westside")
+        db.session.add(other)
+        db.session.flush()
+        person = Person(organization_id=other.id, name="Someone else's")
+        db.session.add(person)
+        db.session.flush()
+        theirs = Thread(organization_id=other.id, person_id=person.id)
+        db.session.add(theirs)
+        db.session.commit()
+        their_thread = f"/console/inbox/{theirs.id}"
     organizer = signed_in("organizer")
-    assert organizer.get("/console/inbox/999999").status_code == 404
     token = csrf_token(organizer, "/console/inbox")
-    assert (
-        organizer.post("/console/inbox/999999/answer", data={"body": "x", "csrf_token": token}).status_code
-        == 404
+    for thread in ("/console/inbox/999999", their_thread, "/console/inbox/99999999999999999999"):
+        assert organizer.get(thread).status_code == 404, thread
+        for action in ("answer", "assign", "status"):
+            response = organizer.post(f"{thread}/{action}", data={"body": "x", "csrf_token": token})
+            assert response.status_code == 404, (thread, action)
+    assert "Someone else" not in organizer.get("/console/inbox?show=all").get_data(as_text=True)
+
+
+def test_odd_page_numbers_and_ids_are_never_an_error(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    for query in ("show=nonsense&page=abc", "page=\u00b2", "page=99999999999999999999", "page=-1", "page=0"):
+        assert organizer.get(f"/console/inbox?{query}").status_code == 200, query
+    thread = thread_links(organizer)["Sam"]
+    for chosen in ("\u00b2", "99999999999999999999999", "-3", "abc"):
+        response = organizer.post(f"{thread}/assign", data={"to": chosen, **form_fields(organizer, thread)})
+        assert response.status_code == 400, chosen
+
+
+def test_a_text_that_arrives_while_reading_keeps_the_thread_open(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+    on_screen = form_fields(organizer, thread)  # the organizer reads, then types an answer
+    sam.send("actually tomorrow works better, I'm at work till 6")
+
+    response = organizer.post(
+        f"{thread}/answer",
+        data={"body": "Sure, tomorrow then.", "done": "y", **on_screen},
+        follow_redirects=True,
     )
-    assert organizer.get("/console/inbox?show=nonsense&page=abc").status_code == 200
+    page = response.get_data(as_text=True)
+    sam.worker.run()
+
+    assert response.status_code == 200 and "Answer queued" in page
+    assert "A new message arrived while you were reading" in page
+    assert sam.replies()[-1] == "Sure, tomorrow then."
+    assert thread_links(organizer) == {"Sam": thread}  # still open, the new text unread
+    closing = organizer.post(f"{thread}/status", data={"status": "done", **on_screen})
+    assert closing.status_code == 409 and thread_links(organizer) == {"Sam": thread}
+
+
+def test_an_answer_a_day_late_is_not_a_reply(
+    phone: Phone, sam: Phone, console: Flask, signed_in: SignedIn, clock: SettableClock
+) -> None:
+    """A day after someone wrote, an answer is a message the organization starts: it needs
+    their opt-in and waits for their calling hours."""
+    sam.send(QUESTION)
+    with console.app_context():  # Sam wrote two days ago
+        db.session.execute(
+            update(Message)
+            .where(Message.direction == "inbound")
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+        db.session.commit()
+    clock.set(datetime(2026, 11, 23, 3, 0, tzinfo=ZoneInfo("America/New_York")))  # 3 a.m. for Sam
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+    assert "goes out in their calling hours" in organizer.get(thread).get_data(as_text=True)
+
+    status, page = answer(organizer, thread, "Sorry for the slow answer, Sam!")
+    sam.worker.run()
+
+    assert status == 200 and "goes out in their calling hours" in page
+    assert "Sorry for the slow answer, Sam!" not in sam.replies()  # not at 3 a.m.
+    with console.app_context():
+        waiting = db.session.scalar(select(Message).where(Message.reason == "organizer_reply"))
+        assert waiting is not None and waiting.status == "queued"
+        assert waiting.next_attempt_at is not None
+        assert waiting.next_attempt_at.astimezone(ZoneInfo("America/New_York")).hour == 9
+
+
+def test_an_answer_a_day_late_to_someone_who_never_opted_in_is_refused(
+    console: Flask, client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, signed_in: SignedIn
+) -> None:
+    stranger = Phone(client, twilio_api, worker, "+12125550199")
+    stranger.send("who is this")  # never replied YES
+    with console.app_context():
+        text = db.session.scalar(select(Message).where(Message.direction == "inbound"))
+        assert text is not None
+        inbox.keep(text, text.address.person)  # kept for an organizer, as a text the flows could not read
+        db.session.commit()
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Someone without a name yet"]
+
+    fresh, _ = answer(
+        organizer, thread, "Hi! This is Eastside Neighbors.", done=False
+    )  # minutes later: a reply
+    with console.app_context():
+        db.session.execute(update(Message).values(created_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+    late, page = answer(organizer, thread, "Still there?")
+    stranger.worker.run()
+
+    assert fresh == 200
+    assert late == 409 and "never opted in" in page and "Still there?" in page
+    assert (
+        "Hi! This is Eastside Neighbors." in stranger.replies() and "Still there?" not in stranger.replies()
+    )
+
+
+def test_a_viewer_sees_the_number_masked_in_a_thread(sam: Phone, signed_in: SignedIn) -> None:
+    sam.send(QUESTION)
+    viewer = signed_in("viewer")
+    page = viewer.get(thread_links(viewer)["Sam"]).get_data(as_text=True)
+    assert sam.number not in page and "+1******5309" in page
 
 
 def test_erasing_their_data_removes_their_thread(sam: Phone, signed_in: SignedIn) -> None:

@@ -128,3 +128,45 @@ def test_someone_who_is_not_a_volunteer_has_no_page(console: Flask, signed_in: S
     viewer = signed_in("viewer")
     assert viewer.get(f"/console/volunteers/{person_id}").status_code == 404
     assert viewer.get("/console/volunteers/987654").status_code == 404
+
+
+def test_a_viewer_cannot_find_a_whole_number_digit_by_digit(
+    two_volunteers: tuple[Phone, Phone], signed_in: SignedIn
+) -> None:
+    viewer, organizer = signed_in("viewer"), signed_in("organizer")
+    assert names(viewer, "?q=0101") == ["Sam"]
+    # A viewer's longer search counts only its last four digits: it cannot confirm a guess.
+    assert names(viewer, "?q=99990101") == ["Sam"]
+    assert names(organizer, "?q=99990101") == []
+    assert names(organizer, "?q=2125550101") == ["Sam"]
+
+
+def test_odd_filters_and_ids_are_never_an_error(
+    two_volunteers: tuple[Phone, Phone], signed_in: SignedIn
+) -> None:
+    viewer = signed_in("viewer")
+    for query in (
+        "?page=\u00b2",
+        "?team=\u00b2",
+        "?team=99999999999999999999999",
+        "?q=" + "x" * 5000,
+        "?q=%00",
+    ):
+        assert viewer.get(f"/console/volunteers{query}").status_code == 200, query[:20]
+    assert viewer.get("/console/volunteers/99999999999999999999").status_code == 404
+
+
+def test_abuse_on_a_volunteer_page_is_hidden_until_asked_for(
+    two_volunteers: tuple[Phone, Phone], signed_in: SignedIn
+) -> None:
+    sam, _ = two_volunteers
+    sam.send("you people are a bunch of b1tches")
+    organizer = signed_in("organizer")
+    link = re.search(
+        r'<a href="(/console/volunteers/\d+)">Sam</a>',
+        organizer.get("/console/volunteers").get_data(as_text=True),
+    )
+    assert link is not None
+    page = organizer.get(link.group(1)).get_data(as_text=True)
+    assert "b1tches" not in page and "Hidden: it may contain slurs or abuse." in page
+    assert "b1tches" in organizer.get(link.group(1) + "?confirm=1").get_data(as_text=True)
