@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -23,18 +24,35 @@ def alembic_config() -> Config:
 
 def upgrade(revision: str = "head") -> None:
     """Migrate the app's database up to `revision`."""
-    with db.engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    _run(command.upgrade, revision)
 
 
 def downgrade(revision: str) -> None:
     """Migrate the app's database down to `revision` ("base": empty)."""
-    with db.engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+    _run(command.downgrade, revision)
+
+
+def _run(step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command in one transaction. On SQLite, foreign keys are off meanwhile:
+    to change a table SQLite copies it and drops the old one, and that drop would run every
+    ON DELETE action on the rows that point at it (cascading friends away, or clearing the
+    message a consent event names as its evidence). They are checked once the copy is done."""
+    with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # a pragma that takes effect only outside a transaction, so before BEGIN
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                step(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def current() -> str | None:

@@ -7,6 +7,7 @@ Create Date: 2026-11-28 21:19:35.559840
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -84,21 +85,28 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
 
-    # What is already there: when each person last wrote in, and an open thread for each person
-    # with texts kept for an organizer.
+    # What is already there: when each person last wrote in (a text that opted out is not
+    # activity), and a thread for each person with texts kept for an organizer: open if the
+    # latest came in the last two weeks, else done, so a first deploy does not flood the inbox.
     op.execute(
         "UPDATE person SET last_active_at = (SELECT max(message.created_at) FROM message"
         " JOIN address ON address.id = message.address_id"
-        " WHERE address.person_id = person.id AND message.direction = 'inbound')"
+        " WHERE address.person_id = person.id AND message.direction = 'inbound'"
+        " AND message.id NOT IN (SELECT evidence_message_id FROM consent_event"
+        " WHERE kind = 'opt_out' AND evidence_message_id IS NOT NULL))"
     )
-    op.execute(
-        "INSERT INTO thread (organization_id, person_id, status, flagged, channel, last_message_id,"
-        " last_message_at, created_at)"
-        " SELECT address.organization_id, address.person_id, 'open', FALSE, 'sms', max(message.id),"
-        " max(message.created_at), max(message.created_at) FROM message"
-        " JOIN address ON address.id = message.address_id"
-        " WHERE message.needs_attention = TRUE AND message.direction = 'inbound'"
-        " AND address.person_id IS NOT NULL GROUP BY address.organization_id, address.person_id"
+    recent = sa.bindparam("recent", datetime.now(UTC) - timedelta(days=14), type_=sa.DateTime(timezone=True))
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO thread (organization_id, person_id, status, flagged, channel, last_message_id,"
+            " last_message_at, created_at)"
+            " SELECT address.organization_id, address.person_id,"
+            " CASE WHEN max(message.created_at) >= :recent THEN 'open' ELSE 'done' END, FALSE, 'sms',"
+            " max(message.id), max(message.created_at), max(message.created_at) FROM message"
+            " JOIN address ON address.id = message.address_id"
+            " WHERE message.needs_attention = TRUE AND message.direction = 'inbound'"
+            " AND address.person_id IS NOT NULL GROUP BY address.organization_id, address.person_id"
+        ).bindparams(recent)
     )
 
 
