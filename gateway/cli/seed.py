@@ -32,6 +32,11 @@ def seed_demo(volunteers: int, seed: int) -> None:
     db.session.rollback()
     seeding.write(org, made)
     db.session.commit()
+    # Fresh statistics, so the database plans the console's queries for the rows just added
+    # (PostgreSQL would otherwise assume a handful until autovacuum gets to them).
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
     counts = made.counts()
     click.echo(
         f"seeded {counts['volunteers']} volunteers, {counts['friends']} friends, "
