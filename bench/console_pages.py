@@ -1,0 +1,119 @@
+"""How fast the console's pages answer on a seeded demo, as a ratio to /healthz in the same run.
+
+    python -m bench.console_pages [--volunteers 2000] [--requests 60] [--database sqlite|postgres]
+
+Seeds a fresh site with `kindred seed-demo` (see scripts/seeded_site.py), serves it with the
+Procfile's web line, signs in as an admin, and asks each page `--requests` times in a row
+after a warm-up, over real HTTP. It prints p50, p95 and max for each page and its p95 as a
+multiple of /healthz's p95 (the baseline: the same server, network and session, no page
+work). The target is every page under 300 ms at p95 with 2,000 volunteers; the script exits
+1 if a page misses it, so it can gate a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from contextlib import ExitStack
+
+import requests
+
+from scripts.seeded_site import seeded_site
+from tests.doubles.servers import PostgresServer
+
+TARGET_MS = 300.0
+
+
+def timings(session: requests.Session, url: str, count: int) -> list[float]:
+    for _ in range(3):  # warm-up: templates compiled, connections pooled
+        session.get(url, timeout=30).raise_for_status()
+    taken = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = session.get(url, timeout=30)
+        taken.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return taken
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def first(pattern: str, page: str, what: str) -> str:
+    match = re.search(pattern, page)
+    if not match:
+        raise SystemExit(f"the seeded site has no {what}")
+    return match.group(1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--volunteers", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="a SQLite file, or a throwaway PostgreSQL",
+    )
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        database_url = None
+        if args.database == "postgres":
+            postgres = PostgresServer()
+            stack.callback(postgres.stop)
+            database_url = postgres.create_database()
+        site = stack.enter_context(seeded_site(args.volunteers, database_url))
+        print(site.seeded)
+        session = site.signed_in()
+        base = site.base_url
+        volunteers = session.get(base + "/console/volunteers", timeout=30).text
+        inbox = session.get(base + "/console/inbox?show=all", timeout=30).text
+        network = session.get(base + "/console/network", timeout=30).text
+        pages = {
+            "dashboard": "/console/",
+            "volunteers": "/console/volunteers",
+            "volunteers, filtered": "/console/volunteers?active=week&stage=open",
+            "volunteer": first(r'href="(/console/volunteers/\d+)"', volunteers, "volunteer"),
+            "network": "/console/network",
+            "network, one team": first(
+                r'href="(/console/network\?team=\d+)"', network, "team in the network"
+            ),
+            "inbox": "/console/inbox",
+            "inbox thread": first(r'href="(/console/inbox/\d+)"', inbox, "inbox thread") + "?confirm=1",
+            "audit log": "/console/audit",
+        }
+        baseline = timings(session, base + "/healthz", args.requests)
+        rows = [("/healthz (baseline)", baseline)]
+        rows += [(name, timings(session, base + path, args.requests)) for name, path in pages.items()]
+
+    base_p95 = p95(baseline)
+    print(
+        f"\n{args.volunteers} volunteers on {args.database}, "
+        f"{args.requests} requests per page, one after another\n"
+    )
+    print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 / healthz':>14}")
+    missed = []
+    for name, taken in rows:
+        ratio = p95(taken) / base_p95
+        print(
+            f"{name:<24} {statistics.median(taken):8.1f} {p95(taken):8.1f} {max(taken):8.1f} {ratio:13.1f}x"
+        )
+        if p95(taken) > TARGET_MS:
+            missed.append(name)
+    if missed:
+        print(f"\nover {TARGET_MS:.0f} ms at p95: {', '.join(missed)}")
+        return 1
+    print(f"\nevery page under {TARGET_MS:.0f} ms at p95")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Make the README's screenshots of the console from a freshly seeded demo.
+
+    python -m scripts.screenshots [--volunteers 2000] [--out docs/screenshots]
+
+Seeds a site as the benchmark does (scripts/seeded_site.py), signs in as an admin in
+headless Chromium (Debian's `chromium` and `chromedriver`), and saves the dashboard, a
+volunteer's page, the network, the inbox and an inbox thread as PNG files. The seed is
+fixed, so the pictures change only when the pages do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from scripts.seeded_site import seeded_site
+
+WIDTH = 1280
+MAX_HEIGHT = 2400
+
+
+def chromium(profile: str) -> WebDriver:
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", f"--window-size={WIDTH},900", "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def shoot(driver: WebDriver, url: str, path: Path) -> None:
+    """The whole page (up to MAX_HEIGHT pixels tall) as a PNG."""
+    driver.set_window_size(WIDTH, 900)
+    driver.get(url)
+    height = min(MAX_HEIGHT, driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.set_window_size(WIDTH, height)
+    driver.save_screenshot(str(path))
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--volunteers", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    profile = tempfile.mkdtemp(prefix="kindred-screenshots-")
+    try:
+        with seeded_site(args.volunteers) as site:
+            print(site.seeded)
+            driver = chromium(profile)
+            try:
+                base = site.base_url
+                driver.get(base + "/console/login")
+                driver.find_element(By.ID, "email").send_keys(site.email)
+                driver.find_element(By.ID, "password").send_keys(site.password, Keys.ENTER)
+                WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/console/"))
+
+                shoot(driver, base + "/console/", args.out / "dashboard.png")
+                # A volunteer with friends and conversations to show: the most active on page one.
+                driver.get(base + "/console/volunteers?active=week&stage=open")
+                volunteer = driver.find_element(By.CSS_SELECTOR, "table.volunteers a").get_attribute("href")
+                shoot(driver, base + "/console/volunteers", args.out / "volunteers.png")
+                shoot(driver, volunteer, args.out / "volunteer.png")
+                shoot(driver, base + "/console/network", args.out / "network.png")
+                shoot(driver, base + "/console/inbox", args.out / "inbox.png")
+                page = driver.page_source
+                threads = re.findall(r'href="(/console/inbox/\d+)"', page)
+                if threads:
+                    shoot(driver, base + threads[0] + "?confirm=1", args.out / "thread.png")
+            finally:
+                driver.quit()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
