@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import inspect
 
-from gateway.community import organization
+from gateway.cli.actor import actor, host
+from gateway.community import audit, organization
 from gateway.extensions import db
 
 EARLIEST, LATEST = 8, 21  # hours; messages the system starts never go outside these
@@ -82,5 +84,12 @@ def set_settings(
     for field, value in (("name", name), ("contact", contact), ("phone", phone), ("frequency", frequency)):
         if value is not None:
             setattr(org, field, value.strip())
+    changed = {
+        column.key: getattr(org, column.key)
+        for column in inspect(org).mapper.column_attrs
+        if inspect(org).attrs[column.key].history.has_changes()
+    }
+    if changed:
+        audit.record(org, "settings_changed", actor=actor(), ip=host(), **changed)
     db.session.commit()
     click.echo("saved")

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from flows import events as ev
 from flows import segments
-from gateway.community import organization
+from gateway.cli.actor import actor, host
+from gateway.community import audit, organization
 from gateway.community.prompts import LANGUAGES, PromptError, find, preview, upsert
 from gateway.extensions import db
 from gateway.models import Prompt
@@ -81,6 +82,7 @@ def disable_prompt(key: str) -> None:
     if prompt is None:
         raise click.ClickException(f"no prompt {key!r}")
     prompt.active = False
+    audit.record(organization.default(), "prompt_disabled", actor=actor(), ip=host(), key=key)
     db.session.commit()
     click.echo(f"disabled {key}")
 

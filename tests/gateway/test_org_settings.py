@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gateway import jobs
 from gateway.extensions import db
-from gateway.models import FollowUp, Message, Organization
+from gateway.models import AuditEntry, FollowUp, Message, Organization
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, SettableClock, Worker
 
@@ -70,3 +70,14 @@ def test_a_narrower_window_holds_a_follow_up_until_it_opens(
     worker.run()
     held = db.session.scalars(select(Message).where(Message.reason == "follow_up")).one()
     assert (held.status, held.next_attempt_at) == ("queued", datetime(2026, 11, 23, 11, 0, tzinfo=NEW_YORK))
+
+
+def test_settings_changes_are_in_the_audit_log_and_unchanged_ones_are_not(app: Flask) -> None:
+    assert kindred(app, "org", "set", "--daily-cap", "2", "--contact", "Call Dana at the office")[0] == 0
+    assert kindred(app, "org", "set", "--daily-cap", "2")[0] == 0  # no change: nothing to record
+
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "settings_changed")).all()
+        assert len(entries) == 1
+        assert entries[0].detail == {"daily_cap": 2, "contact": "Call Dana at the office"}
+        assert entries[0].actor.endswith("(command line)")
