@@ -62,9 +62,12 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
         provider_id=sms.provider_id,
         status="received",
     )
+    # Before the message joins the session: loading the person would flush it early, and a
+    # duplicate webhook's insert must fail in the commit below, where it is expected.
+    person = address.person
+    if person is not None and not keywords.opt_out_reason(text):
+        person.last_active_at = clock.now()  # "active this week" is read from it
     db.session.add(message)
-    if address.person is not None and not keywords.opt_out_reason(text):
-        address.person.last_active_at = clock.now()  # "active this week" is read from it
     try:
         db.session.commit()
     except IntegrityError:
