@@ -5,6 +5,7 @@ simulator; a viewer reads but is refused an action."""
 from __future__ import annotations
 
 from flask import Flask
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,12 +65,17 @@ def test_an_organizer_answers_a_volunteer_from_the_inbox(
     assert "Can someone call me about the forum?" in browser.find_element(By.CLASS_NAME, "conversation").text
     browser.find_element(By.ID, "body").send_keys("Hi Sam, this is Dana. I'll call you at 6.")
     browser.find_element(By.XPATH, "//button[.='Send answer']").click()
-    WebDriverWait(browser, 15).until(lambda d: "Answer queued" in d.find_element(By.TAG_NAME, "main").text)
+    # The page is replaced as it loads: an element read mid-way may be gone, so read again.
+    WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: "Answer queued" in d.find_element(By.TAG_NAME, "main").text
+    )
     worker.run()
 
     # It arrives on Sam's phone.
     click(browser, "Phone simulator")
-    WebDriverWait(browser, 15).until(
+    WebDriverWait(
+        browser, 15, ignored_exceptions=[StaleElementReferenceException, JavascriptException]
+    ).until(
         lambda d: (
             "I'll call you at 6."
             in d.execute_script(
