@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from gateway.access import needs
 from gateway.community import organization
 from gateway.console import bp
+from gateway.console.forms import whole_number
 from gateway.extensions import db
 from gateway.models import Friend, Organization, Person, Team, TeamMember
 
@@ -595,9 +596,9 @@ def _team(org: Organization, raw: str) -> ResponseReturnValue:
     if raw == NO_TEAM:
         key: ClusterKey = NO_TEAM
         name = "No team"
-    elif raw.isascii() and raw.isdigit() and len(raw) <= 18:  # larger is no id, and SQLite overflows
+    elif team_id := whole_number(raw):
         found = db.session.execute(
-            select(Team.id, Team.name).where(Team.id == int(raw), Team.organization_id == org.id)
+            select(Team.id, Team.name).where(Team.id == team_id, Team.organization_id == org.id)
         ).first()
         if found is None:
             abort(404)
