@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,7 +55,52 @@ class Prompt(Base):
     relationships: Mapped[list[str]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(default=True)
+    # The volunteer whose IDEA this prompt was adopted from, credited in the library.
+    credited_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
+
+
+class Idea(Base):
+    """A conversation idea a volunteer texted in (`IDEA ...`), waiting for an organizer to adopt
+    it into the library (credited to them) or dismiss it. `told_at` is when the volunteer was
+    told it was adopted, by reply to their next text."""
+
+    __tablename__ = "idea"
+    __table_args__ = (Index("ix_idea_queue", "organization_id", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | adopted | dismissed
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompt.id", ondelete="SET NULL"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    told_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptRound(Base):
+    """A prompt round: one personalized conversation idea to each opted-in volunteer in an
+    audience, the only way an organizer starts texts. Its messages carry `round_id`.
+    `planned` is the count the organizer confirmed, `excluded` the counts by reason at send."""
+
+    __tablename__ = "prompt_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(80))  # all | team:CODE | stage:STAGE | inactive:WEEKS
+    status: Mapped[str] = mapped_column(String(12), default="sending")  # sending | paused | cancelled | done
+    planned: Mapped[int] = mapped_column(default=0)
+    excluded: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(320), default="")  # who started it (console or CLI)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class PromptUse(Base):
@@ -122,11 +168,16 @@ class TeamMember(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
     muted: Mapped[bool] = mapped_column(default=False)
+    lead: Mapped[bool] = mapped_column(default=False)  # made a lead by an organizer: may propose events
     evidence_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Event(Base):
+    """An event. Organizers list them; a team lead proposes one by text (`EVENT NEW ...`), which
+    waits as `proposed` until an organizer approves it (then `listed`, to that team only) or
+    declines it. `team_id` empty: for the whole organization."""
+
     __tablename__ = "event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,7 +186,15 @@ class Event(Base):
     starts_at: Mapped[datetime] = mapped_column(index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
     details: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(12), default="listed")  # listed | proposed | declined
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"), index=True)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    proposal_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
 
 
 class Rsvp(Base):

@@ -29,7 +29,10 @@ class Message(Base):
     sent by the worker; `reason` says why the system sent it."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_outbox", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_message_outbox", "status", "next_attempt_at"),
+        Index("ix_message_round", "round_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
@@ -45,6 +48,8 @@ class Message(Base):
     needs_attention: Mapped[bool] = mapped_column(default=False)
     # The organizer who wrote it, for answers sent from the console inbox.
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
+    # The prompt round this message is part of (reason "prompt_round").
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_round.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))

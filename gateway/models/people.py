@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -26,6 +27,11 @@ class Organization(Base):
     window_end_hour: Mapped[int] = mapped_column(default=20)
     daily_cap: Mapped[int] = mapped_column(default=1)
     weekly_cap: Mapped[int] = mapped_column(default=4)
+    # A line of the organization's own added to HELP replies ("Office hours Mon-Fri 9-5.").
+    help_text: Mapped[str] = mapped_column(String(160), default="")
+    # The organization's names for the ladder stages, by stage key ({"open": "Curious"}); a
+    # stage not named here keeps its default label. Shown in the console.
+    stage_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
