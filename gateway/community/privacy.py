@@ -17,8 +17,10 @@ from gateway.models import (
     ConversationReport,
     FollowUp,
     Friend,
+    Idea,
     Message,
     Person,
+    Prompt,
     Rsvp,
     TeamMember,
     Thread,
@@ -72,10 +74,18 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         (TeamMember, TeamMember.person_id),
         (Rsvp, Rsvp.person_id),
         (Thread, Thread.person_id),
+        (Idea, Idea.person_id),
     ):
         db.session.execute(
             delete(model).where(column == person.id).execution_options(synchronize_session=False)
         )
+    # Their adopted ideas stay in the library as the organizers wrote them, no longer credited.
+    db.session.execute(
+        update(Prompt)
+        .where(Prompt.credited_person_id == person.id)
+        .values(credited_person_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         update(Message)
         .where(Message.address_id == address.id, Message.id.not_in(keep))
