@@ -23,6 +23,7 @@ from gateway.models import Organization, Prompt
 PLACEHOLDERS = frozenset({"friend", "volunteer", "interest", "relationship"})
 LANGUAGES = frozenset({"en", "es"})
 FIELDS = ("key", "body", "language", "stages", "interests", "relationships")
+BODY_MAX = 600  # an idea fills two segments at most; this leaves room to cut one down
 
 
 class PromptError(ValueError):
@@ -37,6 +38,8 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
         raise PromptError(f"key {key!r}: use 1-64 letters, digits, - or _")
     if not body:
         raise PromptError(f"{key}: the body is empty")
+    if len(body) > BODY_MAX:
+        raise PromptError(f"{key}: the body is {len(body)} characters; keep it under {BODY_MAX}")
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
     except ValueError as exc:

@@ -59,6 +59,7 @@ def test_an_added_prompt_is_previewed_and_reaches_volunteers(app: Flask, phone: 
             "{freind} is not a placeholder; use {friend}, {interest}, {relationship} or {volunteer}",
         ),
         (("k", "ask {friend"), "unbalanced braces"),
+        (("k", "ask {friend} " + "and listen " * 60), "the body is 672 characters; keep it under 600"),
         (("k", "ask {friend}", "--stage", "warm"), "unknown stages ['warm']"),
         (("k", "ask {friend}", "--relationship", "boss"), "unknown relationships ['boss']"),
         (("k", "ask {friend}", "--language", "fr"), "language must be one of"),
