@@ -158,3 +158,11 @@ def test_ideas_are_in_mydata_and_erased_on_delete(sam: Phone, signed_in: SignedI
     assert ideas(organizer) == []
     with organizer.application.app_context():
         assert db.session.scalar(select(Prompt).where(Prompt.key == "garden")).credited_person_id is None
+
+
+def test_forgetting_a_friend_removes_their_name_from_the_volunteers_ideas(
+    sam: Phone, signed_in: SignedIn
+) -> None:
+    sam.send("IDEA ask Ruth about her garden first")
+    sam.send("FORGET Ruth")
+    assert [idea.body for idea in ideas(signed_in("viewer"))] == ["ask [forgotten] about her garden first"]
