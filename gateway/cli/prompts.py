@@ -96,8 +96,7 @@ def _set_active(key: str, active: bool) -> None:
     prompt = find(org, key)
     if prompt is None:
         raise click.ClickException(f"no prompt {key!r}")
-    set_active(prompt, active)
-    audit.record(org, "prompt_restored" if active else "prompt_retired", actor=actor(), ip=host(), key=key)
+    set_active(org, prompt, active, None, actor=actor(), ip=host())
     db.session.commit()
     click.echo(f"{'enabled' if active else 'disabled'} {key}")
 

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from flows import events as ev
 from flows import prompts as flow_prompts
 from gateway import clock
+from gateway.community import audit
 from gateway.extensions import db
-from gateway.models import Organization, Prompt
+from gateway.models import Organization, Organizer, Prompt
 
 PLACEHOLDERS = frozenset({"friend", "volunteer", "interest", "relationship"})
 LANGUAGES = frozenset({"en", "es"})
@@ -142,10 +143,22 @@ def edit(prompt: Prompt, item: Mapping[str, Any]) -> None:
     prompt.updated_at = clock.now()
 
 
-def set_active(prompt: Prompt, active: bool) -> None:
-    """Retire a prompt (no longer suggested; what was sent with it stays) or restore it."""
+def set_active(
+    org: Organization,
+    prompt: Prompt,
+    active: bool,
+    organizer: Organizer | None,
+    actor: str = "",
+    ip: str = "",
+) -> None:
+    """Retire a prompt (no longer suggested; what was sent with it stays) or restore it, audited
+    (the caller commits); nothing happens if it already is so."""
+    if prompt.active == active:
+        return
     prompt.active = active
     prompt.updated_at = clock.now()
+    action = "prompt_restored" if active else "prompt_retired"
+    audit.record(org, action, organizer, ip=ip, actor=actor, key=prompt.key)
 
 
 def default_prompts() -> list[dict[str, Any]]:

@@ -245,11 +245,8 @@ def _set_active(id: int, active: bool) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_expired(form), "error")
         return redirect(url_for("console.prompt_page", id=prompt.id), 303)
-    if prompt.active != active:
-        library.set_active(prompt, active)
-        action = "prompt_restored" if active else "prompt_retired"
-        audit.record(org, action, current_user.organizer, ip=_ip(), key=prompt.key)
-        db.session.commit()
+    library.set_active(org, prompt, active, current_user.organizer, ip=_ip())
+    db.session.commit()
     if active:
         flash(f"Restored {prompt.key}: volunteers it fits can get it again.", "info")
     else:
