@@ -77,6 +77,7 @@ def main() -> int:
         volunteers = session.get(base + "/console/volunteers", timeout=30).text
         inbox = session.get(base + "/console/inbox?show=all", timeout=30).text
         network = session.get(base + "/console/network", timeout=30).text
+        library = session.get(base + "/console/prompts", timeout=30).text
         pages = {
             "dashboard": "/console/",
             "volunteers": "/console/volunteers",
@@ -89,6 +90,8 @@ def main() -> int:
             "inbox": "/console/inbox",
             "inbox thread": first(r'href="(/console/inbox/\d+)"', inbox, "inbox thread") + "?confirm=1",
             "audit log": "/console/audit",
+            "prompts": "/console/prompts",
+            "prompt": first(r'href="(/console/prompts/\d+)"', library, "prompt"),
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]

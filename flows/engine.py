@@ -2,7 +2,7 @@
 
 Opt-out, re-subscribe and HELP are handled first, before any flow logic and whatever step the
 conversation is in. Someone who has not opted in only ever gets the program's terms. After
-that, commands (ADD, FRIENDS, PROMPT, SKIP, TEAM, UPDATE, EVENTS, RSVP ...) win over a pending
+that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP ...) win over a pending
 question, then an RSVP in plain words ("count me in for the forum"), a pending question takes its
 answer, and free text is read as a report or a new friend. Anything not understood
 gets a short helpful reply and goes to the organizer inbox.
@@ -25,6 +25,7 @@ from flows import (
     events_rsvp,
     followups,
     friends,
+    ideas,
     invites,
     keywords,
     language,
@@ -58,8 +59,9 @@ def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
     text = inbound.text.strip()
     chosen = language.choose_language(text, ctx.language)
     if chosen == ctx.language:
-        return _respond(state, text, ctx)
-    outcome = _respond(state, text, replace(ctx, language=chosen))
+        return ideas.tell_adopted(_respond(state, text, ctx), ctx)
+    ctx = replace(ctx, language=chosen)
+    outcome = ideas.tell_adopted(_respond(state, text, ctx), ctx)
     return replace(outcome, effects=(SetLanguage(chosen), *outcome.effects))
 
 
@@ -169,6 +171,8 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
         return events_rsvp.listing(ctx)
     if command.name == "rsvp":
         return events_rsvp.rsvp(state, command.rest, ctx)
+    if command.name == "idea":
+        return ideas.share(state, command.rest, ctx)
     if command.name == "join":
         if ctx.name:
             return Outcome(state, (Reply(say(ctx.language, "engine.already_in", name=ctx.name)),))

@@ -146,6 +146,8 @@ class Context:
     new_team_code: str | None = None  # an unused join code, when this text starts a team
     zip_timezone: str | None = None  # the time zone of the ZIP code this text gives ("ZIP 94110")
     events: tuple[EventView, ...] = ()  # the next few upcoming events, soonest first
+    ideas_shared: int = 0  # conversation ideas the volunteer texted in (IDEA ...), kept
+    ideas_adopted: tuple[int, ...] = ()  # ids of their ideas adopted since they were last told
 
     @property
     def local_now(self) -> datetime:
@@ -352,6 +354,21 @@ class SetTimezone:
     timezone: str
 
 
+@dataclass(frozen=True)
+class ShareIdea:
+    """Queue a conversation idea the volunteer texted in (contacts already masked) for an
+    organizer to adopt into the library or dismiss; the inbound text is linked to it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToldIdeasAdopted:
+    """The reply tells the volunteer their ideas `idea_ids` were adopted; don't tell them again."""
+
+    idea_ids: tuple[int, ...]
+
+
 Effect = (
     RecordConsent
     | SetName
@@ -373,6 +390,8 @@ Effect = (
     | RecordRsvp
     | SetLanguage
     | SetTimezone
+    | ShareIdea
+    | ToldIdeasAdopted
 )
 
 

@@ -163,6 +163,7 @@ class _CommandSpec:
     name: str
     argument: bool
     not_followed_by: frozenset[str]
+    followed_by_means: Mapping[str, str]  # "idea for Ruth" asks for an idea: the prompt command
 
 
 _COMMANDS = {
@@ -170,6 +171,7 @@ _COMMANDS = {
         name,
         spec["argument"],
         frozenset(fold(w) for w in spec.get("not_followed_by", ())),
+        {fold(w): command for w, command in spec.get("followed_by_means", {}).items()},
     )
     for name, spec in _DATA["commands"].items()
     for word in spec["words"]
@@ -347,7 +349,9 @@ def parse_command(text: str) -> Command | None:
 
     Commands that take no argument (FRIENDS, LIST) count only as the whole message, and a
     command word followed by one of its `not_followed_by` words ("next door neighbor Carlos")
-    is ordinary text. A whole-message typo of FRIENDS or PROMPT ("frinds", "promt") counts.
+    is ordinary text, and one followed by a `followed_by_means` word is that other command ("idea
+    for Ruth" asks for an idea, where "IDEA ..." shares one). A whole-message typo of FRIENDS or
+    PROMPT ("frinds", "promt") counts.
     """
     match = _FIRST_WORD.match(text)
     if match is None:
@@ -362,4 +366,4 @@ def parse_command(text: str) -> Command | None:
     following = _bare(rest).split(" ", 1)[0]
     if (not spec.argument and following) or following in spec.not_followed_by:
         return None
-    return Command(spec.name, rest)
+    return Command(spec.followed_by_means.get(following, spec.name), rest)

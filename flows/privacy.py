@@ -49,6 +49,9 @@ def summary(ctx: Context) -> Outcome:
     if ctx.report_count:
         key = "privacy.kept_reports.one" if ctx.report_count == 1 else "privacy.kept_reports.many"
         parts.append(say(language, key, count=ctx.report_count))
+    if ctx.ideas_shared:
+        key = "privacy.kept_ideas.one" if ctx.ideas_shared == 1 else "privacy.kept_ideas.many"
+        parts.append(say(language, key, count=ctx.ideas_shared))
     if ctx.joined_at:
         parts.append(
             say(language, "privacy.kept_joined", date=day_and_month(language, ctx.joined_at, short=True))

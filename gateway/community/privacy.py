@@ -1,5 +1,5 @@
 """Privacy: what FORGET and DELETE take away. A forgotten friend leaves no mention behind in
-the volunteer's messages; an erased volunteer leaves only the keyed digest of their number
+the volunteer's messages and shared ideas; an erased volunteer leaves only the keyed digest of their number
 (see gateway.delivery.addresses), which is all it takes to honour their opt-out."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from gateway.models import (
     ConversationReport,
     FollowUp,
     Friend,
+    Idea,
     Message,
     Person,
+    Prompt,
     Rsvp,
     TeamMember,
     Thread,
@@ -36,6 +38,7 @@ def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -
     if first and not any(other.id != friend.id and first_name(other.name) == first for other in friends):
         names.add(friend.name.split()[0])
     _scrub(_messages_by(address), names)
+    _scrub(db.session.scalars(select(Idea).where(Idea.person_id == friend.volunteer_id)), names)
     db.session.delete(friend)
     db.session.flush()
 
@@ -72,10 +75,18 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         (TeamMember, TeamMember.person_id),
         (Rsvp, Rsvp.person_id),
         (Thread, Thread.person_id),
+        (Idea, Idea.person_id),
     ):
         db.session.execute(
             delete(model).where(column == person.id).execution_options(synchronize_session=False)
         )
+    # Their adopted ideas stay in the library as the organizers wrote them, no longer credited.
+    db.session.execute(
+        update(Prompt)
+        .where(Prompt.credited_person_id == person.id)
+        .values(credited_person_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         update(Message)
         .where(Message.address_id == address.id, Message.id.not_in(keep))
@@ -105,8 +116,8 @@ def _messages_by(address: Address) -> list[Message]:
     )
 
 
-def _scrub(messages: Iterable[Message], names: set[str]) -> None:
-    """Replace every whole-word mention of `names` (any case) in these messages."""
+def _scrub(messages: Iterable[Message | Idea], names: set[str]) -> None:
+    """Replace every whole-word mention of `names` (any case) in these messages (or ideas)."""
     pattern = re.compile(
         r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b", re.IGNORECASE
     )

@@ -17,11 +17,14 @@ from sqlalchemy import select
 from flows import events as ev
 from flows import prompts as flow_prompts
 from gateway import clock
+from gateway.community import audit
 from gateway.extensions import db
-from gateway.models import Organization, Prompt
+from gateway.models import Organization, Organizer, Prompt
 
 PLACEHOLDERS = frozenset({"friend", "volunteer", "interest", "relationship"})
 LANGUAGES = frozenset({"en", "es"})
+FIELDS = ("key", "body", "language", "stages", "interests", "relationships")
+BODY_MAX = 600  # an idea fills two segments at most; this leaves room to cut one down
 
 
 class PromptError(ValueError):
@@ -36,13 +39,15 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
         raise PromptError(f"key {key!r}: use 1-64 letters, digits, - or _")
     if not body:
         raise PromptError(f"{key}: the body is empty")
+    if len(body) > BODY_MAX:
+        raise PromptError(f"{key}: the body is {len(body)} characters; keep it under {BODY_MAX}")
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
     except ValueError as exc:
         raise PromptError(f"{key}: unbalanced braces in the body ({exc})") from exc
     unknown = names - PLACEHOLDERS
     if unknown:
-        raise PromptError(f"{key}: unknown placeholder(s) {sorted(unknown)}; use {sorted(PLACEHOLDERS)}")
+        raise PromptError(f"{key}: {_unknown_placeholders(unknown)}")
     record = {"key": key, "body": body, "language": str(item.get("language", "en"))}
     if record["language"] not in LANGUAGES:
         raise PromptError(f"{key}: language must be one of {sorted(LANGUAGES)}")
@@ -53,6 +58,21 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
             raise PromptError(f"{key}: unknown {field} {bad}; use {list(allowed or [])}")
         record[field] = values
     return record
+
+
+def _unknown_placeholders(names: set[str]) -> str:
+    """ "{frend} is not a placeholder; use {friend}, {interest}, {relationship} or {volunteer}"."""
+    shown = [f"{{{name}}}" for name in sorted(names)]
+    known = [f"{{{name}}}" for name in sorted(PLACEHOLDERS)]
+    if len(shown) == 1:
+        subject = f"{shown[0]} is not a placeholder"
+    else:
+        subject = f"{_either(shown, 'and')} are not placeholders"
+    return f"{subject}; use {_either(known, 'or')}"
+
+
+def _either(words: list[str], conjunction: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
 def upsert(org: Organization, items: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
@@ -70,17 +90,75 @@ def upsert(org: Organization, items: Iterable[Mapping[str, Any]]) -> tuple[int, 
             for field, value in record.items():
                 setattr(prompt, field, value)
             prompt.active = True
+            prompt.updated_at = clock.now()
             updated += 1
     db.session.flush()
     return added, updated
 
 
-def preview(prompt: Prompt, friend: str = "Maria", interest: str = "", relationship: str = "neighbor") -> str:
-    """The prompt as a volunteer would read it, for a sample friend."""
-    view = ev.Friend(0, friend, relationship, (interest,) if interest else tuple(prompt.interests or ()))
-    library = (ev.Prompt(prompt.id, prompt.body, language=prompt.language),)
-    ctx = ev.Context(ev.Organization("", ""), now=clock.now(), prompts=library, language=prompt.language)
+def preview(
+    prompt: Prompt | Mapping[str, Any],
+    friend: str = "Maria",
+    interest: str = "",
+    relationship: str = "",
+    volunteer: str | None = None,
+) -> str:
+    """The prompt (stored, or a validated record not yet stored) as a volunteer would read it,
+    for a sample friend who fits its targeting: at its first stage, of its first relationship
+    (else `relationship`, else a neighbor), caring about `interest` or its interests."""
+    record = prompt if isinstance(prompt, Mapping) else {f: getattr(prompt, f) for f in FIELDS}
+    stages = list(record.get("stages") or ())
+    relationships = list(record.get("relationships") or ())
+    view = ev.Friend(
+        0,
+        friend,
+        relationship or (relationships[0] if relationships else "neighbor"),
+        (interest,) if interest else tuple(record.get("interests") or ()),
+        stage=stages[0] if stages else "listed",
+    )
+    language = str(record.get("language") or "en")
+    library = (ev.Prompt(0, str(record["body"]), language=language),)
+    ctx = ev.Context(
+        ev.Organization("", ""), now=clock.now(), prompts=library, language=language, name=volunteer
+    )
     return flow_prompts.suggest(view, ctx).text
+
+
+def create(org: Organization, item: Mapping[str, Any], credited_person_id: int | None = None) -> Prompt:
+    """A new prompt (the caller commits), or PromptError if it is invalid or its key is taken."""
+    record = validate(item)
+    if find(org, record["key"]) is not None:
+        raise PromptError(f"{record['key']}: there is already a prompt with this key; choose another")
+    prompt = Prompt(organization_id=org.id, credited_person_id=credited_person_id, **record)
+    db.session.add(prompt)
+    db.session.flush()
+    return prompt
+
+
+def edit(prompt: Prompt, item: Mapping[str, Any]) -> None:
+    """Change a prompt's body, targeting and language (its key stays); PromptError if invalid."""
+    record = validate({**item, "key": prompt.key})
+    for field, value in record.items():
+        setattr(prompt, field, value)
+    prompt.updated_at = clock.now()
+
+
+def set_active(
+    org: Organization,
+    prompt: Prompt,
+    active: bool,
+    organizer: Organizer | None,
+    actor: str = "",
+    ip: str = "",
+) -> None:
+    """Retire a prompt (no longer suggested; what was sent with it stays) or restore it, audited
+    (the caller commits); nothing happens if it already is so."""
+    if prompt.active == active:
+        return
+    prompt.active = active
+    prompt.updated_at = clock.now()
+    action = "prompt_restored" if active else "prompt_retired"
+    audit.record(org, action, organizer, ip=ip, actor=actor, key=prompt.key)
 
 
 def default_prompts() -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """What the flows know about a person and the organization at the start of a turn: their
-friends and which prompts each has had, consent, team, upcoming events, and the prompt library,
-as the plain values of flows.events."""
+friends and which prompts each has had, consent, team, upcoming events, their shared ideas, and
+the prompt library, as the plain values of flows.events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flows import events as ev
 from flows import keywords, profile
 from flows import teams as team_flows
 from gateway import clock
-from gateway.community import events, teams
+from gateway.community import events, ideas, teams
 from gateway.delivery import consent
 from gateway.delivery.addresses import timezone_for_zip
 from gateway.extensions import db
@@ -59,6 +59,8 @@ def context(
         zip_timezone=timezone_for_zip(zip_code) if (zip_code := _zip_command(text)) else None,
         new_team_code=teams.unused_code(org) if team_flows.starts_team(text) else None,
         events=events.upcoming(org, person, now),
+        ideas_shared=ideas.count(person),
+        ideas_adopted=ideas.untold(person),
     )
 
 

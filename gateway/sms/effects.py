@@ -11,7 +11,7 @@ from functools import singledispatch
 from flask import current_app
 
 from flows import events as ev
-from gateway.community import events, friends, inbox, privacy, teams
+from gateway.community import events, friends, ideas, inbox, privacy, teams
 from gateway.delivery import consent
 from gateway.models import Address, FollowUp, Friend, Message, Organization, Person
 
@@ -176,3 +176,13 @@ def set_language(effect: ev.SetLanguage, turn: Turn) -> None:
 @apply.register
 def set_timezone(effect: ev.SetTimezone, turn: Turn) -> None:
     turn.person.timezone = effect.timezone
+
+
+@apply.register
+def share_idea(effect: ev.ShareIdea, turn: Turn) -> None:
+    ideas.share(turn.org, turn.person, effect.text, turn.inbound)
+
+
+@apply.register
+def told_ideas_adopted(effect: ev.ToldIdeasAdopted, turn: Turn) -> None:
+    ideas.mark_told(turn.person, effect.idea_ids, turn.now)

@@ -60,6 +60,8 @@ def pages(browser: FlaskClient) -> dict[str, str]:
         "thread": first("/console/inbox?show=all", r'href="(/console/inbox/\d+)"') + "?confirm=1",
         "audit": "/console/audit",
         "organizers": "/console/organizers",
+        "prompts": "/console/prompts",
+        "prompt": first("/console/prompts", r'href="(/console/prompts/\d+)"'),
     }
 
 

@@ -153,7 +153,7 @@ SPANISH: list[tuple[Row, str, tuple[Effect, ...]]] = [
                            "2) Limpieza del parque, sab. 5 de dic., 10 am. Para apuntarte, responde CONFIRMAR "
                            "y el # del evento.", ()),
     (Row("eventos", **{**ES, "events": (replace(FORO, going=True),)}), "Biblioteca Eastside (vas a ir).", ()),
-    (Row("EVENTOS", **{**ES, "events": ()}), "Por ahora no hay eventos en el calendario. Responde IDEA", ()),
+    (Row("EVENTOS", **{**ES, "events": ()}), "Por ahora no hay eventos en el calendario. Responde SIGUIENTE", ()),
     (Row("CONFIRMAR 2", **ES), "Te apunté para Limpieza del parque, sab. 5 de dic., 10 am. "
                                "Te mando un recordatorio 24 horas antes.", (RecordRsvp(4),)),
     (Row("confirmar 1", **{**ES, "events": (replace(FORO, going=True),)}),

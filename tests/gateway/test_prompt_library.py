@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gateway.community import organization
 from gateway.extensions import db
-from gateway.models import Prompt
+from gateway.models import AuditEntry, Idea, Prompt
 from tests.support import Phone
 
 
@@ -54,8 +54,12 @@ def test_an_added_prompt_is_previewed_and_reaches_volunteers(app: Flask, phone: 
     ("args", "reason"),
     [
         (("bad key!", "ask {friend}"), "use 1-64 letters"),
-        (("k", "ask {freind} about it"), "unknown placeholder(s) ['freind']"),
+        (
+            ("k", "ask {freind} about it"),
+            "{freind} is not a placeholder; use {friend}, {interest}, {relationship} or {volunteer}",
+        ),
         (("k", "ask {friend"), "unbalanced braces"),
+        (("k", "ask {friend} " + "and listen " * 60), "the body is 672 characters; keep it under 600"),
         (("k", "ask {friend}", "--stage", "warm"), "unknown stages ['warm']"),
         (("k", "ask {friend}", "--relationship", "boss"), "unknown relationships ['boss']"),
         (("k", "ask {friend}", "--language", "fr"), "language must be one of"),
@@ -83,7 +87,7 @@ def test_export_then_import_round_trips_and_import_is_all_or_nothing(app: Flask,
     file.write_text(
         json.dumps([{"key": "new-one", "body": "hi {friend}"}, {"key": "broken", "body": "{oops}"}])
     )
-    assert "unknown placeholder" in refused(app, "prompts", "import", str(file))
+    assert "{oops} is not a placeholder" in refused(app, "prompts", "import", str(file))
     assert db.session.scalar(select(Prompt).where(Prompt.key == "new-one")) is None
     file.write_text("{not json")
     assert "not JSON" in refused(app, "prompts", "import", str(file))
@@ -96,3 +100,52 @@ def test_a_disabled_prompt_is_no_longer_suggested(app: Flask, phone: Phone) -> N
         phone.send(text)
     idea = phone.reply_to("ADD Carlos, neighbor, cares about nothing much")
     assert "outside, ask what they'd change about the block" not in idea
+
+
+def test_enable_brings_a_disabled_prompt_back_and_both_are_audited(app: Flask, phone: Phone) -> None:
+    kindred(app, "prompts", "disable", "neighbor")
+    assert "enabled neighbor" in kindred(app, "prompts", "enable", "neighbor")
+    assert "neighbor [en] relationships=neighbor" in kindred(app, "prompts", "list")
+    actions = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.detail, e.actor.endswith("(command line)")) for e in actions[-2:]] == [
+        ("prompt_retired", {"key": "neighbor"}, True),
+        ("prompt_restored", {"key": "neighbor"}, True),
+    ]
+    assert "no prompt 'nope'" in refused(app, "prompts", "enable", "nope")
+
+
+def test_ideas_texted_in_are_listed_adopted_and_dismissed_from_the_command_line(
+    app: Flask, phone: Phone
+) -> None:
+    for text in ("hi", "yes", "Sam", "my grandma Ruth", "skip", "IDEA bring soup", "IDEA ask about church"):
+        phone.send(text)
+    soup, church = db.session.scalars(select(Idea).order_by(Idea.id)).all()
+    listed = kindred(app, "prompts", "ideas")
+    assert f"{soup.id} [en] from Sam" in listed and "    ask about church" in listed
+
+    assert "{frnd} is not a placeholder" in refused(
+        app, "prompts", "adopt", str(soup.id), "--key", "soup", "--body", "bring {frnd} soup"
+    )
+    output = kindred(
+        app,
+        "prompts",
+        "adopt",
+        str(soup.id),
+        "--key",
+        "soup",
+        "--body",
+        "bring {friend} soup",
+        "--stage",
+        "listed",
+    )
+    assert f"adopted idea {soup.id} as soup" in output and "Idea for Maria: bring Maria soup." in output
+    assert "soup [en] (idea from Sam) stages=listed" in kindred(app, "prompts", "list")
+    assert f"dismissed idea {church.id}" in kindred(app, "prompts", "dismiss", str(church.id))
+    assert "already dismissed" in refused(app, "prompts", "adopt", str(church.id), "--key", "church")
+    assert kindred(app, "prompts", "ideas").strip() == "no ideas waiting for review"
+    assert "P.S. The organizers added your idea" in phone.reply_to("FRIENDS")
+    audit = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.detail) for e in audit[-2:]] == [
+        ("idea_adopted", {"idea": soup.id, "key": "soup"}),
+        ("idea_dismissed", {"idea": church.id}),
+    ]
