@@ -5,7 +5,8 @@ conversation is in. Someone who has not opted in only ever gets the program's te
 that, commands (ADD, FRIENDS, PROMPT, SKIP, TEAM, UPDATE, EVENTS, RSVP ...) win over a pending
 question, then an RSVP in plain words ("count me in for the forum"), a pending question takes its
 answer, and free text is read as a report or a new friend. Anything not understood
-gets a short helpful reply and goes to the organizer inbox.
+gets a short helpful reply and goes to the organizer inbox. News from the organizers (a volunteer
+made a team lead, their proposed event approved) rides on the answer (flows/notices.py).
 
 Before all of that, a pure pre-step picks the language of the answer
 (:func:`flows.language.choose_language`: ESPAÑOL / ENGLISH by name, or the language the text is
@@ -22,12 +23,14 @@ from dataclasses import replace
 
 from flows import (
     compliance,
+    event_proposals,
     events_rsvp,
     followups,
     friends,
     invites,
     keywords,
     language,
+    notices,
     onboarding,
     privacy,
     profile,
@@ -58,8 +61,9 @@ def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
     text = inbound.text.strip()
     chosen = language.choose_language(text, ctx.language)
     if chosen == ctx.language:
-        return _respond(state, text, ctx)
-    outcome = _respond(state, text, replace(ctx, language=chosen))
+        return notices.with_notices(_respond(state, text, ctx), ctx)
+    ctx = replace(ctx, language=chosen)
+    outcome = notices.with_notices(_respond(state, text, ctx), ctx)
     return replace(outcome, effects=(SetLanguage(chosen), *outcome.effects))
 
 
@@ -167,6 +171,8 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
         return teams.mute(ctx, muted=command.name == "mute")
     if command.name == "events":
         return events_rsvp.listing(ctx)
+    if command.name == "event":
+        return event_proposals.handle(state, command.rest, ctx) or not_understood(state, ctx)
     if command.name == "rsvp":
         return events_rsvp.rsvp(state, command.rest, ctx)
     if command.name == "join":
