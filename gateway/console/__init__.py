@@ -34,8 +34,10 @@ def init_app(app: Flask) -> None:
 from gateway.console import (  # noqa: E402, F401 (their routes join the blueprint)
     auth,
     dashboard,
+    events,
     inbox,
     network,
     pages,
+    teams,
     volunteers,
 )

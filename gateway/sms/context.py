@@ -59,6 +59,7 @@ def context(
         zip_timezone=timezone_for_zip(zip_code) if (zip_code := _zip_command(text)) else None,
         new_team_code=teams.unused_code(org) if team_flows.starts_team(text) else None,
         events=events.upcoming(org, person, now),
+        notices=(*teams.notices(person), *events.notices(person)) if text else (),
     )
 
 

@@ -169,6 +169,22 @@ def record_rsvp(effect: ev.RecordRsvp, turn: Turn) -> None:
 
 
 @apply.register
+def propose_event(effect: ev.ProposeEvent, turn: Turn) -> None:
+    events.propose(
+        turn.org, turn.person, effect.title, effect.starts_at, effect.location, turn.inbound, turn.now
+    )
+
+
+@apply.register
+def mark_notices_told(effect: ev.NoticesTold, turn: Turn) -> None:
+    for notice in effect.notices:
+        if notice.kind is ev.NoticeKind.LEAD:
+            teams.mark_lead_told(turn.person, notice.ref, turn.now)
+    reviewed = [notice.ref for notice in effect.notices if notice.kind is not ev.NoticeKind.LEAD]
+    events.mark_told(turn.person, reviewed, turn.now)
+
+
+@apply.register
 def set_language(effect: ev.SetLanguage, turn: Turn) -> None:
     turn.person.language = effect.language
 
