@@ -351,3 +351,19 @@ def test_a_viewer_reads_events_but_cannot_change_them(people: People, signed_in:
     with viewer.application.app_context():
         assert db.session.scalars(select(Event.title)).all() == ["Community Forum"]
         assert db.session.scalar(select(Person.id)) is None  # nobody texted
+
+
+def test_a_proposal_waiting_goes_with_a_lead_who_erases_their_data(
+    teams: tuple[Phone, Phone, Phone], signed_in: SignedIn
+) -> None:
+    sam, _, _ = teams
+    organizer = signed_in("organizer")
+    make_lead(organizer, "Block Walkers", "Sam")
+    sam.send("EVENTS")
+    sam.send(PROPOSAL)
+    assert "Potluck" in organizer.get("/console/events").get_data(as_text=True)
+    sam.send("DELETE")
+    sam.send("YES")
+    assert "No proposals waiting." in text_of(organizer.get("/console/events").get_data(as_text=True))
+    with organizer.application.app_context():
+        assert db.session.scalars(select(Event)).all() == []
