@@ -276,26 +276,8 @@ def overview(
             .group_by(TeamMember.team_id)
         )
     }
-    relay, sent = aliased(Message), aliased(Message)
-    updates = dict(
-        db.session.execute(
-            select(TeamMember.team_id, func.count(func.distinct(relay.in_reply_to_id)))
-            .select_from(relay)
-            .join(sent, sent.id == relay.in_reply_to_id)
-            .join(Address, Address.id == sent.address_id)
-            .join(TeamMember, TeamMember.person_id == Address.person_id)
-            .where(in_teams, relay.reason == str(ev.ReplyKind.TEAM_RELAY), relay.created_at >= since)
-            .group_by(TeamMember.team_id)
-        ).all()
-    )
-    talks = dict(
-        db.session.execute(
-            select(TeamMember.team_id, func.count(ConversationReport.id))
-            .join(ConversationReport, ConversationReport.volunteer_id == TeamMember.person_id)
-            .where(in_teams, ConversationReport.reported_at >= since)
-            .group_by(TeamMember.team_id)
-        ).all()
-    )
+    updates = _updates_relayed(since, TeamMember.team_id, in_teams)
+    talks = _conversations(since, TeamMember.team_id, in_teams)
     leads: dict[int, list[str]] = {}
     for tid, name in db.session.execute(
         select(TeamMember.team_id, Person.name)
@@ -353,39 +335,50 @@ def member_rows(team: Team, now: datetime) -> list[MemberRow]:
         .limit(1)
         .scalar_subquery()
     )
-    relay, sent = aliased(Message), aliased(Message)
-    updates = (
-        select(func.count(func.distinct(relay.in_reply_to_id)))
-        .select_from(relay)
-        .join(sent, sent.id == relay.in_reply_to_id)
-        .join(Address, Address.id == sent.address_id)
-        .where(
-            Address.person_id == Person.id,
-            relay.reason == str(ev.ReplyKind.TEAM_RELAY),
-            relay.created_at >= since,
-        )
-        .correlate(Person)
-        .scalar_subquery()
-    )
-    talks = (
-        select(func.count(ConversationReport.id))
-        .where(ConversationReport.volunteer_id == Person.id, ConversationReport.reported_at >= since)
-        .correlate(Person)
-        .scalar_subquery()
-    )
+    on_team = TeamMember.team_id == team.id
+    updates = _updates_relayed(since, TeamMember.person_id, on_team)
+    talks = _conversations(since, TeamMember.person_id, on_team)
     rows = db.session.execute(
-        select(
-            Person.id,
-            Person.name,
-            phone,
-            TeamMember.joined_at,
-            TeamMember.muted,
-            TeamMember.lead,
-            updates,
-            talks,
-        )
+        select(Person.id, Person.name, phone, TeamMember.joined_at, TeamMember.muted, TeamMember.lead)
         .join(TeamMember, TeamMember.person_id == Person.id)
-        .where(TeamMember.team_id == team.id)
+        .where(on_team)
         .order_by(TeamMember.lead.desc(), Person.name, Person.id)
     ).all()
-    return [MemberRow(*row[:2], row[2] or "", *row[3:6], row[6] or 0, row[7] or 0) for row in rows]
+    return [
+        MemberRow(pid, name, value or "", joined, muted, lead, updates.get(pid, 0), talks.get(pid, 0))
+        for pid, name, value, joined, muted, lead in rows
+    ]
+
+
+def _updates_relayed(since: datetime, key: Any, *where: Any) -> dict[int, int]:
+    """How many team updates members sent that were relayed after `since`, grouped by `key`
+    (a TeamMember column), for the members `where` picks. The relayed copies are picked first
+    (a distinct subquery), so each update is then found by its id."""
+    relayed = (
+        select(Message.in_reply_to_id.label("update_id"))
+        .where(Message.reason == str(ev.ReplyKind.TEAM_RELAY), Message.created_at >= since)
+        .distinct()
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(key, func.count(Message.id))
+        .select_from(relayed)
+        .join(Message, Message.id == relayed.c.update_id)
+        .join(Address, Address.id == Message.address_id)
+        .join(TeamMember, TeamMember.person_id == Address.person_id)
+        .where(*where)
+        .group_by(key)
+    )
+    return {group: count for group, count in rows}
+
+
+def _conversations(since: datetime, key: Any, *where: Any) -> dict[int, int]:
+    """How many conversations members reported after `since`, grouped by `key` (a TeamMember
+    column), for the members `where` picks."""
+    rows = db.session.execute(
+        select(key, func.count(ConversationReport.id))
+        .join(ConversationReport, ConversationReport.volunteer_id == TeamMember.person_id)
+        .where(ConversationReport.reported_at >= since, *where)
+        .group_by(key)
+    )
+    return {group: count for group, count in rows}
