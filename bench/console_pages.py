@@ -77,6 +77,8 @@ def main() -> int:
         volunteers = session.get(base + "/console/volunteers", timeout=30).text
         inbox = session.get(base + "/console/inbox?show=all", timeout=30).text
         network = session.get(base + "/console/network", timeout=30).text
+        events = session.get(base + "/console/events", timeout=30).text
+        teams = session.get(base + "/console/teams", timeout=30).text
         pages = {
             "dashboard": "/console/",
             "volunteers": "/console/volunteers",
@@ -89,6 +91,10 @@ def main() -> int:
             "inbox": "/console/inbox",
             "inbox thread": first(r'href="(/console/inbox/\d+)"', inbox, "inbox thread") + "?confirm=1",
             "audit log": "/console/audit",
+            "events": "/console/events",
+            "event": first(r'href="(/console/events/\d+)"', events, "event"),
+            "teams": "/console/teams",
+            "team": first(r'href="(/console/teams/\d+)"', teams, "team"),
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]
