@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from flows import events as ev
@@ -37,11 +37,11 @@ class EventError(Exception):
     """An organizer's or a lead's change that cannot be made (the message says why)."""
 
 
-def _going() -> object:
+def _going() -> ColumnElement[int]:
     return func.count(Rsvp.id).filter(Rsvp.status == "yes")
 
 
-def visible_to(person: Person) -> object:
+def visible_to(person: Person) -> ColumnElement[bool]:
     """The condition for events `person` sees: listed, for everyone or for their own team."""
     team = select(TeamMember.team_id).where(TeamMember.person_id == person.id).scalar_subquery()
     return and_(Event.status == EventStatus.LISTED, or_(Event.team_id.is_(None), Event.team_id == team))
@@ -177,7 +177,9 @@ def create(org: Organization, draft: EventDraft, now: datetime) -> Event:
 def edit(event: Event, draft: EventDraft, now: datetime) -> list[str]:
     """Change an event; returns the names of the fields changed. A new time for an event
     whose reminders are still waiting in the outbox takes them back, so the sweep sends them
-    again at the new time, saying the new time."""
+    again at the new time, saying the new time. A declined event is not changed."""
+    if event.status == EventStatus.DECLINED:
+        raise EventError("This event was declined; it can no longer be changed.")
     _check(draft, now)
     values = {
         "title": draft.title.strip()[:MAX_TITLE],

@@ -20,7 +20,7 @@ from gateway import clock
 from gateway.access import needs
 from gateway.community import audit, organization
 from gateway.community import events as service
-from gateway.community.events import EventDraft, EventError, EventStatus
+from gateway.community.events import EventDraft, EventError
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
 from gateway.extensions import db
@@ -42,14 +42,14 @@ class ReviewForm(ConsoleForm):
     decision = StringField("Decision")
 
 
-def _draft(form: EventForm, org: Organization) -> EventDraft | str:
-    """The event the form describes, or what is wrong with it."""
+def _draft(form: EventForm, org: Organization) -> EventDraft:
+    """The event the form describes; EventError says what is wrong with it."""
     if not form.validate_on_submit():
         if form.title.errors:
-            return "Give the event a title (at most 120 characters)."
+            raise EventError("Give the event a title (at most 120 characters).")
         if form.location.errors:
-            return "The place is at most 200 characters."
-        return "Give the event a date and time."
+            raise EventError("The place is at most 200 characters.")
+        raise EventError("Give the event a date and time.")
     typed = (form.starts_at.data or "").strip()
     local = None
     for pattern in TIME_FORMATS:
@@ -59,11 +59,11 @@ def _draft(form: EventForm, org: Organization) -> EventDraft | str:
             continue
         break
     if local is None:
-        return "Type the time as year-month-day hours:minutes, like 2026-12-03 18:30."
+        raise EventError("Type the time as year-month-day hours:minutes, like 2026-12-03 18:30.")
     raw_capacity = (form.capacity.data or "").strip()
     capacity = whole_number(raw_capacity, limit=MAX_CAPACITY) if raw_capacity else None
     if raw_capacity and capacity is None:
-        return f"Places is a whole number from 1 to {MAX_CAPACITY:,}, or empty for no limit."
+        raise EventError(f"Places is a whole number from 1 to {MAX_CAPACITY:,}, or empty for no limit.")
     return EventDraft(
         title=form.title.data or "",
         starts_at=service.on_org_clock(org, local),
@@ -108,11 +108,8 @@ def events() -> ResponseReturnValue:
 def create_event() -> ResponseReturnValue:
     org = organization.default()
     form = EventForm()
-    draft = _draft(form, org)
     try:
-        if isinstance(draft, str):
-            raise EventError(draft)
-        event = service.create(org, draft, clock.now())
+        event = service.create(org, _draft(form, org), clock.now())
     except EventError as exc:
         flash(str(exc), "error")
         return _events_page(org, form, 400)
@@ -169,13 +166,8 @@ def edit_event(id: int) -> ResponseReturnValue:
     org = organization.default()
     event = _event(org, id, lock=True)
     form = EventForm()
-    draft = _draft(form, org)
     try:
-        if isinstance(draft, str):
-            raise EventError(draft)
-        if event.status == EventStatus.DECLINED:
-            raise EventError("This event was declined; it can no longer be changed.")
-        changed = service.edit(event, draft, clock.now())
+        changed = service.edit(event, _draft(form, org), clock.now())
     except EventError as exc:
         flash(str(exc), "error")
         return _event_page(org, event, form, 400)

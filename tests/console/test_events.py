@@ -325,6 +325,13 @@ def test_a_declined_proposal_is_never_listed_and_the_lead_hears_it_once(
         data={"csrf_token": csrf_token(organizer, "/console/events"), "decision": "approve"},
     )
     assert again.status_code == 409 and "already reviewed" in again.get_data(as_text=True)
+    fields = {"title": "Potluck", "starts_at": "2026-12-06T15:00", "location": "", "capacity": ""}
+    edited = organizer.post(
+        f"/console/events/{event_id}", data={"csrf_token": csrf_token(organizer, "/console/events")} | fields
+    )
+    assert edited.status_code == 400 and "declined; it can no longer be changed" in edited.get_data(
+        as_text=True
+    )
     clock.set(datetime(2026, 12, 4, 15, 1, tzinfo=NEW_YORK))
     jobs.sweep_outbox()
     with organizer.application.app_context():
