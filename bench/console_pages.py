@@ -78,6 +78,8 @@ def main() -> int:
         inbox = session.get(base + "/console/inbox?show=all", timeout=30).text
         network = session.get(base + "/console/network", timeout=30).text
         library = session.get(base + "/console/prompts", timeout=30).text
+        events = session.get(base + "/console/events", timeout=30).text
+        teams = session.get(base + "/console/teams", timeout=30).text
         pages = {
             "dashboard": "/console/",
             "volunteers": "/console/volunteers",
@@ -92,6 +94,10 @@ def main() -> int:
             "audit log": "/console/audit",
             "prompts": "/console/prompts",
             "prompt": first(r'href="(/console/prompts/\d+)"', library, "prompt"),
+            "events": "/console/events",
+            "event": first(r'href="(/console/events/\d+)"', events, "event"),
+            "teams": "/console/teams",
+            "team": first(r'href="(/console/teams/\d+)"', teams, "team"),
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]

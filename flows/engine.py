@@ -5,7 +5,8 @@ conversation is in. Someone who has not opted in only ever gets the program's te
 that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP ...) win over a pending
 question, then an RSVP in plain words ("count me in for the forum"), a pending question takes its
 answer, and free text is read as a report or a new friend. Anything not understood
-gets a short helpful reply and goes to the organizer inbox.
+gets a short helpful reply and goes to the organizer inbox. News from the organizers (a volunteer
+made a team lead, their proposed event approved) rides on the answer (flows/notices.py).
 
 Before all of that, a pure pre-step picks the language of the answer
 (:func:`flows.language.choose_language`: ESPAÑOL / ENGLISH by name, or the language the text is
@@ -22,6 +23,7 @@ from dataclasses import replace
 
 from flows import (
     compliance,
+    event_proposals,
     events_rsvp,
     followups,
     friends,
@@ -29,6 +31,7 @@ from flows import (
     invites,
     keywords,
     language,
+    notices,
     onboarding,
     privacy,
     profile,
@@ -59,9 +62,9 @@ def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
     text = inbound.text.strip()
     chosen = language.choose_language(text, ctx.language)
     if chosen == ctx.language:
-        return ideas.tell_adopted(_respond(state, text, ctx), ctx)
+        return notices.with_notices(_respond(state, text, ctx), ctx)
     ctx = replace(ctx, language=chosen)
-    outcome = ideas.tell_adopted(_respond(state, text, ctx), ctx)
+    outcome = notices.with_notices(_respond(state, text, ctx), ctx)
     return replace(outcome, effects=(SetLanguage(chosen), *outcome.effects))
 
 
@@ -169,6 +172,8 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
         return teams.mute(ctx, muted=command.name == "mute")
     if command.name == "events":
         return events_rsvp.listing(ctx)
+    if command.name == "event":
+        return event_proposals.handle(state, command.rest, ctx) or not_understood(state, ctx)
     if command.name == "rsvp":
         return events_rsvp.rsvp(state, command.rest, ctx)
     if command.name == "idea":

@@ -147,7 +147,7 @@ class Context:
     zip_timezone: str | None = None  # the time zone of the ZIP code this text gives ("ZIP 94110")
     events: tuple[EventView, ...] = ()  # the next few upcoming events, soonest first
     ideas_shared: int = 0  # conversation ideas the volunteer texted in (IDEA ...), kept
-    ideas_adopted: tuple[int, ...] = ()  # ids of their ideas adopted since they were last told
+    notices: tuple[Notice, ...] = ()  # news from the organizers not yet told (see flows/notices.py)
 
     @property
     def local_now(self) -> datetime:
@@ -277,6 +277,8 @@ class TeamView:
     listeners: int = 0
     muted: bool = False  # the volunteer paused team updates
     updates_today: int = 0  # team updates the volunteer sent in the last 24 hours
+    lead: bool = False  # an organizer made the volunteer a lead of this team
+    lead_names: tuple[str, ...] = ()  # the team's leads' first names, the volunteer excluded
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,26 @@ class EventView:
     starts_at: datetime
     location: str = ""
     going: bool = False  # the volunteer said they'll come
+    full: bool = False  # as many said they'd come as the event has places
+
+
+class NoticeKind(StrEnum):
+    """News from the organizers a volunteer hears once, in the reply to their next text."""
+
+    LEAD = "lead"  # they were made a lead of their team
+    EVENT_APPROVED = "event_approved"  # the event they proposed is listed to their team
+    EVENT_DECLINED = "event_declined"  # the event they proposed was declined
+    IDEA_ADOPTED = "idea_adopted"  # a conversation idea they shared is in the library now
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One piece of news to tell: `subject` is the team's name or the event's title, `ref` the
+    record it is about (the membership or the event), for marking it told."""
+
+    kind: NoticeKind
+    subject: str
+    ref: int
 
 
 @dataclass(frozen=True)
@@ -340,6 +362,23 @@ class RecordRsvp:
 
 
 @dataclass(frozen=True)
+class ProposeEvent:
+    """A team lead proposes an event for their team; it waits for an organizer's approval.
+    `starts_at` is timezone-aware; their text is kept as the proposal."""
+
+    title: str
+    starts_at: datetime
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class NoticesTold:
+    """These notices were added to this turn's reply: never tell them again."""
+
+    notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True)
 class SetLanguage:
     """Write to the volunteer in `language` ("en" or "es") from now on: they chose it
     (ESPAÑOL, ENGLISH) or wrote in it."""
@@ -362,13 +401,6 @@ class ShareIdea:
     text: str
 
 
-@dataclass(frozen=True)
-class ToldIdeasAdopted:
-    """The reply tells the volunteer their ideas `idea_ids` were adopted; don't tell them again."""
-
-    idea_ids: tuple[int, ...]
-
-
 Effect = (
     RecordConsent
     | SetName
@@ -388,10 +420,11 @@ Effect = (
     | MuteTeam
     | RelayTeamUpdate
     | RecordRsvp
+    | ProposeEvent
+    | NoticesTold
     | SetLanguage
     | SetTimezone
     | ShareIdea
-    | ToldIdeasAdopted
 )
 
 

@@ -98,12 +98,15 @@ def count_me_in(state: State, text: str, ctx: Context) -> Outcome | None:
 
 
 def confirm(event: EventView, ctx: Context, going: bool = True) -> Outcome:
-    """Record the RSVP and say so; a yes also suggests bringing a friend."""
+    """Record the RSVP and say so; a yes also suggests bringing a friend. A yes to an event
+    with no place left is told it is full instead."""
     language = ctx.language
     if not going:
         body = say(language, "events.off_list", title=event.title)
         effects = (RecordRsvp(event.id, False),) if event.going else ()
         return Outcome(State("idle"), (Reply(body),), effects)
+    if event.full and not event.going:
+        return Outcome(State("idle"), (Reply(say(language, "events.full", title=event.title)),))
     key = "events.already_down" if event.going else "events.in_for"
     if event.starts_at - ctx.now < REMINDER_LEAD:
         key += "_soon"  # too close for the reminder the day before

@@ -30,7 +30,8 @@ EVENING = time(18)
 LATER = timedelta(hours=3)
 LAST_LATER = time(19)  # a "later" that would land after this moves to tomorrow morning
 
-_DAYS = {
+# Weekday words a volunteer may type, to their number (Monday 0); flows/event_proposals.py reads them too.
+WEEKDAYS = {
     "monday": 0, "mon": 0, "lunes": 0,
     "tuesday": 1, "tue": 1, "tues": 1, "martes": 1,
     "wednesday": 2, "wed": 2, "miercoles": 2,
@@ -62,8 +63,8 @@ def when_asked(text: str, local_now: datetime) -> datetime | None:
         days = count * (7 if unit.startswith(("week", "semana")) else 1)
         return _at(today + timedelta(days=days), MORNING, local_now)
     for word in folded.split():
-        if word in _DAYS:
-            ahead = (_DAYS[word] - today.weekday() - 1) % 7 + 1  # the next one, never today
+        if word in WEEKDAYS:
+            ahead = (WEEKDAYS[word] - today.weekday() - 1) % 7 + 1  # the next one, never today
             return _at(today + timedelta(days=ahead), MORNING, local_now)
     if re.search(r"\b(next week|not this week|esta semana no|proxima semana|semana que viene)\b", folded):
         return _at(today + timedelta(days=7 - today.weekday()), MORNING, local_now)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from flows import events as ev
 from gateway import clock
 from gateway.community import audit, prompts
 from gateway.extensions import db
@@ -82,10 +83,13 @@ def dismiss(
     audit.record(org, "idea_dismissed", organizer, ip=ip, actor=actor, idea=idea.id)
 
 
-def untold(person: Person) -> tuple[int, ...]:
-    """The person's adopted ideas they have not been told about yet."""
+def notices(person: Person) -> list[ev.Notice]:
+    """News for `person`: each idea of theirs adopted since they were last told."""
     query = select(Idea.id).where(Idea.person_id == person.id, Idea.status == ADOPTED, Idea.told_at.is_(None))
-    return tuple(db.session.scalars(query.order_by(Idea.id)))
+    return [
+        ev.Notice(ev.NoticeKind.IDEA_ADOPTED, "", idea_id)
+        for idea_id in db.session.scalars(query.order_by(Idea.id))
+    ]
 
 
 def count(person: Person) -> int:
@@ -94,7 +98,7 @@ def count(person: Person) -> int:
     return db.session.scalar(query) or 0
 
 
-def mark_told(person: Person, idea_ids: tuple[int, ...], now: datetime) -> None:
+def mark_told(person: Person, idea_ids: list[int], now: datetime) -> None:
     """The person was told these ideas of theirs were adopted."""
     db.session.execute(
         update(Idea)

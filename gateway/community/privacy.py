@@ -10,11 +10,13 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import delete, select, update
 
 from flows.parse import first_name
+from gateway.community.events import EventStatus
 from gateway.delivery import consent, outbox
 from gateway.extensions import db
 from gateway.models import (
     Address,
     ConversationReport,
+    Event,
     FollowUp,
     Friend,
     Idea,
@@ -87,6 +89,13 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         .values(credited_person_id=None)
         .execution_options(synchronize_session=False)
     )
+    # A proposal still waiting goes with its proposer; a listed event is the team's, not theirs.
+    db.session.execute(
+        delete(Event)
+        .where(Event.proposed_by_id == person.id, Event.status == EventStatus.PROPOSED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(update(Event).where(Event.proposed_by_id == person.id).values(proposed_by_id=None))
     db.session.execute(
         update(Message)
         .where(Message.address_id == address.id, Message.id.not_in(keep))

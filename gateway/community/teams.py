@@ -8,6 +8,7 @@ own. The outbox checks consent again at send time and paces each copy (see flows
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,23 @@ from flows import events as ev
 from flows.parse import mask_contacts
 from flows.teams import CODE_LENGTH, is_code, relay_body
 from gateway.community.codes import unused_code as new_code
+from gateway.community.events import EventStatus
 from gateway.delivery import consent, outbox
 from gateway.extensions import db
-from gateway.models import Address, Message, MessageStatusEvent, Organization, Person, Team, TeamMember
+from gateway.models import (
+    Address,
+    ConversationReport,
+    Event,
+    Message,
+    MessageStatusEvent,
+    Organization,
+    Person,
+    Team,
+    TeamMember,
+)
 
 UPDATE_WINDOW = timedelta(hours=24)  # the per-member cap on updates counts this far back
+ACTIVITY_WINDOW = timedelta(days=30)  # the console's activity counts look this far back
 
 
 def view(person: Person, address: Address, now: datetime) -> ev.TeamView | None:
@@ -38,6 +51,7 @@ def view(person: Person, address: Address, now: datetime) -> ev.TeamView | None:
         listeners=len(listeners(team, person)),
         muted=membership.muted,
         updates_today=updates_since(address, now - UPDATE_WINDOW),
+        lead=membership.lead,
     )
 
 
@@ -55,12 +69,14 @@ def joining(org: Organization, code: str | None) -> ev.TeamView | None:
 def _view(team: Team, viewer: Person | None = None, **extra: Any) -> ev.TeamView:
     """A team as the flows see it, naming its members other than `viewer`."""
     members = _members(team)
+    others = [(member, p) for member, p in members if viewer is None or p.id != viewer.id]
     return ev.TeamView(
         id=team.id,
         name=team.name,
         code=team.join_code,
         size=len(members),
-        member_names=tuple(p.name or "" for _, p in members if viewer is None or p.id != viewer.id),
+        member_names=tuple(p.name or "" for _, p in others),
+        lead_names=tuple(p.name for member, p in others if member.lead and p.name),
         **extra,
     )
 
@@ -160,6 +176,44 @@ def join_by_id(
     join(team, person, evidence, now)
 
 
+def set_lead(team: Team, person_id: int, lead: bool) -> bool:
+    """Make a member of `team` one of its leads (or not); returns whether anything changed.
+    A new lead is told in the reply to their next text (:func:`notices`)."""
+    member = db.session.scalar(
+        select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.person_id == person_id)
+    )
+    if member is None:
+        raise LookupError(f"person {person_id} is not on team {team.id}")
+    if member.lead == lead:
+        return False
+    member.lead = lead
+    member.lead_told_at = None
+    return True
+
+
+def notices(person: Person) -> list[ev.Notice]:
+    """ "You're now a lead of ...", if `person` was made a lead and not told yet."""
+    row = db.session.execute(
+        select(TeamMember.id, Team.name)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(
+            TeamMember.person_id == person.id,
+            TeamMember.lead.is_(True),
+            TeamMember.lead_told_at.is_(None),
+        )
+    ).first()
+    return [ev.Notice(ev.NoticeKind.LEAD, row.name, row.id)] if row else []
+
+
+def mark_lead_told(person: Person, membership_id: int, now: datetime) -> None:
+    """The new lead was told."""
+    db.session.execute(
+        update(TeamMember)
+        .where(TeamMember.id == membership_id, TeamMember.person_id == person.id)
+        .values(lead_told_at=now)
+    )
+
+
 def leave(person: Person) -> None:
     """Take `person` off their team."""
     db.session.execute(delete(TeamMember).where(TeamMember.person_id == person.id))
@@ -184,3 +238,147 @@ def relay_update(
         body = relay_body(language, sender_name, team_name, mask_contacts(text))
         relayed.append(outbox.queue_sms(address, body, str(ev.ReplyKind.TEAM_RELAY), inbound))
     return relayed
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """A team as the console lists it: its counts over the last :data:`ACTIVITY_WINDOW`."""
+
+    team: Team
+    members: int = 0
+    joined_this_month: int = 0
+    updates: int = 0  # team updates its members sent that were relayed
+    conversations: int = 0  # conversations its members reported
+    leads: tuple[str, ...] = ()
+    next_event: tuple[str, datetime] | None = None
+
+
+def overview(
+    org: Organization, now: datetime, month_start: datetime, team_id: int | None = None
+) -> list[TeamRow]:
+    """Every team of the organization (or just `team_id`) with its counts, by name; a fixed
+    handful of grouped queries, however many teams and members."""
+    since = now - ACTIVITY_WINDOW
+    teams = db.session.scalars(
+        select(Team)
+        .where(Team.organization_id == org.id, *([Team.id == team_id] if team_id is not None else []))
+        .order_by(Team.name, Team.id)
+    ).all()
+    ids = [team.id for team in teams]
+    if not ids:
+        return []
+    in_teams = TeamMember.team_id.in_(ids)
+    members = {
+        tid: (count, joined)
+        for tid, count, joined in db.session.execute(
+            select(TeamMember.team_id, func.count(), func.count().filter(TeamMember.joined_at >= month_start))
+            .where(in_teams)
+            .group_by(TeamMember.team_id)
+        )
+    }
+    updates = _updates_relayed(since, TeamMember.team_id, in_teams)
+    talks = _conversations(since, TeamMember.team_id, in_teams)
+    leads: dict[int, list[str]] = {}
+    for tid, name in db.session.execute(
+        select(TeamMember.team_id, Person.name)
+        .join(Person, Person.id == TeamMember.person_id)
+        .where(in_teams, TeamMember.lead.is_(True))
+        .order_by(Person.name)
+    ):
+        leads.setdefault(tid, []).append(name or "(no name yet)")
+    first = (
+        select(Event.team_id, func.min(Event.starts_at).label("starts_at"))
+        .where(Event.team_id.in_(ids), Event.status == EventStatus.LISTED, Event.starts_at > now)
+        .group_by(Event.team_id)
+        .subquery()
+    )
+    next_events = {
+        tid: (title, starts_at)
+        for tid, title, starts_at in db.session.execute(
+            select(Event.team_id, Event.title, Event.starts_at)
+            .join(first, (first.c.team_id == Event.team_id) & (first.c.starts_at == Event.starts_at))
+            .where(Event.status == EventStatus.LISTED)
+        )
+    }
+    return [
+        TeamRow(
+            team,
+            *members.get(team.id, (0, 0)),
+            updates.get(team.id, 0),
+            talks.get(team.id, 0),
+            tuple(leads.get(team.id, ())),
+            next_events.get(team.id),
+        )
+        for team in teams
+    ]
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    person_id: int
+    name: str | None
+    phone: str
+    joined_at: datetime
+    muted: bool
+    lead: bool
+    updates: int  # team updates relayed in the last ACTIVITY_WINDOW
+    conversations: int  # conversations reported in the last ACTIVITY_WINDOW
+
+
+def member_rows(team: Team, now: datetime) -> list[MemberRow]:
+    """The team's members, leads first, with their number and their recent activity."""
+    since = now - ACTIVITY_WINDOW
+    phone = (
+        select(Address.value)
+        .where(Address.person_id == Person.id, Address.channel == "sms")
+        .order_by(Address.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    on_team = TeamMember.team_id == team.id
+    updates = _updates_relayed(since, TeamMember.person_id, on_team)
+    talks = _conversations(since, TeamMember.person_id, on_team)
+    rows = db.session.execute(
+        select(Person.id, Person.name, phone, TeamMember.joined_at, TeamMember.muted, TeamMember.lead)
+        .join(TeamMember, TeamMember.person_id == Person.id)
+        .where(on_team)
+        .order_by(TeamMember.lead.desc(), Person.name, Person.id)
+    ).all()
+    return [
+        MemberRow(pid, name, value or "", joined, muted, lead, updates.get(pid, 0), talks.get(pid, 0))
+        for pid, name, value, joined, muted, lead in rows
+    ]
+
+
+def _updates_relayed(since: datetime, key: Any, *where: Any) -> dict[int, int]:
+    """How many team updates members sent that were relayed after `since`, grouped by `key`
+    (a TeamMember column), for the members `where` picks. The relayed copies are picked first
+    (a distinct subquery), so each update is then found by its id."""
+    relayed = (
+        select(Message.in_reply_to_id.label("update_id"))
+        .where(Message.reason == str(ev.ReplyKind.TEAM_RELAY), Message.created_at >= since)
+        .distinct()
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(key, func.count(Message.id))
+        .select_from(relayed)
+        .join(Message, Message.id == relayed.c.update_id)
+        .join(Address, Address.id == Message.address_id)
+        .join(TeamMember, TeamMember.person_id == Address.person_id)
+        .where(*where)
+        .group_by(key)
+    )
+    return {group: count for group, count in rows}
+
+
+def _conversations(since: datetime, key: Any, *where: Any) -> dict[int, int]:
+    """How many conversations members reported after `since`, grouped by `key` (a TeamMember
+    column), for the members `where` picks."""
+    rows = db.session.execute(
+        select(key, func.count(ConversationReport.id))
+        .join(ConversationReport, ConversationReport.volunteer_id == TeamMember.person_id)
+        .where(ConversationReport.reported_at >= since, *where)
+        .group_by(key)
+    )
+    return {group: count for group, count in rows}

@@ -34,9 +34,11 @@ def init_app(app: Flask) -> None:
 from gateway.console import (  # noqa: E402, F401 (their routes join the blueprint)
     auth,
     dashboard,
+    events,
     inbox,
     network,
     pages,
     prompts,
+    teams,
     volunteers,
 )

@@ -169,6 +169,7 @@ class TeamMember(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
     muted: Mapped[bool] = mapped_column(default=False)
     lead: Mapped[bool] = mapped_column(default=False)  # made a lead by an organizer: may propose events
+    lead_told_at: Mapped[datetime | None]  # when the new lead was told, in the reply to their next text
     evidence_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -193,6 +194,7 @@ class Event(Base):
     proposal_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
+    proposer_told_at: Mapped[datetime | None]  # when the proposer was told it was approved or declined
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]
 

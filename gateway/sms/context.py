@@ -60,7 +60,7 @@ def context(
         new_team_code=teams.unused_code(org) if team_flows.starts_team(text) else None,
         events=events.upcoming(org, person, now),
         ideas_shared=ideas.count(person),
-        ideas_adopted=ideas.untold(person),
+        notices=(*teams.notices(person), *events.notices(person), *ideas.notices(person)) if text else (),
     )
 
 

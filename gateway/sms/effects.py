@@ -169,6 +169,25 @@ def record_rsvp(effect: ev.RecordRsvp, turn: Turn) -> None:
 
 
 @apply.register
+def propose_event(effect: ev.ProposeEvent, turn: Turn) -> None:
+    events.propose(
+        turn.org, turn.person, effect.title, effect.starts_at, effect.location, turn.inbound, turn.now
+    )
+
+
+@apply.register
+def mark_notices_told(effect: ev.NoticesTold, turn: Turn) -> None:
+    for notice in effect.notices:
+        if notice.kind is ev.NoticeKind.LEAD:
+            teams.mark_lead_told(turn.person, notice.ref, turn.now)
+    told = {kind: [n.ref for n in effect.notices if n.kind is kind] for kind in ev.NoticeKind}
+    events.mark_told(
+        turn.person, told[ev.NoticeKind.EVENT_APPROVED] + told[ev.NoticeKind.EVENT_DECLINED], turn.now
+    )
+    ideas.mark_told(turn.person, told[ev.NoticeKind.IDEA_ADOPTED], turn.now)
+
+
+@apply.register
 def set_language(effect: ev.SetLanguage, turn: Turn) -> None:
     turn.person.language = effect.language
 
@@ -181,8 +200,3 @@ def set_timezone(effect: ev.SetTimezone, turn: Turn) -> None:
 @apply.register
 def share_idea(effect: ev.ShareIdea, turn: Turn) -> None:
     ideas.share(turn.org, turn.person, effect.text, turn.inbound)
-
-
-@apply.register
-def told_ideas_adopted(effect: ev.ToldIdeasAdopted, turn: Turn) -> None:
-    ideas.mark_told(turn.person, effect.idea_ids, turn.now)

@@ -3,7 +3,8 @@
 Follow-ups ("remind me Friday"): at the due time, one conversation turn in which the flows write
 the nudge. The outbox paces it like every message the system starts.
 
-Event reminders, the day before, are driven by the outbox sweeper (every minute). An RSVP "yes"
+Event reminders, the day before, are driven by the outbox sweeper (every minute), for listed
+events only (never a proposed or declined one). An RSVP "yes"
 given at least :data:`flows.events_rsvp.REMINDER_LEAD` before its event gets one reminder once the event is
 that close: one conversation turn whose reply is a `reminder`, so the outbox sends it only with
 an opt-in on record and paces it into the volunteer's calling window and caps (deferred, never
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from flows import engine
 from flows.events_rsvp import REMINDER_LEAD
 from gateway import clock
-from gateway.community.events import view
+from gateway.community.events import EventStatus, view
 from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.models import Address, Event, FollowUp, Message, Organization, Rsvp
@@ -91,6 +92,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
         .where(
             Rsvp.status == "yes",
             Rsvp.reminded_at.is_(None),
+            Event.status == EventStatus.LISTED,
             Event.starts_at > now + TOO_LATE,
             Event.starts_at <= now + REMINDER_LEAD,
         )

@@ -14,11 +14,13 @@ from flows.events import (
     Context,
     Friend,
     Inbound,
+    Notice,
+    NoticeKind,
+    NoticesTold,
     Organization,
     RecordConsent,
     ShareIdea,
     State,
-    ToldIdeasAdopted,
 )
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
@@ -29,7 +31,8 @@ ADOPTADA = "P.D. El equipo organizador sumó tu idea"
 
 
 def run(text: str, consent: Consent = Consent.OPTED_IN, language: str = "en", adopted: tuple[int, ...] = ()):
-    ctx = Context(ORG, NOW, consent, "Sam", (MARIA,), language=language, ideas_adopted=adopted)
+    notices = tuple(Notice(NoticeKind.IDEA_ADOPTED, "", idea) for idea in adopted)
+    ctx = Context(ORG, NOW, consent, "Sam", (MARIA,), language=language, notices=notices)
     return engine.respond(State("idle"), Inbound(text, NOW), ctx)
 
 
@@ -79,8 +82,9 @@ TOLD = [
 def test_an_adopted_idea_is_told_once_on_the_next_ordinary_reply(text: str, language: str, told: str) -> None:
     outcome = run(text, language=language, adopted=(7, 9))
     assert len(outcome.replies) == 1
-    assert told in outcome.replies[0].body
-    assert ToldIdeasAdopted((7, 9)) in outcome.effects
+    assert outcome.replies[0].body.count(told) == 1  # two ideas adopted: said once
+    notices = (Notice(NoticeKind.IDEA_ADOPTED, "", 7), Notice(NoticeKind.IDEA_ADOPTED, "", 9))
+    assert NoticesTold(notices) in outcome.effects
 
 
 @pytest.mark.parametrize("text", ["STOP", "HELP", "ayuda"])
@@ -89,10 +93,10 @@ def test_stop_and_help_confirmations_carry_no_news(text: str) -> None:
     assert outcome.replies and all(
         "your idea" not in r.body and "tu idea" not in r.body for r in outcome.replies
     )
-    assert not [e for e in outcome.effects if isinstance(e, ToldIdeasAdopted)]
+    assert not [e for e in outcome.effects if isinstance(e, NoticesTold)]
 
 
 def test_no_news_without_an_adopted_idea() -> None:
     outcome = run("FRIENDS")
     assert ADOPTED not in outcome.replies[0].body
-    assert not [e for e in outcome.effects if isinstance(e, ToldIdeasAdopted | RecordConsent)]
+    assert not [e for e in outcome.effects if isinstance(e, NoticesTold | RecordConsent)]
