@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
 
 from gateway.console import (  # noqa: E402, F401 (their routes join the blueprint)
     auth,
+    consent,
     dashboard,
     inbox,
     network,
