@@ -35,6 +35,7 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     auth,
     consent,
     dashboard,
+    exports,
     inbox,
     network,
     pages,
