@@ -37,6 +37,7 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     dashboard,
     exports,
     inbox,
+    learned,
     network,
     pages,
     settings,
