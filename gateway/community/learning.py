@@ -15,10 +15,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import yake
 from sqlalchemy import func, select
 
+from flows import parse
 from flows.language import LANGUAGES
 from gateway.extensions import db
 from gateway.models import ConversationReport, Friend, Organization, Person
@@ -27,7 +29,7 @@ PERIODS = 12
 KINDS = ("week", "month")
 TOP = 12  # phrases (and interests) shown
 CANDIDATES = 40  # phrases YAKE offers per language, before counting
-SAMPLE = 3000  # notes per language YAKE reads at most (the newest); every note is counted
+SAMPLE = 1000  # notes per language YAKE reads at most (the newest); every note is counted
 MAX_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]+")  # letters only: no digits, so no masked numbers either
 
@@ -73,7 +75,10 @@ class _Report:
 
 
 def periods(kind: str, now: datetime) -> tuple[Period, ...]:
-    """The last PERIODS weeks (the last ends now) or calendar months (the last is this one)."""
+    """The last PERIODS weeks (the last ends now) or calendar months (the last is this one).
+    Weeks are counted from the start of the hour, so the figures stay cached for an hour at
+    least; the last period takes in everything after its end too."""
+    now = now.replace(minute=0, second=0, microsecond=0)
     if kind == "week":
         since = now - timedelta(weeks=PERIODS)
         return tuple(
@@ -113,14 +118,7 @@ def learned(org: Organization, kind: str, now: datetime) -> Learned:
             ConversationReport.organization_id == org.id, ConversationReport.reported_at > since
         )
     ).one()
-    key = (
-        str(db.engine.url),
-        org.id,
-        kind,
-        since.replace(second=0, microsecond=0) if kind == "week" else since,
-        latest,
-        count,
-    )
+    key = (str(db.engine.url), org.id, kind, since, latest, count)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
@@ -179,6 +177,14 @@ def _compute(kind: str, spans: Sequence[Period], reports: list[_Report]) -> Lear
                 counts[where] += 1
         if sum(counts) >= 2:  # recurring: said in two reports or more
             phrases.append(Row(phrase, tuple(counts)))
+    phrases = [  # a word never said but in a longer phrase shown is that phrase: keep the phrase
+        row
+        for row in phrases
+        if not any(
+            other.counts == row.counts and other.name != row.name and f" {row.name} " in f" {other.name} "
+            for other in phrases
+        )
+    ]
     phrases.sort(key=lambda row: -row.total)  # stable: YAKE's order among equals
     interest_counts: dict[str, list[int]] = {}
     for report in reports:
@@ -199,7 +205,9 @@ def key_phrases(reports: Sequence[_Report]) -> list[str]:
         notes = [r.note.strip().rstrip(".!?") for r in reports if r.language == language][:SAMPLE]
         if not notes:
             continue
-        extractor = yake.KeywordExtractor(lan=language, n=MAX_WORDS, dedup_lim=0.8, top=CANDIDATES)
+        extractor = yake.KeywordExtractor(
+            lan=language, n=MAX_WORDS, dedup_lim=0.8, top=CANDIDATES, stopwords=_stop_words(language)
+        )
         found += [
             (score, normalize(phrase))
             for phrase, score in extractor.extract_keywords(".\n".join(notes) + ".")
@@ -208,6 +216,13 @@ def key_phrases(reports: Sequence[_Report]) -> list[str]:
     for _, phrase in sorted(found):
         seen.setdefault(phrase, None)
     return list(seen)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _stop_words(language: str) -> frozenset[str]:
+    """YAKE's stop words for the language, and the words that frame every report ("talked",
+    "undecided", "hablé"...), which would otherwise top every period."""
+    return frozenset(yake.KeywordExtractor(lan=language).stopword_set) | parse.report_words()
 
 
 @dataclass(frozen=True)
@@ -230,11 +245,26 @@ def reports_behind(
     newest first, at most `limit`, and how many there are in all."""
     since = periods(kind, now)[0].starts
     phrase, interest = normalize(phrase), interest.strip().lower()
-    ids = [
-        report.id
-        for report in _reports(org, since)
-        if (phrase and phrase in _grams(report.note)) or (interest and interest in report.interests)
-    ]
+    where = [ConversationReport.organization_id == org.id, ConversationReport.reported_at > since]
+    if phrase:
+        # The database narrows by each word (case-insensitively); the words in a row, below.
+        where += [ConversationReport.learned.ilike(f"%{word}%") for word in phrase.split()]  # letters only
+        rows = db.session.execute(select(ConversationReport.id, ConversationReport.learned).where(*where))
+        ids = [report_id for report_id, note in rows if phrase in _grams(note or "")]
+    elif interest:
+        rows = db.session.execute(
+            select(ConversationReport.id, ConversationReport.tags, Friend.interests)
+            .join(Friend, Friend.id == ConversationReport.friend_id)
+            .where(*where)
+        )
+        ids = [
+            report_id
+            for report_id, tags, interests in rows
+            if interest in {i.lower() for i in (*(tags or ()), *(interests or ())) if i}
+        ]
+    else:
+        return [], 0
+    ids.sort(reverse=True)
     rows = db.session.execute(
         select(ConversationReport, Friend.name, Person.name)
         .join(Friend, Friend.id == ConversationReport.friend_id)

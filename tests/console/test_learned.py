@@ -57,6 +57,8 @@ NOTES = [
         "Carmen también dice que la renta subió y quiere venir",
     ),
     (5, "Rosa", "es", "Pedro", [], "open", "Pedro se preocupa por la renta y por su trabajo"),
+    (2, "Kim", "en", "Dee", [], "undecided", "Talked to Dee, undecided. Her landlord never fixes the heat"),
+    (2, "Kim", "en", "Al", [], "undecided", "Talked with Al, still undecided about the landlord"),
     (20, "Sam", "en", "Old", [], "open", "rent prices long ago, before the range"),
 ]
 
@@ -107,7 +109,8 @@ def test_recurring_phrases_and_interests_show_by_week_with_the_reports_behind_th
     assert "bus" in phrases or "bus stop" in phrases
     for name in ("ruth", "maria", "omar", "ana", "joe", "luis", "carmen", "pedro", "sam", "rosa"):
         assert not any(name in phrase.split() for phrase in phrases), name  # people are not phrases
-    for stop in ("the", "and", "la", "que", "y", "por"):
+    assert sum(phrases["landlord"]) == 2
+    for stop in ("the", "and", "la", "que", "y", "por", "talked", "undecided"):  # and report words
         assert stop not in phrases
     assert "long ago" not in page  # the report from before the range is not counted
     interests = grid(page, "What the people they talked with care about")
