@@ -13,6 +13,7 @@ work). The target is every page under 300 ms at p95 with 2,000 volunteers; the s
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import statistics
 import sys
@@ -77,6 +78,8 @@ def main() -> int:
         volunteers = session.get(base + "/console/volunteers", timeout=30).text
         inbox = session.get(base + "/console/inbox?show=all", timeout=30).text
         network = session.get(base + "/console/network", timeout=30).text
+        learned = html.unescape(session.get(base + "/console/learned", timeout=120).text)
+        exported = session.get(base + "/console/exports/download?kind=volunteers", timeout=120).text
         pages = {
             "dashboard": "/console/",
             "volunteers": "/console/volunteers",
@@ -89,6 +92,13 @@ def main() -> int:
             "inbox": "/console/inbox",
             "inbox thread": first(r'href="(/console/inbox/\d+)"', inbox, "inbox thread") + "?confirm=1",
             "audit log": "/console/audit",
+            "what we learned": "/console/learned",
+            "learned, by month": "/console/learned?period=month",
+            "learned, a phrase": first(r'href="(/console/learned\?[^"]*phrase=[^"#]+)', learned, "phrase"),
+            "consent lookup": "/console/consent?address="
+            + first(r"\n(\+\d+),[^\n]*,active,", exported, "opted-in volunteer"),
+            "exports": "/console/exports",
+            "settings": "/console/settings",
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]
