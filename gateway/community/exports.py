@@ -67,8 +67,12 @@ def consent_rows() -> Iterator[list[object]]:
 def _phones() -> dict[int, str]:
     """Each person's phone number (one per volunteer: the size of the volunteer list, not of
     the export)."""
-    rows = db.session.execute(select(Address.person_id, Address.value).where(Address.channel == "sms"))
-    return {person_id: value for person_id, value in rows if person_id is not None}
+    rows = db.session.execute(
+        select(Address.person_id, Address.value).where(
+            Address.channel == "sms", Address.person_id.is_not(None)
+        )
+    )
+    return dict(rows.tuples().all())
 
 
 def volunteer_rows() -> Iterator[list[object]]:
