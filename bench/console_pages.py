@@ -13,6 +13,7 @@ work). The target is every page under 300 ms at p95 with 2,000 volunteers; the s
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import statistics
 import sys
@@ -80,6 +81,8 @@ def main() -> int:
         library = session.get(base + "/console/prompts", timeout=30).text
         events = session.get(base + "/console/events", timeout=30).text
         teams = session.get(base + "/console/teams", timeout=30).text
+        learned = html.unescape(session.get(base + "/console/learned", timeout=120).text)
+        exported = session.get(base + "/console/exports/download?kind=volunteers", timeout=120).text
         pages = {
             "dashboard": "/console/",
             "volunteers": "/console/volunteers",
@@ -98,6 +101,13 @@ def main() -> int:
             "event": first(r'href="(/console/events/\d+)"', events, "event"),
             "teams": "/console/teams",
             "team": first(r'href="(/console/teams/\d+)"', teams, "team"),
+            "what we learned": "/console/learned",
+            "learned, by month": "/console/learned?period=month",
+            "learned, a phrase": first(r'href="(/console/learned\?[^"]*phrase=[^"#]+)', learned, "phrase"),
+            "consent lookup": "/console/consent?address="
+            + first(r"\n(\+\d+),[^\n]*,active,", exported, "opted-in volunteer"),
+            "exports": "/console/exports",
+            "settings": "/console/settings",
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]

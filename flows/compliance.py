@@ -6,7 +6,7 @@ silence; only HELP and a re-subscribe word get an answer after that.
 
 from __future__ import annotations
 
-from flows import keywords
+from flows import keywords, segments
 from flows.events import (
     Consent,
     Context,
@@ -18,22 +18,32 @@ from flows.events import (
 )
 from flows.messages import frequency, say
 
+HELP_SEGMENTS = 2  # what a HELP answer should cost at most, where the organization's line allows
+
 
 def help_text(ctx: Context) -> str:
     """The HELP answer, in the volunteer's language, as a person would write it: who we are,
-    how to reach a person (the organization's contact and the number to text), how to stop."""
+    how to reach a person (the organization's contact and the number to text), the
+    organization's own line if it set one, how often we text, rates, how to stop.
+
+    With the organization's line it drops the sentence about what we do when that keeps the
+    answer to two segments; the parts carriers require are always there."""
     org = ctx.organization
     key = "compliance.questions_contact" if org.contact else "compliance.questions"
     if not org.phone:
         key += "_here"  # a number we don't know yet is the one they are texting
     questions = say(ctx.language, key, contact=org.contact, number=org.phone)
-    return say(
-        ctx.language,
-        "compliance.help",
-        organization=org.name,
-        questions=questions,
-        frequency=frequency(ctx.language, org.frequency),
-    )
+    if org.help_text:
+        questions += " " + org.help_text
+    values = {
+        "organization": org.name,
+        "questions": questions,
+        "frequency": frequency(ctx.language, org.frequency),
+    }
+    full = say(ctx.language, "compliance.help", **values)
+    if not org.help_text or segments.count(full).count <= HELP_SEGMENTS:
+        return full
+    return say(ctx.language, "compliance.help_short", **values)
 
 
 def handle(state: State, text: str, ctx: Context) -> Outcome | None:

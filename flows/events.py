@@ -74,6 +74,7 @@ class Organization:
     frequency: str = "About 3 msgs/week"
     interests: tuple[str, ...] = DEFAULT_INTERESTS
     phone: str = ""  # the number volunteers text, for invitations
+    help_text: str = ""  # a line of the organization's own added to HELP replies
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,26 @@ _NEGATED_OUTCOME: dict[str, str] = _OUTCOME_DATA["negated"]
 _NEGATORS = frozenset(phrase_key(word) for word in _OUTCOME_DATA["negators"])
 _TALKED = Lexicon.build({"talked": _OUTCOME_DATA["talked"]})
 _CLAUSE_WORDS = "|".join(map(re.escape, _OUTCOME_DATA["clause_boundaries"]))
+
+
+def report_words() -> frozenset[str]:
+    """The words volunteers use to say that they talked and how it went ("talked", "chatted",
+    "undecided", "hablé", "not interested" ...), lower-cased: the frame of a report rather than
+    what was learned in it, which a summary of reports leaves out."""
+    phrases = [
+        *_OUTCOME_DATA["talked"],
+        *_OUTCOME_DATA["negators"],
+        *(
+            phrase
+            for group in ("phrases", "clause_end_phrases")
+            for items in _OUTCOME_DATA[group].values()
+            for phrase in items
+        ),
+        *(outcome.replace("_", " ") for outcome in _OUTCOME_PRECEDENCE),
+    ]
+    return frozenset(word for phrase in phrases for word in re.findall(r"[^\W\d_]+", phrase.lower()))
+
+
 _CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNORECASE)
 
 _POSSESSIVE = re.compile(r"['’]s?(?!\w)")

@@ -11,6 +11,11 @@ import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 (a platform's router)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threaded workers: a worker's main loop goes on telling the arbiter it is alive while a request
+# runs, so a long streamed download (a large export) is not killed at the 30 s worker timeout,
+# which still ends a worker whose loop hangs.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "1"))
 # One line per request ("POST /webhooks/twilio/sms 200 5 bytes 12 ms"); ACCESS_LOG=off drops
 # them (the demo does: its simulator page asks for news every second).
 access_log_format = "%(m)s %(U)s %(s)s %(B)s bytes %(M)s ms"

@@ -1,22 +1,14 @@
-"""The organization's settings, for organizers: `kindred org show` and `kindred org set`.
-
-The calling window is bounded by the TCPA's 8 a.m. to 9 p.m. (recipient's local time); the
-default, 9 a.m. to 8 p.m., also sits inside every state's stricter window.
-"""
+"""The organization's settings, for organizers: `kindred org show` and `kindred org set` (the
+checks are gateway.community.organization's, which the console's settings page shares)."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import inspect
 
 from gateway.cli.actor import actor, host
 from gateway.community import audit, organization
 from gateway.extensions import db
-
-EARLIEST, LATEST = 8, 21  # hours; messages the system starts never go outside these
 
 
 @click.group("org")
@@ -60,35 +52,20 @@ def set_settings(
 ) -> None:
     """Change the settings given; the others stay as they are."""
     org = organization.default()
-    if window is not None:
-        start, end = window
-        if not EARLIEST <= start < end <= LATEST:
-            raise click.BadParameter(
-                f"the window must lie within {EARLIEST}:00 and {LATEST}:00 and start before it ends",
-                param_hint="--window",
-            )
-        org.window_start_hour, org.window_end_hour = start, end
-    if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise click.BadParameter(
-                f"{timezone!r} is not an IANA time zone", param_hint="--timezone"
-            ) from exc
-        org.timezone = timezone
-    daily = daily_cap or org.daily_cap
-    weekly = weekly_cap or org.weekly_cap
-    if weekly < daily:
-        raise click.BadParameter("the weekly cap can't be below the daily cap", param_hint="--weekly-cap")
-    org.daily_cap, org.weekly_cap = daily, weekly
-    for field, value in (("name", name), ("contact", contact), ("phone", phone), ("frequency", frequency)):
-        if value is not None:
-            setattr(org, field, value.strip())
-    changed = {
-        column.key: getattr(org, column.key)
-        for column in inspect(org).mapper.column_attrs
-        if inspect(org).attrs[column.key].history.has_changes()
-    }
+    try:
+        changed = organization.change_settings(
+            org,
+            name=name,
+            contact=contact,
+            phone=phone,
+            timezone=timezone,
+            frequency=frequency,
+            window=window,
+            daily_cap=daily_cap,
+            weekly_cap=weekly_cap,
+        )
+    except organization.SettingsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--" + exc.field.replace("_", "-")) from exc
     if changed:
         audit.record(org, "settings_changed", actor=actor(), ip=host(), **changed)
     db.session.commit()

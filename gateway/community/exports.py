@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, Subquery, func, select
 
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, ConversationReport, Friend, Message, Person
@@ -28,14 +29,23 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def _latest_consent() -> dict[int, ConsentEvent]:
-    latest = (
-        select(func.max(ConsentEvent.id))
+# Rows are read from the database a batch at a time (a server-side cursor on PostgreSQL), so an
+# export of a million rows starts at once and never sits in memory whole.
+BATCH = 1000
+
+
+def _stream(query: Select[Any]) -> Iterator[Row[Any]]:
+    return iter(db.session.execute(query.execution_options(yield_per=BATCH)))
+
+
+def _latest_sms_consent() -> Subquery:
+    """Each address's latest SMS consent event id."""
+    return (
+        select(ConsentEvent.address_id, func.max(ConsentEvent.id).label("event_id"))
         .where(ConsentEvent.channel == "sms")
         .group_by(ConsentEvent.address_id)
+        .subquery()
     )
-    events = db.session.scalars(select(ConsentEvent).where(ConsentEvent.id.in_(latest)))
-    return {e.address_id: e for e in events}
 
 
 _CONSENT_STATUS = {"opt_in": "opted_in", "opt_out": "opted_out"}
@@ -43,74 +53,91 @@ _VOLUNTEER_STATUS = {"opt_in": "active", "opt_out": "opted_out"}
 
 
 def consent_rows() -> Iterator[list[object]]:
-    latest = _latest_consent()
-    for address in db.session.scalars(select(Address).order_by(Address.id)):
-        event = latest.get(address.id)
-        yield [
-            address.value,
-            address.channel,
-            _CONSENT_STATUS[event.kind] if event else "unknown",
-            event.at if event else None,
-            event.source if event else "",
-        ]
+    latest = _latest_sms_consent()
+    query = (
+        select(Address.value, Address.channel, ConsentEvent.kind, ConsentEvent.at, ConsentEvent.source)
+        .outerjoin(latest, latest.c.address_id == Address.id)
+        .outerjoin(ConsentEvent, ConsentEvent.id == latest.c.event_id)
+        .order_by(Address.id)
+    )
+    for value, channel, kind, at, source in _stream(query):
+        yield [value, channel, _CONSENT_STATUS[kind] if kind else "unknown", at, source or ""]
 
 
 def _phones() -> dict[int, str]:
-    rows = db.session.execute(select(Address.person_id, Address.value).where(Address.channel == "sms"))
-    return {person_id: value for person_id, value in rows if person_id is not None}
+    """Each person's phone number (one per volunteer: the size of the volunteer list, not of
+    the export)."""
+    rows = db.session.execute(
+        select(Address.person_id, Address.value).where(
+            Address.channel == "sms", Address.person_id.is_not(None)
+        )
+    )
+    return dict(rows.tuples().all())
 
 
 def volunteer_rows() -> Iterator[list[object]]:
-    latest = _latest_consent()
-    addresses = db.session.execute(
-        select(Address.person_id, Address.id, Address.value).where(Address.channel == "sms")
+    latest = _latest_sms_consent()
+    # One SMS address per person is shown, the last one added, as before.
+    phone = (
+        select(Address.person_id, func.max(Address.id).label("address_id"))
+        .where(Address.channel == "sms", Address.person_id.is_not(None))
+        .group_by(Address.person_id)
+        .subquery()
     )
-    by_person = {person_id: (address_id, value) for person_id, address_id, value in addresses}
-    for person in db.session.scalars(select(Person).order_by(Person.id)):
-        address_id, phone = by_person.get(person.id, (None, ""))
-        event = latest.get(address_id) if address_id else None
-        yield [
-            phone,
-            person.name or "",
-            _VOLUNTEER_STATUS[event.kind] if event else "pending",
-            person.volunteer_since,
-        ]
+    query = (
+        select(Address.value, Person.name, ConsentEvent.kind, Person.volunteer_since)
+        .select_from(Person)
+        .outerjoin(phone, phone.c.person_id == Person.id)
+        .outerjoin(Address, Address.id == phone.c.address_id)
+        .outerjoin(latest, latest.c.address_id == Address.id)
+        .outerjoin(ConsentEvent, ConsentEvent.id == latest.c.event_id)
+        .order_by(Person.id)
+    )
+    for value, name, kind, since in _stream(query):
+        yield [value or "", name or "", _VOLUNTEER_STATUS[kind] if kind else "pending", since]
 
 
 def friend_rows() -> Iterator[list[object]]:
     phones = _phones()
-    for f in db.session.scalars(select(Friend).order_by(Friend.id)):
-        yield [
-            phones.get(f.volunteer_id, ""),
-            f.name,
-            f.relationship,
-            ";".join(f.interests or ()),
-            f.stage,
-            f.added_at,
-        ]
+    query = select(
+        Friend.volunteer_id, Friend.name, Friend.relationship, Friend.interests, Friend.stage, Friend.added_at
+    ).order_by(Friend.id)
+    for volunteer_id, name, relationship, interests, stage, added_at in _stream(query):
+        yield [phones.get(volunteer_id, ""), name, relationship, ";".join(interests or ()), stage, added_at]
 
 
 def report_rows() -> Iterator[list[object]]:
     phones = _phones()
-    rows = db.session.execute(
-        select(ConversationReport, Friend.name)
+    query = (
+        select(
+            ConversationReport.volunteer_id,
+            Friend.name,
+            ConversationReport.outcome,
+            ConversationReport.learned,
+            ConversationReport.reported_at,
+        )
         .join(Friend, ConversationReport.friend_id == Friend.id)
         .order_by(ConversationReport.id)
     )
-    for report, friend_name in rows:
-        yield [
-            phones.get(report.volunteer_id, ""),
-            friend_name,
-            report.outcome,
-            report.learned,
-            report.reported_at,
-        ]
+    for volunteer_id, friend_name, outcome, learned, reported_at in _stream(query):
+        yield [phones.get(volunteer_id, ""), friend_name, outcome, learned, reported_at]
 
 
 def message_rows() -> Iterator[list[object]]:
-    rows = db.session.execute(select(Message, Address.value).join(Address).order_by(Message.id))
-    for m, address in rows:
-        yield [m.provider_id or "", m.direction, address, m.status, m.reason, m.created_at]
+    query = (
+        select(
+            Message.provider_id,
+            Message.direction,
+            Address.value,
+            Message.status,
+            Message.reason,
+            Message.created_at,
+        )
+        .join(Address, Address.id == Message.address_id)
+        .order_by(Message.id)
+    )
+    for provider_id, direction, address, status, reason, created_at in _stream(query):
+        yield [provider_id or "", direction, address, status, reason, created_at]
 
 
 EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[], Iterable[list[object]]]]] = {
@@ -131,13 +158,25 @@ EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[], Iterable[list[object]]]]]
 }
 
 
-def write_csv(kind: str, out: IO[str]) -> int:
-    """Write export `kind` as CSV; returns the number of data rows."""
+def csv_chunks(kind: str, rows_per_chunk: int = BATCH) -> Iterator[str]:
+    """Export `kind` as CSV text, a chunk of rows at a time (the header first, on its own)."""
     header, rows = EXPORTS[kind]
-    writer = csv.writer(out)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     writer.writerow(header)
     count = 0
     for row in rows():
         writer.writerow([safe_cell(cell) for cell in row])
         count += 1
-    return count
+        if count % rows_per_chunk == 0 or count == 1:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell() or count == 0:
+        yield buffer.getvalue()
+
+
+def write_csv(kind: str, out: IO[str]) -> None:
+    """Write export `kind` as CSV to `out`."""
+    for chunk in csv_chunks(kind):
+        out.write(chunk)

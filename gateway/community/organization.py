@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from flows.events import DEFAULT_INTERESTS
+from flows.events import DEFAULT_INTERESTS, STAGES
 from gateway.community import prompts
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
@@ -60,3 +63,131 @@ def display_number(number: str) -> str:
     except phonenumbers.NumberParseException:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+# The calling window is bounded by the TCPA's 8 a.m. to 9 p.m. (recipient's local time); the
+# default, 9 a.m. to 8 p.m., also sits inside every state's stricter window.
+EARLIEST, LATEST = 8, 21  # hours; messages the system starts never go outside these
+DAILY_CAPS, WEEKLY_CAPS = range(1, 11), range(1, 31)
+HELP_TEXT_LENGTH = 160
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be saved; `field` names the one at fault."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def change_settings(org: Organization, **values: Any) -> dict[str, Any]:
+    """Check and apply the settings given (None: unchanged), all or none; returns the fields
+    that changed with their new values (the caller audits and commits). Raises SettingsError.
+
+    Fields: name, contact, phone, timezone, frequency, help_text (text); window (start, end
+    hours); daily_cap, weekly_cap; interests (list of names); stage_labels ({stage: name})."""
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}")
+    checked = {}
+    for field, value in values.items():
+        if value is not None:
+            try:
+                checked[field] = SETTINGS[field](value)
+            except SettingsError as exc:
+                raise SettingsError(str(exc), field) from None
+    window = checked.pop("window", None)
+    if window is not None:
+        checked["window_start_hour"], checked["window_end_hour"] = window
+    daily = checked.get("daily_cap", org.daily_cap)
+    if checked.get("weekly_cap", org.weekly_cap) < daily:
+        raise SettingsError("the weekly cap can't be below the daily cap", "weekly_cap")
+    changed = {field: value for field, value in checked.items() if getattr(org, field) != value}
+    for field, value in changed.items():
+        setattr(org, field, value)
+    return changed
+
+
+def _text(limit: int, required: bool = False) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        value = " ".join(value.split())
+        if required and not value:
+            raise SettingsError("can't be empty")
+        if len(value) > limit:
+            raise SettingsError(f"must be {limit} characters or fewer")
+        return value
+
+    return check
+
+
+def _window(value: tuple[int, int]) -> tuple[int, int]:
+    start, end = value
+    if not EARLIEST <= start < end <= LATEST:
+        raise SettingsError(
+            f"the window must lie within {EARLIEST}:00 and {LATEST}:00 and start before it ends"
+        )
+    return start, end
+
+
+def _timezone(value: str) -> str:
+    value = value.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"{value!r} is not an IANA time zone") from exc
+    return value
+
+
+def _cap(allowed: range) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value not in allowed:
+            raise SettingsError(f"must be from {allowed.start} to {allowed.stop - 1}")
+        return value
+
+    return check
+
+
+def _interests(value: list[str]) -> list[str]:
+    """Interest names, lower-cased, each once, in the order given. Friends keep the interests
+    they have: this is only what volunteers are asked about."""
+    names: list[str] = []
+    for raw in value:
+        name = " ".join(raw.split()).lower()
+        if len(name) > 40:
+            raise SettingsError(f"{name[:40]!r}... is too long (40 characters at most)")
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        raise SettingsError("name at least one interest")
+    if len(names) > 30:
+        raise SettingsError("30 interests at most")
+    return names
+
+
+def _stage_labels(value: dict[str, str]) -> dict[str, str]:
+    """The organization's names for the ladder stages; a stage left blank keeps its own."""
+    labels = {}
+    for stage, raw in value.items():
+        if stage not in STAGES:
+            raise SettingsError(f"there is no stage {stage!r}")
+        label = " ".join(raw.split())
+        if len(label) > 30:
+            raise SettingsError("a stage's name is 30 characters at most")
+        if label and label != stage:
+            labels[stage] = label
+    return labels
+
+
+SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "name": _text(120, required=True),
+    "contact": _text(200),
+    "phone": _text(20),
+    "timezone": _timezone,
+    "frequency": _text(80, required=True),
+    "help_text": _text(HELP_TEXT_LENGTH),
+    "window": _window,
+    "daily_cap": _cap(DAILY_CAPS),
+    "weekly_cap": _cap(WEEKLY_CAPS),
+    "interests": _interests,
+    "stage_labels": _stage_labels,
+}

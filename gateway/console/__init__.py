@@ -33,12 +33,16 @@ def init_app(app: Flask) -> None:
 
 from gateway.console import (  # noqa: E402, F401 (their routes join the blueprint)
     auth,
+    consent,
     dashboard,
     events,
+    exports,
     inbox,
+    learned,
     network,
     pages,
     prompts,
+    settings,
     teams,
     volunteers,
 )

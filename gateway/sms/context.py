@@ -43,6 +43,7 @@ def context(
             org.frequency,
             tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
             org.phone,
+            org.help_text,
         ),
         now=now,
         consent=consent.status(address),
