@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flows import segments
-from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply
+from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply, State
 from flows.messages import interest_label, relationship_label, say
 from flows.segments import gsm_friendly
 
@@ -92,6 +92,12 @@ def prompt_reply(
     suggestion = suggest(friend, ctx, lead)
     effects = (MarkPrompted(ref, suggestion.prompt.id),) if suggestion.prompt else ()
     return Reply(suggestion.text), effects
+
+
+def prompted_state(friend: Friend) -> State:
+    """The conversation after an idea for `friend` went out: a report that names nobody is about
+    them."""
+    return State("idle", {"prompted_friend": friend.name})
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
