@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import pacing
@@ -462,10 +462,11 @@ def pacing_rules(org: Organization) -> pacing.Pacing:
 
 
 def recent_initiated_sends(
-    address_ids: Collection[int], now: datetime, leaving_out: int | None = None
+    address_ids: Collection[int] | Select[Any], now: datetime, leaving_out: int | None = None
 ) -> dict[int, list[datetime]]:
-    """The moments initiated messages were sent to each address within the last week, with a
-    send in flight (other than message `leaving_out`) counted as now: what the caps count."""
+    """The moments initiated messages were sent to each address (ids, or a query of them) within
+    the last week, with a send in flight (other than message `leaving_out`) counted as now: what
+    the caps count."""
     recent: dict[int, list[datetime]] = {}
     sent = db.session.execute(
         select(Message.address_id, MessageStatusEvent.at)
