@@ -37,5 +37,6 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     inbox,
     network,
     pages,
+    rounds,
     volunteers,
 )
