@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, select, update
 
 from flows import events as ev
 from flows import pacing
@@ -200,8 +200,8 @@ def plan(org: Organization, audience: Audience, now: datetime) -> Iterator[list[
         people = db.session.execute(query.limit(BATCH)).all()
         if not people:
             return
-        # The batch again, as a subquery: the queries for its rows need no list of ids.
-        batch = query.where(Person.id <= people[-1].id).with_only_columns(Person.id)
+        members = query.where(Person.id <= people[-1].id).with_only_columns(Person.id)
+        batch = Batch(after, people[-1].id, members)
         after = people[-1].id
         yield list(_plan_batch(org, people, batch, rules, library, org_view, now))
 
@@ -228,10 +228,25 @@ def _audience_query(org: Organization, audience: Audience, now: datetime) -> Sel
     return query
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One batch of the audience: person ids in (after, last], and the query of its members.
+    The queries for the batch's rows name both: the range lets the database read the batch's
+    rows off an index, and the query needs no list of ids."""
+
+    after: int
+    last: int
+    members: Select[Any]
+
+    def holds(self, person_id: Any) -> Any:
+        """The condition that `person_id` (a column) is one of the batch's people."""
+        return person_id.between(self.after + 1, self.last) & person_id.in_(self.members)
+
+
 def _plan_batch(
     org: Organization,
     people: Sequence[Row[Any]],
-    batch: Select[Any],
+    batch: Batch,
     rules: pacing.Pacing,
     library: tuple[ev.Prompt, ...],
     org_view: ev.Organization,
@@ -241,11 +256,11 @@ def _plan_batch(
         a.person_id: a  # the latest SMS address of each
         for a in db.session.execute(
             select(Address.id, Address.person_id, Address.value, Address.pending_erasure)
-            .where(Address.person_id.in_(batch), Address.channel == "sms")
+            .where(batch.holds(Address.person_id), Address.channel == "sms")
             .order_by(Address.id)
         )
     }
-    address_ids = select(Address.id).where(Address.person_id.in_(batch), Address.channel == "sms")
+    address_ids = select(Address.id).where(batch.holds(Address.person_id), Address.channel == "sms")
     latest = (
         select(func.max(ConsentEvent.id))
         .where(ConsentEvent.address_id.in_(address_ids), ConsentEvent.channel == "sms")
@@ -261,13 +276,13 @@ def _plan_batch(
     for friend_id, prompt_id in db.session.execute(
         select(PromptUse.friend_id, PromptUse.prompt_id)
         .join(Friend, Friend.id == PromptUse.friend_id)
-        .where(Friend.volunteer_id.in_(batch))
+        .where(batch.holds(Friend.volunteer_id))
     ):
         used.setdefault(friend_id, set()).add(prompt_id)
     friends: dict[int, list[ev.Friend]] = {}
     for row in db.session.execute(
         select(Friend.volunteer_id, *friend_services.VIEW_COLUMNS)
-        .where(Friend.volunteer_id.in_(batch))
+        .where(batch.holds(Friend.volunteer_id))
         .order_by(Friend.id)
     ):
         friends.setdefault(row.volunteer_id, []).append(friend_services.view(row, used.get(row.id, ())))
@@ -376,6 +391,12 @@ def send(
     db.session.commit()
     for batch in plan(org, audience, now):
         _queue(prompt_round, [p for p in batch if isinstance(p, Planned)], now)
+        # Workers may have sent every text queued so far and marked the round done: it is not.
+        db.session.execute(
+            update(PromptRound)
+            .where(PromptRound.id == prompt_round.id, PromptRound.status == DONE)
+            .values(status=SENDING, finished_at=None)
+        )
         db.session.commit()
     outbox.settle_round(prompt_round.id)
     return prompt_round, True
