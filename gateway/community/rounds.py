@@ -16,14 +16,15 @@ checks the round right before each send (paused: held; cancelled: withdrawn).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import Row, Select, String, cast, func, null, select, update
 
 from flows import events as ev
 from flows import pacing
@@ -276,16 +277,23 @@ def _plan_batch(
     for friend_id, prompt_id in db.session.execute(
         select(PromptUse.friend_id, PromptUse.prompt_id)
         .join(Friend, Friend.id == PromptUse.friend_id)
-        .where(batch.holds(Friend.volunteer_id))
+        .where(batch.holds(Friend.volunteer_id), Friend.stage != "joined")
     ):
         used.setdefault(friend_id, set()).add(prompt_id)
+    # Friends who joined are never suggested. Interests matter only to the idea, which is written
+    # for one friend of each volunteer, if at all: they are read as text and parsed then.
+    columns = [
+        c if c is not Friend.interests else null().label("interests") for c in friend_services.VIEW_COLUMNS
+    ]
     friends: dict[int, list[ev.Friend]] = {}
+    interests: dict[int, str | None] = {}
     for row in db.session.execute(
-        select(Friend.volunteer_id, *friend_services.VIEW_COLUMNS)
-        .where(batch.holds(Friend.volunteer_id))
+        select(Friend.volunteer_id, cast(Friend.interests, String).label("interests_json"), *columns)
+        .where(batch.holds(Friend.volunteer_id), Friend.stage != "joined")
         .order_by(Friend.id)
     ):
         friends.setdefault(row.volunteer_id, []).append(friend_services.view(row, used.get(row.id, ())))
+        interests[row.id] = row.interests_json
 
     windows: dict[str, datetime] = {}  # when the calling window next allows a text, by time zone
     for person in people:
@@ -324,7 +332,7 @@ def _plan_batch(
             person_id=person.id,
             volunteer=person.name or "",
             address_id=address.id,
-            friend=friend,
+            friend=replace(friend, interests=tuple(json.loads(interests[friend.id] or "[]"))),
             ctx=ctx,
             send_at=window if window > now else None,
         )
