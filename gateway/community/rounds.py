@@ -285,15 +285,13 @@ def _plan_batch(
     columns = [
         c if c is not Friend.interests else null().label("interests") for c in friend_services.VIEW_COLUMNS
     ]
-    friends: dict[int, list[ev.Friend]] = {}
-    interests: dict[int, str | None] = {}
+    friends: dict[int, list[Row[Any]]] = {}
     for row in db.session.execute(
         select(Friend.volunteer_id, cast(Friend.interests, String).label("interests_json"), *columns)
         .where(batch.holds(Friend.volunteer_id), Friend.stage != "joined")
         .order_by(Friend.id)
     ):
-        friends.setdefault(row.volunteer_id, []).append(friend_services.view(row, used.get(row.id, ())))
-        interests[row.id] = row.interests_json
+        friends.setdefault(row.volunteer_id, []).append(row)
 
     windows: dict[str, datetime] = {}  # when the calling window next allows a text, by time zone
     for person in people:
@@ -313,9 +311,8 @@ def _plan_batch(
         if sent and pacing.next_send_time(now, timezone, rules, sent) > window:
             yield Excluded(person.id, "over_cap")
             continue
-        theirs = tuple(friends.get(person.id, ()))
-        friend = flow_prompts.most_due(theirs, now)
-        if friend is None:
+        due = flow_prompts.most_due(friends.get(person.id, ()), now)
+        if due is None:
             yield Excluded(person.id, "no_friend")
             continue
         ctx = ev.Context(
@@ -323,7 +320,6 @@ def _plan_batch(
             now=now,
             consent=ev.Consent.OPTED_IN,
             name=person.name,
-            friends=theirs,
             prompts=library,
             language=person.language,
             timezone=timezone,
@@ -332,7 +328,10 @@ def _plan_batch(
             person_id=person.id,
             volunteer=person.name or "",
             address_id=address.id,
-            friend=replace(friend, interests=tuple(json.loads(interests[friend.id] or "[]"))),
+            friend=replace(
+                friend_services.view(due, used.get(due.id, ())),
+                interests=tuple(json.loads(due.interests_json or "[]")),
+            ),
             ctx=ctx,
             send_at=window if window > now else None,
         )
