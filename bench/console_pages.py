@@ -89,6 +89,8 @@ def main() -> int:
             "inbox": "/console/inbox",
             "inbox thread": first(r'href="(/console/inbox/\d+)"', inbox, "inbox thread") + "?confirm=1",
             "audit log": "/console/audit",
+            "rounds": "/console/rounds",
+            "round preview, everyone": "/console/rounds/preview?kind=all",
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]
