@@ -19,7 +19,6 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms import HiddenField, StringField
 
 from flows.events import STAGES
-from gateway import clock
 from gateway.access import SESSION_LIFETIME, needs
 from gateway.community import organization, rounds
 from gateway.console import bp
@@ -158,7 +157,6 @@ def _round_page(prompt_round: PromptRound, status: int = 200) -> ResponseReturnV
         reasons=OUTBOX_REASONS,
         exclusions=rounds.EXCLUSIONS,
         form=ChangeForm(formdata=None),
-        now=clock.now(),
     ), status
 
 
@@ -172,7 +170,6 @@ def round_progress(id: int) -> ResponseReturnValue:
         round=prompt_round,
         progress=rounds.progress([id])[id],
         reasons=OUTBOX_REASONS,
-        now=clock.now(),
     )
 
 
