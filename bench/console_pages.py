@@ -108,6 +108,8 @@ def main() -> int:
             + first(r"\n(\+\d+),[^\n]*,active,", exported, "opted-in volunteer"),
             "exports": "/console/exports",
             "settings": "/console/settings",
+            "rounds": "/console/rounds",
+            "round preview, everyone": "/console/rounds/preview?kind=all",
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]

@@ -192,4 +192,4 @@ def _next_prompt(state: State, ctx: Context) -> Outcome:
             return Outcome(State("idle"), (Reply(say(ctx.language, "engine.everyone_joined")),))
         return Outcome(State("ask_friend"), (Reply(onboarding.first_friend_question(ctx.language)),))
     reply, marks = prompts.prompt_reply(friend, friend.id, ctx)
-    return Outcome(State("idle", {"prompted_friend": friend.name}), (reply,), marks)
+    return Outcome(prompts.prompted_state(friend), (reply,), marks)

@@ -16,9 +16,10 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
 from flows import segments
-from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply
+from flows.events import Context, Friend, FriendRef, MarkPrompted, Prompt, Reply, State
 from flows.messages import interest_label, relationship_label, say
 from flows.segments import gsm_friendly
 
@@ -36,7 +37,27 @@ class Suggestion:
     text: str
 
 
-def most_due(friends: Iterable[Friend], now: datetime | None = None) -> Friend | None:
+class Due(Protocol):
+    """What choosing the friend most due reads of a friend (a Friend, or a row of its fields)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def added_at(self) -> datetime | None: ...
+    @property
+    def last_prompted_at(self) -> datetime | None: ...
+    @property
+    def last_reported_at(self) -> datetime | None: ...
+    @property
+    def snoozed_until(self) -> datetime | None: ...
+
+
+DueFriend = TypeVar("DueFriend", bound=Due)
+
+
+def most_due(friends: Iterable[DueFriend], now: datetime | None = None) -> DueFriend | None:
     """The friend most due for a conversation: earliest on the ladder, then the one whose last
     prompt or report is oldest (never is oldest of all), then the one added first. Friends the
     volunteer snoozed until after `now` wait their turn."""
@@ -48,7 +69,7 @@ def most_due(friends: Iterable[Friend], now: datetime | None = None) -> Friend |
     if not candidates:
         return None
 
-    def key(friend: Friend) -> tuple[int, datetime, datetime, int]:
+    def key(friend: DueFriend) -> tuple[int, datetime, datetime, int]:
         touches = [t for t in (friend.last_prompted_at, friend.last_reported_at) if t]
         last_touch = max(touches) if touches else datetime.min
         added = friend.added_at or datetime.min
@@ -92,6 +113,12 @@ def prompt_reply(
     suggestion = suggest(friend, ctx, lead)
     effects = (MarkPrompted(ref, suggestion.prompt.id),) if suggestion.prompt else ()
     return Reply(suggestion.text), effects
+
+
+def prompted_state(friend: Friend) -> State:
+    """The conversation after an idea for `friend` went out: a report that names nobody is about
+    them."""
+    return State("idle", {"prompted_friend": friend.name})
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

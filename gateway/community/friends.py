@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select, update
 
@@ -27,6 +28,50 @@ from gateway.models import (
     Person,
     PromptUse,
 )
+
+
+class FriendFields(Protocol):
+    """What a friend's view is made of: a Friend row, or the same columns selected on their own
+    (a prompt round reads them in batches)."""
+
+    id: int
+    name: str
+    relationship: str
+    interests: list[str]
+    stage: str
+    added_at: datetime
+    last_prompted_at: datetime | None
+    last_reported_at: datetime | None
+    snoozed_until: datetime | None
+
+
+VIEW_COLUMNS = (
+    Friend.id,
+    Friend.name,
+    Friend.relationship,
+    Friend.interests,
+    Friend.stage,
+    Friend.added_at,
+    Friend.last_prompted_at,
+    Friend.last_reported_at,
+    Friend.snoozed_until,
+)
+
+
+def view(friend: FriendFields, used: Iterable[int]) -> ev.Friend:
+    """A friend as the flows see them, with the ids of the prompts already used for them."""
+    return ev.Friend(
+        id=friend.id,
+        name=friend.name,
+        relationship=friend.relationship,
+        interests=tuple(friend.interests or ()),
+        stage=friend.stage,
+        added_at=friend.added_at,
+        last_prompted_at=friend.last_prompted_at,
+        last_reported_at=friend.last_reported_at,
+        snoozed_until=friend.snoozed_until,
+        used_prompt_ids=frozenset(used),
+    )
 
 
 def add(

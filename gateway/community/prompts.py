@@ -161,6 +161,24 @@ def set_active(
     audit.record(org, action, organizer, ip=ip, actor=actor, key=prompt.key)
 
 
+def library(org_id: int) -> tuple[ev.Prompt, ...]:
+    """The organization's active prompts, as the flows choose among them."""
+    rows = db.session.scalars(
+        select(Prompt).where(Prompt.organization_id == org_id, Prompt.active.is_(True)).order_by(Prompt.id)
+    )
+    return tuple(
+        ev.Prompt(
+            id=p.id,
+            body=p.body,
+            stages=tuple(p.stages or ()),
+            interests=tuple(p.interests or ()),
+            relationships=tuple(p.relationships or ()),
+            language=p.language,
+        )
+        for p in rows
+    )
+
+
 def default_prompts() -> list[dict[str, Any]]:
     """The starter prompt library shipped with Kindred."""
     return json.loads(resources.files("gateway").joinpath("data/prompts.json").read_text("utf-8"))

@@ -42,6 +42,7 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     network,
     pages,
     prompts,
+    rounds,
     settings,
     teams,
     volunteers,

@@ -10,11 +10,13 @@ nothing is sent twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import pacing
@@ -25,7 +27,7 @@ from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, redact
 from gateway.delivery.status import apply_early, history, record_status
 from gateway.delivery.transports import OutboundSms, SendResult, TransportError, sms_transport
 from gateway.extensions import db, redis_client
-from gateway.models import Address, Message, MessageStatusEvent, Organization
+from gateway.models import Address, Message, MessageStatusEvent, Organization, PromptRound
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 # An organizer's answer from the console inbox is a reply too: to the text they sent.
 REPLY_REASONS = frozenset({"reply", "opt_in_request", "help", "organizer_reply"})  # within the reply budget
 AFTER_OPT_OUT = frozenset({"opt_out_confirmation", "help"})  # carriers require these even then
-INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer"})
+INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer", "prompt_round"})
 REASONS = REPLY_REASONS | AFTER_OPT_OUT | INITIATED_REASONS
 
 # An organizer's answer from the inbox is a reply while the text it answers is fresh; later it
@@ -68,8 +70,15 @@ class SendNotRecordedError(Exception):
 _UNRECORDED = "kindred:unrecorded-sends"
 
 
-def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | None = None) -> Message:
-    """Put a text in the outbox; once the caller commits, it goes to the queue."""
+def queue_sms(
+    address: Address,
+    body: str,
+    reason: str,
+    in_reply_to: Message | None = None,
+    round_id: int | None = None,
+) -> Message:
+    """Put a text in the outbox; once the caller commits, it goes to the queue. `round_id`
+    names the prompt round it is part of."""
     if reason not in REASONS:
         raise ValueError(f"unknown outbound reason {reason!r}")
     message = Message(
@@ -81,6 +90,7 @@ def queue_sms(address: Address, body: str, reason: str, in_reply_to: Message | N
         status="queued",
         reason=reason,
         in_reply_to_id=in_reply_to.id if in_reply_to else None,
+        round_id=round_id,
         next_attempt_at=clock.now(),
     )
     db.session.add(message)
@@ -146,8 +156,15 @@ def send_queued_message(message_id: int) -> str:
 
     Idempotent: the row is claimed with a conditional update, so a second job for the same
     row (a retry, the sweeper, a duplicate) finds nothing to do but, for a row a crashed
-    recording left `sending`, to reconcile it from what is known of its send.
+    recording left `sending`, to reconcile it from what is known of its send. A message of a
+    prompt round that has nothing left to send marks the round done.
     """
+    status = _send_queued(message_id)
+    settle_round(db.session.scalar(select(Message.round_id).where(Message.id == message_id)))
+    return status
+
+
+def _send_queued(message_id: int) -> str:
     now = clock.now()
     claimed = db.session.execute(
         update(Message)
@@ -166,6 +183,11 @@ def send_queued_message(message_id: int) -> str:
         # Serialize the system's own messages to one person: the lock is held through the
         # provider call, so a second worker sees this send before it counts the caps.
         db.session.execute(select(Address.id).where(Address.id == message.address_id).with_for_update())
+    round_status = _round_status(message)
+    if round_status == "paused":
+        return _hold(message)
+    if round_status == "cancelled":
+        return _finish(message, "suppressed", "round_cancelled")
     # Consent is read after any wait for that lock, right before the provider call.
     blocked = blocked_reason(message)
     if blocked:
@@ -291,6 +313,79 @@ def withdraw(message: Message, reason: str) -> bool:
     return bool(taken)
 
 
+def _round_status(message: Message) -> str | None:
+    """The status of the prompt round the message is part of, read right before its send."""
+    if message.round_id is None:
+        return None
+    return db.session.scalar(select(PromptRound.status).where(PromptRound.id == message.round_id))
+
+
+def _hold(message: Message) -> str:
+    """Put back a message of a paused round: it waits, queued, until the round is resumed
+    (which queues it again); the sweeper leaves it alone meanwhile."""
+    message.status = "queued"
+    message.attempts -= 1  # waiting is not a failed attempt
+    db.session.commit()
+    return "held"
+
+
+def _paused_rounds() -> Any:
+    return select(PromptRound.id).where(PromptRound.status == "paused")
+
+
+def withdraw_round(round_id: int, reason: str) -> int:
+    """Take back at once every message of a prompt round still waiting in the outbox: each ends
+    `suppressed` with `reason` (the caller commits). Only rows still queued are taken, so a
+    message a worker is sending right now is left alone; returns how many were withdrawn."""
+    now = clock.now()
+    taken = db.session.scalars(
+        update(Message)
+        .where(Message.round_id == round_id, Message.status == "queued")
+        .values(status="suppressed", error_code=reason, next_attempt_at=None, updated_at=now)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if taken:
+        db.session.execute(
+            insert(MessageStatusEvent),
+            [
+                {
+                    "message_id": message_id,
+                    "status": "suppressed",
+                    "error_code": reason,
+                    "source": "outbox",
+                    "at": now,
+                }
+                for message_id in taken
+            ],
+        )
+        erasing = select(Message.address_id).where(
+            Message.round_id == round_id, Message.status == "suppressed"
+        )
+        for address in db.session.scalars(
+            select(Address).where(Address.id.in_(erasing), Address.pending_erasure.is_(True))
+        ):
+            complete_erasure(address)
+    return len(taken)
+
+
+def settle_round(round_id: int | None) -> bool:
+    """Mark a sending prompt round done once none of its messages is left queued or sending;
+    returns whether it was marked now."""
+    if round_id is None:
+        return False
+    left = select(Message.id).where(Message.round_id == round_id, Message.status.in_(("queued", "sending")))
+    now = clock.now()
+    done = db.session.execute(
+        update(PromptRound)
+        .where(PromptRound.id == round_id, PromptRound.status == "sending", ~left.exists())
+        .values(status="done", finished_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(done)
+
+
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Queue again what was committed but never picked up, and fail what was lost mid-send."""
     now = now or clock.now()
@@ -311,6 +406,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             Message.direction == "outbound",
             Message.status == "queued",
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < now - SWEEP_GRACE),
+            or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
         )
     ).all()
     for message_id in stuck:
@@ -352,33 +448,52 @@ def _allowed_at(message: Message, now: datetime) -> datetime:
     address = message.address
     org = db.session.get(Organization, message.organization_id)
     assert org is not None
-    sent_at = db.session.scalars(
-        select(MessageStatusEvent.at)
+    recent = recent_initiated_sends([address.id], now, leaving_out=message.id).get(address.id, [])
+    rules = pacing_rules(org)
+    timezone = (address.person.timezone if address.person else None) or org.timezone
+    return pacing.next_send_time(now, timezone, rules, recent)
+
+
+def pacing_rules(org: Organization) -> pacing.Pacing:
+    """The organization's calling window and caps for the messages it starts."""
+    return pacing.Pacing(
+        time(org.window_start_hour), time(org.window_end_hour), org.daily_cap, org.weekly_cap
+    )
+
+
+def recent_initiated_sends(
+    address_ids: Collection[int] | Select[Any], now: datetime, leaving_out: int | None = None
+) -> dict[int, list[datetime]]:
+    """The moments initiated messages were sent to each address (ids, or a query of them) within
+    the last week, with a send in flight (other than message `leaving_out`) counted as now: what
+    the caps count."""
+    recent: dict[int, list[datetime]] = {}
+    sent = db.session.execute(
+        select(Message.address_id, MessageStatusEvent.at)
         .join(Message, MessageStatusEvent.message_id == Message.id)
         .where(
-            Message.address_id == address.id,
+            Message.address_id.in_(address_ids),
             Message.reason.in_(INITIATED_REASONS),
             MessageStatusEvent.status == "sent",
             MessageStatusEvent.at > now - pacing.WEEK,
         )
-    ).all()
-    in_flight = db.session.scalar(
-        select(func.count())
-        .select_from(Message)
+    )
+    for address_id, at in sent:
+        # A send stamped after `now` (another worker's clock ran ahead) still counts, as of now.
+        recent.setdefault(address_id, []).append(min(at, now))
+    in_flight = db.session.execute(
+        select(Message.address_id, func.count())
         .where(
-            Message.address_id == address.id,
+            Message.address_id.in_(address_ids),
             Message.reason.in_(INITIATED_REASONS),
             Message.status == "sending",
-            Message.id != message.id,
+            Message.id != (leaving_out or 0),
         )
+        .group_by(Message.address_id)
     )
-    rules = pacing.Pacing(
-        time(org.window_start_hour), time(org.window_end_hour), org.daily_cap, org.weekly_cap
-    )
-    timezone = (address.person.timezone if address.person else None) or org.timezone
-    # A send stamped after `now` (another worker's clock ran ahead) still counts, as of now.
-    recent = [min(at, now) for at in sent_at] + [now] * (in_flight or 0)
-    return pacing.next_send_time(now, timezone, rules, recent)
+    for address_id, count in in_flight:
+        recent.setdefault(address_id, []).extend([now] * count)
+    return recent
 
 
 def _defer(message: Message, until: datetime) -> str:

@@ -33,6 +33,7 @@ OUTBOX_REASONS = {
     "reply_limit": "Not sent: too many replies to this number within the hour.",
     "erased": "Not sent: the recipient asked for their data to be erased.",
     "too_late": "Withdrawn: the reminder could no longer arrive before its event.",
+    "round_cancelled": "Withdrawn: an organizer cancelled the prompt round before it was sent.",
     "worker_lost": (
         "Unknown: the send was interrupted and could not be confirmed; it may or may not have "
         "reached the phone, and Kindred will not send it again."

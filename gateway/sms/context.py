@@ -11,10 +11,12 @@ from flows import keywords, profile
 from flows import teams as team_flows
 from gateway import clock
 from gateway.community import events, ideas, teams
+from gateway.community import friends as friend_services
+from gateway.community import prompts as prompt_library
 from gateway.delivery import consent
 from gateway.delivery.addresses import timezone_for_zip
 from gateway.extensions import db
-from gateway.models import Address, ConversationReport, Friend, Organization, Person, Prompt, PromptUse
+from gateway.models import Address, ConversationReport, Friend, Organization, Person, PromptUse
 
 
 def context(
@@ -48,8 +50,8 @@ def context(
         now=now,
         consent=consent.status(address),
         name=person.name,
-        friends=tuple(_friend_view(f, used[f.id]) for f in friends),
-        prompts=_prompts(org),
+        friends=tuple(friend_services.view(f, used[f.id]) for f in friends),
+        prompts=prompt_library.library(org.id),
         language=person.language,
         timezone=person.timezone or org.timezone,
         joined_at=person.volunteer_since,
@@ -62,38 +64,6 @@ def context(
         events=events.upcoming(org, person, now),
         ideas_shared=ideas.count(person),
         notices=(*teams.notices(person), *events.notices(person), *ideas.notices(person)) if text else (),
-    )
-
-
-def _friend_view(friend: Friend, used: set[int]) -> ev.Friend:
-    return ev.Friend(
-        id=friend.id,
-        name=friend.name,
-        relationship=friend.relationship,
-        interests=tuple(friend.interests or ()),
-        stage=friend.stage,
-        added_at=friend.added_at,
-        last_prompted_at=friend.last_prompted_at,
-        last_reported_at=friend.last_reported_at,
-        snoozed_until=friend.snoozed_until,
-        used_prompt_ids=frozenset(used),
-    )
-
-
-def _prompts(org: Organization) -> tuple[ev.Prompt, ...]:
-    rows = db.session.scalars(
-        select(Prompt).where(Prompt.organization_id == org.id, Prompt.active.is_(True)).order_by(Prompt.id)
-    )
-    return tuple(
-        ev.Prompt(
-            id=p.id,
-            body=p.body,
-            stages=tuple(p.stages or ()),
-            interests=tuple(p.interests or ()),
-            relationships=tuple(p.relationships or ()),
-            language=p.language,
-        )
-        for p in rows
     )
 
 

@@ -1,0 +1,578 @@
+"""Prompt rounds: the only way an organizer starts texts. Each opted-in volunteer in an audience
+gets one personalized idea for a conversation with one of their own friends, chosen exactly as
+the PROMPT keyword chooses it (flows.prompts.most_due and suggest, with the prompt library in
+their language). There is no free text and no list upload.
+
+Planning streams the audience in keyset batches of volunteers, fetching their addresses,
+consent, recent initiated sends, friends and prompt uses batch by batch, so a round of any size
+is planned in constant memory. A volunteer is either planned (with the time the calling window
+lets the text go) or excluded for a reason.
+
+Sending plans again and refuses unless the count to text is the count the organizer confirmed;
+then it writes the round and, batch by batch, committing each, a queued `prompt_round` message
+per volunteer. The outbox applies the opt-in, calling window and caps again at send time, and
+checks the round right before each send (paused: held; cancelled: withdrawn).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Row, Select, String, cast, func, null, select, update
+
+from flows import events as ev
+from flows import pacing
+from flows import prompts as flow_prompts
+from gateway import clock
+from gateway.community import audit
+from gateway.community import friends as friend_services
+from gateway.community import prompts as prompt_library
+from gateway.delivery import handoff, outbox
+from gateway.delivery.addresses import ERASED_PREFIX
+from gateway.extensions import db
+from gateway.models import (
+    Address,
+    ConsentEvent,
+    FlowSession,
+    Friend,
+    Message,
+    Organization,
+    Organizer,
+    Person,
+    PromptRound,
+    PromptUse,
+    Team,
+    TeamMember,
+)
+
+REASON = "prompt_round"  # the outbox reason of a round's messages
+BATCH = 1000  # volunteers planned (and written) at a time
+MAX_WEEKS = 104
+SAMPLES = 3
+
+# Why a volunteer in the audience gets no text, in the order they are checked, in plain words.
+EXCLUSIONS = {
+    "no_address": "No phone number to text (none on record, or erased at their request)",
+    "opted_out": "Opted out (they texted STOP or similar)",
+    "no_opt_in": "No opt-in on record",
+    "over_cap": "Over the daily or weekly cap of texts we start",
+    "no_friend": "No friend left to suggest (none listed, all joined or snoozed)",
+}
+
+# A round's status; `done` when none of its messages is left queued.
+SENDING, PAUSED, CANCELLED, DONE = "sending", "paused", "cancelled", "done"
+
+
+class AudienceError(ValueError):
+    """An audience that names nothing Kindred knows (a team code, a stage, a number of weeks)."""
+
+
+class ConfirmError(ValueError):
+    """A send whose confirmed count is not the count the round would text now."""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a round is for: `all` volunteers, a team's, those with a friend at a stage, or
+    those inactive for some weeks."""
+
+    kind: str
+    value: str = ""
+    team_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "all" else f"{self.kind}:{self.value}"
+
+
+def parse_audience(org: Organization, raw: str) -> Audience:
+    """The audience `raw` names (all, team:CODE, stage:STAGE, inactive:WEEKS), or AudienceError
+    saying what is wrong."""
+    kind, _, value = (raw or "").strip().partition(":")
+    kind, value = kind.strip().lower(), value.strip()
+    if kind == "all" and not value:
+        return Audience("all")
+    if kind == "team" and value:
+        team = db.session.scalar(
+            select(Team).where(Team.organization_id == org.id, func.upper(Team.join_code) == value.upper())
+        )
+        if team is None:
+            raise AudienceError(f"no team has the join code {value!r}")
+        return Audience("team", team.join_code, team.id)
+    if kind == "stage":
+        if value.lower() not in ev.STAGES:
+            raise AudienceError(f"unknown stage {value!r}; use one of {', '.join(ev.STAGES)}")
+        return Audience("stage", value.lower())
+    if kind == "inactive":
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_WEEKS):
+            raise AudienceError(f"weeks of inactivity must be a whole number from 1 to {MAX_WEEKS}")
+        return Audience("inactive", str(int(value)))
+    raise AudienceError("choose an audience: all, team:CODE, stage:STAGE or inactive:WEEKS")
+
+
+@dataclass
+class Planned:
+    """A volunteer who will get a text: the friend it is about, and when the calling window lets
+    it go (None: now). The idea itself is written out when it is first asked for: a preview
+    needs only a few."""
+
+    person_id: int
+    volunteer: str
+    address_id: int
+    friend: ev.Friend
+    ctx: ev.Context
+    send_at: datetime | None
+
+    @cached_property
+    def suggestion(self) -> flow_prompts.Suggestion:
+        return flow_prompts.suggest(self.friend, self.ctx)
+
+    @property
+    def body(self) -> str:
+        return self.suggestion.text
+
+    @property
+    def prompt_id(self) -> int | None:
+        return self.suggestion.prompt.id if self.suggestion.prompt else None
+
+
+@dataclass(frozen=True)
+class Excluded:
+    person_id: int
+    reason: str
+
+
+@dataclass
+class Preview:
+    """What a round would do now: how many get a text, how many are excluded by reason, how many
+    of the texts wait for the calling window (and from when to when), and a few samples."""
+
+    audience: Audience
+    now: datetime
+    count: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0
+    first_deferred: datetime | None = None
+    last_deferred: datetime | None = None
+    samples: list[Planned] = field(default_factory=list)
+
+    def add(self, outcome: Planned | Excluded) -> None:
+        if isinstance(outcome, Excluded):
+            self.excluded[outcome.reason] = self.excluded.get(outcome.reason, 0) + 1
+            return
+        self.count += 1
+        if len(self.samples) < SAMPLES:
+            self.samples.append(outcome)
+        if outcome.send_at is not None:
+            self.deferred += 1
+            self.first_deferred = min(self.first_deferred or outcome.send_at, outcome.send_at)
+            self.last_deferred = max(self.last_deferred or outcome.send_at, outcome.send_at)
+
+    def exclusions(self) -> list[tuple[str, str, int]]:
+        """(reason, in plain words, count) for each reason anyone is excluded for."""
+        return [
+            (key, words, self.excluded[key]) for key, words in EXCLUSIONS.items() if self.excluded.get(key)
+        ]
+
+
+def preview(org: Organization, audience: Audience, now: datetime | None = None) -> Preview:
+    """Plan the round without writing anything."""
+    result = Preview(audience, now or clock.now())
+    for batch in plan(org, audience, result.now):
+        for outcome in batch:
+            result.add(outcome)
+    return result
+
+
+def plan(org: Organization, audience: Audience, now: datetime) -> Iterator[list[Planned | Excluded]]:
+    """The audience's volunteers, planned a batch at a time, in id order. Each batch is read
+    when the one before it has been used, so the caller may write between batches."""
+    rules = outbox.pacing_rules(org)
+    library = prompt_library.library(org.id)
+    org_view = ev.Organization(org.name, org.contact)
+    after = 0
+    while True:
+        query = _audience_query(org, audience, now).where(Person.id > after)
+        people = db.session.execute(query.limit(BATCH)).all()
+        if not people:
+            return
+        members = query.where(Person.id <= people[-1].id).with_only_columns(Person.id)
+        batch = Batch(after, people[-1].id, members)
+        after = people[-1].id
+        yield list(_plan_batch(org, people, batch, rules, library, org_view, now))
+
+
+def _audience_query(org: Organization, audience: Audience, now: datetime) -> Select[Any]:
+    query = (
+        select(Person.id, Person.name, Person.language, Person.timezone)
+        .where(Person.organization_id == org.id, Person.volunteer_since.is_not(None))
+        .order_by(Person.id)
+    )
+    if audience.kind == "team":
+        query = query.where(
+            select(TeamMember.id)
+            .where(TeamMember.person_id == Person.id, TeamMember.team_id == audience.team_id)
+            .exists()
+        )
+    elif audience.kind == "stage":
+        query = query.where(
+            select(Friend.id).where(Friend.volunteer_id == Person.id, Friend.stage == audience.value).exists()
+        )
+    elif audience.kind == "inactive":
+        since = now - timedelta(weeks=int(audience.value))
+        query = query.where(func.coalesce(Person.last_active_at, Person.volunteer_since) < since)
+    return query
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of the audience: person ids in (after, last], and the query of its members.
+    The queries for the batch's rows name both: the range lets the database read the batch's
+    rows off an index, and the query needs no list of ids."""
+
+    after: int
+    last: int
+    members: Select[Any]
+
+    def holds(self, person_id: Any) -> Any:
+        """The condition that `person_id` (a column) is one of the batch's people."""
+        return person_id.between(self.after + 1, self.last) & person_id.in_(self.members)
+
+
+def _plan_batch(
+    org: Organization,
+    people: Sequence[Row[Any]],
+    batch: Batch,
+    rules: pacing.Pacing,
+    library: tuple[ev.Prompt, ...],
+    org_view: ev.Organization,
+    now: datetime,
+) -> Iterator[Planned | Excluded]:
+    addresses = {
+        a.person_id: a  # the latest SMS address of each
+        for a in db.session.execute(
+            select(Address.id, Address.person_id, Address.value, Address.pending_erasure)
+            .where(batch.holds(Address.person_id), Address.channel == "sms")
+            .order_by(Address.id)
+        )
+    }
+    address_ids = select(Address.id).where(batch.holds(Address.person_id), Address.channel == "sms")
+    latest = (
+        select(func.max(ConsentEvent.id))
+        .where(ConsentEvent.address_id.in_(address_ids), ConsentEvent.channel == "sms")
+        .group_by(ConsentEvent.address_id)
+    )
+    consent = dict(
+        db.session.execute(
+            select(ConsentEvent.address_id, ConsentEvent.kind).where(ConsentEvent.id.in_(latest))
+        ).all()
+    )
+    recent = outbox.recent_initiated_sends(address_ids, now)
+    used: dict[int, set[int]] = {}
+    for friend_id, prompt_id in db.session.execute(
+        select(PromptUse.friend_id, PromptUse.prompt_id)
+        .join(Friend, Friend.id == PromptUse.friend_id)
+        .where(batch.holds(Friend.volunteer_id), Friend.stage != "joined")
+    ):
+        used.setdefault(friend_id, set()).add(prompt_id)
+    # Friends who joined are never suggested. Interests matter only to the idea, which is written
+    # for one friend of each volunteer, if at all: they are read as text and parsed then.
+    columns = [
+        c if c is not Friend.interests else null().label("interests") for c in friend_services.VIEW_COLUMNS
+    ]
+    friends: dict[int, list[Row[Any]]] = {}
+    for row in db.session.execute(
+        select(Friend.volunteer_id, cast(Friend.interests, String).label("interests_json"), *columns)
+        .where(batch.holds(Friend.volunteer_id), Friend.stage != "joined")
+        .order_by(Friend.id)
+    ):
+        friends.setdefault(row.volunteer_id, []).append(row)
+
+    windows: dict[str, datetime] = {}  # when the calling window next allows a text, by time zone
+    for person in people:
+        address = addresses.get(person.id)
+        if address is None or address.pending_erasure or address.value.startswith(ERASED_PREFIX):
+            yield Excluded(person.id, "no_address")
+            continue
+        kind = consent.get(address.id)
+        if kind != "opt_in":
+            yield Excluded(person.id, "opted_out" if kind == "opt_out" else "no_opt_in")
+            continue
+        timezone = person.timezone or org.timezone
+        if timezone not in windows:
+            windows[timezone] = pacing.next_send_time(now, timezone, rules, ())
+        window = windows[timezone]
+        sent = recent.get(address.id)
+        if sent and pacing.next_send_time(now, timezone, rules, sent) > window:
+            yield Excluded(person.id, "over_cap")
+            continue
+        due = flow_prompts.most_due(friends.get(person.id, ()), now)
+        if due is None:
+            yield Excluded(person.id, "no_friend")
+            continue
+        ctx = ev.Context(
+            org_view,
+            now=now,
+            consent=ev.Consent.OPTED_IN,
+            name=person.name,
+            prompts=library,
+            language=person.language,
+            timezone=timezone,
+        )
+        yield Planned(
+            person_id=person.id,
+            volunteer=person.name or "",
+            address_id=address.id,
+            friend=replace(
+                friend_services.view(due, used.get(due.id, ())),
+                interests=tuple(json.loads(due.interests_json or "[]")),
+            ),
+            ctx=ctx,
+            send_at=window if window > now else None,
+        )
+
+
+def send(
+    org: Organization,
+    audience: Audience,
+    confirm: int,
+    organizer: Organizer | None = None,
+    actor: str = "",
+    ip: str = "",
+    previewed_at: datetime | None = None,
+) -> tuple[PromptRound, bool]:
+    """Start the round if `confirm` is the count it would text now; returns it and whether it is
+    new. Given `previewed_at` (when the organizer saw the preview), a round the same organizer
+    started for the same audience since then is that same confirmation sent twice: it is
+    returned and nothing more is written. A mismatch raises ConfirmError and writes nothing."""
+    # One confirmation at a time per organization (PostgreSQL; SQLite writes one at a time).
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    if previewed_at is not None:
+        earlier = db.session.scalar(
+            select(PromptRound).where(
+                PromptRound.organization_id == org.id,
+                PromptRound.audience == str(audience),
+                PromptRound.created_by_id == (organizer.id if organizer else None),
+                PromptRound.created_at >= previewed_at,
+            )
+        )
+        if earlier is not None:
+            db.session.rollback()
+            return earlier, False
+    now = clock.now()
+    checked = preview(org, audience, now)
+    if checked.count != confirm:
+        db.session.rollback()
+        raise ConfirmError(f"{checked.count} would get a text now, not {confirm}: nothing was sent")
+    if confirm == 0:
+        db.session.rollback()
+        raise ConfirmError("nobody in this audience would get a text: nothing was sent")
+    prompt_round = PromptRound(
+        organization_id=org.id,
+        audience=str(audience),
+        status=SENDING,
+        planned=confirm,
+        excluded=checked.excluded,
+        created_by_id=organizer.id if organizer else None,
+        actor=(organizer.email if organizer else actor)[:320],
+        created_at=now,
+    )
+    db.session.add(prompt_round)
+    db.session.flush()
+    audit.record(
+        org,
+        "round_started",
+        organizer,
+        ip,
+        actor,
+        round=prompt_round.id,
+        audience=str(audience),
+        count=confirm,
+        excluded=checked.excluded,
+    )
+    db.session.commit()
+    for batch in plan(org, audience, now):
+        _queue(prompt_round, [p for p in batch if isinstance(p, Planned)], now)
+        # Workers may have sent every text queued so far and marked the round done: it is not.
+        db.session.execute(
+            update(PromptRound)
+            .where(PromptRound.id == prompt_round.id, PromptRound.status == DONE)
+            .values(status=SENDING, finished_at=None)
+        )
+        db.session.commit()
+    outbox.settle_round(prompt_round.id)
+    return prompt_round, True
+
+
+def _queue(prompt_round: PromptRound, batch: list[Planned], now: datetime) -> None:
+    """Queue one batch of the round's texts, with what the PROMPT keyword's reply records: the
+    prompt used for the friend, and the conversation left expecting a report about them."""
+    if not batch:
+        return
+    people = [p.person_id for p in batch]
+    sessions = {
+        s.person_id: s
+        for s in db.session.scalars(
+            select(FlowSession)
+            .where(FlowSession.person_id.in_(people))
+            .order_by(FlowSession.person_id)
+            .with_for_update()
+        )
+    }
+    addresses = {
+        a.id: a
+        for a in db.session.scalars(select(Address).where(Address.id.in_([p.address_id for p in batch])))
+    }
+    friends = {
+        f.id: f for f in db.session.scalars(select(Friend).where(Friend.id.in_([p.friend.id for p in batch])))
+    }
+    for planned in batch:
+        message = outbox.queue_sms(
+            addresses[planned.address_id], planned.body, REASON, round_id=prompt_round.id
+        )
+        if planned.prompt_id is not None:
+            friend_services.mark_prompted(friends[planned.friend.id], planned.prompt_id, message, now)
+        session = sessions.get(planned.person_id)
+        if session is None:
+            session = FlowSession(person_id=planned.person_id, state={})
+            db.session.add(session)
+        state = ev.State.from_dict(session.state)
+        pending = state.step not in ("idle", "new") and not (session.expires_at and session.expires_at < now)
+        if not pending:  # a question they are in the middle of answering keeps its answer
+            session.state = flow_prompts.prompted_state(planned.friend).to_dict()
+            session.expires_at = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A round's messages by where they are: queued (due now), deferred (queued for later),
+    sent (or delivered), suppressed (by reason) and failed."""
+
+    queued: int = 0
+    deferred: int = 0
+    sent: int = 0
+    failed: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def suppressed_total(self) -> int:
+        return sum(self.suppressed.values())
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.deferred + self.sent + self.failed + self.suppressed_total
+
+
+SENT_STATUSES = frozenset({"sent", "delivered"})
+FAILED_STATUSES = frozenset({"failed", "undelivered"})
+
+
+def progress(round_ids: list[int], now: datetime | None = None) -> dict[int, Progress]:
+    """Each round's progress, read with one grouped query."""
+    now = now or clock.now()
+    deferred = (Message.status == "queued") & (Message.next_attempt_at > now)
+    rows = db.session.execute(
+        select(Message.round_id, Message.status, Message.error_code, deferred.label("deferred"), func.count())
+        .where(Message.round_id.in_(round_ids))
+        .group_by(Message.round_id, Message.status, Message.error_code, deferred)
+    )
+    counts: dict[int, Counter[str]] = {round_id: Counter() for round_id in round_ids}
+    suppressed: dict[int, Counter[str]] = {round_id: Counter() for round_id in round_ids}
+    for round_id, status, error_code, later, count in rows:
+        if status in ("queued", "sending"):
+            counts[round_id]["deferred" if later else "queued"] += count
+        elif status in SENT_STATUSES:
+            counts[round_id]["sent"] += count
+        elif status == "suppressed":
+            suppressed[round_id][error_code or "unknown"] += count
+        else:
+            counts[round_id]["failed" if status in FAILED_STATUSES else "queued"] += count
+    return {
+        round_id: Progress(
+            queued=counts[round_id]["queued"],
+            deferred=counts[round_id]["deferred"],
+            sent=counts[round_id]["sent"],
+            failed=counts[round_id]["failed"],
+            suppressed=dict(suppressed[round_id]),
+        )
+        for round_id in round_ids
+    }
+
+
+PAST = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
+
+
+class RoundStateError(ValueError):
+    """A round asked to change in a way its status does not allow (resume a done round)."""
+
+
+# What each action does: the statuses it may start from, the status it leaves, its audit entry.
+_CHANGES = {
+    "pause": ((SENDING,), PAUSED, "round_paused"),
+    "resume": ((PAUSED,), SENDING, "round_resumed"),
+    "cancel": ((SENDING, PAUSED), CANCELLED, "round_cancelled"),
+}
+
+
+def change(
+    prompt_round: PromptRound, action: str, organizer: Organizer | None = None, actor: str = "", ip: str = ""
+) -> int:
+    """Pause, resume or cancel a round (audited, committed). Resuming queues its waiting messages
+    again; cancelling withdraws them all at once (suppressed, `round_cancelled`). Returns how
+    many messages were queued again or withdrawn."""
+    allowed, target, entry = _CHANGES[action]
+    locked = db.session.scalar(select(PromptRound).where(PromptRound.id == prompt_round.id).with_for_update())
+    assert locked is not None
+    if locked.status not in allowed:
+        db.session.rollback()
+        raise RoundStateError(f"round {locked.id} is {locked.status}: it cannot be {PAST[action]}")
+    now = clock.now()
+    locked.status = target
+    locked.updated_at = now
+    touched = 0
+    if action == "cancel":
+        touched = outbox.withdraw_round(locked.id, "round_cancelled")
+        locked.finished_at = now
+    elif action == "resume":
+        waiting = db.session.scalars(
+            select(Message.id).where(Message.round_id == locked.id, Message.status == "queued")
+        )
+        for message_id in waiting:
+            handoff.after_commit(handoff.SEND, message_id)
+            touched += 1
+    org = db.session.get(Organization, locked.organization_id)
+    assert org is not None
+    audit.record(
+        org, entry, organizer, ip, actor, round=locked.id, audience=locked.audience, messages=touched
+    )
+    db.session.commit()
+    if action == "resume":
+        outbox.settle_round(locked.id)
+    return touched
+
+
+def rounds(org: Organization, limit: int = 50) -> list[PromptRound]:
+    """The organization's latest rounds, newest first."""
+    return list(
+        db.session.scalars(
+            select(PromptRound)
+            .where(PromptRound.organization_id == org.id)
+            .order_by(PromptRound.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def audience_choices(org: Organization) -> list[tuple[str, str]]:
+    """The organization's teams as (join code, name), for choosing an audience."""
+    return [
+        (code, name)
+        for code, name in db.session.execute(
+            select(Team.join_code, Team.name).where(Team.organization_id == org.id).order_by(Team.name)
+        )
+    ]

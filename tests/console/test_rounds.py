@@ -1,0 +1,354 @@
+"""Prompt rounds: an organizer previews a round (who gets a text, who is excluded and why, when
+the deferred ones go, three samples), confirms it by typing the count, and the real worker sends
+each volunteer one idea about one of their own friends through the Twilio double. Pause holds,
+resume sends, cancel withdraws; a STOP after the round was queued wins; the CLI mirrors it."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from gateway.community import organization
+from gateway.extensions import db
+from gateway.models import Address, AuditEntry, Message, Person, PromptRound, PromptUse
+from tests.console.conftest import SignedIn
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import Phone, SettableClock, Worker, csrf_token
+
+EASTERN = ZoneInfo("America/New_York")
+MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=EASTERN)  # inside the calling window
+
+
+@pytest.fixture
+def volunteers(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, clock: SettableClock
+) -> dict[str, Phone]:
+    """Volunteers who joined by text: Ana and Eve each listed a friend; Ben listed one and then
+    texted STOP; Cy never listed anyone; Dee listed only Bob, who then joined with her code."""
+    clock.set(MORNING)
+    phones = {
+        name: Phone(client, twilio_api, worker, number)
+        for name, number in (
+            ("Ana", "+15550000001"),
+            ("Eve", "+15550000002"),
+            ("Ben", "+15550000003"),
+            ("Cy", "+15550000004"),
+            ("Dee", "+15550000005"),
+        )
+    }
+    for name, friend in (("Ana", "my grandma Ruth"), ("Eve", "my neighbor Carl"), ("Ben", "my coworker Dan")):
+        for text in ("hi", "yes", name, friend, "skip"):
+            phones[name].send(text)
+    phones["Ben"].send("STOP")
+    for text in ("hi", "yes", "Cy"):
+        phones["Cy"].send(text)
+    for text in ("hi", "yes", "Dee", "ADD Bob 555-201-7788, neighbor"):
+        phones["Dee"].send(text)
+    invitation = phones["Dee"].send("INVITE")[-1]
+    code = re.search(r"Text JOIN ([A-Z0-9]{4}) to", invitation)
+    assert code is not None
+    bob = Phone(client, twilio_api, worker, "+15552017788")
+    for text in (f"JOIN {code[1]}", "yes"):
+        bob.send(text)
+    return phones
+
+
+def preview_page(browser: FlaskClient, **choice: str) -> tuple[int, str]:
+    response = browser.get("/console/rounds/preview", query_string=choice or {"kind": "all"})
+    return response.status_code, response.get_data(as_text=True)
+
+
+def will_get(page: str) -> int:
+    match = re.search(r'id="will-get">(\d+)<', page)
+    assert match, page
+    return int(match[1])
+
+
+def exclusions(page: str) -> dict[str, int]:
+    return {
+        key: int(count)
+        for key, count in re.findall(r'data-reason="(\w+)"><td>[^<]+</td><td>(\d+)</td>', page)
+    }
+
+
+def confirm(browser: FlaskClient, page: str, count: int | str) -> tuple[int, str, str]:
+    """Type `count` into the preview's confirm form and send it; (status, location, page)."""
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', page)
+    assert token, page
+    data = {"csrf_token": csrf_token(browser, "/console/rounds"), "token": token[1], "count": str(count)}
+    response = browser.post("/console/rounds", data=data)
+    return response.status_code, response.headers.get("Location", ""), response.get_data(as_text=True)
+
+
+def send_round(browser: FlaskClient) -> str:
+    _, page = preview_page(browser)
+    status, location, _ = confirm(browser, page, will_get(page))
+    assert status == 303, location
+    return location
+
+
+def change(browser: FlaskClient, round_page: str, action: str) -> int:
+    data = {"csrf_token": csrf_token(browser, round_page), "action": action}
+    return browser.post(f"{round_page}/status", data=data).status_code
+
+
+def progress(browser: FlaskClient, round_page: str) -> dict[str, int]:
+    page = browser.get(f"{round_page}/progress").get_data(as_text=True)
+    return {key: int(value) for key, value in re.findall(r'id="(\w+)">(\d+)</dd>', page)}
+
+
+def ideas(phone: Phone) -> int:
+    """How many ideas the phone has received (onboarding ends with one)."""
+    return sum(reply.startswith("Idea for") for reply in phone.replies())
+
+
+def round_texts() -> list[Message]:
+    return list(
+        db.session.scalars(select(Message).where(Message.reason == "prompt_round").order_by(Message.id))
+    )
+
+
+def test_the_preview_counts_who_gets_a_text_and_who_is_excluded_and_why(
+    volunteers: dict[str, Phone], signed_in: SignedIn, app: Flask
+) -> None:
+    # Someone imported as a volunteer, with a number but no opt-in on record.
+    org = organization.default()
+    imported = Person(organization_id=org.id, name="Flo", volunteer_since=MORNING)
+    db.session.add(imported)
+    db.session.flush()
+    db.session.add(
+        Address(organization_id=org.id, person_id=imported.id, channel="sms", value="+15550000009")
+    )
+    db.session.commit()
+
+    status, page = preview_page(signed_in("organizer"))
+    assert status == 200
+    assert will_get(page) == 2  # Ana and Eve
+    assert exclusions(page) == {"opted_out": 1, "no_opt_in": 1, "no_friend": 3}  # Ben; Flo; Cy, Dee, Bob
+    assert "Opted out" in page and "No friend left to suggest" in page
+    samples = re.findall(r'<div class="bubble">([^<]+)</div>', page)
+    assert len(samples) == 2
+    assert samples[0].startswith("Idea for Ruth:") and samples[1].startswith("Idea for Carl:")
+    assert "To Ana, about Ruth" in page
+    assert "+1555" not in page  # never a phone number
+    assert "wait for the volunteer" not in page  # nobody deferred in the morning
+    with app.app_context():
+        assert round_texts() == []  # a preview writes nothing
+
+
+def test_quiet_hours_defer_and_the_preview_says_when(
+    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock
+) -> None:
+    clock.set(datetime(2026, 12, 1, 22, 30, tzinfo=EASTERN))
+    _, page = preview_page(signed_in("organizer"))
+    assert will_get(page) == 2
+    assert re.search(r"2 of these texts wait for the volunteer.s calling hours", page)
+    assert "Wed Dec 2, 09:00 (America/New_York)" in page
+
+
+def test_a_round_sends_one_idea_per_volunteer_about_their_own_friend(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    _, page = preview_page(organizer)
+    ana, eve = volunteers["Ana"], volunteers["Eve"]
+    before = {name: len(phone.replies()) for name, phone in volunteers.items()}
+
+    # A wrong count sends nothing at all.
+    status, _, wrong = confirm(organizer, page, 3)
+    assert status == 409 and "2 would get a text now, not 3" in wrong
+    with app.app_context():
+        assert round_texts() == [] and db.session.scalar(select(func.count()).select_from(PromptRound)) == 0
+
+    status, location, _ = confirm(organizer, page, 2)
+    assert status == 303
+    worker.run()
+    assert ana.replies()[before["Ana"] :] == [ana.replies()[-1]]
+    assert ana.replies()[-1].startswith("Idea for Ruth:")
+    assert eve.replies()[before["Eve"] :] == [eve.replies()[-1]]
+    assert eve.replies()[-1].startswith("Idea for Carl:")
+    for name in ("Ben", "Cy", "Dee"):
+        assert len(volunteers[name].replies()) == before[name]
+    assert progress(organizer, location) == {
+        "sent": 2,
+        "queued": 0,
+        "deferred": 0,
+        "suppressed": 0,
+        "failed": 0,
+    }
+    assert '<span id="round-status">done</span>' in organizer.get(location).get_data(as_text=True)
+
+    with app.app_context():
+        texts = round_texts()
+        assert [m.status for m in texts] == ["sent", "sent"]
+        assert len({m.round_id for m in texts}) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(PromptUse).where(PromptUse.message_id == texts[0].id)
+            )
+            <= 1
+        )
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "round_started"))
+        assert entry is not None and entry.detail["count"] == 2 and entry.detail["audience"] == "all"
+        assert "Ruth" not in str(entry.detail) and "+1555" not in str(entry.detail)
+
+    # Her reply to the idea is a report about Ruth, as a reply to PROMPT's idea is.
+    assert ana.reply_to("talked sunday, she's open to coming").startswith("Thank you! Logged: Ruth")
+
+    # Ana and Eve had today's initiated text: a second round now finds them over the daily cap.
+    _, again = preview_page(organizer)
+    assert will_get(again) == 0 and exclusions(again)["over_cap"] == 2
+
+
+def test_a_stop_after_the_round_was_queued_is_never_texted(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    ana = volunteers["Ana"]
+    had, had_eve = ideas(ana), ideas(volunteers["Eve"])
+    location = send_round(signed_in("organizer"))
+    assert ana.post("STOP").status_code == 200  # before the worker gets to the round
+    worker.run()
+    assert ideas(ana) == had
+    assert ideas(volunteers["Eve"]) == had_eve + 1
+    with app.app_context():
+        assert [(m.status, m.error_code) for m in round_texts()] == [
+            ("suppressed", "opted_out"),
+            ("sent", None),
+        ]
+    assert progress(signed_in("viewer"), location)["suppressed"] == 1
+
+
+def test_pause_holds_the_texts_and_resume_sends_them(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    location = send_round(organizer)
+    assert change(organizer, location, "pause") == 303
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had
+    assert progress(organizer, location)["queued"] == 2
+    with app.app_context():
+        assert [m.status for m in round_texts()] == ["queued", "queued"]
+
+    assert change(organizer, location, "resume") == 303
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had + 1
+    assert progress(organizer, location)["sent"] == 2
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("round_%"))).all()
+        assert actions == ["round_started", "round_paused", "round_resumed"]
+
+
+def test_cancel_withdraws_every_text_not_yet_sent(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    location = send_round(organizer)
+    assert change(organizer, location, "cancel") == 303
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had
+    assert progress(organizer, location)["suppressed"] == 2
+    page = organizer.get(location).get_data(as_text=True)
+    assert "an organizer cancelled the prompt round" in page and "Resume" not in page
+    assert change(organizer, location, "resume") == 409  # a cancelled round stays cancelled
+    with app.app_context():
+        assert [(m.status, m.error_code) for m in round_texts()] == [("suppressed", "round_cancelled")] * 2
+
+
+def test_the_confirm_form_sent_twice_starts_one_round(
+    volunteers: dict[str, Phone], signed_in: SignedIn, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    _, page = preview_page(organizer)
+    first = confirm(organizer, page, 2)
+    second = confirm(organizer, page, 2)
+    assert first[0] == second[0] == 303 and first[1] == second[1]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PromptRound)) == 1
+        assert len(round_texts()) == 2
+
+
+@pytest.mark.parametrize(
+    ("choice", "problem"),
+    [
+        ({"kind": "team", "team": "NOPE"}, "no team has the join code"),
+        ({"kind": "stage", "stage": "famous"}, "unknown stage"),
+        ({"kind": "inactive", "weeks": "0"}, "whole number from 1 to 104"),
+        ({"kind": "inactive", "weeks": "2.5"}, "whole number from 1 to 104"),
+        ({"kind": "everyone"}, "choose an audience"),
+    ],
+)
+def test_an_audience_that_names_nothing_known_is_a_clear_error(
+    signed_in: SignedIn, choice: dict[str, str], problem: str
+) -> None:
+    status, page = preview_page(signed_in("organizer"), **choice)
+    assert status == 400 and problem in page
+
+
+def test_audiences_narrow_the_round(
+    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock
+) -> None:
+    organizer = signed_in("organizer")
+    _, listed = preview_page(organizer, kind="stage", stage="listed")
+    assert will_get(listed) == 2 and exclusions(listed) == {"opted_out": 1}  # Ben's Dan is listed too
+    _, open_ = preview_page(organizer, kind="stage", stage="open")
+    assert will_get(open_) == 0 and exclusions(open_) == {}
+    clock.set(MORNING + timedelta(weeks=4, hours=1))
+    volunteers["Ana"].send("hello")  # Ana is active again
+    _, quiet = preview_page(organizer, kind="inactive", weeks="4")
+    assert will_get(quiet) == 1  # Eve
+
+
+def test_a_viewer_sees_rounds_but_cannot_preview_or_send(
+    volunteers: dict[str, Phone], signed_in: SignedIn
+) -> None:
+    location = send_round(signed_in("organizer"))
+    viewer = signed_in("viewer")
+    page = viewer.get("/console/rounds").get_data(as_text=True)
+    assert "Plan a round" not in page and location.removeprefix("http://localhost") in page
+    assert viewer.get("/console/rounds/preview?kind=all").status_code == 403
+    token = csrf_token(viewer, "/console/rounds")
+    assert viewer.post("/console/rounds", data={"count": "2", "csrf_token": token}).status_code == 403
+    assert change(viewer, location, "cancel") == 403
+    assert "Cancel the rest" not in viewer.get(location).get_data(as_text=True)
+
+
+def test_the_command_line_previews_and_sends_only_the_confirmed_count(
+    volunteers: dict[str, Phone], app: Flask, worker: Worker
+) -> None:
+    runner = app.test_cli_runner()
+    preview = runner.invoke(args=["rounds", "preview", "--audience", "all"])
+    assert preview.exit_code == 0, preview.output
+    assert preview.output.splitlines() == ["2 will get a text", "opted_out 1", "no_friend 3"]
+
+    wrong = runner.invoke(args=["rounds", "send", "--audience", "all", "--confirm", "5"])
+    assert wrong.exit_code != 0 and "nothing was sent" in wrong.output
+    assert round_texts() == []
+
+    bad = runner.invoke(args=["rounds", "preview", "--audience", "inactive:200"])
+    assert bad.exit_code != 0 and "whole number from 1 to 104" in bad.output
+
+    sent = runner.invoke(args=["rounds", "send", "--audience", "all", "--confirm", "2"])
+    assert sent.exit_code == 0 and "2 queued for all" in sent.output
+    listing = runner.invoke(args=["rounds", "list"])
+    round_id = listing.output.split("\t")[0]
+    assert "\tall\tsending\t" in listing.output
+    had = ideas(volunteers["Ana"])
+    paused = runner.invoke(args=["rounds", "pause", round_id])
+    assert paused.exit_code == 0 and "paused" in paused.output
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had
+    assert runner.invoke(args=["rounds", "resume", round_id]).exit_code == 0
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had + 1 and volunteers["Ana"].replies()[-1].startswith("Idea for Ruth")
+    assert "\tdone\t" in runner.invoke(args=["rounds", "list"]).output
+    actors = db.session.scalars(select(AuditEntry.actor).where(AuditEntry.action.like("round_%"))).all()
+    assert len(actors) == 3 and all("(command line)" in actor for actor in actors)
