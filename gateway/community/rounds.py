@@ -62,6 +62,7 @@ EXCLUSIONS = {
     "opted_out": "Opted out (they texted STOP or similar)",
     "no_opt_in": "No opt-in on record",
     "over_cap": "Over the daily or weekly cap of texts we start",
+    "waiting": "An idea from an earlier round is still waiting to be sent to them",
     "no_friend": "No friend left to suggest (none listed, all joined or snoozed)",
 }
 
@@ -273,6 +274,17 @@ def _plan_batch(
         ).all()
     )
     recent = outbox.recent_initiated_sends(address_ids, now)
+    # An idea of an earlier round still in the outbox (held for the calling window, say): a
+    # second round would only stack another behind it.
+    waiting = set(
+        db.session.scalars(
+            select(Message.address_id).where(
+                Message.address_id.in_(address_ids),
+                Message.reason == "prompt_round",
+                Message.status.in_(("queued", "sending")),
+            )
+        )
+    )
     used: dict[int, set[int]] = {}
     for friend_id, prompt_id in db.session.execute(
         select(PromptUse.friend_id, PromptUse.prompt_id)
@@ -310,6 +322,9 @@ def _plan_batch(
         sent = recent.get(address.id)
         if sent and pacing.next_send_time(now, timezone, rules, sent) > window:
             yield Excluded(person.id, "over_cap")
+            continue
+        if address.id in waiting:
+            yield Excluded(person.id, "waiting")
             continue
         due = flow_prompts.most_due(friends.get(person.id, ()), now)
         if due is None:

@@ -236,6 +236,10 @@ def test_pause_holds_the_texts_and_resume_sends_them(
     assert progress(organizer, location)["queued"] == 2
     with app.app_context():
         assert [m.status for m in round_texts()] == ["queued", "queued"]
+    # A second round now would only stack another idea behind the waiting ones: nobody gets it.
+    _, again = preview_page(organizer)
+    assert will_get(again) == 0
+    assert exclusions(again) == {"opted_out": 1, "waiting": 2, "no_friend": 3}
 
     assert change(organizer, location, "resume") == 303
     worker.run()
