@@ -29,6 +29,7 @@ from sqlalchemy import Row, Select, String, cast, func, null, select, update
 from flows import events as ev
 from flows import pacing
 from flows import prompts as flow_prompts
+from flows import teams as team_flows
 from gateway import clock
 from gateway.community import audit
 from gateway.community import friends as friend_services
@@ -99,6 +100,8 @@ def parse_audience(org: Organization, raw: str) -> Audience:
     if kind == "all" and not value:
         return Audience("all")
     if kind == "team" and value:
+        if not team_flows.is_code(value):
+            raise AudienceError(f"no team has the join code {value!r}")
         team = db.session.scalar(
             select(Team).where(Team.organization_id == org.id, func.upper(Team.join_code) == value.upper())
         )

@@ -339,6 +339,10 @@ def test_the_command_line_previews_and_sends_only_the_confirmed_count(
 
     bad = runner.invoke(args=["rounds", "preview", "--audience", "inactive:200"])
     assert bad.exit_code != 0 and "whole number from 1 to 104" in bad.output
+    nul = runner.invoke(args=["rounds", "preview", "--audience", "team:\x00"])
+    assert nul.exit_code != 0 and "no team has the join code" in nul.output
+    huge = runner.invoke(args=["rounds", "pause", "99999999999"])
+    assert huge.exit_code == 2 and "99999999999" in huge.output and huge.exception is not None
 
     sent = runner.invoke(args=["rounds", "send", "--audience", "all", "--confirm", "2"])
     assert sent.exit_code == 0 and "2 queued for all" in sent.output
