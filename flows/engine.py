@@ -118,8 +118,9 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
         body = say(ctx.language, "engine.maybe_opt_out", organization=ctx.organization.name)
         return Outcome(state, (Reply(body),))
     command = keywords.parse_command(text)
-    if command is not None:
-        return _command(state, command, ctx)
+    handled = _command(state, command, ctx) if command is not None else None
+    if handled is not None:
+        return handled
     rsvp = events_rsvp.count_me_in(state, text, ctx)
     if rsvp is not None:
         return rsvp
@@ -141,7 +142,9 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
     return reports.read(state, text, ctx) or friends.add(state, text, ctx, with_relationship_only=True)
 
 
-def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
+def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome | None:
+    """The answer to a command; None when the word only looked like one ("Event was great,
+    talked to Ruth"), and the text is read as free text."""
     if command.name == "add":
         return friends.add(state, command.rest, ctx) or Outcome(
             State("ask_friend"), (Reply(friends.ask_again(ctx.language)),)
@@ -173,7 +176,7 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome:
     if command.name == "events":
         return events_rsvp.listing(ctx)
     if command.name == "event":
-        return event_proposals.handle(state, command.rest, ctx) or not_understood(state, ctx)
+        return event_proposals.handle(state, command.rest, ctx)
     if command.name == "rsvp":
         return events_rsvp.rsvp(state, command.rest, ctx)
     if command.name == "idea":

@@ -32,14 +32,36 @@ LAST_LATER = time(19)  # a "later" that would land after this moves to tomorrow 
 
 # Weekday words a volunteer may type, to their number (Monday 0); flows/event_proposals.py reads them too.
 WEEKDAYS = {
-    "monday": 0, "mon": 0, "lunes": 0,
-    "tuesday": 1, "tue": 1, "tues": 1, "martes": 1,
-    "wednesday": 2, "wed": 2, "miercoles": 2,
-    "thursday": 3, "thu": 3, "thurs": 3, "jueves": 3,
-    "friday": 4, "fri": 4, "viernes": 4,
-    "saturday": 5, "sat": 5, "sabado": 5,
-    "sunday": 6, "sun": 6, "domingo": 6,
-}  # fmt: skip
+    "monday": 0,
+    "mon": 0,
+    "lunes": 0,
+    "lun": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "martes": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "miercoles": 2,
+    "mie": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thurs": 3,
+    "jueves": 3,
+    "jue": 3,
+    "friday": 4,
+    "fri": 4,
+    "viernes": 4,
+    "vie": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sabado": 5,
+    "sab": 5,
+    "sunday": 6,
+    "sun": 6,
+    "domingo": 6,
+    "dom": 6,
+}  # fmt: skip (Spanish "mar" is left out: it is March too)
 _TRIGGER = re.compile(
     r"^(please\s+)?(remind me|remindme|recuerdame|recordarme|later|maybe later|ask me later|not now|"
     r"not right now|not today|not this week|next week|snooze|busy|mas tarde|luego|ahora no|hoy no|"

@@ -15,7 +15,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # runs, so a long streamed download (a large export) is not killed at the 30 s worker timeout,
 # which still ends a worker whose loop hangs.
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "1"))
+# Several threads a process, so a download or two in progress never leaves no one to answer
+# Twilio's webhooks (which give up after 15 s).
+threads = int(os.environ.get("WEB_THREADS", "4"))
 # One line per request ("POST /webhooks/twilio/sms 200 5 bytes 12 ms"); ACCESS_LOG=off drops
 # them (the demo does: its simulator page asks for news every second).
 access_log_format = "%(m)s %(U)s %(s)s %(B)s bytes %(M)s ms"

@@ -50,7 +50,9 @@ def preview_round(audience: str) -> None:
 
 @rounds_group.command("send")
 @audience_option
-@click.option("--confirm", type=int, required=True, help="The count `rounds preview` printed.")
+@click.option(
+    "--confirm", type=click.IntRange(0, 2**31 - 1), required=True, help="The count `rounds preview` printed."
+)
 @with_appcontext
 def send_round(audience: str, confirm: int) -> None:
     """Send the round, if CONFIRM is the count it would text now; else nothing is sent."""
@@ -89,7 +91,7 @@ def _change(round_id: int, action: str) -> None:
 
 
 @rounds_group.command("pause")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
 def pause_round(round_id: int) -> None:
     """Hold the round's texts not yet sent, until it is resumed."""
@@ -97,7 +99,7 @@ def pause_round(round_id: int) -> None:
 
 
 @rounds_group.command("resume")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
 def resume_round(round_id: int) -> None:
     """Send the paused round's waiting texts."""
@@ -105,7 +107,7 @@ def resume_round(round_id: int) -> None:
 
 
 @rounds_group.command("cancel")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
 def cancel_round(round_id: int) -> None:
     """Withdraw every text of the round not yet sent."""

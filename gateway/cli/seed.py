@@ -42,5 +42,5 @@ def seed_demo(volunteers: int, seed: int) -> None:
         f"seeded {counts['volunteers']} volunteers, {counts['friends']} friends, "
         f"{counts['reports']} reports, {counts['messages']} messages, {counts['teams']} teams "
         f"({counts['team_members']} members), {counts['events']} events ({counts['rsvps']} RSVPs), "
-        f"{counts['threads']} inbox threads, {counts['opt_outs']} opt-outs"
+        f"{counts['threads']} inbox threads, {counts['ideas']} ideas to review, {counts['opt_outs']} opt-outs"
     )

@@ -9,7 +9,7 @@ one, for the whole organization."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from gateway.models import Address, Event, Message, Organization, Organizer, Per
 UPCOMING = 5  # how many events EVENTS lists
 MAX_TITLE = 120
 MAX_LOCATION = 200
+MAX_AHEAD = timedelta(days=5 * 366)  # further is a typo in the year
 
 
 class EventStatus(StrEnum):
@@ -155,6 +156,8 @@ def _check(draft: EventDraft, now: datetime) -> None:
         raise EventError("Give the event a title.")
     if draft.starts_at <= now:
         raise EventError("That time has already passed. Choose a time still to come.")
+    if draft.starts_at > now + MAX_AHEAD:
+        raise EventError("That is more than five years away. Check the year.")
 
 
 def create(org: Organization, draft: EventDraft, now: datetime) -> Event:

@@ -133,7 +133,7 @@ def _timezone(value: str) -> str:
     value = value.strip()
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", a folder
         raise SettingsError(f"{value!r} is not an IANA time zone") from exc
     return value
 

@@ -29,6 +29,7 @@ from sqlalchemy import Row, Select, String, cast, func, null, select, update
 from flows import events as ev
 from flows import pacing
 from flows import prompts as flow_prompts
+from flows import teams as team_flows
 from gateway import clock
 from gateway.community import audit
 from gateway.community import friends as friend_services
@@ -62,6 +63,7 @@ EXCLUSIONS = {
     "opted_out": "Opted out (they texted STOP or similar)",
     "no_opt_in": "No opt-in on record",
     "over_cap": "Over the daily or weekly cap of texts we start",
+    "waiting": "An idea from an earlier round is still waiting to be sent to them",
     "no_friend": "No friend left to suggest (none listed, all joined or snoozed)",
 }
 
@@ -98,6 +100,8 @@ def parse_audience(org: Organization, raw: str) -> Audience:
     if kind == "all" and not value:
         return Audience("all")
     if kind == "team" and value:
+        if not team_flows.is_code(value):
+            raise AudienceError(f"no team has the join code {value!r}")
         team = db.session.scalar(
             select(Team).where(Team.organization_id == org.id, func.upper(Team.join_code) == value.upper())
         )
@@ -273,6 +277,17 @@ def _plan_batch(
         ).all()
     )
     recent = outbox.recent_initiated_sends(address_ids, now)
+    # An idea of an earlier round still in the outbox (held for the calling window, say): a
+    # second round would only stack another behind it.
+    waiting = set(
+        db.session.scalars(
+            select(Message.address_id).where(
+                Message.address_id.in_(address_ids),
+                Message.reason == "prompt_round",
+                Message.status.in_(("queued", "sending")),
+            )
+        )
+    )
     used: dict[int, set[int]] = {}
     for friend_id, prompt_id in db.session.execute(
         select(PromptUse.friend_id, PromptUse.prompt_id)
@@ -310,6 +325,9 @@ def _plan_batch(
         sent = recent.get(address.id)
         if sent and pacing.next_send_time(now, timezone, rules, sent) > window:
             yield Excluded(person.id, "over_cap")
+            continue
+        if address.id in waiting:
+            yield Excluded(person.id, "waiting")
             continue
         due = flow_prompts.most_due(friends.get(person.id, ()), now)
         if due is None:

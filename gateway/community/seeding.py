@@ -41,6 +41,7 @@ from gateway.models import (
     ConversationReport,
     Event,
     Friend,
+    Idea,
     Message,
     MessageStatusEvent,
     Organization,
@@ -107,6 +108,22 @@ INBOX_SHARE = 0.02
 INBOX_DAYS = 4  # how long ago inbox texts came, on average
 ABUSIVE_EVERY = 15  # one inbox text in this many reads as abuse (at least one)
 DONE_SHARE = 0.25
+IDEA_SHARE = 0.03  # of volunteers, those who texted in a conversation idea for the library
+IDEAS = {
+    "en": (
+        "ask what they'd change on the block if they could change one thing",
+        "bring up the rent story from the forum, then ask about theirs",
+        "walk the dog together and ask what worries them lately",
+        "share why I joined first, then ask what keeps them up at night",
+        "ask about their kids' school before anything else",
+        "invite them for coffee and just listen for ten minutes",
+    ),
+    "es": (
+        "pregunta primero por su familia y luego por el barrio",
+        "cuéntale por qué te uniste y pregúntale qué le preocupa",
+        "invítale a un café y escucha diez minutos sin interrumpir",
+    ),
+}
 DELIVERED_SHARE = 0.94  # of texts sent, those the carrier confirmed; the rest stay "sent"
 FAILED_EVERY = 150  # volunteers per failed reply in the last week (at least one)
 SUPPRESSED_EVERY = 250  # volunteers per follow-up withheld after an opt-out (at least one)
@@ -419,6 +436,12 @@ class _Event:
 
 
 @dataclass(eq=False)
+class _Idea:
+    text: _Message  # their IDEA text
+    body: str
+
+
+@dataclass(eq=False)
 class _Thread:
     message: _Message
     done_at: datetime | None
@@ -459,6 +482,7 @@ class Plan:
     teams: list[_Team]
     events: list[_Event]
     threads: list[_Thread]
+    ideas: list[_Idea] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many of each thing it makes."""
@@ -472,6 +496,7 @@ class Plan:
             "events": len(self.events),
             "rsvps": sum(len(event.rsvps) for event in self.events),
             "threads": len(self.threads),
+            "ideas": len(self.ideas),
             "opt_outs": sum(volunteer.opted_out is not None for volunteer in self.volunteers),
         }
 
@@ -498,9 +523,30 @@ def plan(org: Organization, volunteers: int, rng: random.Random, now: datetime) 
     events = _events(org, people, rng, now)
     opted_out = _opt_outs(org, people, rng, now, texts)
     threads = _inbox(people, opted_out, rng, now, texts)
+    ideas = _ideas(people, opted_out, rng, now, texts)
     _failures(people, opted_out, rng, now, texts)
     _deliver(texts.all, rng)
-    return Plan(people, friends, sorted(texts.all, key=lambda text: text.at), teams, events, threads)
+    return Plan(people, friends, sorted(texts.all, key=lambda text: text.at), teams, events, threads, ideas)
+
+
+def _ideas(
+    people: Sequence[_Volunteer],
+    opted_out: Sequence[_Volunteer],
+    rng: random.Random,
+    now: datetime,
+    texts: _Texts,
+) -> list[_Idea]:
+    """A few volunteers texted IDEA with a conversation idea that worked for them, waiting for
+    an organizer's review."""
+    gone = set(opted_out)
+    sharing = [v for v in people if v not in gone and rng.random() < IDEA_SHARE]
+    made = []
+    for volunteer in sharing:
+        at = _settled(volunteer) + (volunteer.until - _settled(volunteer)) * rng.random()
+        body = rng.choice(IDEAS[volunteer.language])
+        text = texts.exchange(volunteer, f"IDEA {body}", at, say(volunteer.language, "ideas.thanks"))
+        made.append(_Idea(text, body))
+    return made
 
 
 def _volunteers(org: Organization, n: int, rng: random.Random, now: datetime) -> list[_Volunteer]:
@@ -925,6 +971,21 @@ def write(org: Organization, made: Plan) -> None:
     _write_network(org, made.friends)
     _write_teams_and_events(org, made.teams, made.events)
     _insert(
+        Idea,
+        [
+            {
+                "organization_id": org.id,
+                "person_id": idea.text.volunteer.id,
+                "body": idea.body,
+                "language": idea.text.volunteer.language,
+                "status": "pending",
+                "message_id": idea.text.id,
+                "created_at": idea.text.at,
+            }
+            for idea in sorted(made.ideas, key=lambda idea: idea.text.at)
+        ],
+    )
+    _insert(
         Thread,
         [
             {
@@ -1136,6 +1197,9 @@ def _write_teams_and_events(org: Organization, teams: Sequence[_Team], events: S
                 "muted": member.muted,
                 "evidence_message_id": member.evidence.id,
                 "joined_at": member.evidence.at,
+                # Whoever started a team leads it, and was told so long ago.
+                "lead": member.volunteer is team.created_by,
+                "lead_told_at": member.evidence.at if member.volunteer is team.created_by else None,
             }
             for team, member in members
         ],

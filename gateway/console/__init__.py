@@ -3,11 +3,15 @@ gateway.access for who may open what)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, render_template
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from gateway import access
+from gateway.console.forms import MAX_ID
 
 bp = Blueprint(
     "console", __name__, url_prefix="/console", template_folder="templates", static_folder="static"
@@ -26,8 +30,20 @@ def refused(error: HTTPException) -> ResponseReturnValue:
     return render_template("console/error.html", title=title, message=message), error.code
 
 
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a console URL: a record's id, in ASCII digits ("٣" is not 3), no larger
+    than the database's integer columns hold (PostgreSQL's are 32-bit), so anything else is
+    refused by the router and never reaches the database."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, max=MAX_ID)
+
+
 def init_app(app: Flask) -> None:
     """Register the console's pages."""
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
 
 

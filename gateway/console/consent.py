@@ -78,6 +78,7 @@ def consent_opt_out() -> ResponseReturnValue:
 def _page(raw: str, opt_out: OptOutForm | None = None, status: int = 200) -> ResponseReturnValue:
     org = organization.default()
     lookup = LookupForm(formdata=None, address=raw)
+    raw = raw.replace("\x00", "")  # no address has one, and PostgreSQL cannot compare one
     value = ledger.normalize(raw) if raw.strip() else None
     found = ledger.find(org, value) if value else None
     if value:

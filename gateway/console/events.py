@@ -153,14 +153,14 @@ def _event_page(org: Organization, event: Event, form: EventForm, status: int = 
     ), status
 
 
-@bp.get("/events/<int(max=2147483647):id>")
+@bp.get("/events/<id:id>")
 @needs("viewer")
 def event(id: int) -> ResponseReturnValue:
     org = organization.default()
     return _event_page(org, _event(org, id), EventForm(formdata=None))
 
 
-@bp.post("/events/<int(max=2147483647):id>")
+@bp.post("/events/<id:id>")
 @needs("viewer", post="organizer")
 def edit_event(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -181,7 +181,7 @@ def edit_event(id: int) -> ResponseReturnValue:
     return redirect(url_for("console.event", id=event.id))
 
 
-@bp.post("/events/<int(max=2147483647):id>/review")
+@bp.post("/events/<id:id>/review")
 @needs("viewer", post="organizer")
 def review_event(id: int) -> ResponseReturnValue:
     org = organization.default()

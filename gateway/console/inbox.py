@@ -75,7 +75,7 @@ def inbox() -> ResponseReturnValue:
     )
 
 
-@bp.get("/inbox/<int(max=2147483647):id>")
+@bp.get("/inbox/<id:id>")
 @needs("viewer")
 def thread(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -86,7 +86,7 @@ def thread(id: int) -> ResponseReturnValue:
     return _show(org, item, AnswerForm(formdata=None))
 
 
-@bp.post("/inbox/<int(max=2147483647):id>/answer")
+@bp.post("/inbox/<id:id>/answer")
 @needs("viewer", post="organizer")
 def answer_thread(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -148,7 +148,7 @@ def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int 
     return page, status
 
 
-@bp.post("/inbox/<int(max=2147483647):id>/assign")
+@bp.post("/inbox/<id:id>/assign")
 @needs("viewer", post="organizer")
 def assign_thread(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -176,7 +176,7 @@ def assign_thread(id: int) -> ResponseReturnValue:
     return _back(item)
 
 
-@bp.post("/inbox/<int(max=2147483647):id>/status")
+@bp.post("/inbox/<id:id>/status")
 @needs("viewer", post="organizer")
 def thread_status(id: int) -> ResponseReturnValue:
     org = organization.default()

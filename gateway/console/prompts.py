@@ -133,7 +133,7 @@ def preview_prompt() -> ResponseReturnValue:
     return render_template("console/prompt_preview.html", preview=preview_of(form.item()))
 
 
-@bp.get("/prompts/<int(max=2147483647):id>")
+@bp.get("/prompts/<id:id>")
 @needs("viewer")
 def prompt_page(id: int) -> ResponseReturnValue:
     prompt = _prompt(organization.default(), id)
@@ -149,7 +149,7 @@ def prompt_page(id: int) -> ResponseReturnValue:
     return _edit_page(prompt, form, preview_of(form.item(prompt.key)))
 
 
-@bp.post("/prompts/<int(max=2147483647):id>")
+@bp.post("/prompts/<id:id>")
 @needs("viewer", post="organizer")
 def edit_prompt(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -171,19 +171,19 @@ def edit_prompt(id: int) -> ResponseReturnValue:
     return redirect(url_for("console.prompt_page", id=prompt.id), 303)
 
 
-@bp.post("/prompts/<int(max=2147483647):id>/retire")
+@bp.post("/prompts/<id:id>/retire")
 @needs("organizer")
 def retire_prompt(id: int) -> ResponseReturnValue:
     return _set_active(id, False)
 
 
-@bp.post("/prompts/<int(max=2147483647):id>/restore")
+@bp.post("/prompts/<id:id>/restore")
 @needs("organizer")
 def restore_prompt(id: int) -> ResponseReturnValue:
     return _set_active(id, True)
 
 
-@bp.get("/prompts/ideas/<int(max=2147483647):id>")
+@bp.get("/prompts/ideas/<id:id>")
 @needs("viewer")
 def idea_page(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -195,7 +195,7 @@ def idea_page(id: int) -> ResponseReturnValue:
     return _idea_page(idea, person, form, preview_of(form.item()))
 
 
-@bp.post("/prompts/ideas/<int(max=2147483647):id>/adopt")
+@bp.post("/prompts/ideas/<id:id>/adopt")
 @needs("organizer")
 def adopt_idea(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -218,7 +218,7 @@ def adopt_idea(id: int) -> ResponseReturnValue:
     return redirect(url_for("console.prompt_page", id=prompt.id), 303)
 
 
-@bp.post("/prompts/ideas/<int(max=2147483647):id>/dismiss")
+@bp.post("/prompts/ideas/<id:id>/dismiss")
 @needs("organizer")
 def dismiss_idea(id: int) -> ResponseReturnValue:
     org = organization.default()

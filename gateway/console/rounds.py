@@ -143,7 +143,7 @@ def _round(id: int) -> PromptRound:
     return prompt_round
 
 
-@bp.get("/rounds/<int(max=2147483647):id>")
+@bp.get("/rounds/<id:id>")
 @needs("viewer")
 def round_page(id: int) -> ResponseReturnValue:
     return _round_page(_round(id))
@@ -160,7 +160,7 @@ def _round_page(prompt_round: PromptRound, status: int = 200) -> ResponseReturnV
     ), status
 
 
-@bp.get("/rounds/<int(max=2147483647):id>/progress")
+@bp.get("/rounds/<id:id>/progress")
 @needs("viewer")
 def round_progress(id: int) -> ResponseReturnValue:
     """The round's progress alone, which the round page polls while it runs."""
@@ -173,7 +173,7 @@ def round_progress(id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/rounds/<int(max=2147483647):id>/status")
+@bp.post("/rounds/<id:id>/status")
 @needs("organizer")
 def round_status(id: int) -> ResponseReturnValue:
     prompt_round = _round(id)

@@ -52,7 +52,7 @@ def _team(org: Organization, id: int) -> Team:
     return team
 
 
-@bp.get("/teams/<int(max=2147483647):id>")
+@bp.get("/teams/<id:id>")
 @needs("viewer")
 def team(id: int) -> ResponseReturnValue:
     org = organization.default()
@@ -77,7 +77,7 @@ def _team_page(org: Organization, team: Team, status: int = 200) -> ResponseRetu
     ), status
 
 
-@bp.post("/teams/<int(max=2147483647):id>/lead")
+@bp.post("/teams/<id:id>/lead")
 @needs("viewer", post="organizer")
 def team_lead(id: int) -> ResponseReturnValue:
     org = organization.default()

@@ -214,7 +214,7 @@ class FriendRow:
     conversations: int
 
 
-@bp.get("/volunteers/<int(max=2147483647):id>")
+@bp.get("/volunteers/<id:id>")
 @needs("viewer")
 def volunteer(id: int) -> ResponseReturnValue:
     org = organization.default()

@@ -314,10 +314,14 @@ def withdraw(message: Message, reason: str) -> bool:
 
 
 def _round_status(message: Message) -> str | None:
-    """The status of the prompt round the message is part of, read right before its send."""
+    """The status of the prompt round the message is part of, read right before its send. The
+    row is share-locked until the send is committed as going ahead, so a pause or cancel either
+    lands first (and this message waits or is withdrawn) or waits for it."""
     if message.round_id is None:
         return None
-    return db.session.scalar(select(PromptRound.status).where(PromptRound.id == message.round_id))
+    return db.session.scalar(
+        select(PromptRound.status).where(PromptRound.id == message.round_id).with_for_update(read=True)
+    )
 
 
 def _hold(message: Message) -> str:

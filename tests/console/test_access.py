@@ -66,3 +66,20 @@ def test_each_role_may_do_what_it_should_and_nothing_more(
             assert response.status_code not in (401, 403, 500), where
         else:
             assert response.status_code == 403, where
+
+
+@pytest.mark.parametrize("id", ["0", "2147483648", "99999999999999999999", "-1", "1e3", "٣"])
+def test_an_id_no_record_can_have_is_not_found_on_every_route(
+    console: Flask, signed_in: SignedIn, id: str
+) -> None:
+    """Ids past PostgreSQL's 32-bit integers, zero, or not plain digits never reach the
+    database: every route that takes an id refuses them (404; the router answers a POST to a
+    path it cannot match with 405)."""
+    admin = signed_in("admin")
+    console.config["WTF_CSRF_ENABLED"] = False
+    with_ids = [(rule, method) for rule, method in console_rules(console) if "<id:" in rule.rule]
+    assert len(with_ids) >= 15  # the events, inbox, prompts, ideas, rounds, teams and volunteers
+    for rule, method in with_ids:
+        path = re.sub(r"<id:id>", id, rule.rule)
+        response = admin.open(path, method=method, data={})
+        assert response.status_code in ((404,) if method == "GET" else (404, 405)), f"{method} {path}"

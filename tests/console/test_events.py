@@ -122,6 +122,7 @@ def test_an_organizer_creates_and_edits_an_event_on_the_organizations_clock(
     ("fields", "says"),
     [
         ({"starts_at": "2026-11-30T10:00"}, "That time has already passed."),
+        ({"starts_at": "9999-12-31T23:30"}, "more than five years away"),
         ({"starts_at": "next week"}, "Type the time as year-month-day hours:minutes"),
         ({"starts_at": ""}, "Give the event a date and time."),
         ({"capacity": "two"}, "Places is a whole number from 1 to 100,000"),

@@ -62,6 +62,18 @@ def pages(browser: FlaskClient) -> dict[str, str]:
         "organizers": "/console/organizers",
         "prompts": "/console/prompts",
         "prompt": first("/console/prompts", r'href="(/console/prompts/\d+)"'),
+        "idea": first("/console/prompts", r'href="(/console/prompts/ideas/\d+)"'),
+        "rounds": "/console/rounds",
+        "events": "/console/events",
+        "event": first("/console/events", r'href="(/console/events/\d+)"'),
+        "teams": "/console/teams",
+        "team": first("/console/teams", r'href="(/console/teams/\d+)"'),
+        "learned": "/console/learned",
+        "learned by month": "/console/learned?period=month",
+        "consent": "/console/consent?address="
+        + first("/console/exports/download?kind=volunteers", r"\n(\+\d+),[^\n]*,active,"),
+        "exports": "/console/exports",
+        "settings": "/console/settings",
     }
 
 

@@ -236,6 +236,10 @@ def test_pause_holds_the_texts_and_resume_sends_them(
     assert progress(organizer, location)["queued"] == 2
     with app.app_context():
         assert [m.status for m in round_texts()] == ["queued", "queued"]
+    # A second round now would only stack another idea behind the waiting ones: nobody gets it.
+    _, again = preview_page(organizer)
+    assert will_get(again) == 0
+    assert exclusions(again) == {"opted_out": 1, "waiting": 2, "no_friend": 3}
 
     assert change(organizer, location, "resume") == 303
     worker.run()
@@ -335,6 +339,10 @@ def test_the_command_line_previews_and_sends_only_the_confirmed_count(
 
     bad = runner.invoke(args=["rounds", "preview", "--audience", "inactive:200"])
     assert bad.exit_code != 0 and "whole number from 1 to 104" in bad.output
+    nul = runner.invoke(args=["rounds", "preview", "--audience", "team:\x00"])
+    assert nul.exit_code != 0 and "no team has the join code" in nul.output
+    huge = runner.invoke(args=["rounds", "pause", "99999999999"])
+    assert huge.exit_code == 2 and "99999999999" in huge.output and huge.exception is not None
 
     sent = runner.invoke(args=["rounds", "send", "--audience", "all", "--confirm", "2"])
     assert sent.exit_code == 0 and "2 queued for all" in sent.output

@@ -103,6 +103,7 @@ def test_saving_unchanged_settings_records_nothing(console: Flask, signed_in: Si
         ({"daily_cap": "3", "weekly_cap": "2"}, "weekly cap can&#39;t be below the daily cap"),
         ({"daily_cap": "0"}, "must be from 1 to 10"),
         ({"timezone": "Mars/Base"}, "is not an IANA time zone"),
+        ({"timezone": "America"}, "is not an IANA time zone"),  # a folder of zones, not one
         ({"window_start": "nine"}, "Not a valid integer value"),
         ({"name": ""}, "This field is required"),
         ({"help_text": "x" * 161}, "160 characters or fewer"),

@@ -15,7 +15,9 @@ from flows.events import (
     Consent,
     Context,
     EventView,
+    Friend,
     Inbound,
+    LogReport,
     Notice,
     NoticeKind,
     NoticesTold,
@@ -57,6 +59,8 @@ LOCAL = NOW.astimezone(NEW_YORK)
         ("December 5, 6:30 p.m.", datetime(2026, 12, 5, 18, 30, tzinfo=NEW_YORK)),
         ("5 dic 18:30", datetime(2026, 12, 5, 18, 30, tzinfo=NEW_YORK)),
         ("sábado 10am", datetime(2026, 11, 28, 10, 0, tzinfo=NEW_YORK)),
+        ("sáb 3pm", datetime(2026, 11, 28, 15, 0, tzinfo=NEW_YORK)),  # the Spanish how-to's example
+        ("dom. 11am", datetime(2026, 11, 29, 11, 0, tzinfo=NEW_YORK)),
         ("12/5 7pm", datetime(2026, 12, 5, 19, 0, tzinfo=NEW_YORK)),
         ("Jan 3 noon", datetime(2027, 1, 3, 12, 0, tzinfo=NEW_YORK)),
         ("Nov 20 5pm", datetime(2027, 11, 20, 17, 0, tzinfo=NEW_YORK)),  # this year's has passed
@@ -136,6 +140,20 @@ def test_anyone_else_is_told_whom_to_ask(team: TeamView | None, says: str) -> No
 def test_event_alone_lists_events_and_event_in_a_sentence_is_no_command() -> None:
     assert answer("EVENT", ctx()).replies[0].body.startswith("No events are scheduled")
     assert not answer("event was great, everyone came", ctx()).replies[0].body.startswith("No events")
+
+
+def test_the_example_in_the_spanish_how_to_works_as_written() -> None:
+    how = answer("EVENTO NUEVO", ctx(language="es")).replies[0].body
+    example = how.split("por ejemplo: ", 1)[1]
+    outcome = answer(example, ctx(language="es"))
+    assert [type(e) for e in outcome.effects] == [ProposeEvent]
+
+
+def test_a_report_that_starts_with_event_is_read_as_a_report() -> None:
+    ruth = Friend(1, "Ruth", "neighbor")
+    outcome = answer("Event was great, talked to Ruth, she's in", ctx(friends=(ruth,)))
+    assert [type(e) for e in outcome.effects] == [LogReport]
+    assert outcome.replies[0].body.startswith("Thank you! Logged: Ruth")
 
 
 def test_a_yes_to_a_full_event_is_told_it_is_full() -> None:

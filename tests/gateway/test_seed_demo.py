@@ -27,6 +27,7 @@ from gateway.models import (
     Event,
     Friend,
     FriendContactDigest,
+    Idea,
     Message,
     MessageStatusEvent,
     Person,
@@ -41,7 +42,7 @@ SUMMARY = re.compile(
     r"seeded (?P<volunteers>\d+) volunteers, (?P<friends>\d+) friends, (?P<reports>\d+) reports, "
     r"(?P<messages>\d+) messages, (?P<teams>\d+) teams \((?P<team_members>\d+) members\), "
     r"(?P<events>\d+) events \((?P<rsvps>\d+) RSVPs\), (?P<threads>\d+) inbox threads, "
-    r"(?P<opt_outs>\d+) opt-outs"
+    r"(?P<ideas>\d+) ideas to review, (?P<opt_outs>\d+) opt-outs"
 )
 FICTIONAL = re.compile(r"^\+1555\d{7}$")
 
@@ -76,9 +77,21 @@ def test_seeded_data_is_what_it_says_and_holds_together(app: Flask) -> None:
         "events": rows(Event),
         "rsvps": rows(Rsvp),
         "threads": rows(Thread),
+        "ideas": rows(Idea),
         "opt_outs": db.session.scalar(select(func.count()).where(ConsentEvent.kind == "opt_out")),
     }
     assert printed["volunteers"] == 200 and printed["teams"] == 5 and printed["threads"] == 4
+    # Each team is led by whoever started it; a few volunteers' ideas wait for review, each the
+    # text of their own IDEA.
+    leads = db.session.execute(
+        select(TeamMember.person_id, Team.created_by_id).join(Team).where(TeamMember.lead)
+    )
+    assert sorted(person for person, _ in leads) == sorted(db.session.scalars(select(Team.created_by_id)))
+    assert printed["ideas"] >= 1
+    for idea in db.session.scalars(select(Idea)):
+        text = db.session.get(Message, idea.message_id)
+        assert idea.status == "pending" and text.body == f"IDEA {idea.body}"
+        assert text.address.person_id == idea.person_id
 
     # Each volunteer: one fictional number, never the simulator's, opted in by their own YES.
     addresses = db.session.scalars(select(Address)).all()
