@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from gateway.community import organization
 from gateway.extensions import db
-from gateway.models import Address, AuditEntry, Message, Person, PromptRound, PromptUse
+from gateway.models import Address, AuditEntry, FlowSession, Message, Person, PromptRound, PromptUse
 from tests.console.conftest import SignedIn
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, SettableClock, Worker, csrf_token
@@ -150,6 +150,25 @@ def test_quiet_hours_defer_and_the_preview_says_when(
     assert will_get(page) == 2
     assert re.search(r"2 of these texts wait for the volunteer.s calling hours", page)
     assert "Wed Dec 2, 09:00 (America/New_York)" in page
+
+
+def test_a_text_held_for_the_morning_leaves_the_conversation_as_it_was(
+    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock, app: Flask
+) -> None:
+    """Until the idea is sent, a report that names nobody is not read as about its friend."""
+    clock.set(datetime(2026, 12, 1, 22, 30, tzinfo=EASTERN))
+
+    def states() -> list[dict]:
+        with app.app_context():
+            return [s.state for s in db.session.scalars(select(FlowSession).order_by(FlowSession.person_id))]
+
+    volunteers["Ana"].send("FRIENDS")  # her conversation is idle, expecting nothing
+    before = states()
+    assert {"step": "idle", "data": {}} in before
+    send_round(signed_in("organizer"))
+    with app.app_context():
+        assert [m.status for m in round_texts()] == ["queued", "queued"]
+    assert states() == before
 
 
 def test_a_round_sends_one_idea_per_volunteer_about_their_own_friend(
