@@ -108,7 +108,7 @@ def snooze(state: State, text: str, ctx: Context) -> Outcome | None:
     if due is None:
         return None
     due_utc = due.astimezone(UTC)
-    friend = find_by_name(ctx.friends, str(state.data.get("prompted_friend", "")))
+    friend = find_by_name(ctx.friends, prompts.prompted_friend(state, ctx.now))
     effects: list[ScheduleFollowUp | SnoozeFriend] = [
         ScheduleFollowUp(due_utc, friend.id if friend else None)
     ]

@@ -115,10 +115,23 @@ def prompt_reply(
     return Reply(suggestion.text), effects
 
 
-def prompted_state(friend: Friend) -> State:
-    """The conversation after an idea for `friend` went out: a report that names nobody is about
-    them."""
-    return State("idle", {"prompted_friend": friend.name})
+def prompted_state(friend: Friend, sent_at: datetime | None = None) -> State:
+    """The conversation after an idea for `friend` went out (or, given `sent_at`, once it goes
+    then: a prompt round's idea held for the volunteer's calling window): a report that names
+    nobody is about them."""
+    data = {"prompted_friend": friend.name}
+    if sent_at is not None:
+        data["prompted_from"] = sent_at.isoformat()
+    return State("idle", data)
+
+
+def prompted_friend(state: State, now: datetime) -> str:
+    """The name of the friend the volunteer was last given an idea for, if it has reached them
+    by `now`; "" if none."""
+    sent_at = state.data.get("prompted_from")
+    if sent_at and _naive(datetime.fromisoformat(str(sent_at))) > _naive(now):
+        return ""
+    return str(state.data.get("prompted_friend") or "")
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -14,6 +14,7 @@ from flows import parse
 from flows.events import STAGES, Context, EventView, Friend, LogReport, Outcome, Reply, State
 from flows.friends import find_by_name
 from flows.messages import day_and_month, interest_label, join_names, say
+from flows.prompts import prompted_friend
 
 # The numbered answers to "How did it go?", in order; their labels are "reports.choice.<outcome>".
 OUTCOME_CHOICES = ("committed", "open", "undecided", "not_interested", "not_reached")
@@ -119,7 +120,7 @@ def _next_stage(current: str, outcome: str) -> str | None:
 def _implied_friend(state: State, ctx: Context) -> Friend | None:
     """The friend the volunteer most likely means when they name nobody: the one we last gave
     them an idea for, or their only friend."""
-    prompted = state.data.get("prompted_friend")
+    prompted = prompted_friend(state, ctx.now)
     if prompted:
         friend = find_by_name(ctx.friends, str(prompted))
         if friend is not None:

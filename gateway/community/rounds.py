@@ -429,8 +429,8 @@ def send(
 
 def _queue(prompt_round: PromptRound, batch: list[Planned], now: datetime) -> None:
     """Queue one batch of the round's texts, with what the PROMPT keyword's reply records: the
-    prompt used for the friend, and (for a text that goes now) the conversation left expecting
-    a report about them."""
+    prompt used for the friend, and the conversation left expecting a report about them (from
+    when the text goes)."""
     if not batch:
         return
     people = [p.person_id for p in batch]
@@ -462,11 +462,11 @@ def _queue(prompt_round: PromptRound, batch: list[Planned], now: datetime) -> No
             db.session.add(session)
         state = ev.State.from_dict(session.state)
         pending = state.step not in ("idle", "new") and not (session.expires_at and session.expires_at < now)
-        # A question they are in the middle of answering keeps its answer; and a text held for
-        # their calling window leaves the conversation alone until it is read: a report sent
-        # meanwhile is not about a friend they have not been told of yet.
-        if not pending and planned.send_at is None:
-            session.state = flow_prompts.prompted_state(planned.friend).to_dict()
+        # A question they are in the middle of answering keeps its answer. A text held for
+        # their calling window counts from when it goes: a report sent meanwhile is not filed
+        # under a friend they have not been told of yet.
+        if not pending:
+            session.state = flow_prompts.prompted_state(planned.friend, planned.send_at).to_dict()
             session.expires_at = None
 
 

@@ -152,7 +152,7 @@ def test_quiet_hours_defer_and_the_preview_says_when(
     assert "Wed Dec 2, 09:00 (America/New_York)" in page
 
 
-def test_a_text_held_for_the_morning_leaves_the_conversation_as_it_was(
+def test_a_text_held_for_the_morning_is_expected_back_only_from_the_morning(
     volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock, app: Flask
 ) -> None:
     """Until the idea is sent, a report that names nobody is not read as about its friend."""
@@ -168,7 +168,9 @@ def test_a_text_held_for_the_morning_leaves_the_conversation_as_it_was(
     send_round(signed_in("organizer"))
     with app.app_context():
         assert [m.status for m in round_texts()] == ["queued", "queued"]
-    assert states() == before
+    # Ana's conversation expects a report about Ruth from 9:00, when her idea goes.
+    ana = next(s["data"] for s in states() if s["data"].get("prompted_friend") == "Ruth" and s not in before)
+    assert datetime.fromisoformat(ana["prompted_from"]) == datetime(2026, 12, 2, 9, 0, tzinfo=EASTERN)
 
 
 def test_a_round_sends_one_idea_per_volunteer_about_their_own_friend(

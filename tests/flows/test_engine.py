@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows import engine, segments
+from flows import engine, prompts, segments
 from flows.events import (
     AddFriend,
     Consent,
@@ -174,3 +174,16 @@ def test_a_short_idea_keeps_its_closing_line() -> None:
     ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (MARIA,), PROMPTS)
     (reply,) = engine.respond(State("idle"), Inbound("PROMPT", NOW), ctx).replies
     assert reply.body.endswith("When you've talked, reply with how it went.")
+
+
+def test_a_report_naming_nobody_is_about_the_last_idea_only_once_it_was_sent() -> None:
+    """A prompt round's idea held for the calling window is expected back from when it goes."""
+    now = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)
+    friends = (Friend(1, "Ruth", "neighbor"), Friend(2, "Carl", "coworker"))
+    ctx = Context(ORG, now, Consent.OPTED_IN, "Ana", friends)
+    waiting = prompts.prompted_state(friends[0], now + timedelta(hours=10))
+    before = engine.respond(waiting, Inbound("she's in!", now), ctx)
+    assert before.state.step == "choose_friend"  # asked who, not filed under Ruth
+    later = replace(ctx, now=now + timedelta(hours=11))
+    after = engine.respond(waiting, Inbound("she's in!", later.now), later)
+    assert after.replies[0].body.startswith("Thank you! Logged: Ruth")
