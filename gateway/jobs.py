@@ -27,9 +27,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from gateway import clock
+from gateway.community import round_previews, rounds
 from gateway.delivery import addresses, handoff, outbox
 from gateway.delivery import status as delivery_status
-from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, db, queue
+from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, ROUNDS_QUEUE, db, queue
 from gateway.sms import scheduled
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,19 @@ def send_follow_up(follow_up_id: int) -> str:
     return scheduled.send_follow_up(follow_up_id)
 
 
+@job(ROUNDS_QUEUE, timeout=900)
+def plan_round_preview(preview_id: str) -> str:
+    """Plan a prompt round's preview for the console (see gateway.community.round_previews)."""
+    return round_previews.plan(preview_id)
+
+
+@job(ROUNDS_QUEUE, timeout=3600)
+def start_round(round_id: int) -> str:
+    """Check a round started from the console and queue its texts, or end it with nothing
+    sent if its count changed (see gateway.community.rounds.queue_started)."""
+    return rounds.queue_started(round_id)
+
+
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
     """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
@@ -147,6 +161,8 @@ def ensure_sweep_scheduled() -> bool:
 _HANDOFF_JOBS: dict[str, tuple[JobSpec, str | None]] = {
     handoff.SEND: (send_message, None),
     handoff.FOLLOW_UP: (send_follow_up, "kindred-follow-up-{}"),
+    handoff.ROUND_PREVIEW: (plan_round_preview, "kindred-round-preview-{}"),
+    handoff.ROUND_START: (start_round, "kindred-round-{}"),
 }
 
 
