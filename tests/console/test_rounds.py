@@ -369,6 +369,23 @@ def test_a_count_that_changed_before_the_worker_checked_sends_nothing_and_says_s
     assert '<span id="round-status">changed</span>' in organizer.get(location).get_data(as_text=True)
 
 
+def test_a_round_cancelled_before_the_worker_checked_it_sends_nothing(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    _, page = preview_page(organizer, worker)
+    _, location, _ = confirm(organizer, page, 2)
+    waiting = organizer.get(location).get_data(as_text=True)
+    assert "Checking that the count is still 2" in waiting and "Pause" not in waiting
+    assert change(organizer, location, "cancel") == 303
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had
+    assert '<span id="round-status">cancelled</span>' in organizer.get(location).get_data(as_text=True)
+    with app.app_context():
+        assert round_texts() == []
+
+
 @pytest.mark.parametrize(
     ("choice", "problem"),
     [
