@@ -36,6 +36,7 @@ from gateway.sms import scheduled
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
 SWEEP_JOB_ID = "kindred-sweep-outbox"
+ROUND_JOB_ID = "kindred-round-{}"
 _PENDING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
 # After Redis times out, hand-offs skip it this long (the sweeper queues what they leave).
 QUEUE_PAUSE = timedelta(seconds=10)
@@ -127,8 +128,8 @@ def start_round(round_id: int) -> str:
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
     """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
-    erasures, queue due event reminders (and withdraw ones too late to help), then schedule the
-    next sweep."""
+    erasures, queue due event reminders (and withdraw ones too late to help), queue again the
+    check of console rounds whose job was lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
         counts["follow_ups"] = scheduled.send_overdue()
@@ -136,6 +137,7 @@ def sweep_outbox() -> dict[str, int]:
         counts["stale_statuses"] = delivery_status.forget_stale(clock.now())
         db.session.commit()
         counts.update(scheduled.sweep_reminders())
+        counts["rounds_started"] = ensure_rounds_started(clock.now())
         return counts
     finally:
         schedule_sweep()
@@ -157,12 +159,27 @@ def ensure_sweep_scheduled() -> bool:
     return True
 
 
+def ensure_rounds_started(now: datetime) -> int:
+    """Queue again the check of each console round still `starting` a sweep after it started
+    whose job Redis has no record of (its hand-off was lost to a Redis failure); returns how
+    many. A job that ran and failed is kept by RQ, so it is not run again and again."""
+    queued = 0
+    for round_id in rounds.starting_before(now - SWEEP_EVERY):
+        job_id = ROUND_JOB_ID.format(round_id)
+        if queue(ROUNDS_QUEUE).fetch_job(job_id) is None:
+            start_round.enqueue(round_id, job_id=job_id)
+            queued += 1
+    if queued:
+        log.info("jobs: queued the check of %s started round(s) again", queued)
+    return queued
+
+
 # What each kind of hand-off runs, and the job id it runs under (None: any number may wait).
 _HANDOFF_JOBS: dict[str, tuple[JobSpec, str | None]] = {
     handoff.SEND: (send_message, None),
     handoff.FOLLOW_UP: (send_follow_up, "kindred-follow-up-{}"),
     handoff.ROUND_PREVIEW: (plan_round_preview, "kindred-round-preview-{}"),
-    handoff.ROUND_START: (start_round, "kindred-round-{}"),
+    handoff.ROUND_START: (start_round, ROUND_JOB_ID),
 }
 
 

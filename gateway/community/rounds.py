@@ -517,6 +517,17 @@ def queue_started(round_id: int) -> str:
     return SENDING
 
 
+def starting_before(moment: datetime) -> list[int]:
+    """The rounds still `starting` that were started before `moment` (their job may be lost)."""
+    return list(
+        db.session.scalars(
+            select(PromptRound.id)
+            .where(PromptRound.status == STARTING, PromptRound.created_at < moment)
+            .order_by(PromptRound.id)
+        )
+    )
+
+
 def _queue_all(org: Organization, prompt_round: PromptRound, audience: Audience, now: datetime) -> None:
     """Queue the round's texts batch by batch, committing each, then settle it."""
     for batch in plan(org, audience, now):

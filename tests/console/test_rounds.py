@@ -18,8 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from gateway import jobs
 from gateway.community import organization
-from gateway.extensions import ROUNDS_QUEUE, db, redis_client
+from gateway.extensions import ROUNDS_QUEUE, db, queue, redis_client
 from gateway.models import Address, AuditEntry, Message, Person, PromptRound, PromptUse
 from tests.console.conftest import SignedIn
 from tests.doubles.twilio_api import TwilioApiDouble
@@ -384,6 +385,27 @@ def test_a_round_cancelled_before_the_worker_checked_it_sends_nothing(
     assert '<span id="round-status">cancelled</span>' in organizer.get(location).get_data(as_text=True)
     with app.app_context():
         assert round_texts() == []
+
+
+def test_a_started_round_whose_job_was_lost_is_queued_again_by_the_sweep(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask, clock: SettableClock
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    _, page = preview_page(organizer, worker)
+    _, location, _ = confirm(organizer, page, 2)
+    with app.app_context():
+        queue(ROUNDS_QUEUE).empty()  # Redis lost the round's job
+    worker.run()
+    assert '<span id="round-status">starting</span>' in organizer.get(location).get_data(as_text=True)
+    clock.advance(timedelta(minutes=2))
+    with app.app_context():
+        assert jobs.sweep_outbox()["rounds_started"] == 1
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had + 1
+    assert '<span id="round-status">done</span>' in organizer.get(location).get_data(as_text=True)
+    with app.app_context():
+        assert jobs.sweep_outbox()["rounds_started"] == 0
 
 
 @pytest.mark.parametrize(
