@@ -15,7 +15,8 @@ db = SQLAlchemy(model_class=Base)
 
 OUTBOX_QUEUE = "outbox"
 MAINTENANCE_QUEUE = "maintenance"
-QUEUES = (OUTBOX_QUEUE, MAINTENANCE_QUEUE)
+ROUNDS_QUEUE = "rounds"  # planning prompt rounds: long jobs, served after the outbox
+QUEUES = (OUTBOX_QUEUE, MAINTENANCE_QUEUE, ROUNDS_QUEUE)
 
 # The app's Redis calls (queueing a reply after a commit, /healthz) give up fast and are not
 # retried: a webhook must answer Twilio within its 15 s even when Redis hangs, and whatever

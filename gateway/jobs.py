@@ -27,14 +27,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from gateway import clock
+from gateway.community import round_previews, rounds
 from gateway.delivery import addresses, handoff, outbox
 from gateway.delivery import status as delivery_status
-from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, db, queue
+from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, ROUNDS_QUEUE, db, queue
 from gateway.sms import scheduled
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
 SWEEP_JOB_ID = "kindred-sweep-outbox"
+ROUND_JOB_ID = "kindred-round-{}"
 _PENDING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
 # After Redis times out, hand-offs skip it this long (the sweeper queues what they leave).
 QUEUE_PAUSE = timedelta(seconds=10)
@@ -110,11 +112,24 @@ def send_follow_up(follow_up_id: int) -> str:
     return scheduled.send_follow_up(follow_up_id)
 
 
+@job(ROUNDS_QUEUE, timeout=900)
+def plan_round_preview(preview_id: str) -> str:
+    """Plan a prompt round's preview for the console (see gateway.community.round_previews)."""
+    return round_previews.plan(preview_id)
+
+
+@job(ROUNDS_QUEUE, timeout=3600)
+def start_round(round_id: int) -> str:
+    """Check a round started from the console and queue its texts, or end it with nothing
+    sent if its count changed (see gateway.community.rounds.queue_started)."""
+    return rounds.queue_started(round_id)
+
+
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
     """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
-    erasures, queue due event reminders (and withdraw ones too late to help), then schedule the
-    next sweep."""
+    erasures, queue due event reminders (and withdraw ones too late to help), queue again the
+    check of console rounds whose job was lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
         counts["follow_ups"] = scheduled.send_overdue()
@@ -122,6 +137,7 @@ def sweep_outbox() -> dict[str, int]:
         counts["stale_statuses"] = delivery_status.forget_stale(clock.now())
         db.session.commit()
         counts.update(scheduled.sweep_reminders())
+        counts["rounds_started"] = ensure_rounds_started(clock.now())
         return counts
     finally:
         schedule_sweep()
@@ -143,10 +159,27 @@ def ensure_sweep_scheduled() -> bool:
     return True
 
 
+def ensure_rounds_started(now: datetime) -> int:
+    """Queue again the check of each console round still `starting` a sweep after it started
+    whose job Redis has no record of (its hand-off was lost to a Redis failure); returns how
+    many. A job that ran and failed is kept by RQ, so it is not run again and again."""
+    queued = 0
+    for round_id in rounds.starting_before(now - SWEEP_EVERY):
+        job_id = ROUND_JOB_ID.format(round_id)
+        if queue(ROUNDS_QUEUE).fetch_job(job_id) is None:
+            start_round.enqueue(round_id, job_id=job_id)
+            queued += 1
+    if queued:
+        log.info("jobs: queued the check of %s started round(s) again", queued)
+    return queued
+
+
 # What each kind of hand-off runs, and the job id it runs under (None: any number may wait).
 _HANDOFF_JOBS: dict[str, tuple[JobSpec, str | None]] = {
     handoff.SEND: (send_message, None),
     handoff.FOLLOW_UP: (send_follow_up, "kindred-follow-up-{}"),
+    handoff.ROUND_PREVIEW: (plan_round_preview, "kindred-round-preview-{}"),
+    handoff.ROUND_START: (start_round, ROUND_JOB_ID),
 }
 
 

@@ -50,12 +50,14 @@ class Worker:
     def __init__(self, app: Flask):
         self.app = app
 
-    def run(self) -> None:
+    def run(self, *names: str) -> None:
+        """Run the jobs of the queues named (all of Kindred's by default) until they are empty."""
         caller = has_app_context()
         if caller:
             db.session.commit()  # what the test wrote is what the worker, a separate process, sees
         with self.app.app_context():
-            SimpleWorker([queue(name) for name in QUEUES], connection=redis_client()).work(burst=True)
+            queues = [queue(name) for name in names or QUEUES]
+            SimpleWorker(queues, connection=redis_client()).work(burst=True)
         if caller:
             # End the test's transaction too, as a request boundary would: on SQLite a transaction
             # keeps reading the snapshot it started with, and the worker has changed things since.

@@ -10,7 +10,10 @@ lets the text go) or excluded for a reason.
 
 Sending plans again and refuses unless the count to text is the count the organizer confirmed;
 then it writes the round and, batch by batch, committing each, a queued `prompt_round` message
-per volunteer. The outbox applies the opt-in, calling window and caps again at send time, and
+per volunteer. The command line does it all at once (`send`); the console starts the round
+(`start`, status `starting`) and the worker checks the count and queues the texts
+(`queue_started`), or ends the round `changed`, with nothing sent, if the count is not the one
+confirmed. The outbox applies the opt-in, calling window and caps again at send time, and
 checks the round right before each send (paused: held; cancelled: withdrawn).
 """
 
@@ -67,8 +70,13 @@ EXCLUSIONS = {
     "no_friend": "No friend left to suggest (none listed, all joined or snoozed)",
 }
 
-# A round's status; `done` when none of its messages is left queued.
+# A round's status; `done` when none of its messages is left queued. A round started from the
+# console is `starting` until the worker has checked the count: then `sending`, or `changed`
+# (nothing sent: the count was no longer the one confirmed).
 SENDING, PAUSED, CANCELLED, DONE = "sending", "paused", "cancelled", "done"
+STARTING, CHANGED = "starting", "changed"
+# In a `changed` round's `excluded`: how many would have got a text at the check.
+COUNT_AT_CHECK = "_count_at_check"
 
 
 class AudienceError(ValueError):
@@ -163,7 +171,7 @@ class Preview:
     deferred: int = 0
     first_deferred: datetime | None = None
     last_deferred: datetime | None = None
-    samples: list[Planned] = field(default_factory=list)
+    samples: list[Any] = field(default_factory=list)  # Planned, or stored samples (round_previews)
 
     def add(self, outcome: Planned | Excluded) -> None:
         if isinstance(outcome, Excluded):
@@ -371,14 +379,7 @@ def send(
     # One confirmation at a time per organization (PostgreSQL; SQLite writes one at a time).
     db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
     if previewed_at is not None:
-        earlier = db.session.scalar(
-            select(PromptRound).where(
-                PromptRound.organization_id == org.id,
-                PromptRound.audience == str(audience),
-                PromptRound.created_by_id == (organizer.id if organizer else None),
-                PromptRound.created_at >= previewed_at,
-            )
-        )
+        earlier = _earlier(org, audience, organizer, previewed_at)
         if earlier is not None:
             db.session.rollback()
             return earlier, False
@@ -414,6 +415,139 @@ def send(
         excluded=checked.excluded,
     )
     db.session.commit()
+    _queue_all(org, prompt_round, audience, now)
+    return prompt_round, True
+
+
+def _earlier(
+    org: Organization, audience: Audience, organizer: Organizer | None, previewed_at: datetime
+) -> PromptRound | None:
+    """A round the same organizer started for the same audience since `previewed_at`."""
+    return db.session.scalar(
+        select(PromptRound).where(
+            PromptRound.organization_id == org.id,
+            PromptRound.audience == str(audience),
+            PromptRound.created_by_id == (organizer.id if organizer else None),
+            PromptRound.created_at >= previewed_at,
+        )
+    )
+
+
+def start(
+    org: Organization,
+    audience: Audience,
+    confirm: int,
+    organizer: Organizer | None,
+    ip: str = "",
+    previewed_at: datetime | None = None,
+    excluded: dict[str, int] | None = None,
+) -> tuple[PromptRound, bool]:
+    """Start a round the worker checks and queues (the console's send; the caller checked
+    `confirm` against the preview): writes it `starting`, audited, notes its job for after the
+    commit, and commits. Returns it and whether it is new: given `previewed_at`, a round the same
+    organizer started for the same audience since then is that confirmation sent twice."""
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    if previewed_at is not None:
+        earlier = _earlier(org, audience, organizer, previewed_at)
+        if earlier is not None:
+            db.session.rollback()
+            return earlier, False
+    if confirm <= 0:
+        db.session.rollback()
+        raise ConfirmError("nobody in this audience would get a text: nothing was sent")
+    prompt_round = PromptRound(
+        organization_id=org.id,
+        audience=str(audience),
+        status=STARTING,
+        planned=confirm,
+        excluded=dict(excluded or {}),
+        created_by_id=organizer.id if organizer else None,
+        actor=organizer.email[:320] if organizer else "",
+        created_at=clock.now(),
+    )
+    db.session.add(prompt_round)
+    db.session.flush()
+    audit.record(
+        org,
+        "round_started",
+        organizer,
+        ip,
+        round=prompt_round.id,
+        audience=str(audience),
+        count=confirm,
+        excluded=dict(excluded or {}),
+    )
+    handoff.after_commit(handoff.ROUND_START, prompt_round.id)
+    db.session.commit()
+    return prompt_round, True
+
+
+def queue_started(round_id: int) -> str:
+    """The worker's half of a console send: plan the `starting` round again and queue its texts
+    only if the count is still the one confirmed; otherwise end it `changed`, nothing sent
+    (audited). Returns what became of it. Run twice, the second run does nothing."""
+    prompt_round = db.session.get(PromptRound, round_id)
+    if prompt_round is None:
+        return "no such round"
+    org = db.session.get(Organization, prompt_round.organization_id)
+    assert org is not None
+    # One confirmation at a time per organization, as `send` does; then the round, locked.
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    prompt_round = db.session.scalar(
+        select(PromptRound)
+        .where(PromptRound.id == round_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert prompt_round is not None
+    if prompt_round.status != STARTING:
+        db.session.rollback()
+        return prompt_round.status
+    now = clock.now()
+    try:
+        audience: Audience | None = parse_audience(org, prompt_round.audience)
+    except AudienceError:  # the team is gone
+        audience = None
+    checked = preview(org, audience, now) if audience else Preview(Audience("all"), now)
+    confirmed = prompt_round.planned
+    if checked.count != confirmed:
+        prompt_round.status = CHANGED
+        prompt_round.excluded = {**checked.excluded, COUNT_AT_CHECK: checked.count}
+        prompt_round.updated_at = prompt_round.finished_at = now
+        audit.record(
+            org,
+            "round_not_sent",
+            None,
+            actor="(worker)",
+            round=round_id,
+            audience=prompt_round.audience,
+            confirmed=confirmed,
+            count=checked.count,
+        )
+        db.session.commit()
+        return CHANGED
+    assert audience is not None
+    prompt_round.status = SENDING
+    prompt_round.excluded = checked.excluded
+    prompt_round.updated_at = now
+    db.session.commit()
+    _queue_all(org, prompt_round, audience, now)
+    return SENDING
+
+
+def starting_before(moment: datetime) -> list[int]:
+    """The rounds still `starting` that were started before `moment` (their job may be lost)."""
+    return list(
+        db.session.scalars(
+            select(PromptRound.id)
+            .where(PromptRound.status == STARTING, PromptRound.created_at < moment)
+            .order_by(PromptRound.id)
+        )
+    )
+
+
+def _queue_all(org: Organization, prompt_round: PromptRound, audience: Audience, now: datetime) -> None:
+    """Queue the round's texts batch by batch, committing each, then settle it."""
     for batch in plan(org, audience, now):
         _queue(prompt_round, [p for p in batch if isinstance(p, Planned)], now)
         # Workers may have sent every text queued so far and marked the round done: it is not.
@@ -424,7 +558,6 @@ def send(
         )
         db.session.commit()
     outbox.settle_round(prompt_round.id)
-    return prompt_round, True
 
 
 def _queue(prompt_round: PromptRound, batch: list[Planned], now: datetime) -> None:
@@ -537,7 +670,7 @@ class RoundStateError(ValueError):
 _CHANGES = {
     "pause": ((SENDING,), PAUSED, "round_paused"),
     "resume": ((PAUSED,), SENDING, "round_resumed"),
-    "cancel": ((SENDING, PAUSED), CANCELLED, "round_cancelled"),
+    "cancel": ((STARTING, SENDING, PAUSED), CANCELLED, "round_cancelled"),
 }
 
 

@@ -2,25 +2,27 @@
 audience, read the preview (who gets a text, who is excluded and why, three samples), confirm by
 typing the count, and pause, resume or cancel a running round.
 
-The confirm form carries a signed token naming the audience and when the preview was shown: the
-audience cannot change between preview and send, and the same form submitted twice starts one
-round (see gateway.community.rounds.send)."""
+The worker plans, not the request (a big organization's round takes longer than a request may):
+choosing an audience stores a preview for the worker to plan (gateway.community.round_previews)
+and redirects to its page, which says it is counting and refreshes itself until the result is
+there. The confirm form names the stored preview: the count typed must be its count. The round
+then starts `starting`, and the worker plans it again and queues the texts only if the count is
+still the one confirmed (gateway.community.rounds.queue_started). The same form submitted twice
+starts one round."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms import HiddenField, StringField
 
 from flows.events import STAGES
-from gateway.access import SESSION_LIFETIME, needs
-from gateway.community import organization, rounds
+from gateway import clock
+from gateway.access import needs
+from gateway.community import organization, round_previews, rounds
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
 from gateway.delivery.status import OUTBOX_REASONS
@@ -33,10 +35,11 @@ KINDS = {
     "stage": "Volunteers with a friend at a stage",
     "inactive": "Volunteers who have not texted for some weeks",
 }
+REFRESH_SECONDS = 2  # how often a counting preview's page asks again
 
 
 class ConfirmForm(ConsoleForm):
-    token = HiddenField()
+    preview = HiddenField()
     count = StringField("Type the number of volunteers who will get a text", filters=[no_nul])
 
 
@@ -44,17 +47,15 @@ class ChangeForm(ConsoleForm):
     action = HiddenField()
 
 
-def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt="kindred.round-confirm")
-
-
 @bp.get("/rounds")
 @needs("viewer")
 def rounds_page() -> ResponseReturnValue:
-    return _rounds_page(organization.default())
+    return _rounds_page(organization.default(), chosen=request.args)
 
 
-def _rounds_page(org: Organization, error: str = "", status: int = 200) -> ResponseReturnValue:
+def _rounds_page(
+    org: Organization, error: str = "", status: int = 200, chosen: object = None
+) -> ResponseReturnValue:
     latest = rounds.rounds(org)
     return render_template(
         "console/rounds.html",
@@ -63,38 +64,80 @@ def _rounds_page(org: Organization, error: str = "", status: int = 200) -> Respo
         kinds=KINDS,
         teams=rounds.audience_choices(org),
         stages=STAGES,
-        chosen=request.args,
+        chosen=chosen if chosen is not None else request.form,
+        form=ConsoleForm(formdata=None),
         error=error,
     ), status
 
 
-def _audience_text(args: Any) -> str:
+def _audience_text(args: dict[str, str]) -> str:
     """The audience the form chose, as `kind:value`."""
     kind = args.get("kind", "")
     value = {"team": args.get("team", ""), "stage": args.get("stage", ""), "inactive": args.get("weeks", "")}
     return f"{kind}:{value[kind]}" if kind in value else kind
 
 
-@bp.get("/rounds/preview")
+@bp.post("/rounds/preview")
 @needs("organizer")
 def round_preview() -> ResponseReturnValue:
+    """Store a preview of the chosen audience for the worker to plan, and show its page."""
     org = organization.default()
+    if not ConsoleForm().validate_on_submit():
+        return _rounds_page(org, "The form had expired; choose the audience again.", 400)
     try:
-        audience = rounds.parse_audience(org, _audience_text(request.args))
+        audience = rounds.parse_audience(org, _audience_text(request.form.to_dict()))
     except rounds.AudienceError as exc:
         return _rounds_page(org, str(exc), 400)
-    return _preview_page(org, audience, ConfirmForm(formdata=None))
+    try:
+        stored = round_previews.ask(org, audience, current_user.organizer)
+    except round_previews.StoreError:
+        return _rounds_page(org, "The preview could not be stored (Redis is not answering). Try again.", 503)
+    db.session.commit()  # hands the planning job to the queue
+    return redirect(url_for("console.round_preview_page", id=stored.id), 303)
+
+
+def _stored(org: Organization, preview_id: str) -> round_previews.Stored:
+    try:
+        stored = round_previews.find(org, preview_id)
+    except round_previews.StoreError:
+        abort(503)
+    if stored is None:
+        abort(404, description="no such preview")
+    return stored
+
+
+@bp.get("/rounds/preview/<string(maxlength=64):id>")
+@needs("organizer")
+def round_preview_page(id: str) -> ResponseReturnValue:
+    """The preview's result, or, until the worker has planned it, a page saying it is counting
+    that refreshes itself (htmx polls the same address; without JavaScript, a meta refresh)."""
+    org = organization.default()
+    stored = _stored(org, id)
+    polled = request.headers.get("HX-Request") == "true"
+    if stored.state == round_previews.DONE and stored.result is not None:
+        if polled:  # the counting page asked: load the whole result page instead
+            response = make_response("", 200)
+            response.headers["HX-Refresh"] = "true"
+            return response
+        return _preview_page(org, stored, ConfirmForm(formdata=None))
+    failed = stored.state == round_previews.FAILED
+    return render_template(
+        "console/round_counting.html" if not polled else "console/round_counting_state.html",
+        stored=stored,
+        late=stored.waited(clock.now()) >= round_previews.WORKER_LATE,
+        refresh=REFRESH_SECONDS,
+        error=stored.extra.get("error", "") if failed else "",
+    ), (409 if failed else 200)
 
 
 def _preview_page(
-    org: Organization, audience: rounds.Audience, form: ConfirmForm, status: int = 200
+    org: Organization, stored: round_previews.Stored, form: ConfirmForm, status: int = 200
 ) -> ResponseReturnValue:
-    result = rounds.preview(org, audience)
-    form.token.data = _signer().dumps({"audience": str(audience), "at": result.now.isoformat()})
+    form.preview.data = stored.id
     zone = ZoneInfo(org.timezone)
     return render_template(
         "console/round_preview.html",
-        result=result,
+        result=stored.result,
         form=form,
         local=lambda moment: f"{moment.astimezone(zone):%a %b %-d, %H:%M} ({org.timezone})",
     ), status
@@ -108,29 +151,38 @@ def round_send() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _rounds_page(org, "The form had expired; nothing was sent. Preview the round again.", 400)
     try:
-        signed = _signer().loads(form.token.data or "", max_age=int(SESSION_LIFETIME.total_seconds()))
-        audience = rounds.parse_audience(org, str(signed["audience"]))
-        previewed_at = datetime.fromisoformat(str(signed["at"]))
-    except (BadData, KeyError, TypeError, ValueError):
+        stored = round_previews.find(org, form.preview.data or "")
+    except round_previews.StoreError:
+        return _rounds_page(
+            org, "The preview could not be read (Redis is not answering); nothing was sent.", 503
+        )
+    if stored is None or stored.result is None:
         return _rounds_page(org, "That preview is not valid any more; nothing was sent. Preview again.", 400)
+    result = stored.result
     count = whole_number((form.count.data or "").strip().replace(",", ""))
     if count is None:
         flash("Type the number of volunteers who will get a text, as the preview shows it.", "error")
-        return _preview_page(org, audience, form, 400)
+        return _preview_page(org, stored, form, 400)
+    if count != result.count:
+        flash(f"Not sent: the preview counted {result.count}, not {count}. Check the preview again.", "error")
+        return _preview_page(org, stored, ConfirmForm(formdata=None), 409)
     try:
-        prompt_round, new = rounds.send(
+        prompt_round, new = rounds.start(
             org,
-            audience,
+            rounds.parse_audience(org, stored.audience),
             count,
             current_user.organizer,
             ip=request.remote_addr or "",
-            previewed_at=previewed_at,
+            previewed_at=result.now,
+            excluded=result.excluded,
         )
+    except rounds.AudienceError as exc:
+        return _rounds_page(org, f"Not sent: {exc}. Choose the audience again.", 409)
     except rounds.ConfirmError as exc:
         flash(f"Not sent: {exc}. Check the preview again.", "error")
-        return _preview_page(org, audience, ConfirmForm(formdata=None), 409)
+        return _preview_page(org, stored, ConfirmForm(formdata=None), 409)
     if new:
-        flash(f"Round started: {prompt_round.planned} texts queued.", "info")
+        flash(f"Round started: checking the count again and queuing {prompt_round.planned} texts.", "info")
     else:
         flash("That round was already started; this is it.", "info")
     return redirect(url_for("console.round_page", id=prompt_round.id), 303)
@@ -156,6 +208,7 @@ def _round_page(prompt_round: PromptRound, status: int = 200) -> ResponseReturnV
         progress=rounds.progress([prompt_round.id])[prompt_round.id],
         reasons=OUTBOX_REASONS,
         exclusions=rounds.EXCLUSIONS,
+        count_at_check=rounds.COUNT_AT_CHECK,
         form=ChangeForm(formdata=None),
     ), status
 
@@ -170,6 +223,7 @@ def round_progress(id: int) -> ResponseReturnValue:
         round=prompt_round,
         progress=rounds.progress([id])[id],
         reasons=OUTBOX_REASONS,
+        count_at_check=rounds.COUNT_AT_CHECK,
     )
 
 

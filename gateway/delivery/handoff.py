@@ -17,6 +17,8 @@ from gateway.extensions import db
 
 SEND = "send_message"
 FOLLOW_UP = "send_follow_up"
+ROUND_PREVIEW = "plan_round_preview"  # row_id: a stored preview's id (gateway.community.round_previews)
+ROUND_START = "start_round"
 _KEY = "kindred.handoff"
 
 
@@ -25,11 +27,11 @@ class Handoff:
     """One job to queue after the commit: which job, for which row, and when (None: now)."""
 
     job: str
-    row_id: int
+    row_id: int | str
     at: datetime | None = None
 
 
-def after_commit(job: str, row_id: int, at: datetime | None = None) -> None:
+def after_commit(job: str, row_id: int | str, at: datetime | None = None) -> None:
     """Queue `job` for `row_id` once the current transaction commits."""
     db.session.info.setdefault(_KEY, []).append(Handoff(job, row_id, at))
 

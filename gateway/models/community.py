@@ -93,7 +93,9 @@ class PromptRound(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     audience: Mapped[str] = mapped_column(String(80))  # all | team:CODE | stage:STAGE | inactive:WEEKS
-    status: Mapped[str] = mapped_column(String(12), default="sending")  # sending | paused | cancelled | done
+    # starting (console: the worker has not checked it yet) | sending | paused | cancelled | done
+    # | changed (the count was not the one confirmed: nothing sent)
+    status: Mapped[str] = mapped_column(String(12), default="sending")
     planned: Mapped[int] = mapped_column(default=0)
     excluded: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))

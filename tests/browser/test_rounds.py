@@ -1,6 +1,7 @@
 """A prompt round in a real Chromium: a volunteer joins on the simulator's phone, an organizer
-previews a round for everyone, types the count to send it, and watches the round page's progress
-update by itself as the worker sends the idea."""
+asks for a preview of a round for everyone, watches the page counting turn into the preview by
+itself once the worker has planned it, types the count to send it, and watches the round page's
+progress update by itself as the worker checks the round and sends the idea."""
 
 from __future__ import annotations
 
@@ -39,7 +40,11 @@ def test_an_organizer_previews_a_round_types_the_count_and_watches_it_go(
     browser.get(base + "/console/")
     browser.find_element(By.LINK_TEXT, "Rounds").click()
     browser.find_element(By.XPATH, "//button[.='Preview']").click()
-    WebDriverWait(browser, 15).until(lambda d: "/console/rounds/preview" in d.current_url)
+    WebDriverWait(browser, 15).until(lambda d: "/console/rounds/preview/" in d.current_url)
+    assert "Counting who would get a text" in browser.find_element(By.ID, "preview-state").text
+    worker.run()  # the page asks again by itself: it shows the preview once the worker has counted
+    polled = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
+    polled.until(lambda d: d.find_elements(By.ID, "will-get"))
     count = browser.find_element(By.ID, "will-get").text
     assert count == "1"
     sample = browser.find_element(By.ID, "samples").text
@@ -48,10 +53,9 @@ def test_an_organizer_previews_a_round_types_the_count_and_watches_it_go(
     browser.find_element(By.ID, "count").send_keys(count)
     browser.find_element(By.XPATH, f"//button[.='Send {count} texts']").click()
     WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.ID, "round-status"))
-    assert "Round started: 1 texts queued." in browser.page_source
-    assert browser.find_element(By.ID, "queued").text == "1"
+    assert "Round started: checking the count again and queuing 1 texts." in browser.page_source
+    assert browser.find_element(By.ID, "round-status").text == "starting"
 
-    worker.run()  # the page polls: it shows the text sent, and the round done, by itself
-    polled = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
+    worker.run()  # the page polls: it shows the round checked, the text sent and the round done
     polled.until(lambda d: d.find_element(By.ID, "sent").text == "1")
     polled.until(lambda d: d.find_element(By.ID, "round-status").text == "done")

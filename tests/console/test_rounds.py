@@ -1,7 +1,11 @@
 """Prompt rounds: an organizer previews a round (who gets a text, who is excluded and why, when
 the deferred ones go, three samples), confirms it by typing the count, and the real worker sends
 each volunteer one idea about one of their own friends through the Twilio double. Pause holds,
-resume sends, cancel withdraws; a STOP after the round was queued wins; the CLI mirrors it."""
+resume sends, cancel withdraws; a STOP after the round was queued wins; the CLI mirrors it.
+
+The console's preview and send go through the real worker: choosing an audience stores a preview
+the worker plans (its page says it is counting until then), and a confirmed round starts
+`starting` until the worker has checked the count again and queued the texts."""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from gateway import jobs
 from gateway.community import organization
-from gateway.extensions import db
+from gateway.extensions import ROUNDS_QUEUE, db, queue, redis_client
 from gateway.models import Address, AuditEntry, FlowSession, Message, Person, PromptRound, PromptUse
 from tests.console.conftest import SignedIn
 from tests.doubles.twilio_api import TwilioApiDouble
@@ -59,8 +64,20 @@ def volunteers(
     return phones
 
 
-def preview_page(browser: FlaskClient, **choice: str) -> tuple[int, str]:
-    response = browser.get("/console/rounds/preview", query_string=choice or {"kind": "all"})
+def ask(browser: FlaskClient, **choice: str) -> tuple[int, str, str]:
+    """Choose an audience on the rounds page; (status, where it leads, page)."""
+    data = {"csrf_token": csrf_token(browser, "/console/rounds"), **(choice or {"kind": "all"})}
+    response = browser.post("/console/rounds/preview", data=data)
+    return response.status_code, response.headers.get("Location", ""), response.get_data(as_text=True)
+
+
+def preview_page(browser: FlaskClient, worker: Worker, **choice: str) -> tuple[int, str]:
+    """Choose an audience, let the worker count, and read the preview's page."""
+    status, location, page = ask(browser, **choice)
+    if status != 303:
+        return status, page
+    worker.run(ROUNDS_QUEUE)
+    response = browser.get(location)
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -79,17 +96,20 @@ def exclusions(page: str) -> dict[str, int]:
 
 def confirm(browser: FlaskClient, page: str, count: int | str) -> tuple[int, str, str]:
     """Type `count` into the preview's confirm form and send it; (status, location, page)."""
-    token = re.search(r'name="token" type="hidden" value="([^"]+)"', page)
-    assert token, page
-    data = {"csrf_token": csrf_token(browser, "/console/rounds"), "token": token[1], "count": str(count)}
+    preview = re.search(r'name="preview" type="hidden" value="([^"]+)"', page)
+    assert preview, page
+    data = {"csrf_token": csrf_token(browser, "/console/rounds"), "preview": preview[1], "count": str(count)}
     response = browser.post("/console/rounds", data=data)
     return response.status_code, response.headers.get("Location", ""), response.get_data(as_text=True)
 
 
-def send_round(browser: FlaskClient) -> str:
-    _, page = preview_page(browser)
+def send_round(browser: FlaskClient, worker: Worker) -> str:
+    """Preview a round for everyone and confirm it; the worker checks it and queues its texts
+    (and sends none yet)."""
+    _, page = preview_page(browser, worker)
     status, location, _ = confirm(browser, page, will_get(page))
     assert status == 303, location
+    worker.run(ROUNDS_QUEUE)
     return location
 
 
@@ -115,7 +135,7 @@ def round_texts() -> list[Message]:
 
 
 def test_the_preview_counts_who_gets_a_text_and_who_is_excluded_and_why(
-    volunteers: dict[str, Phone], signed_in: SignedIn, app: Flask
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
 ) -> None:
     # Someone imported as a volunteer, with a number but no opt-in on record.
     org = organization.default()
@@ -127,7 +147,7 @@ def test_the_preview_counts_who_gets_a_text_and_who_is_excluded_and_why(
     )
     db.session.commit()
 
-    status, page = preview_page(signed_in("organizer"))
+    status, page = preview_page(signed_in("organizer"), worker)
     assert status == 200
     assert will_get(page) == 2  # Ana and Eve
     assert exclusions(page) == {"opted_out": 1, "no_opt_in": 1, "no_friend": 3}  # Ben; Flo; Cy, Dee, Bob
@@ -143,17 +163,17 @@ def test_the_preview_counts_who_gets_a_text_and_who_is_excluded_and_why(
 
 
 def test_quiet_hours_defer_and_the_preview_says_when(
-    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, clock: SettableClock
 ) -> None:
     clock.set(datetime(2026, 12, 1, 22, 30, tzinfo=EASTERN))
-    _, page = preview_page(signed_in("organizer"))
+    _, page = preview_page(signed_in("organizer"), worker)
     assert will_get(page) == 2
     assert re.search(r"2 of these texts wait for the volunteer.s calling hours", page)
     assert "Wed Dec 2, 09:00 (America/New_York)" in page
 
 
 def test_a_text_held_for_the_morning_is_expected_back_only_from_the_morning(
-    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock, app: Flask
+    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock, app: Flask, worker: Worker
 ) -> None:
     """Until the idea is sent, a report that names nobody is not read as about its friend."""
     clock.set(datetime(2026, 12, 1, 22, 30, tzinfo=EASTERN))
@@ -165,7 +185,7 @@ def test_a_text_held_for_the_morning_is_expected_back_only_from_the_morning(
     volunteers["Ana"].send("FRIENDS")  # her conversation is idle, expecting nothing
     before = states()
     assert {"step": "idle", "data": {}} in before
-    send_round(signed_in("organizer"))
+    send_round(signed_in("organizer"), worker)
     with app.app_context():
         assert [m.status for m in round_texts()] == ["queued", "queued"]
     # Ana's conversation expects a report about Ruth from 9:00, when her idea goes.
@@ -177,19 +197,20 @@ def test_a_round_sends_one_idea_per_volunteer_about_their_own_friend(
     volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
 ) -> None:
     organizer = signed_in("organizer")
-    _, page = preview_page(organizer)
+    _, page = preview_page(organizer, worker)
     ana, eve = volunteers["Ana"], volunteers["Eve"]
     before = {name: len(phone.replies()) for name, phone in volunteers.items()}
 
     # A wrong count sends nothing at all.
     status, _, wrong = confirm(organizer, page, 3)
-    assert status == 409 and "2 would get a text now, not 3" in wrong
+    assert status == 409 and "the preview counted 2, not 3" in wrong
     with app.app_context():
         assert round_texts() == [] and db.session.scalar(select(func.count()).select_from(PromptRound)) == 0
 
     status, location, _ = confirm(organizer, page, 2)
     assert status == 303
-    worker.run()
+    assert '<span id="round-status">starting</span>' in organizer.get(location).get_data(as_text=True)
+    worker.run()  # checks the count, queues the texts and sends them
     assert ana.replies()[before["Ana"] :] == [ana.replies()[-1]]
     assert ana.replies()[-1].startswith("Idea for Ruth:")
     assert eve.replies()[before["Eve"] :] == [eve.replies()[-1]]
@@ -223,7 +244,7 @@ def test_a_round_sends_one_idea_per_volunteer_about_their_own_friend(
     assert ana.reply_to("talked sunday, she's open to coming").startswith("Thank you! Logged: Ruth")
 
     # Ana and Eve had today's initiated text: a second round now finds them over the daily cap.
-    _, again = preview_page(organizer)
+    _, again = preview_page(organizer, worker)
     assert will_get(again) == 0 and exclusions(again)["over_cap"] == 2
 
 
@@ -232,7 +253,7 @@ def test_a_stop_after_the_round_was_queued_is_never_texted(
 ) -> None:
     ana = volunteers["Ana"]
     had, had_eve = ideas(ana), ideas(volunteers["Eve"])
-    location = send_round(signed_in("organizer"))
+    location = send_round(signed_in("organizer"), worker)
     assert ana.post("STOP").status_code == 200  # before the worker gets to the round
     worker.run()
     assert ideas(ana) == had
@@ -250,7 +271,7 @@ def test_pause_holds_the_texts_and_resume_sends_them(
 ) -> None:
     organizer = signed_in("organizer")
     had = ideas(volunteers["Ana"])
-    location = send_round(organizer)
+    location = send_round(organizer, worker)
     assert change(organizer, location, "pause") == 303
     worker.run()
     assert ideas(volunteers["Ana"]) == had
@@ -258,7 +279,7 @@ def test_pause_holds_the_texts_and_resume_sends_them(
     with app.app_context():
         assert [m.status for m in round_texts()] == ["queued", "queued"]
     # A second round now would only stack another idea behind the waiting ones: nobody gets it.
-    _, again = preview_page(organizer)
+    _, again = preview_page(organizer, worker)
     assert will_get(again) == 0
     assert exclusions(again) == {"opted_out": 1, "waiting": 2, "no_friend": 3}
 
@@ -276,7 +297,7 @@ def test_cancel_withdraws_every_text_not_yet_sent(
 ) -> None:
     organizer = signed_in("organizer")
     had = ideas(volunteers["Ana"])
-    location = send_round(organizer)
+    location = send_round(organizer, worker)
     assert change(organizer, location, "cancel") == 303
     worker.run()
     assert ideas(volunteers["Ana"]) == had
@@ -289,16 +310,127 @@ def test_cancel_withdraws_every_text_not_yet_sent(
 
 
 def test_the_confirm_form_sent_twice_starts_one_round(
-    volunteers: dict[str, Phone], signed_in: SignedIn, app: Flask
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
 ) -> None:
     organizer = signed_in("organizer")
-    _, page = preview_page(organizer)
+    _, page = preview_page(organizer, worker)
     first = confirm(organizer, page, 2)
     second = confirm(organizer, page, 2)
     assert first[0] == second[0] == 303 and first[1] == second[1]
+    worker.run(ROUNDS_QUEUE)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PromptRound)) == 1
         assert len(round_texts()) == 2
+
+
+def test_the_preview_page_says_it_is_counting_until_the_worker_has_planned_it(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, clock: SettableClock
+) -> None:
+    organizer = signed_in("organizer")
+    status, location, _ = ask(organizer)
+    assert status == 303 and "/console/rounds/preview/" in location
+    waiting = organizer.get(location)
+    page = waiting.get_data(as_text=True)
+    assert waiting.status_code == 200 and "Counting who would get a text" in page
+    assert 'id="will-get"' not in page and "Send" not in page
+    assert '<meta http-equiv="refresh"' in page and 'hx-trigger="every' in page  # it asks again by itself
+    polled = organizer.get(location, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Counting who would get a text" in polled and "<html" not in polled
+
+    clock.advance(timedelta(minutes=2))  # a worker would have started by now
+    late = organizer.get(location).get_data(as_text=True)
+    assert "The worker may be down: is <code>kindred worker</code> running?" in late
+
+    worker.run(ROUNDS_QUEUE)
+    assert organizer.get(location, headers={"HX-Request": "true"}).headers.get("HX-Refresh") == "true"
+    done = organizer.get(location).get_data(as_text=True)
+    assert will_get(done) == 2 and "Counting" not in done and "http-equiv" not in done
+
+
+def test_an_unknown_or_expired_preview_is_not_found(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    unknown = organizer.get("/console/rounds/preview/no-such-preview")
+    assert unknown.status_code == 404 and "Not found" in unknown.get_data(as_text=True)
+
+    _, page = preview_page(organizer, worker)
+    preview_id = re.search(r'name="preview" type="hidden" value="([^"]+)"', page)
+    assert preview_id
+    key = f"kindred:round-preview:{preview_id[1]}"
+    with app.app_context():
+        assert 0 < redis_client().ttl(key) <= 3600  # kept for an hour
+        redis_client().expire(key, 0)  # and then the hour is up
+    gone = organizer.get(f"/console/rounds/preview/{preview_id[1]}")
+    assert gone.status_code == 404 and "Not found" in gone.get_data(as_text=True)
+    status, _, refused = confirm(organizer, page, 2)  # its confirm form, still open, sends nothing
+    assert status == 400 and "That preview is not valid any more; nothing was sent" in refused
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PromptRound)) == 0
+
+
+def test_a_count_that_changed_before_the_worker_checked_sends_nothing_and_says_so(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    _, page = preview_page(organizer, worker)
+    status, location, _ = confirm(organizer, page, 2)
+    assert status == 303
+    assert volunteers["Eve"].post("STOP").status_code == 200  # before the worker checks the round
+    worker.run()
+    round_page = organizer.get(location).get_data(as_text=True)
+    assert '<span id="round-status">changed</span>' in round_page
+    assert "Nothing was sent: the count changed from 2 to 1" in round_page
+    assert "Cancel the rest" not in round_page
+    assert ideas(volunteers["Ana"]) == had
+    with app.app_context():
+        assert round_texts() == []
+        entries = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action.like("round_%")).order_by(AuditEntry.id)
+        ).all()
+        assert [e.action for e in entries] == ["round_started", "round_not_sent"]
+        assert entries[1].detail["confirmed"] == 2 and entries[1].detail["count"] == 1
+    worker.run(ROUNDS_QUEUE)  # nothing is left to run: the round stays as it ended
+    assert '<span id="round-status">changed</span>' in organizer.get(location).get_data(as_text=True)
+
+
+def test_a_round_cancelled_before_the_worker_checked_it_sends_nothing(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    _, page = preview_page(organizer, worker)
+    _, location, _ = confirm(organizer, page, 2)
+    waiting = organizer.get(location).get_data(as_text=True)
+    assert "Checking that the count is still 2" in waiting and "Pause" not in waiting
+    assert change(organizer, location, "cancel") == 303
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had
+    assert '<span id="round-status">cancelled</span>' in organizer.get(location).get_data(as_text=True)
+    with app.app_context():
+        assert round_texts() == []
+
+
+def test_a_started_round_whose_job_was_lost_is_queued_again_by_the_sweep(
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, app: Flask, clock: SettableClock
+) -> None:
+    organizer = signed_in("organizer")
+    had = ideas(volunteers["Ana"])
+    _, page = preview_page(organizer, worker)
+    _, location, _ = confirm(organizer, page, 2)
+    with app.app_context():
+        queue(ROUNDS_QUEUE).empty()  # Redis lost the round's job
+    worker.run()
+    assert '<span id="round-status">starting</span>' in organizer.get(location).get_data(as_text=True)
+    clock.advance(timedelta(minutes=2))
+    with app.app_context():
+        assert jobs.sweep_outbox()["rounds_started"] == 1
+    worker.run()
+    assert ideas(volunteers["Ana"]) == had + 1
+    assert '<span id="round-status">done</span>' in organizer.get(location).get_data(as_text=True)
+    with app.app_context():
+        assert jobs.sweep_outbox()["rounds_started"] == 0
 
 
 @pytest.mark.parametrize(
@@ -312,36 +444,44 @@ def test_the_confirm_form_sent_twice_starts_one_round(
     ],
 )
 def test_an_audience_that_names_nothing_known_is_a_clear_error(
-    signed_in: SignedIn, choice: dict[str, str], problem: str
+    signed_in: SignedIn, worker: Worker, choice: dict[str, str], problem: str
 ) -> None:
-    status, page = preview_page(signed_in("organizer"), **choice)
+    status, page = preview_page(signed_in("organizer"), worker, **choice)
     assert status == 400 and problem in page
 
 
 def test_audiences_narrow_the_round(
-    volunteers: dict[str, Phone], signed_in: SignedIn, clock: SettableClock
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker, clock: SettableClock
 ) -> None:
     organizer = signed_in("organizer")
-    _, listed = preview_page(organizer, kind="stage", stage="listed")
+    _, listed = preview_page(organizer, worker, kind="stage", stage="listed")
     assert will_get(listed) == 2 and exclusions(listed) == {"opted_out": 1}  # Ben's Dan is listed too
-    _, open_ = preview_page(organizer, kind="stage", stage="open")
+    _, open_ = preview_page(organizer, worker, kind="stage", stage="open")
     assert will_get(open_) == 0 and exclusions(open_) == {}
     clock.set(MORNING + timedelta(weeks=4, hours=1))
     volunteers["Ana"].send("hello")  # Ana is active again
-    _, quiet = preview_page(organizer, kind="inactive", weeks="4")
+    _, quiet = preview_page(organizer, worker, kind="inactive", weeks="4")
     assert will_get(quiet) == 1  # Eve
 
 
 def test_a_viewer_sees_rounds_but_cannot_preview_or_send(
-    volunteers: dict[str, Phone], signed_in: SignedIn
+    volunteers: dict[str, Phone], signed_in: SignedIn, worker: Worker
 ) -> None:
-    location = send_round(signed_in("organizer"))
+    organizer = signed_in("organizer")
+    _, previewed, _ = ask(organizer)
+    worker.run(ROUNDS_QUEUE)
+    location = send_round(organizer, worker)
     viewer = signed_in("viewer")
     page = viewer.get("/console/rounds").get_data(as_text=True)
     assert "Plan a round" not in page and location.removeprefix("http://localhost") in page
-    assert viewer.get("/console/rounds/preview?kind=all").status_code == 403
     token = csrf_token(viewer, "/console/rounds")
-    assert viewer.post("/console/rounds", data={"count": "2", "csrf_token": token}).status_code == 403
+    assert (
+        viewer.post("/console/rounds/preview", data={"kind": "all", "csrf_token": token}).status_code == 403
+    )
+    assert viewer.get(previewed).status_code == 403  # nor read an organizer's preview
+    preview_id = previewed.rsplit("/", 1)[-1]
+    data = {"count": "2", "preview": preview_id, "csrf_token": token}
+    assert viewer.post("/console/rounds", data=data).status_code == 403
     assert change(viewer, location, "cancel") == 403
     assert "Cancel the rest" not in viewer.get(location).get_data(as_text=True)
 
