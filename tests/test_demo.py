@@ -27,7 +27,7 @@ from tests.doubles.servers import free_port
 REPO = Path(__file__).resolve().parent.parent
 VOLUNTEER = "+15555550100"
 # README commands that stand for several (`a|b`), take a placeholder, or undo the database.
-NOT_RUNNABLE = re.compile(r"\||\bREVISION\b|\[|db downgrade")
+NOT_RUNNABLE = re.compile(r"\||\bREVISION\b|\bCOUNT\b|\[|db downgrade")
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
