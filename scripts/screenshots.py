@@ -4,7 +4,8 @@
 
 Seeds a site as the benchmark does (scripts/seeded_site.py), signs in as an admin in
 headless Chromium (Debian's `chromium` and `chromedriver`), and saves the dashboard, a
-volunteer's page, the network, the inbox and an inbox thread as PNG files. The seed is
+volunteer's page, the network, the inbox and an inbox thread, the prompt library and an idea to
+review, a round's preview, the events, teams, what we learned and the settings as PNG files. The seed is
 fixed, so the pictures change only when the pages do.
 """
 
@@ -24,6 +25,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.console_pages import round_preview
 from scripts.seeded_site import seeded_site
 
 WIDTH = 1280
@@ -87,6 +89,16 @@ def main() -> None:
                 threads = re.findall(r'<tr>\s*<td><a href="(/console/inbox/\d+)"', page)
                 if threads:
                     shoot(driver, base + threads[0] + "?confirm=1", args.out / "thread.png")
+                shoot(driver, base + "/console/prompts", args.out / "prompts.png")
+                idea = re.search(r'href="(/console/prompts/ideas/\d+)"', driver.page_source)
+                if idea:
+                    shoot(driver, base + idea.group(1), args.out / "idea.png")
+                # A round's preview, asked for through the form and counted by a worker.
+                shoot(driver, base + round_preview(site, site.signed_in()), args.out / "round_preview.png")
+                shoot(driver, base + "/console/events", args.out / "events.png")
+                shoot(driver, base + "/console/teams", args.out / "teams.png")
+                shoot(driver, base + "/console/learned", args.out / "learned.png")
+                shoot(driver, base + "/console/settings", args.out / "settings.png")
             finally:
                 driver.quit()
     finally:
