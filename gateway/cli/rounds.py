@@ -58,7 +58,7 @@ def send_round(audience: str, confirm: int) -> None:
     """Send the round, if CONFIRM is the count it would text now; else nothing is sent."""
     org = organization.default()
     try:
-        prompt_round, _ = rounds.send(org, _audience(audience), confirm, actor=actor(), ip=host())
+        prompt_round = rounds.send(org, _audience(audience), confirm, actor=actor(), ip=host())
     except rounds.ConfirmError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"round {prompt_round.id}: {prompt_round.planned} queued for {prompt_round.audience}")

@@ -370,67 +370,20 @@ def send(
     organizer: Organizer | None = None,
     actor: str = "",
     ip: str = "",
-    previewed_at: datetime | None = None,
-) -> tuple[PromptRound, bool]:
-    """Start the round if `confirm` is the count it would text now; returns it and whether it is
-    new. Given `previewed_at` (when the organizer saw the preview), a round the same organizer
-    started for the same audience since then is that same confirmation sent twice: it is
-    returned and nothing more is written. A mismatch raises ConfirmError and writes nothing."""
+) -> PromptRound:
+    """Start the round and queue its texts now if `confirm` is the count it would text (the
+    command line's send); a mismatch raises ConfirmError and writes nothing."""
     # One confirmation at a time per organization (PostgreSQL; SQLite writes one at a time).
     db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
-    if previewed_at is not None:
-        earlier = _earlier(org, audience, organizer, previewed_at)
-        if earlier is not None:
-            db.session.rollback()
-            return earlier, False
     now = clock.now()
     checked = preview(org, audience, now)
     if checked.count != confirm:
         db.session.rollback()
         raise ConfirmError(f"{checked.count} would get a text now, not {confirm}: nothing was sent")
-    if confirm == 0:
-        db.session.rollback()
-        raise ConfirmError("nobody in this audience would get a text: nothing was sent")
-    prompt_round = PromptRound(
-        organization_id=org.id,
-        audience=str(audience),
-        status=SENDING,
-        planned=confirm,
-        excluded=checked.excluded,
-        created_by_id=organizer.id if organizer else None,
-        actor=(organizer.email if organizer else actor)[:320],
-        created_at=now,
-    )
-    db.session.add(prompt_round)
-    db.session.flush()
-    audit.record(
-        org,
-        "round_started",
-        organizer,
-        ip,
-        actor,
-        round=prompt_round.id,
-        audience=str(audience),
-        count=confirm,
-        excluded=checked.excluded,
-    )
+    prompt_round = _new_round(org, audience, confirm, checked.excluded, SENDING, organizer, actor, ip, now)
     db.session.commit()
     _queue_all(org, prompt_round, audience, now)
-    return prompt_round, True
-
-
-def _earlier(
-    org: Organization, audience: Audience, organizer: Organizer | None, previewed_at: datetime
-) -> PromptRound | None:
-    """A round the same organizer started for the same audience since `previewed_at`."""
-    return db.session.scalar(
-        select(PromptRound).where(
-            PromptRound.organization_id == org.id,
-            PromptRound.audience == str(audience),
-            PromptRound.created_by_id == (organizer.id if organizer else None),
-            PromptRound.created_at >= previewed_at,
-        )
-    )
+    return prompt_round
 
 
 def start(
@@ -452,18 +405,39 @@ def start(
         if earlier is not None:
             db.session.rollback()
             return earlier, False
+    prompt_round = _new_round(
+        org, audience, confirm, dict(excluded or {}), STARTING, organizer, "", ip, clock.now()
+    )
+    handoff.after_commit(handoff.ROUND_START, prompt_round.id)
+    db.session.commit()
+    return prompt_round, True
+
+
+def _new_round(
+    org: Organization,
+    audience: Audience,
+    confirm: int,
+    excluded: dict[str, int],
+    status: str,
+    organizer: Organizer | None,
+    actor: str,
+    ip: str,
+    now: datetime,
+) -> PromptRound:
+    """Write a round for `confirm` volunteers, audited (the caller commits); ConfirmError, with
+    nothing written, if that is nobody."""
     if confirm <= 0:
         db.session.rollback()
         raise ConfirmError("nobody in this audience would get a text: nothing was sent")
     prompt_round = PromptRound(
         organization_id=org.id,
         audience=str(audience),
-        status=STARTING,
+        status=status,
         planned=confirm,
-        excluded=dict(excluded or {}),
+        excluded=excluded,
         created_by_id=organizer.id if organizer else None,
-        actor=organizer.email[:320] if organizer else "",
-        created_at=clock.now(),
+        actor=(organizer.email if organizer else actor)[:320],
+        created_at=now,
     )
     db.session.add(prompt_round)
     db.session.flush()
@@ -472,14 +446,27 @@ def start(
         "round_started",
         organizer,
         ip,
+        actor,
         round=prompt_round.id,
         audience=str(audience),
         count=confirm,
-        excluded=dict(excluded or {}),
+        excluded=excluded,
     )
-    handoff.after_commit(handoff.ROUND_START, prompt_round.id)
-    db.session.commit()
-    return prompt_round, True
+    return prompt_round
+
+
+def _earlier(
+    org: Organization, audience: Audience, organizer: Organizer | None, previewed_at: datetime
+) -> PromptRound | None:
+    """A round the same organizer started for the same audience since `previewed_at`."""
+    return db.session.scalar(
+        select(PromptRound).where(
+            PromptRound.organization_id == org.id,
+            PromptRound.audience == str(audience),
+            PromptRound.created_by_id == (organizer.id if organizer else None),
+            PromptRound.created_at >= previewed_at,
+        )
+    )
 
 
 def queue_started(round_id: int) -> str:
