@@ -8,6 +8,7 @@ on the first text a volunteer sends. Settings may also be written, one `KEY=valu
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -23,7 +24,7 @@ class ConfigError(ValueError):
 
 SETTINGS_FILE = "kindred.env"
 SMS_TRANSPORTS = ("twilio", "simulator")
-EMAIL_TRANSPORTS = ("sendgrid", "none")
+EMAIL_TRANSPORTS = ("sendgrid", "simulator", "none")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,10 @@ class Settings:
     SENDGRID_API_KEY: str
     SENDGRID_API_BASE_URL: str
     SENDGRID_EVENT_PUBLIC_KEY: str
+    SENDGRID_INBOUND_SECRET: str
     INBOUND_EMAIL_DOMAIN: str
+    EMAIL_FROM: str
+    ORGANIZATION_POSTAL_ADDRESS: str
     ORGANIZATION_NAME: str
     ORGANIZATION_CONTACT: str
     DEFAULT_REGION: str
@@ -109,7 +113,10 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         SENDGRID_API_KEY=get("SENDGRID_API_KEY"),
         SENDGRID_API_BASE_URL=get("SENDGRID_API_BASE_URL").rstrip("/"),
         SENDGRID_EVENT_PUBLIC_KEY=get("SENDGRID_EVENT_PUBLIC_KEY"),
-        INBOUND_EMAIL_DOMAIN=get("INBOUND_EMAIL_DOMAIN"),
+        SENDGRID_INBOUND_SECRET=get("SENDGRID_INBOUND_SECRET"),
+        INBOUND_EMAIL_DOMAIN=get("INBOUND_EMAIL_DOMAIN").lower(),
+        EMAIL_FROM=get("EMAIL_FROM").lower(),
+        ORGANIZATION_POSTAL_ADDRESS=get("ORGANIZATION_POSTAL_ADDRESS"),
         ORGANIZATION_NAME=get("ORGANIZATION_NAME", "Kindred"),
         ORGANIZATION_CONTACT=get("ORGANIZATION_CONTACT"),
         DEFAULT_REGION=get("DEFAULT_REGION", "US").upper(),
@@ -155,3 +162,32 @@ def _validate(s: Settings) -> None:
             missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
         if missing:
             raise ConfigError(f"SMS_TRANSPORT=twilio needs {', '.join(missing)}")
+    _validate_email(s)
+
+
+def _validate_email(s: Settings) -> None:
+    """Email needs a domain for reply addresses and, by law (CAN-SPAM), a postal address for the
+    footer; SendGrid also needs its key, the secret Inbound Parse authenticates with and the key
+    that verifies its signed events. Missing any of them stops the process at start."""
+    if s.EMAIL_TRANSPORT == "none":
+        return
+    missing = [n for n in ("INBOUND_EMAIL_DOMAIN", "ORGANIZATION_POSTAL_ADDRESS") if not getattr(s, n)]
+    if s.EMAIL_TRANSPORT == "sendgrid":
+        missing += [
+            n
+            for n in ("SENDGRID_API_KEY", "SENDGRID_INBOUND_SECRET", "SENDGRID_EVENT_PUBLIC_KEY")
+            if not getattr(s, n)
+        ]
+    if missing:
+        raise ConfigError(f"EMAIL_TRANSPORT={s.EMAIL_TRANSPORT} needs {', '.join(missing)}")
+    if not _DOMAIN.match(s.INBOUND_EMAIL_DOMAIN):
+        raise ConfigError(
+            "INBOUND_EMAIL_DOMAIN must be a domain name, like reply.example.org, "
+            f"not {s.INBOUND_EMAIL_DOMAIN!r}"
+        )
+    if s.EMAIL_FROM and not _EMAIL.match(s.EMAIL_FROM):
+        raise ConfigError(f"EMAIL_FROM must be an email address, not {s.EMAIL_FROM!r}")
+
+
+_DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

@@ -14,13 +14,30 @@ from sqlalchemy.engine import make_url
 
 from gateway import create_app, migrate
 from gateway.extensions import db
-from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from tests.doubles.fixtures import SENDGRID_API_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from tests.doubles.sendgrid_api import EventSigner, SendGridApiDouble
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, SettableClock, Worker
 
 PUBLIC_BASE_URL = "https://kindred.example.org"
 SECRET_KEY = "test-secret-key"
+INBOUND_EMAIL_DOMAIN = "reply.eastside.example.org"
+SENDGRID_INBOUND_SECRET = "inbound-parse-secret"
+ORGANIZATION_POSTAL_ADDRESS = "Eastside Neighbors, 100 Main St, Springfield, IL 62701"
+
+
+def email_config(sendgrid_api_url: str, event_public_key: str) -> dict[str, str]:
+    """The email settings of an app under test: SendGrid, pointed at the local double."""
+    return {
+        "EMAIL_TRANSPORT": "sendgrid",
+        "SENDGRID_API_KEY": SENDGRID_API_KEY,
+        "SENDGRID_API_BASE_URL": sendgrid_api_url,
+        "SENDGRID_EVENT_PUBLIC_KEY": event_public_key,
+        "SENDGRID_INBOUND_SECRET": SENDGRID_INBOUND_SECRET,
+        "INBOUND_EMAIL_DOMAIN": INBOUND_EMAIL_DOMAIN,
+        "ORGANIZATION_POSTAL_ADDRESS": ORGANIZATION_POSTAL_ADDRESS,
+    }
 
 
 def app_config(database_url: str, redis_url: str, twilio_api_url: str, instance: Path) -> dict[str, str]:
@@ -96,12 +113,18 @@ def app(
     database_url: str,
     redis_server: RedisServer,
     twilio_api: TwilioApiDouble,
+    sendgrid_api: SendGridApiDouble,
+    event_signer: EventSigner,
     clock: SettableClock,
     tmp_path: Path,
 ) -> Iterator[Flask]:
-    """The app on a fresh database, an empty Redis and the Twilio API double."""
+    """The app on a fresh database, an empty Redis, and the Twilio and SendGrid API doubles."""
     app = create_app(
-        {**app_config(database_url, redis_server.url, twilio_api.base_url, tmp_path), "CLOCK": clock}
+        {
+            **app_config(database_url, redis_server.url, twilio_api.base_url, tmp_path),
+            **email_config(sendgrid_api.base_url, event_signer.public_key),
+            "CLOCK": clock,
+        }
     )
     with app.app_context():
         from gateway.extensions import redis_client

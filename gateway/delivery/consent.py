@@ -9,8 +9,10 @@ from gateway.extensions import db
 from gateway.models import Address, ConsentEvent
 
 
-def status(address: Address, channel: str = "sms") -> Consent:
-    """Where the latest consent event on this address and channel leaves it."""
+def status(address: Address, channel: str | None = None) -> Consent:
+    """Where the latest consent event on this address and channel (the address's own, unless
+    named) leaves it."""
+    channel = channel or address.channel
     kind = db.session.scalar(
         select(ConsentEvent.kind)
         .where(ConsentEvent.address_id == address.id, ConsentEvent.channel == channel)
@@ -35,15 +37,15 @@ def record(
     source: str,
     detail: str = "",
     evidence_message_id: int | None = None,
-    channel: str = "sms",
+    channel: str | None = None,
 ) -> ConsentEvent:
-    """Append a consent event (the caller commits)."""
+    """Append a consent event, on the address's own channel unless named (the caller commits)."""
     if kind not in ("opt_in", "opt_out"):
         raise ValueError(f"unknown consent kind {kind!r}")
     event = ConsentEvent(
         organization_id=address.organization_id,
         address_id=address.id,
-        channel=channel,
+        channel=channel or address.channel,
         kind=kind,
         source=source,
         detail=detail[:200],

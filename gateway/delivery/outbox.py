@@ -22,10 +22,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from flows import pacing
 from flows.events import Consent
 from gateway import clock
-from gateway.delivery import consent, handoff
+from gateway.delivery import consent, handoff, mail_content
 from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, redact
 from gateway.delivery.status import apply_early, history, record_status
-from gateway.delivery.transports import OutboundSms, SendResult, TransportError, sms_transport
+from gateway.delivery.transports import (
+    OutboundSms,
+    SendResult,
+    TransportError,
+    email_transport,
+    sms_transport,
+)
 from gateway.extensions import db, redis_client
 from gateway.models import Address, Message, MessageStatusEvent, Organization, PromptRound
 
@@ -34,9 +40,12 @@ log = logging.getLogger(__name__)
 # Why a message may exist. Replies answer an inbound text; the rest the system starts itself
 # and need an opt-in on record.
 # An organizer's answer from the console inbox is a reply too: to the text they sent.
-REPLY_REASONS = frozenset({"reply", "opt_in_request", "help", "organizer_reply"})  # within the reply budget
+# An email sign-up's one confirmation email answers the request (a text or the /join form).
+REPLY_REASONS = frozenset(
+    {"reply", "opt_in_request", "help", "organizer_reply", "email_confirmation"}
+)  # within the reply budget
 AFTER_OPT_OUT = frozenset({"opt_out_confirmation", "help"})  # carriers require these even then
-INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer", "prompt_round"})
+INITIATED_REASONS = frozenset({"follow_up", "reminder", "team_relay", "organizer", "prompt_round", "mailing"})
 REASONS = REPLY_REASONS | AFTER_OPT_OUT | INITIATED_REASONS
 
 # An organizer's answer from the inbox is a reply while the text it answers is fresh; later it
@@ -95,6 +104,44 @@ def queue_sms(
     )
     db.session.add(message)
     db.session.flush()
+    history(message, "queued", source="outbox")
+    handoff.after_commit(handoff.SEND, message.id)
+    return message
+
+
+def queue_email(
+    address: Address,
+    subject: str,
+    body: str,
+    reason: str,
+    in_reply_to: Message | None = None,
+    mailing_id: int | None = None,
+    organizer_id: int | None = None,
+) -> Message:
+    """Put an email in the outbox (`body` is Markdown, rendered when it is sent); once the
+    caller commits, it goes to the queue. Its Message-ID header is fixed now, so a retried send
+    is the same email to the recipient's mail program."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown outbound reason {reason!r}")
+    if address.channel != "email":
+        raise ValueError("queue_email needs an email address")
+    message = Message(
+        organization_id=address.organization_id,
+        direction="outbound",
+        channel="email",
+        address_id=address.id,
+        subject=subject[: mail_content.SUBJECT_MAX],
+        body=body,
+        status="queued",
+        reason=reason,
+        in_reply_to_id=in_reply_to.id if in_reply_to else None,
+        mailing_id=mailing_id,
+        organizer_id=organizer_id,
+        next_attempt_at=clock.now(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    message.header_id = mail_content.new_header_id(message.id)
     history(message, "queued", source="outbox")
     handoff.after_commit(handoff.SEND, message.id)
     return message
@@ -204,12 +251,21 @@ def _send_queued(message_id: int) -> str:
         if allowed > now:
             return _defer(message, allowed)
 
-    sms = OutboundSms(message.address.value, message.body, _status_callback(message.id))
+    app = current_app._get_current_object()
+    if message.channel == "email":
+        mail = email_transport(app)
+        if mail is None:
+            return _finish(message, "suppressed", "email_off")
+        email = mail_content.compose(message)
+        send = lambda: mail.send(email)  # noqa: E731
+    else:
+        sms = OutboundSms(message.address.value, message.body, _status_callback(message.id))
+        send = lambda: sms_transport(app).send(sms)  # noqa: E731
     # No lock is held through the provider call (on SQLite that would be the database's): the
     # row is `sending` now, which the caps of a second worker count, and consent was just read.
     db.session.commit()
     try:
-        result = sms_transport(current_app._get_current_object()).send(sms)
+        result = send()
     except TransportError as exc:
         return _failed_attempt(message, exc)
     try:
@@ -436,7 +492,7 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
         message.attempts,
     )
     if exc.opt_out:
-        consent.opt_out(message.address, source="provider_error", detail=f"twilio {exc.code}")
+        consent.opt_out(message.address, source="provider_error", detail=f"{message.channel} {exc.code}")
     if exc.permanent or message.attempts >= MAX_ATTEMPTS:
         return _finish(message, "failed", exc.code)
     message.status = "queued"

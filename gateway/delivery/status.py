@@ -32,6 +32,7 @@ OUTBOX_REASONS = {
     "no_opt_in": "Not sent: Kindred starts texts only to people who opted in.",
     "reply_limit": "Not sent: too many replies to this number within the hour.",
     "erased": "Not sent: the recipient asked for their data to be erased.",
+    "email_off": "Not sent: email is turned off here (EMAIL_TRANSPORT=none).",
     "too_late": "Withdrawn: the reminder could no longer arrive before its event.",
     "round_cancelled": "Withdrawn: an organizer cancelled the prompt round before it was sent.",
     "worker_lost": (

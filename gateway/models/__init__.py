@@ -20,6 +20,7 @@ from gateway.models.community import (
     TeamMember,
 )
 from gateway.models.console import AuditEntry, Invitation, Organizer, Thread
+from gateway.models.email import EmailSignup, Mailing, ProviderEvent
 from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent
 from gateway.models.people import Address, ConsentEvent, Organization, Person
 
@@ -30,6 +31,7 @@ __all__ = [
     "ConsentEvent",
     "ConversationReport",
     "EarlyStatus",
+    "EmailSignup",
     "Event",
     "FlowSession",
     "FollowUp",
@@ -37,6 +39,7 @@ __all__ = [
     "FriendContactDigest",
     "Idea",
     "Invitation",
+    "Mailing",
     "Message",
     "MessageStatusEvent",
     "Organization",
@@ -45,6 +48,7 @@ __all__ = [
     "Prompt",
     "PromptRound",
     "PromptUse",
+    "ProviderEvent",
     "Rsvp",
     "Team",
     "TeamMember",

@@ -40,6 +40,10 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
     body: Mapped[str] = mapped_column(Text, default="")
+    # Email only: the subject, and the RFC 5322 Message-ID header (ours for outbound mail, the
+    # sender's for inbound; replies thread on it).
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    header_id: Mapped[str | None] = mapped_column(String(255), index=True)
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -50,6 +54,8 @@ class Message(Base):
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="SET NULL"))
     # The prompt round this message is part of (reason "prompt_round").
     round_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_round.id", ondelete="SET NULL"))
+    # The organizer mailing this email is part of (reason "mailing").
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))

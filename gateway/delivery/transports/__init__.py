@@ -1,8 +1,9 @@
-"""Transports: one interface for every way a text leaves Kindred. Only gateway.delivery.outbox calls them."""
+"""Transports: one interface for every way a text or email leaves Kindred. Only
+gateway.delivery.outbox calls them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from flask import Flask
@@ -15,6 +16,24 @@ class OutboundSms:
     to: str
     body: str
     status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundEmail:
+    """One email to hand to a provider, rendered: a plain-text part and an HTML part, and the
+    headers that thread it and let the recipient unsubscribe in one click."""
+
+    to: str
+    from_email: str
+    from_name: str
+    reply_to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    # Passed back by the provider with every delivery event, so an event finds its message even
+    # if recording the provider's id for it failed.
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,4 +74,29 @@ def sms_transport(app: Flask) -> SmsTransport:
 
             transport = SimulatorTransport()
         app.extensions["kindred.sms_transport"] = transport
+    return transport
+
+
+class EmailTransport(Protocol):
+    """Sends one email."""
+
+    def send(self, email: OutboundEmail) -> SendResult: ...
+
+
+def email_transport(app: Flask) -> EmailTransport | None:
+    """The app's email transport, built once per app from its settings; None when
+    EMAIL_TRANSPORT=none (email is off, and the outbox sends none)."""
+    if app.config["EMAIL_TRANSPORT"] == "none":
+        return None
+    transport = app.extensions.get("kindred.email_transport")
+    if transport is None:
+        if app.config["EMAIL_TRANSPORT"] == "sendgrid":
+            from gateway.delivery.transports.sendgrid_email import SendGridEmailTransport
+
+            transport = SendGridEmailTransport.from_config(app.config)
+        else:
+            from gateway.delivery.transports.simulator import SimulatorMailTransport
+
+            transport = SimulatorMailTransport()
+        app.extensions["kindred.email_transport"] = transport
     return transport

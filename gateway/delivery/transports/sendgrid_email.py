@@ -1,0 +1,67 @@
+"""SendGrid: sending with the official client (v3 Mail Send), and what its answers mean."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.error import URLError
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import CustomArg, From, Header, Mail, ReplyTo, To
+
+from gateway.delivery.transports import OutboundEmail, SendResult, TransportError
+
+DEFAULT_HOST = "https://api.sendgrid.com"
+TIMEOUT_SECONDS = 15
+
+
+class SendGridEmailTransport:
+    """Sends through SendGrid's v3 Mail Send API with the official client."""
+
+    def __init__(self, api_key: str, api_base_url: str = ""):
+        self.client = SendGridAPIClient(api_key=api_key, host=api_base_url or DEFAULT_HOST)
+        self.client.client.timeout = TIMEOUT_SECONDS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SendGridEmailTransport:
+        return cls(config["SENDGRID_API_KEY"], config["SENDGRID_API_BASE_URL"])
+
+    def send(self, email: OutboundEmail) -> SendResult:
+        mail = Mail(
+            from_email=From(email.from_email, email.from_name or None),
+            to_emails=To(email.to),
+            subject=email.subject,
+            plain_text_content=email.text,
+            html_content=email.html,
+        )
+        mail.reply_to = ReplyTo(email.reply_to)
+        for name, value in email.headers.items():
+            mail.header = Header(name, value)
+        if email.message_id is not None:
+            mail.custom_arg = CustomArg("kindred_message_id", str(email.message_id))
+        try:
+            response = self.client.send(mail)
+        except HTTPError as exc:
+            status = int(getattr(exc, "status_code", 0) or 0)
+            raise TransportError(
+                f"sendgrid refused the email (HTTP {status})",
+                code=f"sg{status}",
+                permanent=400 <= status < 500 and status != 429,
+            ) from exc
+        except (TimeoutError, URLError, OSError) as exc:
+            raise TransportError(f"sendgrid unreachable: {type(exc).__name__}") from exc
+        # Taken (202). Without its X-Message-Id the email still must not be sent again; its
+        # events find it by the custom argument instead.
+        provider_id = _header(response.headers, "X-Message-Id") or "sg-" + uuid.uuid4().hex
+        return SendResult(provider_id=provider_id[:64], status="sent")
+
+
+def _header(headers: Any, name: str) -> str:
+    """A response header, whatever mapping type the client hands back."""
+    getter = getattr(headers, "get", None)
+    value = getter(name) if getter else None
+    if value is None and getter:
+        value = getter(name.lower())
+    return str(value or "").strip()

@@ -1,0 +1,197 @@
+"""A local stand-in for SendGrid's v3 Mail Send API that the real sendgrid client can use, and
+a signer for SendGrid's signed Event Webhook.
+
+It speaks the wire format of `POST /v3/mail/send`: a Bearer API key, the JSON mail body
+(personalizations, from, reply_to, subject, content, headers, custom_args), `202 Accepted` with
+an empty body and an `X-Message-Id` header on success, and SendGrid's JSON error shape
+(`{"errors": [{"message", "field", "help"}]}`) on failure. Point the client at it with
+`SENDGRID_API_BASE_URL=double.base_url`.
+
+Faults are programmed per test: transient server errors (`fail_next`) and a recipient SendGrid
+refuses (`reject`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+_SHUTDOWN_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """A mail the double accepted, flattened for assertions."""
+
+    message_id: str
+    to: str
+    from_email: str
+    from_name: str | None
+    reply_to: str | None
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+    custom_args: dict[str, str]
+    raw: dict[str, Any] = field(repr=False)
+
+
+class SendGridApiDouble:
+    """A threaded HTTP server on 127.0.0.1 answering like SendGrid's Mail Send API."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.sent: list[SentMail] = []
+        self.requests = 0
+        self._failures: list[int] = []
+        self._rejected: set[str] = set()
+        self._lock = threading.Lock()
+        self._server = _Server(self)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
+            name="sendgrid-api-double",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+    def fail_next(self, n: int = 1, status: int = 500) -> None:
+        """Answer the next `n` sends with `status` (a passing fault, like SendGrid's 5xx)."""
+        with self._lock:
+            self._failures.extend([status] * n)
+
+    def reject(self, email: str) -> None:
+        """Refuse every send to this recipient with 400, as SendGrid does a malformed address."""
+        with self._lock:
+            self._rejected.add(email.lower())
+
+    def respond(self, method: str, path: str, authorization: str, body: bytes) -> tuple[int, Any, str | None]:
+        """(HTTP status, JSON payload or None, X-Message-Id or None) for one request."""
+        if method != "POST" or path != "/v3/mail/send":
+            return 404, _errors("Not found", None), None
+        if authorization != f"Bearer {self.api_key}":
+            return (
+                401,
+                _errors("The provided authorization grant is invalid, expired, or revoked", None),
+                None,
+            )
+        with self._lock:
+            self.requests += 1
+            if self._failures:
+                return self._failures.pop(0), _errors("Internal server error", None), None
+        try:
+            mail = json.loads(body)
+            personalization = mail["personalizations"][0]
+            to = personalization["to"][0]["email"]
+            content = {part["type"]: part["value"] for part in mail["content"]}
+            subject = personalization.get("subject") or mail["subject"]
+            sender = mail["from"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return 400, _errors("Bad Request", None), None
+        if to.lower() in self._rejected:
+            return 400, _errors("Does not contain a valid address.", "personalizations.0.to.0.email"), None
+        message_id = uuid.uuid4().hex[:22]
+        sent = SentMail(
+            message_id=message_id,
+            to=to,
+            from_email=sender["email"],
+            from_name=sender.get("name"),
+            reply_to=(mail.get("reply_to") or {}).get("email"),
+            subject=subject,
+            text=content.get("text/plain", ""),
+            html=content.get("text/html", ""),
+            headers={**mail.get("headers", {}), **personalization.get("headers", {})},
+            custom_args={**mail.get("custom_args", {}), **personalization.get("custom_args", {})},
+            raw=mail,
+        )
+        with self._lock:
+            self.sent.append(sent)
+        return 202, None, message_id
+
+
+def _errors(message: str, field_name: str | None) -> dict[str, Any]:
+    return {"errors": [{"message": message, "field": field_name, "help": None}]}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, double: SendGridApiDouble) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.double = double
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests assert on `sent`."""
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, payload, message_id = self.server.double.respond(
+            self.command, self.path, self.headers.get("Authorization", ""), body
+        )
+        data = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        if message_id:
+            self.send_header("X-Message-Id", message_id)
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class EventSigner:
+    """Signs Event Webhook posts as SendGrid does: ECDSA P-256 with SHA-256 over the timestamp
+    header followed by the raw body, base64 in X-Twilio-Email-Event-Webhook-Signature."""
+
+    SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+    TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+
+    @property
+    def public_key(self) -> str:
+        """The verification key as SendGrid's settings page shows it (base64 DER, no PEM armour)."""
+        der = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return base64.b64encode(der).decode()
+
+    def headers(self, body: bytes, timestamp: int) -> dict[str, str]:
+        signed = str(timestamp).encode() + body
+        signature = self._key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        return {self.SIGNATURE: base64.b64encode(signature).decode(), self.TIMESTAMP: str(timestamp)}
