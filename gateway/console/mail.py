@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import HiddenField, StringField, TextAreaField
@@ -23,7 +23,8 @@ from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
 from gateway.delivery import mail_content
 from gateway.delivery.status import OUTBOX_REASONS
-from gateway.models import Organization
+from gateway.extensions import db
+from gateway.models import Mailing, Organization
 
 KINDS = {
     "all": "Everyone with an email address",
@@ -72,7 +73,6 @@ def _mail_page(
         chosen=chosen if chosen is not None else {},
         form=form,
         email_on=_email_on(),
-        exclusions=mailings.EXCLUSIONS,
         reasons=OUTBOX_REASONS,
         error=error,
     ), status
@@ -192,4 +192,22 @@ def mail_send() -> ResponseReturnValue:
         flash(f"Sending: {mailing.planned} emails queued.", "info")
     else:
         flash("That email was already sent; this is it.", "info")
-    return redirect(url_for("console.mail_page", _anchor=f"mailing-{mailing.id}"), 303)
+    return redirect(url_for("console.mailing_page", id=mailing.id), 303)
+
+
+@bp.get("/mail/<id:id>")
+@needs("viewer")
+def mailing_page(id: int) -> ResponseReturnValue:
+    """One mailing: who it was for, who was left out then, where its emails are, and the email."""
+    org = organization.default()
+    mailing = db.session.get(Mailing, id)
+    if mailing is None or mailing.organization_id != org.id:
+        abort(404, description="no such email")
+    return render_template(
+        "console/mailing.html",
+        mailing=mailing,
+        progress=mailings.progress([id])[id],
+        exclusions=mailings.EXCLUSIONS,
+        reasons=OUTBOX_REASONS,
+        html=mail_content.preview_html(org, mailing.body),
+    )

@@ -119,7 +119,7 @@ def test_a_mailing_reaches_each_opted_in_member_once_and_nobody_else(
     assert sendgrid_api.sent == [] and db.session.scalar(select(func.count()).select_from(Mailing)) == 0
 
     status, location, _ = confirm(organizer, page, 2)
-    assert status == 303 and location.endswith("/console/mail#mailing-1")
+    assert status == 303 and re.search(r"/console/mail/\d+$", location)
     worker.run()
     assert sorted(mail.to for mail in sendgrid_api.sent) == ["ana@example.org", "eve@example.org"]
     for mail in sendgrid_api.sent:
@@ -128,12 +128,17 @@ def test_a_mailing_reaches_each_opted_in_member_once_and_nobody_else(
         assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     listing = organizer.get("/console/mail").get_data(as_text=True)
-    row = re.search(r'<tr id="mailing-1" data-status="(\w+)">(.*?)</tr>', listing, re.S)
+    row = re.search(r'<tr id="mailing-\d+" data-status="(\w+)">(.*?)</tr>', listing, re.S)
     assert row and row[1] == "done"
     counts = dict(re.findall(r'data-count="([\w-]+)">(\d+)<', row[2]))
     assert counts == {"planned": "2", "sent": "2", "delivered": "0", "waiting": "0", "not-sent": "0"}
     assert "Forum Thursday" in row[2]
 
+    mailing_page = organizer.get(location).get_data(as_text=True)
+    assert '<span id="mailing-status">done</span>' in mailing_page and 'id="sent">2<' in mailing_page
+    assert (
+        "<strong>forum</strong>" in mailing_page and "never confirmed their email address 1" in mailing_page
+    )
     mailing = db.session.scalar(select(Mailing))
     assert mailing is not None and (mailing.planned, mailing.audience, mailing.status) == (2, "all", "done")
     assert mailing.excluded == {"erased": 1, "opted_out": 1, "no_opt_in": 1}
@@ -266,10 +271,11 @@ def test_a_viewer_sees_the_mailings_but_cannot_preview_or_send(
 ) -> None:
     organizer = signed_in("organizer")
     _, page = compose(organizer)
-    confirm(organizer, page, 2)
+    _, location, _ = confirm(organizer, page, 2)
     viewer = signed_in("viewer")
     listing = viewer.get("/console/mail").get_data(as_text=True)
-    assert 'id="mailing-1"' in listing and "Write an email" not in listing
+    assert location.removeprefix("http://localhost") in listing and "Write an email" not in listing
+    assert "Forum Thursday" in viewer.get(location).get_data(as_text=True)
     token = csrf_token(viewer, "/console/mail")
     data = {"kind": "all", "subject": "Hi", "body": "Hello", "csrf_token": token}
     assert viewer.post("/console/mail/preview", data=data).status_code == 403
