@@ -134,6 +134,7 @@ def main() -> int:
             "settings": "/console/settings",
             "rounds": "/console/rounds",
             "round preview, everyone": preview,
+            "email": "/console/mail",
         }
         baseline = timings(session, base + "/healthz", args.requests)
         rows = [("/healthz (baseline)", baseline)]

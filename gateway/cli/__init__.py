@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from gateway import create_app, logs
-from gateway.cli import db, demo, events, export, org, organizer, prompts, rounds, seed, worker
+from gateway.cli import db, demo, events, export, mail, org, organizer, prompts, rounds, seed, worker
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         export.export,
         prompts.prompts_group,
         rounds.rounds_group,
+        mail.mail_group,
         org.org_group,
         events.events_group,
         organizer.organizer_group,

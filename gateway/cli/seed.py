@@ -1,6 +1,6 @@
 """`kindred seed-demo --volunteers N`: realistic fake volunteers, friends, reports, texts, teams,
-events and inbox threads, to explore or show the organizer console. Nothing is sent; the phone
-numbers are fictional (+1 555)."""
+events, inbox threads and email addresses, to explore or show the organizer console. Nothing is
+sent; the phone numbers are fictional (+1 555) and the email addresses at example.org."""
 
 from __future__ import annotations
 
@@ -42,5 +42,7 @@ def seed_demo(volunteers: int, seed: int) -> None:
         f"seeded {counts['volunteers']} volunteers, {counts['friends']} friends, "
         f"{counts['reports']} reports, {counts['messages']} messages, {counts['teams']} teams "
         f"({counts['team_members']} members), {counts['events']} events ({counts['rsvps']} RSVPs), "
-        f"{counts['threads']} inbox threads, {counts['ideas']} ideas to review, {counts['opt_outs']} opt-outs"
+        f"{counts['threads']} inbox threads, {counts['ideas']} ideas to review, "
+        f"{counts['opt_outs']} opt-outs, "
+        f"{counts['emails']} email addresses ({counts['email_opt_ins']} confirmed)"
     )

@@ -20,7 +20,6 @@ checks the round right before each send (paused: held; cancelled: withdrawn).
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -30,19 +29,18 @@ from typing import Any
 from sqlalchemy import Row, Select, String, cast, func, null, select, update
 
 from flows import events as ev
-from flows import pacing
 from flows import prompts as flow_prompts
-from flows import teams as team_flows
 from gateway import clock
-from gateway.community import audit
+from gateway.community import audit, sending
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
+from gateway.community.sending import Audience, AudienceError, Batch, Progress
+from gateway.delivery import consent as consent_ledger
 from gateway.delivery import handoff, outbox
 from gateway.delivery.addresses import ERASED_PREFIX
 from gateway.extensions import db
 from gateway.models import (
     Address,
-    ConsentEvent,
     FlowSession,
     Friend,
     Message,
@@ -51,7 +49,6 @@ from gateway.models import (
     Person,
     PromptRound,
     PromptUse,
-    Team,
     TeamMember,
 )
 
@@ -79,25 +76,8 @@ STARTING, CHANGED = "starting", "changed"
 COUNT_AT_CHECK = "_count_at_check"
 
 
-class AudienceError(ValueError):
-    """An audience that names nothing Kindred knows (a team code, a stage, a number of weeks)."""
-
-
 class ConfirmError(ValueError):
     """A send whose confirmed count is not the count the round would text now."""
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Who a round is for: `all` volunteers, a team's, those with a friend at a stage, or
-    those inactive for some weeks."""
-
-    kind: str
-    value: str = ""
-    team_id: int | None = None
-
-    def __str__(self) -> str:
-        return self.kind if self.kind == "all" else f"{self.kind}:{self.value}"
 
 
 def parse_audience(org: Organization, raw: str) -> Audience:
@@ -108,14 +88,7 @@ def parse_audience(org: Organization, raw: str) -> Audience:
     if kind == "all" and not value:
         return Audience("all")
     if kind == "team" and value:
-        if not team_flows.is_code(value):
-            raise AudienceError(f"no team has the join code {value!r}")
-        team = db.session.scalar(
-            select(Team).where(Team.organization_id == org.id, func.upper(Team.join_code) == value.upper())
-        )
-        if team is None:
-            raise AudienceError(f"no team has the join code {value!r}")
-        return Audience("team", team.join_code, team.id)
+        return sending.team_audience(org, value)
     if kind == "stage":
         if value.lower() not in ev.STAGES:
             raise AudienceError(f"unknown stage {value!r}; use one of {', '.join(ev.STAGES)}")
@@ -194,29 +167,18 @@ class Preview:
 
 def preview(org: Organization, audience: Audience, now: datetime | None = None) -> Preview:
     """Plan the round without writing anything."""
-    result = Preview(audience, now or clock.now())
-    for batch in plan(org, audience, result.now):
-        for outcome in batch:
-            result.add(outcome)
-    return result
+    now = now or clock.now()
+    return sending.tally(Preview(audience, now), plan(org, audience, now))
 
 
 def plan(org: Organization, audience: Audience, now: datetime) -> Iterator[list[Planned | Excluded]]:
     """The audience's volunteers, planned a batch at a time, in id order. Each batch is read
     when the one before it has been used, so the caller may write between batches."""
-    rules = outbox.pacing_rules(org)
+    pacer = sending.Pacer(org, now)
     library = prompt_library.library(org.id)
     org_view = ev.Organization(org.name, org.contact)
-    after = 0
-    while True:
-        query = _audience_query(org, audience, now).where(Person.id > after)
-        people = db.session.execute(query.limit(BATCH)).all()
-        if not people:
-            return
-        members = query.where(Person.id <= people[-1].id).with_only_columns(Person.id)
-        batch = Batch(after, people[-1].id, members)
-        after = people[-1].id
-        yield list(_plan_batch(org, people, batch, rules, library, org_view, now))
+    for people, batch in sending.batches(_audience_query(org, audience, now), BATCH):
+        yield list(_plan_batch(org, people, batch, pacer, library, org_view, now))
 
 
 def _audience_query(org: Organization, audience: Audience, now: datetime) -> Select[Any]:
@@ -228,7 +190,7 @@ def _audience_query(org: Organization, audience: Audience, now: datetime) -> Sel
     if audience.kind == "team":
         query = query.where(
             select(TeamMember.id)
-            .where(TeamMember.person_id == Person.id, TeamMember.team_id == audience.team_id)
+            .where(TeamMember.person_id == Person.id, TeamMember.team_id == audience.row_id)
             .exists()
         )
     elif audience.kind == "stage":
@@ -241,26 +203,11 @@ def _audience_query(org: Organization, audience: Audience, now: datetime) -> Sel
     return query
 
 
-@dataclass(frozen=True)
-class Batch:
-    """One batch of the audience: person ids in (after, last], and the query of its members.
-    The queries for the batch's rows name both: the range lets the database read the batch's
-    rows off an index, and the query needs no list of ids."""
-
-    after: int
-    last: int
-    members: Select[Any]
-
-    def holds(self, person_id: Any) -> Any:
-        """The condition that `person_id` (a column) is one of the batch's people."""
-        return person_id.between(self.after + 1, self.last) & person_id.in_(self.members)
-
-
 def _plan_batch(
     org: Organization,
     people: Sequence[Row[Any]],
     batch: Batch,
-    rules: pacing.Pacing,
+    pacer: sending.Pacer,
     library: tuple[ev.Prompt, ...],
     org_view: ev.Organization,
     now: datetime,
@@ -274,16 +221,7 @@ def _plan_batch(
         )
     }
     address_ids = select(Address.id).where(batch.holds(Address.person_id), Address.channel == "sms")
-    latest = (
-        select(func.max(ConsentEvent.id))
-        .where(ConsentEvent.address_id.in_(address_ids), ConsentEvent.channel == "sms")
-        .group_by(ConsentEvent.address_id)
-    )
-    consent = dict(
-        db.session.execute(
-            select(ConsentEvent.address_id, ConsentEvent.kind).where(ConsentEvent.id.in_(latest))
-        ).all()
-    )
+    consent = consent_ledger.latest_kinds(address_ids, "sms")
     recent = outbox.recent_initiated_sends(address_ids, now)
     # An idea of an earlier round still in the outbox (held for the calling window, say): a
     # second round would only stack another behind it.
@@ -316,7 +254,6 @@ def _plan_batch(
     ):
         friends.setdefault(row.volunteer_id, []).append(row)
 
-    windows: dict[str, datetime] = {}  # when the calling window next allows a text, by time zone
     for person in people:
         address = addresses.get(person.id)
         if address is None or address.pending_erasure or address.value.startswith(ERASED_PREFIX):
@@ -327,11 +264,8 @@ def _plan_batch(
             yield Excluded(person.id, "opted_out" if kind == "opt_out" else "no_opt_in")
             continue
         timezone = person.timezone or org.timezone
-        if timezone not in windows:
-            windows[timezone] = pacing.next_send_time(now, timezone, rules, ())
-        window = windows[timezone]
-        sent = recent.get(address.id)
-        if sent and pacing.next_send_time(now, timezone, rules, sent) > window:
+        window = pacer.window(timezone)
+        if pacer.over_cap(timezone, recent.get(address.id)):
             yield Excluded(person.id, "over_cap")
             continue
         if address.id in waiting:
@@ -401,7 +335,7 @@ def start(
     organizer started for the same audience since then is that confirmation sent twice."""
     db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
     if previewed_at is not None:
-        earlier = _earlier(org, audience, organizer, previewed_at)
+        earlier: PromptRound | None = sending.earlier(PromptRound, org, audience, organizer, previewed_at)
         if earlier is not None:
             db.session.rollback()
             return earlier, False
@@ -429,44 +363,11 @@ def _new_round(
     if confirm <= 0:
         db.session.rollback()
         raise ConfirmError("nobody in this audience would get a text: nothing was sent")
-    prompt_round = PromptRound(
-        organization_id=org.id,
-        audience=str(audience),
-        status=status,
-        planned=confirm,
-        excluded=excluded,
-        created_by_id=organizer.id if organizer else None,
-        actor=(organizer.email if organizer else actor)[:320],
-        created_at=now,
-    )
-    db.session.add(prompt_round)
-    db.session.flush()
-    audit.record(
-        org,
-        "round_started",
-        organizer,
-        ip,
-        actor,
-        round=prompt_round.id,
-        audience=str(audience),
-        count=confirm,
-        excluded=excluded,
+    started = sending.Started(audience, confirm, excluded, organizer, actor, ip, now)
+    prompt_round: PromptRound = sending.start(
+        PromptRound, org, started, "round_started", "round", status=status
     )
     return prompt_round
-
-
-def _earlier(
-    org: Organization, audience: Audience, organizer: Organizer | None, previewed_at: datetime
-) -> PromptRound | None:
-    """A round the same organizer started for the same audience since `previewed_at`."""
-    return db.session.scalar(
-        select(PromptRound).where(
-            PromptRound.organization_id == org.id,
-            PromptRound.audience == str(audience),
-            PromptRound.created_by_id == (organizer.id if organizer else None),
-            PromptRound.created_at >= previewed_at,
-        )
-    )
 
 
 def queue_started(round_id: int) -> str:
@@ -590,60 +491,9 @@ def _queue(prompt_round: PromptRound, batch: list[Planned], now: datetime) -> No
             session.expires_at = None
 
 
-@dataclass(frozen=True)
-class Progress:
-    """A round's messages by where they are: queued (due now), deferred (queued for later),
-    sent (or delivered), suppressed (by reason) and failed."""
-
-    queued: int = 0
-    deferred: int = 0
-    sent: int = 0
-    failed: int = 0
-    suppressed: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def suppressed_total(self) -> int:
-        return sum(self.suppressed.values())
-
-    @property
-    def total(self) -> int:
-        return self.queued + self.deferred + self.sent + self.failed + self.suppressed_total
-
-
-SENT_STATUSES = frozenset({"sent", "delivered"})
-FAILED_STATUSES = frozenset({"failed", "undelivered"})
-
-
 def progress(round_ids: list[int], now: datetime | None = None) -> dict[int, Progress]:
     """Each round's progress, read with one grouped query."""
-    now = now or clock.now()
-    deferred = (Message.status == "queued") & (Message.next_attempt_at > now)
-    rows = db.session.execute(
-        select(Message.round_id, Message.status, Message.error_code, deferred.label("deferred"), func.count())
-        .where(Message.round_id.in_(round_ids))
-        .group_by(Message.round_id, Message.status, Message.error_code, deferred)
-    )
-    counts: dict[int, Counter[str]] = {round_id: Counter() for round_id in round_ids}
-    suppressed: dict[int, Counter[str]] = {round_id: Counter() for round_id in round_ids}
-    for round_id, status, error_code, later, count in rows:
-        if status in ("queued", "sending"):
-            counts[round_id]["deferred" if later else "queued"] += count
-        elif status in SENT_STATUSES:
-            counts[round_id]["sent"] += count
-        elif status == "suppressed":
-            suppressed[round_id][error_code or "unknown"] += count
-        else:
-            counts[round_id]["failed" if status in FAILED_STATUSES else "queued"] += count
-    return {
-        round_id: Progress(
-            queued=counts[round_id]["queued"],
-            deferred=counts[round_id]["deferred"],
-            sent=counts[round_id]["sent"],
-            failed=counts[round_id]["failed"],
-            suppressed=dict(suppressed[round_id]),
-        )
-        for round_id in round_ids
-    }
+    return sending.progress(Message.round_id, round_ids, now)
 
 
 PAST = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
@@ -708,13 +558,3 @@ def rounds(org: Organization, limit: int = 50) -> list[PromptRound]:
             .limit(limit)
         )
     )
-
-
-def audience_choices(org: Organization) -> list[tuple[str, str]]:
-    """The organization's teams as (join code, name), for choosing an audience."""
-    return [
-        (code, name)
-        for code, name in db.session.execute(
-            select(Team.join_code, Team.name).where(Team.organization_id == org.id).order_by(Team.name)
-        )
-    ]

@@ -1,21 +1,23 @@
 """Realistic fake data for the organizer console (`kindred seed-demo`): volunteers who joined
 over the past half year, some brought in by others; the friends they listed and the
 conversations they reported; the texts both ways with their delivery history; teams, events
-and RSVPs; and a few texts the flows left for the inbox.
+and RSVPs; a few texts the flows left for the inbox; and the email addresses some volunteers
+gave, most of them confirmed (an email opt-in), so organizer email has an audience.
 
 Everything is made in memory from `rng` and `now` first (`plan`), so a seed gives the same
 data, then written in bulk (`write`): the ids come from the database's own counter, and the rows
 go in as executemany batches (COPY on PostgreSQL), so thousands of volunteers take seconds. The
 replies are the flows' own. Phone numbers, referral and join codes are checked against the
 database, and provider ids are random as the carrier's are, so seeding again adds more. The
-numbers are fictional (+1 555), friends get no contact details at all, and nothing is sent or
-queued.
+numbers are fictional (+1 555), the email addresses are at example.org (reserved, RFC 2606),
+friends get no contact details at all, and nothing is sent or queued.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -128,6 +130,12 @@ DELIVERED_SHARE = 0.94  # of texts sent, those the carrier confirmed; the rest s
 FAILED_EVERY = 150  # volunteers per failed reply in the last week (at least one)
 SUPPRESSED_EVERY = 250  # volunteers per follow-up withheld after an opt-out (at least one)
 CARRIER_ERRORS = ("30007", "30003", "30005", "30006", "30008")
+# Of volunteers, those who also gave an email address; of those, the ones who confirmed it (the
+# rest never did), and of those, the ones who later unsubscribed.
+EMAIL_SHARE = 0.3
+EMAIL_CONFIRMED_SHARE = 0.8
+EMAIL_UNSUBSCRIBED_SHARE = 0.05
+EMAIL_DOMAIN = "example.org"
 
 # The hundred numbers around the simulator's, one of which its page suggests for playing a
 # phone (+1 555-555-0100): seeded numbers stay out of them.
@@ -436,6 +444,18 @@ class _Event:
 
 
 @dataclass(eq=False)
+class _Email:
+    """An email address a volunteer gave, when they confirmed it and when they unsubscribed."""
+
+    volunteer: _Volunteer
+    value: str
+    given: datetime
+    confirmed: datetime | None = None
+    unsubscribed: datetime | None = None
+    address_id: int | None = None
+
+
+@dataclass(eq=False)
 class _Idea:
     text: _Message  # their IDEA text
     body: str
@@ -483,6 +503,7 @@ class Plan:
     events: list[_Event]
     threads: list[_Thread]
     ideas: list[_Idea] = field(default_factory=list)
+    emails: list[_Email] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many of each thing it makes."""
@@ -498,6 +519,8 @@ class Plan:
             "threads": len(self.threads),
             "ideas": len(self.ideas),
             "opt_outs": sum(volunteer.opted_out is not None for volunteer in self.volunteers),
+            "emails": len(self.emails),
+            "email_opt_ins": sum(email.confirmed is not None for email in self.emails),
         }
 
 
@@ -526,7 +549,37 @@ def plan(org: Organization, volunteers: int, rng: random.Random, now: datetime) 
     ideas = _ideas(people, opted_out, rng, now, texts)
     _failures(people, opted_out, rng, now, texts)
     _deliver(texts.all, rng)
-    return Plan(people, friends, sorted(texts.all, key=lambda text: text.at), teams, events, threads, ideas)
+    emails = _emails(org, people, rng, now)  # last: what a seed made before emails stays the same
+    texts_in_order = sorted(texts.all, key=lambda text: text.at)
+    return Plan(people, friends, texts_in_order, teams, events, threads, ideas, emails)
+
+
+def _emails(
+    org: Organization, people: Sequence[_Volunteer], rng: random.Random, now: datetime
+) -> list[_Email]:
+    """Some volunteers gave an email address (named after them and their number, so no two
+    alike) sometime after joining; most confirmed it, and a few of those later unsubscribed."""
+    giving = [volunteer for volunteer in people if rng.random() < EMAIL_SHARE]
+    made = []
+    for volunteer in giving:
+        local = unicodedata.normalize("NFKD", volunteer.name).encode("ascii", "ignore").decode().lower()
+        given = volunteer.joined + (now - QUIET - volunteer.joined) * rng.random()
+        email = _Email(volunteer, f"{local}.{volunteer.phone[-7:]}@{EMAIL_DOMAIN}", given)
+        if rng.random() < EMAIL_CONFIRMED_SHARE:
+            email.confirmed = given + (now - QUIET - given) * rng.random() / 10
+            if rng.random() < EMAIL_UNSUBSCRIBED_SHARE:
+                email.unsubscribed = email.confirmed + (now - QUIET - email.confirmed) * rng.random()
+        made.append(email)
+    taken: set[str] = set()
+    for part in _chunks([email.value for email in made], LOOKUP_CHUNK):
+        taken.update(
+            db.session.scalars(
+                select(Address.value).where(
+                    Address.organization_id == org.id, Address.channel == "email", Address.value.in_(part)
+                )
+            )
+        )
+    return [email for email in made if email.value not in taken]
 
 
 def _ideas(
@@ -961,7 +1014,7 @@ def _failures(
 def write(org: Organization, made: Plan) -> None:
     """Write what `plan` made, in bulk, oldest first within each table (the caller commits)."""
     _number(Person, made.volunteers)
-    _number(Address, made.volunteers, "address_id")
+    _number(Address, [*made.volunteers, *made.emails], "address_id")
     _number(Message, made.texts)
     _number(Friend, made.friends)
     _number(Team, made.teams)
@@ -1045,6 +1098,40 @@ def _write_people(org: Organization, made: Plan) -> None:
                 "created_at": volunteer.joined,
             }
             for volunteer in people
+        ],
+    )
+    _insert(
+        Address,
+        [
+            {
+                "id": email.address_id,
+                "organization_id": org.id,
+                "person_id": email.volunteer.id,
+                "channel": "email",
+                "value": email.value,
+                "pending_erasure": False,
+                "created_at": email.given,
+            }
+            for email in made.emails
+        ],
+    )
+    said = [(email, "opt_in", "email_confirmed", email.confirmed) for email in made.emails] + [
+        (email, "opt_out", "email_one_click", email.unsubscribed) for email in made.emails
+    ]
+    _insert(
+        ConsentEvent,
+        [
+            {
+                "organization_id": org.id,
+                "address_id": email.address_id,
+                "channel": "email",
+                "kind": kind,
+                "source": source,
+                "detail": "seed",
+                "evidence_message_id": None,
+                "at": at,
+            }
+            for email, kind, source, at in sorted((s for s in said if s[3] is not None), key=lambda s: s[3])
         ],
     )
 

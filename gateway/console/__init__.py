@@ -55,6 +55,7 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     exports,
     inbox,
     learned,
+    mail,
     network,
     pages,
     prompts,

@@ -22,7 +22,7 @@ from wtforms import HiddenField, StringField
 from flows.events import STAGES
 from gateway import clock
 from gateway.access import needs
-from gateway.community import organization, round_previews, rounds
+from gateway.community import organization, round_previews, rounds, sending
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
 from gateway.delivery.status import OUTBOX_REASONS
@@ -62,7 +62,7 @@ def _rounds_page(
         rounds=latest,
         progress=rounds.progress([r.id for r in latest]),
         kinds=KINDS,
-        teams=rounds.audience_choices(org),
+        teams=sending.team_choices(org),
         stages=STAGES,
         chosen=chosen if chosen is not None else request.form,
         form=ConsoleForm(formdata=None),

@@ -36,6 +36,12 @@ def render_html(markdown: str) -> str:
     return _markdown.render(markdown)
 
 
+def preview_html(org: Organization, markdown: str) -> str:
+    """The HTML of a mailing as its members will see it, footer included; the footer's
+    unsubscribe link, each member's own when it is sent, goes nowhere here."""
+    return _with_footer("", render_html(markdown), org, "#unsubscribe")[1]
+
+
 def sender(org: Organization) -> tuple[str, str]:
     """The From of the organization's email: EMAIL_FROM, else hello@INBOUND_EMAIL_DOMAIN."""
     address = current_app.config["EMAIL_FROM"] or f"hello@{current_app.config['INBOUND_EMAIL_DOMAIN']}"

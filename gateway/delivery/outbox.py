@@ -33,7 +33,7 @@ from gateway.delivery.transports import (
     sms_transport,
 )
 from gateway.extensions import db, redis_client
-from gateway.models import Address, Message, MessageStatusEvent, Organization, PromptRound
+from gateway.models import Address, Mailing, Message, MessageStatusEvent, Organization, PromptRound
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +204,15 @@ def send_queued_message(message_id: int) -> str:
     Idempotent: the row is claimed with a conditional update, so a second job for the same
     row (a retry, the sweeper, a duplicate) finds nothing to do but, for a row a crashed
     recording left `sending`, to reconcile it from what is known of its send. A message of a
-    prompt round that has nothing left to send marks the round done.
+    prompt round or mailing that has nothing left to send marks it done.
     """
     status = _send_queued(message_id)
-    settle_round(db.session.scalar(select(Message.round_id).where(Message.id == message_id)))
+    part_of = db.session.execute(
+        select(Message.round_id, Message.mailing_id).where(Message.id == message_id)
+    ).one_or_none()
+    if part_of is not None:
+        settle_round(part_of.round_id)
+        settle_mailing(part_of.mailing_id)
     return status
 
 
@@ -432,14 +437,25 @@ def withdraw_round(round_id: int, reason: str) -> int:
 def settle_round(round_id: int | None) -> bool:
     """Mark a sending prompt round done once none of its messages is left queued or sending;
     returns whether it was marked now."""
-    if round_id is None:
+    return _settle(PromptRound, Message.round_id, round_id, updated=True)
+
+
+def settle_mailing(mailing_id: int | None) -> bool:
+    """Mark a sending mailing done once none of its messages is left queued or sending; returns
+    whether it was marked now."""
+    return _settle(Mailing, Message.mailing_id, mailing_id, updated=False)
+
+
+def _settle(model: Any, by: Any, row_id: int | None, updated: bool) -> bool:
+    if row_id is None:
         return False
-    left = select(Message.id).where(Message.round_id == round_id, Message.status.in_(("queued", "sending")))
+    left = select(Message.id).where(by == row_id, Message.status.in_(("queued", "sending")))
     now = clock.now()
+    values = {"status": "done", "finished_at": now, **({"updated_at": now} if updated else {})}
     done = db.session.execute(
-        update(PromptRound)
-        .where(PromptRound.id == round_id, PromptRound.status == "sending", ~left.exists())
-        .values(status="done", finished_at=now, updated_at=now)
+        update(model)
+        .where(model.id == row_id, model.status == "sending", ~left.exists())
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

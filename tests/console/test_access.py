@@ -42,6 +42,8 @@ def test_every_console_route_declares_who_may_use_it(console: Flask) -> None:
         ]
     assert undeclared == []
     assert len(console_rules(console)) >= 6  # the walk below has something to walk
+    walked = {f"{method} {rule.rule}" for rule, method in console_rules(console)}
+    assert {"GET /console/mail", "POST /console/mail/preview", "POST /console/mail"} <= walked
 
 
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])

@@ -64,6 +64,7 @@ def pages(browser: FlaskClient) -> dict[str, str]:
         "prompt": first("/console/prompts", r'href="(/console/prompts/\d+)"'),
         "idea": first("/console/prompts", r'href="(/console/prompts/ideas/\d+)"'),
         "rounds": "/console/rounds",
+        "mail": "/console/mail",
         "events": "/console/events",
         "event": first("/console/events", r'href="(/console/events/\d+)"'),
         "teams": "/console/teams",

@@ -1,7 +1,9 @@
 """`kindred seed-demo`: realistic fake data for the console, as an organizer would notice it. The
 counts it prints are what the database holds; every volunteer has one fictional number and an
-opt-in; friends are never contactable; referrals point back in time; reports follow the ladder;
-the texts agree with what they are evidence of; and seeding again adds more."""
+opt-in; some gave an email address at example.org, most of them confirmed, so organizer email
+has an audience with exclusions; friends are never contactable; referrals point back in time;
+reports follow the ladder; the texts agree with what they are evidence of; and seeding again
+adds more."""
 
 from __future__ import annotations
 
@@ -42,8 +44,10 @@ SUMMARY = re.compile(
     r"seeded (?P<volunteers>\d+) volunteers, (?P<friends>\d+) friends, (?P<reports>\d+) reports, "
     r"(?P<messages>\d+) messages, (?P<teams>\d+) teams \((?P<team_members>\d+) members\), "
     r"(?P<events>\d+) events \((?P<rsvps>\d+) RSVPs\), (?P<threads>\d+) inbox threads, "
-    r"(?P<ideas>\d+) ideas to review, (?P<opt_outs>\d+) opt-outs"
+    r"(?P<ideas>\d+) ideas to review, (?P<opt_outs>\d+) opt-outs, "
+    r"(?P<emails>\d+) email addresses \((?P<email_opt_ins>\d+) confirmed\)"
 )
+EMAIL = re.compile(r"^[a-z]+\.\d{7}@example\.org$")
 FICTIONAL = re.compile(r"^\+1555\d{7}$")
 
 
@@ -78,7 +82,13 @@ def test_seeded_data_is_what_it_says_and_holds_together(app: Flask) -> None:
         "rsvps": rows(Rsvp),
         "threads": rows(Thread),
         "ideas": rows(Idea),
-        "opt_outs": db.session.scalar(select(func.count()).where(ConsentEvent.kind == "opt_out")),
+        "opt_outs": db.session.scalar(
+            select(func.count()).where(ConsentEvent.kind == "opt_out", ConsentEvent.channel == "sms")
+        ),
+        "emails": db.session.scalar(select(func.count()).where(Address.channel == "email")),
+        "email_opt_ins": db.session.scalar(
+            select(func.count()).where(ConsentEvent.kind == "opt_in", ConsentEvent.channel == "email")
+        ),
     }
     assert printed["volunteers"] == 200 and printed["teams"] == 5 and printed["threads"] == 4
     # Each team is led by whoever started it; a few volunteers' ideas wait for review, each the
@@ -93,16 +103,36 @@ def test_seeded_data_is_what_it_says_and_holds_together(app: Flask) -> None:
         assert idea.status == "pending" and text.body == f"IDEA {idea.body}"
         assert text.address.person_id == idea.person_id
 
+    # Some gave an email address too, most confirmed it, a few of those unsubscribed, and the rest
+    # never confirmed: organizer email has an audience, and exclusions to show.
+    emails = db.session.scalars(select(Address).where(Address.channel == "email")).all()
+    assert all(EMAIL.match(a.value) for a in emails) and len({a.person_id for a in emails}) == len(emails)
+    assert 0.2 <= len(emails) / len(volunteers) <= 0.4
+    email_ids = {a.id for a in emails}
+    email_consent = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.channel == "email").order_by(ConsentEvent.id)
+    ).all()
+    assert all(c.address_id in email_ids and c.detail == "seed" for c in email_consent)
+    assert {(c.kind, c.source) for c in email_consent} == {
+        ("opt_in", "email_confirmed"),
+        ("opt_out", "email_one_click"),
+    }
+    latest = {c.address_id: c.kind for c in email_consent}
+    assert 0 < printed["emails"] - printed["email_opt_ins"] < printed["email_opt_ins"]  # never confirmed
+    assert 0 < list(latest.values()).count("opt_out") < list(latest.values()).count("opt_in")
+
     # Each volunteer: one fictional number, never the simulator's, opted in by their own YES.
-    addresses = db.session.scalars(select(Address)).all()
+    addresses = db.session.scalars(select(Address).where(Address.channel == "sms")).all()
     assert sorted(a.person_id for a in addresses) == [p.id for p in volunteers]
     assert all(a.channel == "sms" and FICTIONAL.match(a.value) for a in addresses)
     assert SIMULATOR_NUMBER not in {a.value for a in addresses}
     by_address = {a.id: a for a in addresses}
     messages = {m.id: m for m in db.session.scalars(select(Message))}
-    opt_ins = db.session.scalars(select(ConsentEvent).where(ConsentEvent.kind == "opt_in")).all()
+    opt_ins = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.kind == "opt_in", ConsentEvent.channel == "sms")
+    ).all()
     assert sorted(by_address[c.address_id].person_id for c in opt_ins) == [p.id for p in volunteers]
-    for consent in db.session.scalars(select(ConsentEvent)):
+    for consent in db.session.scalars(select(ConsentEvent).where(ConsentEvent.channel == "sms")):
         evidence = messages[consent.evidence_message_id]
         assert (consent.source, consent.channel) == ("sms_keyword", "sms")
         assert evidence.address_id == consent.address_id
@@ -193,7 +223,7 @@ def test_seeding_again_adds_as_many_with_new_numbers_and_codes(
     assert len(volunteers) == 400
     earlier, later = volunteers[:200], volunteers[200:]
     assert [(p.name, p.volunteer_since) for p in earlier] == [(p.name, p.volunteer_since) for p in later]
-    numbers = db.session.scalars(select(Address.value)).all()
+    numbers = db.session.scalars(select(Address.value).where(Address.channel == "sms")).all()
     assert len(numbers) == len(set(numbers)) == 400 and SIMULATOR_NUMBER not in numbers
     codes = [p.referral_code for p in volunteers]
     assert len(set(codes)) == 400
