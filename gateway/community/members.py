@@ -46,7 +46,8 @@ _STATUS = {
 @dataclass(frozen=True)
 class JoinRequest:
     """What the /join form asked for, checked: `email` lower-cased, `phone` in E.164 or empty;
-    `consent_text` is the consent sentence as the page showed it, with the form's version."""
+    `consent_text` is the consent sentence as the page showed it, with the form's version;
+    `language` the page's, which the confirmation email is written in."""
 
     name: str
     email: str

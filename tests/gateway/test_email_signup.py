@@ -6,6 +6,7 @@ is throttled per visitor and per address."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from gateway.community import members, organization
 from gateway.delivery import consent, mail_tokens
@@ -23,6 +25,11 @@ from tests.doubles.sendgrid_api import SendGridApiDouble
 from tests.support import Phone, SettableClock, Worker, csrf_token
 
 CONFIRM_LINK = re.compile(rf"{re.escape(PUBLIC_BASE_URL)}(/email/confirm/[a-z0-9-]+)")
+
+
+def shown(response: TestResponse) -> str:
+    """The text of a page as a person reads it (entities such as &#39; undone)."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +64,7 @@ def join(client: FlaskClient, ip: str = "203.0.113.7", **fields: str) -> tuple[i
     form = {"name": "Ana Ruiz", "email": "ana@example.org", "phone": "", "agree": "y", **fields}
     form.setdefault("csrf_token", csrf_token(client, "/join"))
     response = client.post("/join", data=form, environ_base={"REMOTE_ADDR": ip})
-    return response.status_code, response.get_data(as_text=True)
+    return response.status_code, shown(response)
 
 
 # By text
@@ -85,12 +92,12 @@ def test_a_volunteer_texts_email_and_confirms_with_the_button(
     # A link scanner (or the person) opens the link: a page with a button, and no opt-in yet.
     page = client.get(path)
     assert page.status_code == 200
-    assert "Yes, confirm my email" in page.get_data(as_text=True)
+    assert "Yes, confirm my email" in shown(page)
     assert email_events() == []
 
     token = csrf_token(client, path)
     confirmed = client.post(path, data={"csrf_token": token})
-    assert confirmed.status_code == 200 and "You're confirmed" in confirmed.get_data(as_text=True)
+    assert confirmed.status_code == 200 and "You're confirmed" in shown(confirmed)
     [opt_in] = email_events()
     assert (opt_in.kind, opt_in.source, opt_in.evidence_message_id) == (
         "opt_in",
@@ -101,9 +108,9 @@ def test_a_volunteer_texts_email_and_confirms_with_the_button(
     assert opt_in.detail.startswith("sign-up ") and opt_in.detail.endswith(" via sms")
 
     again = client.post(path, data={"csrf_token": token})
-    assert again.status_code == 200 and "already confirmed" in again.get_data(as_text=True)
+    assert again.status_code == 200 and "already confirmed" in shown(again)
     assert len(email_events()) == 1
-    assert "already confirmed" in client.get(path).get_data(as_text=True)
+    assert "already confirmed" in shown(client.get(path))
 
     assert "your email s***@example.org (confirmed)" in volunteer.reply_to("MYDATA")
     assert volunteer.reply_to("EMAIL sam@example.org").startswith("s***@example.org is already confirmed")
@@ -117,7 +124,7 @@ def test_the_confirm_button_needs_its_form_token(
     path = confirm_path(sendgrid_api.sent[0].text)
     refused = client.post(path)
     assert refused.status_code == 400
-    assert "Please try again" in refused.get_data(as_text=True)
+    assert "Please try again" in shown(refused)
     assert email_events() == []
 
 
@@ -181,7 +188,7 @@ def test_a_confirmation_link_expires_after_a_week_and_a_forged_one_never_works(
     ):
         page = client.get(bad)
         assert page.status_code == 404
-        assert "Sign up again" in page.get_data(as_text=True)
+        assert "Sign up again" in shown(page)
     clock.advance(timedelta(days=8))
     assert client.get(path).status_code == 404
     assert client.post(path, data={"csrf_token": csrf_token(client, "/join")}).status_code == 404
@@ -219,12 +226,12 @@ def test_join_end_to_end(
 ) -> None:
     page = client.get("/join")
     assert page.status_code == 200
-    text = page.get_data(as_text=True)
+    text = shown(page)
     assert "I agree to get occasional email from Eastside Neighbors" in text
     assert "I can unsubscribe anytime." in text
 
-    status, shown = join(client, name="Ana Ruiz", email="Ana@Example.org", phone="(415) 555-0100")
-    assert status == 200 and "Check your inbox" in shown
+    status, answer = join(client, name="Ana Ruiz", email="Ana@Example.org", phone="(415) 555-0100")
+    assert status == 200 and "Check your inbox" in answer
     worker.run()
     [mail] = sendgrid_api.sent
     assert mail.to == "ana@example.org"
@@ -236,7 +243,7 @@ def test_join_end_to_end(
     signup = db.session.scalars(select(EmailSignup)).one()
     assert signup.source == "join" and signup.evidence_message_id is None
     assert "I agree to get occasional email from Eastside Neighbors" in signup.detail
-    assert "join-form-1" in signup.detail
+    assert "[join-form-1, en]" in signup.detail
     # A phone on a form is no opt-in to texts; nothing is recorded until the email is confirmed.
     assert db.session.scalars(select(ConsentEvent)).all() == []
 
@@ -254,13 +261,13 @@ def test_join_end_to_end(
 @pytest.mark.parametrize(
     ("fields", "says"),
     [
-        ({"email": "ana@example"}, "doesn&#39;t look like an email address"),
+        ({"email": "ana@example"}, "doesn't look like an email address"),
         ({"email": ""}, "Please give your email address."),
         ({"name": "  "}, "Please tell us your name."),
         ({"agree": ""}, "Please tick the box to say you agree."),
-        ({"phone": "12"}, "doesn&#39;t look like a phone number"),
+        ({"phone": "12"}, "doesn't look like a phone number"),
         ({"name": "\x00", "email": "ana\x00@example.org"}, "Please tell us your name."),
-        ({"name": "A" * 81}, "Field cannot be longer than 80 characters."),
+        ({"name": "A" * 81}, "That is too long."),
     ],
 )
 def test_join_refuses_bad_input_with_the_form_and_a_message(
@@ -352,3 +359,36 @@ def test_a_confirmation_after_an_unsubscribe_opts_in_again(
         ("opt_out", "email_link"),
         ("opt_in", "email_confirmed"),
     ]
+
+
+def test_join_in_spanish(
+    app: Flask, client: FlaskClient, worker: Worker, sendgrid_api: SendGridApiDouble
+) -> None:
+    page = shown(client.get("/join?lang=es"))
+    assert "Acepto recibir correos de vez en cuando de Eastside Neighbors" in page
+    assert 'action="/join?lang=es"' in page
+    token = csrf_token(client, "/join?lang=es")
+    refused = client.post("/join?lang=es", data={"csrf_token": token, "email": "rosa@", "agree": "y"})
+    assert refused.status_code == 400
+    assert "Eso no parece una dirección de correo." in shown(refused)
+
+    sent = client.post(
+        "/join?lang=es",
+        data={"csrf_token": token, "name": "Rosa", "email": "rosa@ejemplo.org", "agree": "y"},
+    )
+    assert "Revisa tu correo" in shown(sent)
+    worker.run()
+    [mail] = sendgrid_api.sent
+    assert mail.subject == "Confirma tu correo para Eastside Neighbors"
+    signup = db.session.scalars(select(EmailSignup)).one()
+    assert signup.detail.startswith("Acepto recibir correos") and signup.detail.endswith("[join-form-1, es]")
+    # The link's page is in the language of the person it was sent to.
+    path = confirm_path(mail.text)
+    assert "Sí, confirmo mi correo" in shown(client.get(path))
+    assert "Yes, confirm my email" in shown(client.get(f"{path}?lang=en"))
+
+
+def test_join_follows_the_browsers_language(client: FlaskClient) -> None:
+    page = client.get("/join", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
+    assert "Recibe correos de Eastside Neighbors" in shown(page)
+    assert "Get email from Eastside Neighbors" in shown(client.get("/join"))
