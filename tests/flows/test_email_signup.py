@@ -118,3 +118,13 @@ def test_mydata_names_each_email_masked_with_where_it_stands(language: str, says
 )
 def test_email_address(text: str, address: str | None) -> None:
     assert email_address(text) == address
+
+
+@pytest.mark.parametrize(
+    "text", ["CORREO ana@ejemplo.org", "EMAIL sam.lee@example.org", "correo: rosa.maria@gmail.com"]
+)
+def test_an_address_is_no_evidence_of_a_language(text: str) -> None:
+    """A Spanish speaker's CORREO with an address whose words read as English stays Spanish."""
+    outcome = run(text, "es")
+    assert outcome.replies[0].body.startswith("¡Gracias! Enviamos a")
+    assert not [e for e in outcome.effects if type(e).__name__ == "SetLanguage"]
