@@ -66,8 +66,9 @@ def sign_up_by_text(org: Organization, person: Person, email: str, evidence: Mes
 def sign_up_on_form(org: Organization, request: JoinRequest) -> None:
     """Someone filled in /join: the address (and the person, if new) is found or created and
     gets the one confirmation email. A phone number is kept only on a person this form
-    created, and only if nobody has it: it is not an opt-in to texts (no consent is recorded),
-    and an unverified number must not tie a stranger's texts to this person."""
+    created, and only if no one has it yet: it is not an opt-in to texts (no consent is
+    recorded), and a number someone already texts from, or an address someone already has,
+    must not be tied to a stranger's sign-up."""
     address, created = _email_address(org, request.email, None)
     person = address.person
     if person is None:
