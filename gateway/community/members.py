@@ -154,50 +154,44 @@ def withdraw_signups(addresses: list[Address]) -> None:
 
 
 def _email_address(org: Organization, email: str, person: Person | None) -> tuple[Address, bool]:
-    """The address `email` (lower-cased), found (an erased one by its digest, which keeps its
-    opt-out) or created for `person`; and whether it was created now. A found address without
-    a person becomes `person`'s; one with a person stays theirs."""
+    """The address `email` (lower-cased), found or created for `person`, and whether it was
+    created now. A found address without a person becomes `person`'s; one with a person stays
+    theirs."""
+    address, created = _find_or_add(org, "email", email, person)
+    if address.person_id is None and person is not None:
+        address.person_id = person.id
+    return address, created
+
+
+def _add_phone(org: Organization, person: Person, phone: str) -> None:
+    """Give `person` this number, unless someone has it (or had it, and erased it)."""
+    _find_or_add(org, "sms", phone, person)
+
+
+def _find_or_add(org: Organization, channel: str, value: str, person: Person | None) -> tuple[Address, bool]:
+    """The address on `channel` with `value`, found (an erased one by its digest, which keeps
+    its opt-out) or created for `person`; and whether it was created now."""
     lookup = select(Address).where(
         Address.organization_id == org.id,
-        Address.channel == "email",
-        or_(Address.value == email, Address.value == erased_value(email)),
+        Address.channel == channel,
+        or_(Address.value == value, Address.value == erased_value(value)),
     )
     address = db.session.scalar(lookup)
     if address is not None:
-        if address.person_id is None and person is not None:
-            address.person_id = person.id
         return address, False
     try:
         with db.session.begin_nested():
             address = Address(
                 organization_id=org.id,
-                channel="email",
-                value=email,
+                channel=channel,
+                value=value,
                 person_id=person.id if person is not None else None,
             )
             db.session.add(address)
             db.session.flush()
-    except IntegrityError:  # the same address, asked for twice at once: the first one counts
+    except IntegrityError:  # the same address, given twice at once: the first one counts
         return db.session.scalars(lookup).one(), False
     return address, True
-
-
-def _add_phone(org: Organization, person: Person, phone: str) -> None:
-    known = db.session.scalar(
-        select(Address.id).where(
-            Address.organization_id == org.id,
-            Address.channel == "sms",
-            or_(Address.value == phone, Address.value == erased_value(phone)),
-        )
-    )
-    if known is not None:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.add(Address(organization_id=org.id, channel="sms", value=phone, person_id=person.id))
-            db.session.flush()
-    except IntegrityError:
-        log.info("members: %s was taken meanwhile; not kept", redact(phone))
 
 
 def _ask_to_confirm(
