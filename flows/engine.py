@@ -2,7 +2,7 @@
 
 Opt-out, re-subscribe and HELP are handled first, before any flow logic and whatever step the
 conversation is in. Someone who has not opted in only ever gets the program's terms. After
-that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP ...) win over a pending
+that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP, EMAIL ...) win over a pending
 question, then an RSVP in plain words ("count me in for the forum"), a pending question takes its
 answer, and free text is read as a report or a new friend. Anything not understood
 gets a short helpful reply and goes to the organizer inbox. News from the organizers (a volunteer
@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from flows import (
     compliance,
+    email_signup,
     event_proposals,
     events_rsvp,
     followups,
@@ -161,6 +162,8 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome |
         return privacy.forget(state, command.rest, ctx)
     if command.name == "mydata":
         return privacy.summary(ctx)
+    if command.name == "email":
+        return email_signup.sign_up(state, command.rest, ctx)
     if command.name == "zip":
         return profile.set_zip(state, command.rest, ctx)
     if command.name == "delete":

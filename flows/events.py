@@ -43,6 +43,14 @@ class Consent(StrEnum):
     OPTED_OUT = "opted_out"
 
 
+class EmailStatus(StrEnum):
+    """Where one of the volunteer's email addresses stands on the email channel."""
+
+    WAITING = "waiting"  # asked for email, not confirmed yet
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
 class ReplyKind(StrEnum):
     """Why a reply exists; the outbox's consent guard treats the compliance kinds specially."""
 
@@ -149,6 +157,7 @@ class Context:
     events: tuple[EventView, ...] = ()  # the next few upcoming events, soonest first
     ideas_shared: int = 0  # conversation ideas the volunteer texted in (IDEA ...), kept
     notices: tuple[Notice, ...] = ()  # news from the organizers not yet told (see flows/notices.py)
+    emails: tuple[EmailView, ...] = ()  # the volunteer's own email addresses (EMAIL, MYDATA)
 
     @property
     def local_now(self) -> datetime:
@@ -294,6 +303,14 @@ class EventView:
     full: bool = False  # as many said they'd come as the event has places
 
 
+@dataclass(frozen=True)
+class EmailView:
+    """One of the volunteer's own email addresses (lower-cased) and where it stands."""
+
+    address: str
+    status: EmailStatus
+
+
 class NoticeKind(StrEnum):
     """News from the organizers a volunteer hears once, in the reply to their next text."""
 
@@ -402,6 +419,15 @@ class ShareIdea:
     text: str
 
 
+@dataclass(frozen=True)
+class SignUpForEmail:
+    """The volunteer asked for email at `address` (lower-cased): send it the one confirmation
+    email. Only confirming that email records the email opt-in; the inbound text is the
+    evidence of the request."""
+
+    address: str
+
+
 Effect = (
     RecordConsent
     | SetName
@@ -426,6 +452,7 @@ Effect = (
     | SetLanguage
     | SetTimezone
     | ShareIdea
+    | SignUpForEmail
 )
 
 

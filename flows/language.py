@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 
 from flows.keywords import fold, load_data, parse_command
+from flows.parse import CONTACT_PLACEHOLDER, mask_contacts
 
 _DATA = load_data("language.json")
 _SPANISH = frozenset(fold(word) for word in _DATA["es"])
@@ -91,5 +92,7 @@ def choose_language(text: str, current: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    """The words of `text`: "EQUIPO UNIRME G4RDN" has two, not four ("G", "RDN")."""
+    """The words of `text`: "EQUIPO UNIRME G4RDN" has two, not four ("G", "RDN"), and
+    "CORREO ana@ejemplo.org" one: an email address is in no language."""
+    text = mask_contacts(text).replace(CONTACT_PLACEHOLDER, " ")
     return [token for token in _TOKEN.findall(text) if not any(char.isdigit() for char in token)]

@@ -1,5 +1,8 @@
 """The words of every reply, in each language a volunteer can choose.
 
+The public web pages (/join, the links in our emails) take their words from here too, under
+``page.*`` keys, so a Spanish speaker reads them in Spanish as well.
+
 ``flows/data/messages.json`` maps a key ("friends.added") to the text in each language
 (``{"en": "Added {names} ({description}).", "es": "Agregué a {names} ({description})."}``),
 with str.format-style ``{placeholders}``. The flows never write a reply in code: they call

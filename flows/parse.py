@@ -95,6 +95,39 @@ def mask_contacts(text: str) -> str:
     return _PHONE.sub(CONTACT_PLACEHOLDER, _EMAIL.sub(CONTACT_PLACEHOLDER, text))
 
 
+_MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a whole address
+_MAX_LOCAL_CHARS = 64
+
+
+def email_address(text: str) -> str | None:
+    """The one email address `text` gives ("EMAIL me at Sam@Example.org." -> "sam@example.org"),
+    lower-cased, or None when it gives none, several, or one no mail system would take (no
+    dot-separated top-level domain of letters, a local part with a stray dot, too long)."""
+    found = [match[0] for match in _EMAIL.finditer(text)]
+    if len(found) != 1:
+        return None
+    address = found[0].lower()
+    local, _, domain = address.rpartition("@")
+    top_level = domain.rsplit(".", 1)[-1]
+    if (
+        len(address) > _MAX_EMAIL_CHARS
+        or len(local) > _MAX_LOCAL_CHARS
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+        or not (top_level.isalpha() and len(top_level) >= 2)
+    ):
+        return None
+    return address
+
+
+def mask_email(address: str) -> str:
+    """An email address shown so its owner recognises it and nobody else learns it:
+    "sam@example.org" -> "s***@example.org"."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 _TOKEN = re.compile(
     r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*)"
     r"|(?P<boundary>[,;:!?()\[\]\n\"“”]|\.(?!\w))"

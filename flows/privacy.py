@@ -1,7 +1,8 @@
 """Privacy by text: FORGET a friend, MYDATA to see what is kept, DELETE to erase it all.
 
-After DELETE only what honours the opt-out is kept (a keyed digest of the number), so the
-volunteer is never texted again unless they write to us first.
+After DELETE only what honours the opt-out is kept (a keyed digest of the number, and of any
+email address they gave), so the volunteer is never texted or emailed again unless they write
+to us first (or, for email, confirm a new sign-up).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flows.events import (
 from flows.friends import find_by_name
 from flows.keywords import is_opt_in
 from flows.messages import day_and_month, say
-from flows.parse import first_name, mask_contacts
+from flows.parse import first_name, mask_contacts, mask_email
 
 
 def forget(state: State, name: str, ctx: Context) -> Outcome:
@@ -40,6 +41,15 @@ def summary(ctx: Context) -> Outcome:
     """MYDATA: everything Kindred keeps about the volunteer, in one text."""
     language = ctx.language
     parts = [say(language, "privacy.kept_number")]
+    parts += [
+        say(
+            language,
+            "privacy.kept_email",
+            address=mask_email(email.address),
+            status=say(language, f"email_status.{email.status}"),
+        )
+        for email in ctx.emails
+    ]
     if ctx.name:
         parts.append(say(language, "privacy.kept_name", name=ctx.name))
     if ctx.friends:

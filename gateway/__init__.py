@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
             event.listen(extensions.db.engine, "begin", _sqlite_begin)
 
-    from gateway import access, console, health, jobs
+    from gateway import access, console, health, jobs, public
     from gateway.webhooks import simulator, twilio
 
     access.init_app(app)
@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio.bp)
     console.init_app(app)
+    public.init_app(app)
     home = "/console/"
     if app.config["SMS_TRANSPORT"] == "simulator":
         app.register_blueprint(simulator.bp)

@@ -1,6 +1,6 @@
 """Privacy: what FORGET and DELETE take away. A forgotten friend leaves no mention behind in
-the volunteer's messages and shared ideas; an erased volunteer leaves only the keyed digest of their number
-(see gateway.delivery.addresses), which is all it takes to honour their opt-out."""
+the volunteer's messages and shared ideas; an erased volunteer leaves only the keyed digests of their number
+and email addresses (see gateway.delivery.addresses), which is all it takes to honour their opt-out."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import delete, select, update
 
 from flows.parse import first_name
+from gateway.community import members
 from gateway.community.events import EventStatus
 from gateway.delivery import consent, outbox
+from gateway.delivery.addresses import complete_erasure
 from gateway.extensions import db
 from gateway.models import (
     Address,
@@ -46,17 +48,28 @@ def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -
 
 
 def erase_volunteer(person: Person, address: Address, keep: Collection[int], evidence_id: int | None) -> None:
-    """Erase what `person` told us and what was said to them, and opt them out. Messages in
-    `keep` (the confirmation being sent) stay until sent; the number itself becomes its digest
-    once nothing is left to send (gateway.delivery.addresses.complete_erasure)."""
-    # The address first, the order a worker sending to it takes its locks in.
-    db.session.execute(select(Address.id).where(Address.id == address.id).with_for_update())
+    """Erase what `person` told us and what was said to them, and opt them out, by text and by
+    email. Messages in `keep` (the confirmation being sent) stay until sent; the number and any
+    email address become their digests once nothing is left to send to them
+    (gateway.delivery.addresses.complete_erasure)."""
+    emails = list(
+        db.session.scalars(
+            select(Address)
+            .where(Address.person_id == person.id, Address.channel == "email")
+            .order_by(Address.id)
+        )
+    )
+    addresses = [address, *emails]
+    ids = [a.id for a in addresses]
+    # The addresses first, the order a worker sending to one takes its locks in.
+    db.session.execute(select(Address.id).where(Address.id.in_(ids)).order_by(Address.id).with_for_update())
     for pending in db.session.scalars(
         select(Message).where(
-            Message.address_id == address.id, Message.status == "queued", Message.id.not_in(keep)
+            Message.address_id.in_(ids), Message.status == "queued", Message.id.not_in(keep)
         )
     ):
         outbox.withdraw(pending, "erased")
+    members.withdraw_signups(emails)
     if person.name:
         teammates = (
             select(Address.id)
@@ -98,8 +111,8 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
     db.session.execute(update(Event).where(Event.proposed_by_id == person.id).values(proposed_by_id=None))
     db.session.execute(
         update(Message)
-        .where(Message.address_id == address.id, Message.id.not_in(keep))
-        .values(body="", needs_attention=False)
+        .where(Message.address_id.in_(ids), Message.id.not_in(keep))
+        .values(body="", subject="", needs_attention=False)
     )
     person.name = None
     person.referral_code = None
@@ -107,8 +120,11 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
     person.timezone = None
     person.language = "en"
     person.volunteer_since = None
-    consent.opt_out(address, "erasure", "DELETE", evidence_id)
-    address.pending_erasure = True
+    for each in addresses:
+        consent.opt_out(each, "erasure", "DELETE", evidence_id)
+        each.pending_erasure = True
+    for email in emails:
+        complete_erasure(email)
 
 
 def _messages_by(address: Address) -> list[Message]:

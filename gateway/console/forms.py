@@ -1,28 +1,14 @@
-"""The console's forms: they read only a form's fields (never a JSON body or an upload in their
-place), and drop NUL characters, which no name or address has and PostgreSQL cannot store."""
+"""The console's forms (see gateway.forms for what every form of ours does), and the ids they
+carry."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import request
-from flask_wtf import FlaskForm
-from flask_wtf.form import _Auto, _is_submitted
+from gateway.forms import PostedForm
+from gateway.forms import no_nul as no_nul  # the console's forms filter with it
 
 
-def no_nul(value: Any) -> Any:
-    """A field filter: the text without NUL characters."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-class ConsoleForm(FlaskForm):
+class ConsoleForm(PostedForm):
     """A form posted from a console page."""
-
-    class Meta(FlaskForm.Meta):
-        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
-            if formdata is _Auto:
-                return request.form if _is_submitted() else None
-            return formdata
 
 
 # Ids in URLs and forms fit the database's integer columns (PostgreSQL's are 32-bit).

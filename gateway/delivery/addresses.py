@@ -13,6 +13,7 @@ import zipcodes
 from flask import current_app
 from sqlalchemy import exists, select
 
+from flows.parse import mask_email
 from gateway.extensions import db
 from gateway.models import Address, Message
 
@@ -54,8 +55,7 @@ def digest(value: str, secret: str) -> str:
 def redact(value: str) -> str:
     """A form of a phone number or email that is safe to log: +1******7788, m***@example.org."""
     if "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
+        return mask_email(value)
     return value[:2] + "*" * max(len(value) - 6, 0) + value[-4:] if len(value) > 6 else "***"
 
 

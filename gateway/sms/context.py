@@ -1,6 +1,6 @@
 """What the flows know about a person and the organization at the start of a turn: their
-friends and which prompts each has had, consent, team, upcoming events, their shared ideas, and
-the prompt library, as the plain values of flows.events."""
+friends and which prompts each has had, consent, team, upcoming events, their shared ideas, their
+email addresses, and the prompt library, as the plain values of flows.events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flows import events as ev
 from flows import keywords, profile
 from flows import teams as team_flows
 from gateway import clock
-from gateway.community import events, ideas, teams
+from gateway.community import events, ideas, members, teams
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
 from gateway.delivery import consent
@@ -64,6 +64,7 @@ def context(
         events=events.upcoming(org, person, now),
         ideas_shared=ideas.count(person),
         notices=(*teams.notices(person), *events.notices(person), *ideas.notices(person)) if text else (),
+        emails=members.emails_of(person),
     )
 
 

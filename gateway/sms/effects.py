@@ -11,7 +11,7 @@ from functools import singledispatch
 from flask import current_app
 
 from flows import events as ev
-from gateway.community import events, friends, ideas, inbox, privacy, teams
+from gateway.community import events, friends, ideas, inbox, members, privacy, teams
 from gateway.delivery import consent
 from gateway.models import Address, FollowUp, Friend, Message, Organization, Person
 
@@ -200,3 +200,8 @@ def set_timezone(effect: ev.SetTimezone, turn: Turn) -> None:
 @apply.register
 def share_idea(effect: ev.ShareIdea, turn: Turn) -> None:
     ideas.share(turn.org, turn.person, effect.text, turn.inbound)
+
+
+@apply.register
+def sign_up_for_email(effect: ev.SignUpForEmail, turn: Turn) -> None:
+    members.sign_up_by_text(turn.org, turn.person, effect.address, turn.inbound)

@@ -1,0 +1,54 @@
+"""The links in our emails: confirming a sign-up, and unsubscribing. Each page is in the
+language of the person the email went to (or the one `?lang=` asks for).
+
+A GET never changes anything: mail filters and link scanners open links before the person
+does, so each page asks first, and its button POSTs. The one exception to a button is the
+mail program's own one-click unsubscribe (RFC 8058): a POST of `List-Unsubscribe=One-Click`,
+with no session, cookie or form token. The signed token in the URL is the proof.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from gateway.access import csrf
+from gateway.community import members
+from gateway.extensions import db
+from gateway.models import Address
+from gateway.public import bp, page, page_language
+
+ONE_CLICK = "One-Click"  # RFC 8058's List-Unsubscribe=One-Click
+
+
+def _language_of(address: Address | None) -> str:
+    return page_language(address.person.language if address is not None and address.person else None)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    signup = members.confirmation(token)
+    if signup is None:
+        return page("public/link_gone.html", page_language(), 404)
+    language = _language_of(db.session.get(Address, signup.address_id))
+    if request.method == "POST":
+        state = "confirmed" if members.confirm(signup) else "already_confirmed"
+        db.session.commit()
+        return page("public/confirm.html", language, state=state)
+    state = "ask" if signup.confirmed_at is None else "already_confirmed"
+    return page("public/confirm.html", language, state=state)
+
+
+@bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str) -> ResponseReturnValue:
+    address = members.to_unsubscribe(token)
+    if address is None:
+        return page("public/link_gone.html", page_language(), 404)
+    language = _language_of(address)
+    if request.method == "POST":
+        one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+        members.unsubscribe(address, "email_one_click" if one_click else "email_link")
+        db.session.commit()
+        return page("public/unsubscribe.html", language, done=True)
+    return page("public/unsubscribe.html", language, done=False)
