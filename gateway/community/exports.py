@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Row, Select, Subquery, func, select
+from sqlalchemy import Row, Select, Subquery, func, or_, select
 
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, ConversationReport, Friend, Message, Person
@@ -93,6 +93,8 @@ def volunteer_rows() -> Iterator[list[object]]:
         .outerjoin(Address, Address.id == phone.c.address_id)
         .outerjoin(latest, latest.c.address_id == Address.id)
         .outerjoin(ConsentEvent, ConsentEvent.id == latest.c.event_id)
+        # A member who only ever gave an email (the /join page) is no volunteer.
+        .where(or_(phone.c.address_id.is_not(None), Person.volunteer_since.is_not(None)))
         .order_by(Person.id)
     )
     for value, name, kind, since in _stream(query):

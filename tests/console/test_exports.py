@@ -109,3 +109,15 @@ def test_the_consent_export_says_where_each_email_address_stands_beside_the_phon
         "lee@example.org": ("email", "unknown", ""),
     }
     assert rows["dana@example.org"]["changed_at"] >= rows["sam@example.org"]["changed_at"] > ""
+
+
+def test_members_who_only_gave_an_email_are_not_listed_as_volunteers(
+    console: Flask, volunteer: Phone, signed_in: SignedIn
+) -> None:
+    with console.app_context():
+        email_member("sam@example.org")
+
+    download = signed_in("admin").get("/console/exports/download?kind=volunteers").get_data(as_text=True)
+
+    rows = list(csv.DictReader(io.StringIO(download)))
+    assert [(row["phone"], row["status"]) for row in rows] == [(volunteer.number, "active")]
