@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from gateway.delivery import consent, outbox
 from gateway.delivery.addresses import redact
@@ -30,6 +31,7 @@ from gateway.extensions import db
 from gateway.models import Address, Message, ProviderEvent
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 EVENT_ID_MAX = 100  # the width of ProviderEvent.event_id
 KIND_MAX = 24  # the width of ProviderEvent.kind
@@ -44,6 +46,8 @@ DROP_CODES = {
     "unsubscribed address": "unsubscribed",
     "spam reporting address": "spam_reported",
     "invalid": "invalid_address",
+    "spam content (if spam checker app enabled)": "spam_content",
+    "recipient list over package quota": "over_quota",
 }
 
 
@@ -147,7 +151,7 @@ def error_code(event: EmailEvent) -> str | None:
         return event.smtp_status if _SMTP_STATUS.match(event.smtp_status) else None
     if event.kind == "dropped":
         reason = event.reason.strip()
-        return DROP_CODES.get(reason.lower(), reason[:ERROR_CODE_MAX]) or None
+        return DROP_CODES.get(reason.lower(), reason[:ERROR_CODE_MAX].strip()) or None
     return None
 
 
@@ -155,23 +159,30 @@ def apply(batch: Iterable[object], organization_id: int) -> Tally:
     """Process each event of a webhook post not seen before (the caller commits); elements
     that are no usable event are counted and skipped, so they cannot cost the rest.
     `organization_id` is whose addresses an event for a message Kindred cannot find may opt
-    out."""
+    out. The messages are looked up, and the event ids kept, a batch at a time: SendGrid
+    posts up to a few thousand events at once and wants its answer fast."""
     tally = Tally()
+    events: dict[str, EmailEvent] = {}
     for raw in batch:
         event = parse(raw)
         if event is None:
             tally.unreadable += 1
-            continue
-        message = _message_of(event)
-        if message is not None and message.provider_id is None and event.provider_id:
+        elif event.event_id in events:
+            tally.duplicates += 1
+        else:
+            events[event.event_id] = event
+    messages = _messages_of(list(events.values()))
+    for event_id, message in messages.items():
+        if message.provider_id is None and events[event_id].provider_id:
             # Its send was never recorded (the worker's commit failed, or has not happened yet):
             # recorded now, from SendGrid's id. That commits, so it comes before the claim.
-            outbox.reconcile(message, event.provider_id)
-        claimed = _claim(event)
-        if claimed is None:
+            outbox.reconcile(message, events[event_id].provider_id)
+    claimed = _claim(list(events.values()), messages)
+    for event in events.values():
+        if event.event_id not in claimed:
             tally.duplicates += 1
             continue
-        claimed.message_id = message.id if message else None
+        message = messages.get(event.event_id)
         tally.unmatched += message is None
         what = meaning(event)
         if what is None:
@@ -186,44 +197,88 @@ def apply(batch: Iterable[object], organization_id: int) -> Tally:
     return tally
 
 
-def _claim(event: EmailEvent) -> ProviderEvent | None:
-    """Keep the event's id, or None if it was processed already (a retried post, or the same
-    post processed concurrently: the unique id makes the second a no-op)."""
-    claimed = ProviderEvent(event_id=event.event_id, kind=event.kind)
+def _claim(events: list[EmailEvent], messages: Mapping[str, Message]) -> set[str]:
+    """Keep the ids of the events not processed before; returns them. A retried post finds
+    its ids kept; the same post processed concurrently waits for the other's commit on the
+    unique id and then finds them kept, one at a time, so each event is processed once."""
+    kept: set[str] = set()
+    for ids in _chunks([event.event_id for event in events]):
+        kept.update(db.session.scalars(select(ProviderEvent.event_id).where(ProviderEvent.event_id.in_(ids))))
+    rows = [
+        {
+            "event_id": event.event_id,
+            "kind": event.kind,
+            "message_id": messages[event.event_id].id if event.event_id in messages else None,
+        }
+        for event in events
+        if event.event_id not in kept
+    ]
     try:
         with db.session.begin_nested():
-            db.session.add(claimed)
+            for chunk in _chunks(rows):
+                db.session.execute(insert(ProviderEvent), chunk)
+        return {row["event_id"] for row in rows}
     except IntegrityError:
-        return None
+        pass
+    claimed: set[str] = set()
+    for row in rows:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(ProviderEvent), [row])
+        except IntegrityError:
+            continue
+        claimed.add(row["event_id"])
     return claimed
 
 
-def _message_of(event: EmailEvent) -> Message | None:
-    """Our outbound email the event is about, locked (two posts about it apply in turn): the
-    one its custom argument names, if it went to the event's recipient and is not known by
-    another provider id, else the one sent as its sg_message_id."""
-    if event.message_id is not None:
-        message = db.session.scalar(select(Message).where(Message.id == event.message_id).with_for_update())
-        if (
-            message is not None
-            and message.direction == "outbound"
-            and message.channel == "email"
-            and message.address.value.lower() == event.email
-            and _same_send(message, event)
-        ):
-            return message
-    if event.provider_id is None:
-        return None
-    return db.session.scalar(
-        select(Message)
-        .where(Message.provider_id == event.provider_id, Message.channel == "email")
-        .with_for_update()
-    )
+def _messages_of(events: list[EmailEvent]) -> dict[str, Message]:
+    """Our outbound email each event is about, by event id, locked (two posts about it apply
+    in turn): the one its custom argument names, if it went to the event's recipient and is
+    not known by another provider id, else the one sent as its sg_message_id."""
+    ours = (Message.direction == "outbound", Message.channel == "email")
+    named = sorted({event.message_id for event in events if event.message_id is not None})
+    sent_as = sorted({event.provider_id for event in events if event.provider_id is not None})
+    candidates: set[int] = set()
+    for ids in _chunks(named):
+        candidates.update(db.session.scalars(select(Message.id).where(Message.id.in_(ids), *ours)))
+    for provider_ids in _chunks(sent_as):
+        candidates.update(
+            db.session.scalars(select(Message.id).where(Message.provider_id.in_(provider_ids), *ours))
+        )
+    # Locked in id order, the order every post takes its locks in, so two posts never deadlock.
+    locked: list[Message] = []
+    for ids in _chunks(sorted(candidates)):
+        locked += db.session.scalars(
+            select(Message)
+            .where(Message.id.in_(ids))
+            .options(selectinload(Message.address), selectinload(Message.history))
+            .order_by(Message.id)
+            .with_for_update()
+        )
+    by_id = {message.id: message for message in locked}
+    by_provider_id = {message.provider_id: message for message in locked if message.provider_id}
+    found: dict[str, Message] = {}
+    for event in events:
+        named_message = by_id.get(event.message_id) if event.message_id is not None else None
+        if named_message is not None and _addressed(named_message, event):
+            found[event.event_id] = named_message
+        elif event.provider_id in by_provider_id:
+            found[event.event_id] = by_provider_id[event.provider_id]
+    return found
 
 
-def _same_send(message: Message, event: EmailEvent) -> bool:
-    # Another deployment sending from the same SendGrid account numbers its messages too.
-    return None in (message.provider_id, event.provider_id) or message.provider_id == event.provider_id
+def _chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
+    """`values` in lists short enough for an IN or an insert (SQLite takes 32766 parameters)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _addressed(message: Message, event: EmailEvent) -> bool:
+    """Whether the event can be about this message: sent to its recipient, and not known by
+    another provider id (another deployment on the same SendGrid account numbers its messages
+    too)."""
+    same_send = None in (message.provider_id, event.provider_id) or message.provider_id == event.provider_id
+    return message.address.value.lower() == event.email and same_send
 
 
 def _address(organization_id: int, email: str) -> Address | None:

@@ -54,6 +54,8 @@ OUTBOX_REASONS = {
     "unsubscribed": "Not sent: the address unsubscribed through SendGrid.",
     "spam_reported": "Not sent: the address once reported our email as spam.",
     "invalid_address": "Not sent: SendGrid found the address invalid.",
+    "spam_content": "Not sent: SendGrid's spam checker stopped it.",
+    "over_quota": "Not sent: the SendGrid account had reached its plan's sending limit.",
     "worker_lost": (
         "Unknown: the send was interrupted and could not be confirmed; it may or may not have "
         "reached the phone, and Kindred will not send it again."

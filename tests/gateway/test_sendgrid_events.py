@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import event as sa_event
 from werkzeug.test import TestResponse
 
 from gateway import create_app
 from gateway.config import ConfigError
-from gateway.delivery import consent, outbox
+from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, Message, ProviderEvent
 from tests.doubles.sendgrid_api import EventSigner, SendGridApiDouble
@@ -246,6 +247,18 @@ def test_a_signed_body_that_is_no_batch_of_events_gets_a_clear_4xx(
 # --- what a batch does ----------------------------------------------------------------------------
 
 
+def test_a_batch_as_large_as_sendgrid_sends_is_taken(app: Flask, worker: Worker, sendgrid: SendGrid) -> None:
+    message = mailed(worker, email_member())
+    agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+    batch = [event("open", message, useragent=agent, ip="192.0.2.1") for _ in range(1700)]
+    assert 700_000 < len(json.dumps(batch)) < 768 * 1024  # SendGrid posts at 768 KB at the most
+
+    assert sendgrid.post(batch).status_code == 204
+
+    assert steps(message.id) == ["queued", "sent", "opened"]
+    assert processed_events() == len(batch)
+
+
 def test_a_batch_records_delivery_opens_clicks_and_a_bounce_once_however_often_it_comes(
     app: Flask, worker: Worker, sendgrid: SendGrid, sendgrid_api: SendGridApiDouble, clock: SettableClock
 ) -> None:
@@ -310,10 +323,11 @@ def test_what_says_the_address_is_gone_or_unwilling_opts_it_out_of_email(
     ("kind", "fields", "step", "code"),
     [
         ("bounce", {**BOUNCE, "type": "blocked", "status": "4.7.1"}, "blocked", "4.7.1"),
-        ("dropped", {"reason": "Spam Content (if spam checker app enabled)"}, "dropped", "Spam Content (if"),
+        ("dropped", {"reason": "Spam Content (if spam checker app enabled)"}, "dropped", "spam_content"),
+        ("dropped", {"reason": "Invalid SMTPAPI header"}, "dropped", "Invalid SMTPAPI"),
         ("dropped", {"reason": "Unsubscribed Address"}, "dropped", "unsubscribed"),
     ],
-    ids=["blocked", "dropped as spam", "dropped, unsubscribed through SendGrid"],
+    ids=["blocked", "dropped as spam", "dropped for a reason of its own", "dropped, unsubscribed"],
 )
 def test_an_email_refused_for_its_own_sake_fails_but_the_address_stays_subscribed(
     app: Flask,
@@ -414,11 +428,14 @@ def test_unusable_elements_are_skipped_and_the_rest_of_the_batch_is_kept(
     assert processed_events() == 3
 
 
+@pytest.mark.parametrize("ours", [True, False], ids=["about our email", "about no email of ours"])
 def test_the_same_batch_posted_twice_at_once_is_recorded_once(
-    app: Flask, worker: Worker, event_signer: EventSigner, clock: SettableClock
+    app: Flask, worker: Worker, event_signer: EventSigner, clock: SettableClock, ours: bool
 ) -> None:
     message = mailed(worker, email_member())
     batch = [event(kind, message) for kind in ("processed", "delivered", "open", "spamreport")]
+    if not ours:  # nothing to lock but the event ids themselves
+        batch = [{**e, "kindred_message_id": "", "sg_message_id": "elsewhere.filter0"} for e in batch]
     ready = threading.Barrier(2)
     answers: list[int] = []
 
@@ -435,10 +452,42 @@ def test_the_same_batch_posted_twice_at_once_is_recorded_once(
         thread.join()
 
     assert answers == [204, 204]
-    assert steps(message.id) == ["queued", "sent", "processed", "delivered", "opened"]
+    expected = ["processed", "delivered", "opened"] if ours else []
+    assert steps(message.id) == ["queued", "sent", *expected]
     assert email_consent(message.address_id) == [
         ("opt_in", "email_confirmed"),
         ("opt_out", "sendgrid_spamreport"),
     ]
     assert processed_events() == len(batch)
-    assert consent.status(fresh(message.id).address).value == "opted_out"
+
+
+def test_an_event_another_post_kept_meanwhile_is_left_to_it(
+    app: Flask, worker: Worker, sendgrid: SendGrid
+) -> None:
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes one writer at a time: no other post can come between")
+    message = mailed(worker, email_member())
+    delivered, spam_report = event("delivered", message), event("spamreport", message)
+    other = create_engine(app.config["DATABASE_URL"])
+    kept_elsewhere: list[str] = []
+
+    def another_post_keeps_the_spam_report(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Right before this post keeps its event ids, another keeps one of them and commits.
+        if statement.startswith("INSERT INTO provider_event") and not kept_elsewhere:
+            kept_elsewhere.append(spam_report["sg_event_id"])
+            with other.begin() as connection:
+                connection.execute(
+                    insert(ProviderEvent).values(event_id=kept_elsewhere[0], kind="spamreport")
+                )
+
+    sa_event.listen(db.engine, "before_cursor_execute", another_post_keeps_the_spam_report)
+    try:
+        response = sendgrid.post([delivered, spam_report])
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", another_post_keeps_the_spam_report)
+        other.dispose()
+
+    assert response.status_code == 204 and kept_elsewhere
+    assert steps(message.id) == ["queued", "sent", "delivered"]
+    assert email_consent(message.address_id) == [("opt_in", "email_confirmed")]  # the other post's to do
+    assert processed_events() == 2
