@@ -29,7 +29,7 @@ bp = Blueprint("sendgrid_events", __name__, url_prefix="/webhooks/sendgrid")
 # SendGrid posts a batch every 30 seconds or at 768 KB, whichever comes first.
 MAX_BODY = 2 * 1024 * 1024
 MAX_AGE = timedelta(minutes=10)
-MAX_AHEAD = timedelta(minutes=5)  # clocks differ a little; a signature from later is forged
+MAX_AHEAD = timedelta(minutes=5)  # clocks differ a little, never by more than this
 _KEY = "kindred.sendgrid_event_key"
 
 
@@ -60,7 +60,10 @@ def verify_signature() -> None:
     key = current_app.extensions.get(_KEY)
     signature = request.headers.get(EventWebhookHeader.SIGNATURE, "")
     timestamp = request.headers.get(EventWebhookHeader.TIMESTAMP, "")
-    if key is None or not signature or not timestamp:
+    if key is None:
+        log.warning("sendgrid: an event post was refused: SENDGRID_EVENT_PUBLIC_KEY is not set")
+        abort(403, description="this deployment has no key to verify SendGrid's events with")
+    if not signature or not timestamp:
         abort(403, description="a signed post needs X-Twilio-Email-Event-Webhook-Signature and -Timestamp")
     if not _recent(timestamp):
         abort(403, description="the signature's timestamp is too old or in the future")
@@ -73,6 +76,8 @@ def verify_signature() -> None:
 
 
 def _recent(timestamp: str) -> bool:
+    """Whether the signature's timestamp (Unix seconds) is within MAX_AGE before now or
+    MAX_AHEAD after it (compared as numbers: a timestamp past year 9999 is no date)."""
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         return False
     now = clock.now().timestamp()
