@@ -1,5 +1,5 @@
-"""Test helpers that act as the outside world: a volunteer's phone, Twilio's callbacks and a
-worker draining the queues."""
+"""Test helpers that act as the outside world: a volunteer's phone, Twilio's callbacks, a
+worker draining the queues and a member who gets email."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rq import SimpleWorker
 from werkzeug.test import TestResponse
 
 from gateway.extensions import QUEUES, db, queue, redis_client
+from gateway.models import Address, Person
 from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
 
@@ -142,3 +143,22 @@ class Browser(FlaskClient):
             db.session.commit()  # the test's own transaction ends, as a request boundary would
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+def email_member(email: str = "sam@example.org", opted_in: bool = True) -> Address:
+    """A person with an email address (in the current app context), opted in to email unless
+    told otherwise; returns the address."""
+    from gateway.community import organization
+    from gateway.delivery import consent
+
+    org = organization.default()
+    person = Person(organization_id=org.id, name="Sam")
+    db.session.add(person)
+    db.session.flush()
+    address = Address(organization_id=org.id, person_id=person.id, channel="email", value=email)
+    db.session.add(address)
+    db.session.flush()
+    if opted_in:
+        consent.record(address, "opt_in", "email_confirmed", "test sign-up")
+    db.session.commit()
+    return address

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Row, Select, Subquery, func, select
+from sqlalchemy import Row, Select, Subquery, func, or_, select
 
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, ConversationReport, Friend, Message, Person
@@ -38,11 +38,13 @@ def _stream(query: Select[Any]) -> Iterator[Row[Any]]:
     return iter(db.session.execute(query.execution_options(yield_per=BATCH)))
 
 
-def _latest_sms_consent() -> Subquery:
-    """Each address's latest SMS consent event id."""
+def _latest_consent() -> Subquery:
+    """Each address's latest consent event id on its own channel (a phone's SMS consent, an
+    email address's email consent)."""
     return (
         select(ConsentEvent.address_id, func.max(ConsentEvent.id).label("event_id"))
-        .where(ConsentEvent.channel == "sms")
+        .join(Address, Address.id == ConsentEvent.address_id)
+        .where(ConsentEvent.channel == Address.channel)
         .group_by(ConsentEvent.address_id)
         .subquery()
     )
@@ -53,7 +55,7 @@ _VOLUNTEER_STATUS = {"opt_in": "active", "opt_out": "opted_out"}
 
 
 def consent_rows() -> Iterator[list[object]]:
-    latest = _latest_sms_consent()
+    latest = _latest_consent()
     query = (
         select(Address.value, Address.channel, ConsentEvent.kind, ConsentEvent.at, ConsentEvent.source)
         .outerjoin(latest, latest.c.address_id == Address.id)
@@ -76,7 +78,7 @@ def _phones() -> dict[int, str]:
 
 
 def volunteer_rows() -> Iterator[list[object]]:
-    latest = _latest_sms_consent()
+    latest = _latest_consent()
     # One SMS address per person is shown, the last one added, as before.
     phone = (
         select(Address.person_id, func.max(Address.id).label("address_id"))
@@ -91,6 +93,8 @@ def volunteer_rows() -> Iterator[list[object]]:
         .outerjoin(Address, Address.id == phone.c.address_id)
         .outerjoin(latest, latest.c.address_id == Address.id)
         .outerjoin(ConsentEvent, ConsentEvent.id == latest.c.event_id)
+        # A member who only ever gave an email (the /join page) is no volunteer.
+        .where(or_(phone.c.address_id.is_not(None), Person.volunteer_since.is_not(None)))
         .order_by(Person.id)
     )
     for value, name, kind, since in _stream(query):

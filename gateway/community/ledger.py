@@ -1,6 +1,6 @@
 """The consent ledger as organizers read it: an address's whole history with the evidence for
 each event, and the one change they may make by hand, an opt-out (never an opt-in: consent to
-be texted comes only from the person, by text or form)."""
+be texted or emailed comes only from the person, by text, form or confirmed email)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ SOURCES = {
     "provider_error": "The carrier refused a text (the number had blocked us or is gone)",
     "erasure": "They asked us to delete their data",
     HAND_SOURCE: "An organizer recorded it by hand",
+    "email_confirmed": "They confirmed their email address",
+    "email_one_click": "They unsubscribed in their mail program (one click)",
+    "email_link": "They used the unsubscribe link in an email",
+    "email_reply": "They replied asking to unsubscribe",
+    "email_mailto": "They unsubscribed by email",
+    "sendgrid_bounce": "Our email bounced (the address does not take mail)",
+    "sendgrid_dropped": "SendGrid would not send to it (an earlier email bounced)",
+    "sendgrid_spamreport": "They reported our email as spam",
+    "sendgrid_unsubscribe": "They unsubscribed through SendGrid's link",
+    "sendgrid_group_unsubscribe": "They unsubscribed from the mailing group through SendGrid",
 }
 
 

@@ -26,7 +26,22 @@ _RANK = {
     "suppressed": 3,
 }
 
-# What the outbox's own error codes mean, for the people who read a message's history.
+# What an email provider's step does to the message's own status. Steps that say nothing new
+# about where it stands (taken for processing, delayed by the receiving server, opened,
+# clicked) go into the history only, so a late one never moves a delivered message back; a
+# refusal fails it. Any other step is a status of its own.
+_MESSAGE_STATUS: dict[str, str | None] = {
+    "processed": None,
+    "delayed": None,
+    "opened": None,
+    "clicked": None,
+    "bounced": "failed",
+    "blocked": "failed",
+    "dropped": "failed",
+}
+
+# What the outbox's own error codes, and the reasons SendGrid gives for dropping an email
+# (delivery.email_events), mean, for the people who read a message's history.
 OUTBOX_REASONS = {
     "opted_out": "Not sent: the recipient had opted out.",
     "no_opt_in": "Not sent: Kindred starts texts only to people who opted in.",
@@ -35,6 +50,12 @@ OUTBOX_REASONS = {
     "email_off": "Not sent: email is turned off here (EMAIL_TRANSPORT=none).",
     "too_late": "Withdrawn: the reminder could no longer arrive before its event.",
     "round_cancelled": "Withdrawn: an organizer cancelled the prompt round before it was sent.",
+    "bounced_address": "Not sent: SendGrid drops email to an address that bounced before.",
+    "unsubscribed": "Not sent: the address unsubscribed through SendGrid.",
+    "spam_reported": "Not sent: the address once reported our email as spam.",
+    "invalid_address": "Not sent: SendGrid found the address invalid.",
+    "spam_content": "Not sent: SendGrid's spam checker stopped it.",
+    "over_quota": "Not sent: the SendGrid account had reached its plan's sending limit.",
     "worker_lost": (
         "Unknown: the send was interrupted and could not be confirmed; it may or may not have "
         "reached the phone, and Kindred will not send it again."
@@ -58,13 +79,15 @@ def record_status(
     message: Message, status: str, error_code: str | None = None, source: str = "provider"
 ) -> bool:
     """Add a delivery status to a message's history (the caller commits). A status already in
-    the history is a no-op; a status earlier than the current one is kept in the history but
-    does not move the message back. Returns whether anything changed."""
+    the history is a no-op; a status earlier than the current one, or a step that only goes
+    into the history (_MESSAGE_STATUS), is kept in the history but does not move the message.
+    Returns whether anything changed."""
     if any(event.status == status for event in message.history):
         return False
     history(message, status, error_code, source)
-    if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
-        message.status = status
+    moves_to = _MESSAGE_STATUS.get(status, status)
+    if moves_to is not None and _RANK.get(moves_to, 0) >= _RANK.get(message.status, 0):
+        message.status = moves_to
         message.error_code = error_code or message.error_code
     return True
 

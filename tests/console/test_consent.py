@@ -4,18 +4,21 @@ whatever is still queued; nobody can record an opt-in from the console. Lookups 
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gateway.delivery import consent
+from gateway.delivery import consent, outbox
 from gateway.extensions import db
 from gateway.models import Address, AuditEntry, ConsentEvent, Message
 from tests.console.conftest import SignedIn
-from tests.support import Phone, csrf_token
+from tests.doubles.sendgrid_api import EventSigner, SendGridApiDouble
+from tests.support import Phone, Worker, csrf_token, email_member
 
 NUMBER = "+15558675309"  # the phone fixture's
 
@@ -89,6 +92,57 @@ def test_an_email_address_is_looked_up_too(console: Flask, signed_in: SignedIn) 
         db.session.commit()
     rows = history(signed_in("organizer"), " Dana@Example.org ")
     assert [(row[1], row[2], row[3]) for row in rows] == [("Opted out", "email", "unsubscribe link")]
+
+
+def test_a_members_email_ledger_shows_what_sendgrid_reported(
+    console: Flask, signed_in: SignedIn, event_signer: EventSigner
+) -> None:
+    with console.app_context():
+        email_member("sam@example.org")
+    spam_report = [
+        {
+            "email": "sam@example.org",
+            "timestamp": int(time.time()),
+            "event": "spamreport",
+            "sg_event_id": "c3BhbXJlcG9ydC0x",
+            "sg_message_id": "14c5d75ce93.filterdrecv-1",
+        }
+    ]
+    body = json.dumps(spam_report).encode()
+    posted = console.test_client().post(
+        "/webhooks/sendgrid/events", data=body, headers=event_signer.headers(body, int(time.time()))
+    )
+    assert posted.status_code == 204
+    organizer = signed_in("organizer")
+
+    rows = history(organizer, "Sam@Example.org")
+
+    assert [row[1:4] for row in rows] == [
+        ["Opted in", "email", "They confirmed their email address: test sign-up"],
+        ["Opted out", "email", "They reported our email as spam: SendGrid: reported as spam"],
+    ]
+    page = organizer.get("/console/consent?address=sam@example.org").get_data(as_text=True)
+    assert "<strong>Opted out</strong>: nothing is sent to this address." in page
+    with console.app_context():
+        lookups = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "consent_lookup")).all()
+        assert [entry.detail for entry in lookups] == [{"address": "s***@example.org", "found": True}] * 2
+
+
+def test_an_admin_opts_an_email_address_out_by_hand_and_the_queued_mailing_is_taken_back(
+    console: Flask, signed_in: SignedIn, worker: Worker, sendgrid_api: SendGridApiDouble
+) -> None:
+    with console.app_context():
+        outbox.queue_email(email_member("sam@example.org"), "Forum Thursday", "Come.", "mailing")
+        db.session.commit()
+
+    status, page = opt_out(signed_in("admin"), "sam@example.org", "Wrote to the office to stop the emails")
+
+    assert status == 200 and "Opt-out recorded. 1 queued message was taken back." in page
+    worker.run()
+    assert sendgrid_api.sent == []
+    with console.app_context():
+        (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "consent_opt_out"))
+        assert entry.detail == {"address": "s***@example.org", "channel": "email", "withdrawn": 1}
 
 
 def test_an_admin_records_an_opt_out_by_hand_and_what_was_queued_is_taken_back(

@@ -3,15 +3,19 @@ the audit log before any row leaves."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from gateway.community import exports
+from gateway.delivery import consent
 from gateway.extensions import db
 from gateway.models import AuditEntry, ConversationReport
 from tests.console.conftest import SignedIn
-from tests.support import Phone
+from tests.support import Phone, email_member
 
 
 @pytest.fixture
@@ -83,3 +87,37 @@ def test_exports_hold_phone_numbers_so_only_admins_download_them(
     assert response.status_code == 403 and volunteer.number not in response.get_data(as_text=True)
     with console.app_context():
         assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all() == []
+
+
+def test_the_consent_export_says_where_each_email_address_stands_beside_the_phones(
+    console: Flask, volunteer: Phone, signed_in: SignedIn
+) -> None:
+    with console.app_context():
+        email_member("sam@example.org")
+        dana = email_member("dana@example.org")
+        consent.opt_out(dana, "sendgrid_bounce", "SendGrid: bounced 5.1.1")
+        email_member("lee@example.org", opted_in=False)
+        db.session.commit()
+
+    download = signed_in("admin").get("/console/exports/download?kind=consent").get_data(as_text=True)
+
+    rows = {row["address"]: row for row in csv.DictReader(io.StringIO(download))}
+    assert {address: (row["channel"], row["status"], row["source"]) for address, row in rows.items()} == {
+        volunteer.number: ("sms", "opted_in", "sms_keyword"),
+        "sam@example.org": ("email", "opted_in", "email_confirmed"),
+        "dana@example.org": ("email", "opted_out", "sendgrid_bounce"),
+        "lee@example.org": ("email", "unknown", ""),
+    }
+    assert rows["dana@example.org"]["changed_at"] >= rows["sam@example.org"]["changed_at"] > ""
+
+
+def test_members_who_only_gave_an_email_are_not_listed_as_volunteers(
+    console: Flask, volunteer: Phone, signed_in: SignedIn
+) -> None:
+    with console.app_context():
+        email_member("sam@example.org")
+
+    download = signed_in("admin").get("/console/exports/download?kind=volunteers").get_data(as_text=True)
+
+    rows = list(csv.DictReader(io.StringIO(download)))
+    assert [(row["phone"], row["status"]) for row in rows] == [(volunteer.number, "active")]

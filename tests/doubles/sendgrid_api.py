@@ -17,6 +17,7 @@ import base64
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -54,6 +55,7 @@ class SendGridApiDouble:
         self.requests = 0
         self._failures: list[int] = []
         self._rejected: set[str] = set()
+        self._on_accept: list[Callable[[SentMail], None]] = []
         self._lock = threading.Lock()
         self._server = _Server(self)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -88,6 +90,12 @@ class SendGridApiDouble:
         """Refuse every send to this recipient with 400, as SendGrid does a malformed address."""
         with self._lock:
             self._rejected.add(email.lower())
+
+    def on_next_accept(self, action: Callable[[SentMail], None]) -> None:
+        """Run `action` when the next mail is accepted, before the answer goes back: the moment
+        after SendGrid took a mail and before the sender heard so."""
+        with self._lock:
+            self._on_accept.append(action)
 
     def respond(self, method: str, path: str, authorization: str, body: bytes) -> tuple[int, Any, str | None]:
         """(HTTP status, JSON payload or None, X-Message-Id or None) for one request."""
@@ -130,6 +138,9 @@ class SendGridApiDouble:
         )
         with self._lock:
             self.sent.append(sent)
+            action = self._on_accept.pop(0) if self._on_accept else None
+        if action is not None:
+            action(sent)
         return 202, None, message_id
 
 

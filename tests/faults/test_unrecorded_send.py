@@ -1,12 +1,13 @@
 """A send is never silently stranded: when the provider took a message but recording that
 failed, the message is not reported as sent (nor its job as a success), and it is reconciled
-from what is known (the status callback naming it, or the provider id the worker kept in
-Redis); one that truly cannot be known is marked failed with a reason an organizer can read."""
+from what is known (the status callback or email event naming it, or the provider id the
+worker kept in Redis); one that truly cannot be known is marked failed with a reason an organizer can read."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,8 +20,9 @@ from gateway.delivery import outbox
 from gateway.delivery.status import OUTBOX_REASONS
 from gateway.extensions import OUTBOX_QUEUE, db, queue, redis_client
 from gateway.models import Message, utcnow
+from tests.doubles.sendgrid_api import EventSigner, SendGridApiDouble
 from tests.doubles.twilio_api import SentMessage, TwilioApiDouble
-from tests.support import Phone, signed_post
+from tests.support import Phone, SettableClock, Worker, email_member, signed_post
 
 HISTORY = "message_status_event"
 
@@ -120,3 +122,46 @@ def test_one_that_cannot_be_known_is_failed_with_a_readable_reason(
     assert "may or may not have reached the phone" in OUTBOX_REASONS[reply.error_code]
     phone.worker.run()
     assert len(twilio_api.sent) == 1
+
+
+def test_an_email_event_naming_it_reconciles_it(
+    app: Flask,
+    worker: Worker,
+    sendgrid_api: SendGridApiDouble,
+    event_signer: EventSigner,
+    broken_history: dict,
+    client: FlaskClient,
+    clock: SettableClock,
+) -> None:
+    clock.set(datetime(2026, 11, 24, 17, 0, tzinfo=UTC))  # noon in New York: a mailing goes at once
+    message_id = outbox.queue_email(email_member(), "Forum Thursday", "Come.", "mailing").id
+    db.session.commit()
+    sendgrid_api.on_next_accept(broken_history["break"])
+    worker.run()
+    broken_history["mend"]()
+    db.session.rollback()
+    stranded = db.session.get(Message, message_id)
+    assert stranded is not None and (stranded.status, stranded.provider_id) == ("sending", None)
+    redis_client().flushdb()  # what the worker kept is gone too: only SendGrid's event can tell
+
+    (mail,) = sendgrid_api.sent
+    delivered = {
+        "email": "sam@example.org",
+        "event": "delivered",
+        "sg_event_id": "c2VuZGdyaWQtZXZlbnQtMQ",
+        "sg_message_id": f"{mail.message_id}.filterdrecv-5b5f9c9ff-2x7kq-1-6565B3F1-23.0",
+        "kindred_message_id": str(message_id),
+        "timestamp": int(clock().timestamp()),
+    }
+    body = json.dumps([delivered]).encode()
+    headers = event_signer.headers(body, int(clock().timestamp()))
+    assert client.post("/webhooks/sendgrid/events", data=body, headers=headers).status_code == 204
+
+    db.session.rollback()
+    reconciled = db.session.get(Message, message_id)
+    assert reconciled is not None
+    assert (reconciled.status, reconciled.provider_id) == ("delivered", mail.message_id)
+    assert [event.status for event in reconciled.history] == ["queued", "sent", "delivered"]
+    assert outbox.sweep(now=clock() + outbox.LOST_AFTER * 2)["failed"] == 0
+    assert outbox.send_queued_message(message_id) == "delivered"  # what its retry runs
+    assert len(sendgrid_api.sent) == 1

@@ -9,39 +9,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from gateway import create_app
 from gateway.delivery import consent, mail_tokens, outbox
 from gateway.extensions import db
-from gateway.models import Address, Message, Organization, Person
+from gateway.models import Address, Message
 from tests.conftest import INBOUND_EMAIL_DOMAIN, ORGANIZATION_POSTAL_ADDRESS, PUBLIC_BASE_URL
 from tests.doubles.sendgrid_api import SendGridApiDouble
 from tests.support import SettableClock, Worker
+from tests.support import email_member as member
 
 
 @pytest.fixture(autouse=True)
 def working_hours(clock: SettableClock) -> None:
     """Noon in New York: a mailing, like a text the organization starts, waits for the day."""
     clock.set(datetime(2026, 11, 24, 17, 0, tzinfo=UTC))
-
-
-def member(email: str = "sam@example.org", opted_in: bool = True) -> Address:
-    org = db.session.scalar(select(Organization))
-    if org is None:
-        from gateway.community import organization
-
-        org = organization.default()
-    person = Person(organization_id=org.id, name="Sam")
-    db.session.add(person)
-    db.session.flush()
-    address = Address(organization_id=org.id, person_id=person.id, channel="email", value=email)
-    db.session.add(address)
-    db.session.flush()
-    if opted_in:
-        consent.record(address, "opt_in", "email_confirmed", "test sign-up")
-    db.session.commit()
-    return address
 
 
 def sent_message(message_id: int) -> Message:
