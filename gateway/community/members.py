@@ -130,6 +130,23 @@ def unsubscribe(address: Address, source: str) -> bool:
     return recorded
 
 
+def unsubscribed(address: Address) -> bool:
+    """Whether the address stands opted out of email."""
+    return consent.status(address) is ev.Consent.OPTED_OUT
+
+
+def resubscribe(address: Address) -> bool:
+    """Opt the address back in to email: its owner pressed Resubscribe on the page the
+    unsubscribe link in an email to it opened, which proves they read that mailbox, as a
+    confirmation link does. Returns False if it was not opted out (nothing changes). The caller
+    commits."""
+    if not unsubscribed(address):
+        return False
+    consent.record(address, "opt_in", "email_resubscribed", "the unsubscribe link's page")
+    log.info("members: %s resubscribed", redact(address.value))
+    return True
+
+
 def emails_of(person: Person) -> tuple[ev.EmailView, ...]:
     """The person's own email addresses and where each stands, for the flows (MYDATA, EMAIL)."""
     addresses = db.session.scalars(

@@ -50,5 +50,18 @@ def unsubscribe(token: str) -> ResponseReturnValue:
         one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
         members.unsubscribe(address, "email_one_click" if one_click else "email_link")
         db.session.commit()
-        return page("public/unsubscribe.html", language, done=True)
-    return page("public/unsubscribe.html", language, done=False)
+        return page("public/unsubscribe.html", language, state="done", token=token)
+    state = "done" if members.unsubscribed(address) else "ask"
+    return page("public/unsubscribe.html", language, state=state, token=token)
+
+
+@bp.post("/email/resubscribe/<token>")
+def resubscribe(token: str) -> ResponseReturnValue:
+    """Undo an unsubscribe, from the page its link opened (a form with its CSRF token: only a
+    person pressing the button gets here, and only with a link that was mailed to the address)."""
+    address = members.to_unsubscribe(token)
+    if address is None:
+        return page("public/link_gone.html", page_language(), 404)
+    members.resubscribe(address)
+    db.session.commit()
+    return page("public/unsubscribe.html", _language_of(address), state="resubscribed", token=token)

@@ -19,7 +19,7 @@ from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, Message, Person
 from tests.conftest import PUBLIC_BASE_URL
 from tests.doubles.sendgrid_api import SendGridApiDouble
-from tests.support import SettableClock, Worker
+from tests.support import SettableClock, Worker, csrf_token
 
 
 def shown(response: TestResponse) -> str:
@@ -181,3 +181,29 @@ def test_the_link_in_a_sent_mailing_unsubscribes(
     )
     assert response.status_code == 200
     assert email_consent(member)[-1] == ("opt_out", "email_one_click")
+
+
+def test_unsubscribed_by_mistake_the_same_link_resubscribes_with_a_button(
+    client: FlaskClient, member: Address
+) -> None:
+    path = unsubscribe_path(member)
+    client.post(path, data={"unsubscribe": "yes"})
+    # Later, the same link: the page says they are out and offers the way back.
+    page = client.get(path)
+    assert "You're unsubscribed" in shown(page) and "Resubscribe" in shown(page)
+    assert email_consent(member)[-1] == ("opt_out", "email_link")
+
+    token = path.rsplit("/", 1)[1]
+    # The button's form carries the page's CSRF token: a forged cross-site post does nothing.
+    assert client.post(f"/email/resubscribe/{token}").status_code == 400
+    assert email_consent(member)[-1] == ("opt_out", "email_link")
+    form_token = csrf_token(client, path)
+    done = client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token})
+    assert done.status_code == 200 and "You're subscribed again" in shown(done)
+    assert email_consent(member)[-1] == ("opt_in", "email_resubscribed")
+    # Pressing it twice records nothing more; a forged link resubscribes nobody.
+    client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token})
+    assert email_consent(member).count(("opt_in", "email_resubscribed")) == 1
+    forged_token = token[:-1] + ("1" if token.endswith("0") else "0")
+    forged = client.post(f"/email/resubscribe/{forged_token}", data={"csrf_token": form_token})
+    assert forged.status_code == 404
