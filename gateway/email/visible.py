@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
+from bs4.element import PreformattedString
 from mailparser_reply import EmailMessage, EmailReplyParser
 
 # mail-parser-reply's languages that matter to members: headers and signatures in each.
@@ -29,10 +30,15 @@ QUOTE_MARK = ">"
 _HEADER_MAX = 400
 _HEADER_HINT = re.compile(r"[\d@]")
 _HEADER_LINES = 4
-# Quoted blocks of HTML mail: dropped in place (words below them stay) ...
-_HTML_QUOTES = "blockquote, div.gmail_quote, div.yahoo_quoted, div.moz-cite-prefix"
-# ... and Outlook's reply header, after which everything is history.
-_HTML_HISTORY = "#divRplyFwdMsg, #appendonsend, div.OutlookMessageHeader"
+_HEADER_GAP = 3  # blank lines between a reply header and its quote
+# Quoted blocks of HTML mail, dropped in place (words below them stay): blockquotes, and ...
+_QUOTE_CLASSES = frozenset({"gmail_quote", "yahoo_quoted", "moz-cite-prefix"})
+# ... Outlook's reply header, after which everything is history.
+_HISTORY_IDS = frozenset({"divRplyFwdMsg", "appendonsend"})
+_INVISIBLE = frozenset({"script", "style", "head", "title"})
+# A member's words come first or close to a quote; beyond this much of a part, it is history.
+READ_MAX = 200_000
+HTML_READ_MAX = 500_000  # HTML spends much of it on markup (Outlook's styles alone run long)
 _BLOCKS = frozenset(
     {"p", "div", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "ul", "ol", "section"}
 )
@@ -42,8 +48,10 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 def visible_text(text: str, html: str = "") -> str:
     """The member's own words in a reply: the text part, or the HTML part when there is no
     text, without quoted history and signature."""
-    source = text if text.strip() else html_to_text(html)
+    source = (text if text.strip() else html_to_text(html))[:READ_MAX]
     own = _without_quotes(source.replace("\r\n", "\n").replace("\r", "\n"))
+    # Runs of blank lines make the parser's signature patterns slow (they start with \s*).
+    own = _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in own.split("\n")))
     replies = _parser.read(own).replies
     latest = replies[0].body if replies else ""
     # The parser's signature rules can take a first line for one ("-Sam here: yes!"); the
@@ -52,31 +60,40 @@ def visible_text(text: str, html: str = "") -> str:
 
 
 def html_to_text(html: str) -> str:
-    """The text of an HTML email, one line per block, quoted blocks replaced by one quoted line."""
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "head", "title"]):
-        tag.decompose()
-    history = soup.select_one(_HTML_HISTORY)
-    if history is not None:
-        _drop_from(history)
-    while (quote := soup.select_one(_HTML_QUOTES)) is not None:
-        quote.replace_with(NavigableString(f"\n{QUOTE_MARK} ...\n"))
-    for br in soup.find_all("br"):
-        br.replace_with(NavigableString("\n"))
-    for block in soup.find_all(_BLOCKS):
-        block.insert_after(NavigableString("\n"))
-    lines = (" ".join(line.split()) for line in soup.get_text().split("\n"))
+    """The text of an HTML email, one line per block, each quoted block as one quoted line."""
+    soup = BeautifulSoup(html[:HTML_READ_MAX], "html.parser")
+    out: list[str] = []
+    stack: list[PageElement | str] = [soup]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            out.append(node)  # a line break this walk put in
+        elif isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):  # comments, doctypes and the like
+                out.append(str(node))
+        elif isinstance(node, Tag) and node.name not in _INVISIBLE:
+            if _is_history(node):
+                break  # Outlook's reply header: the rest of the document is history
+            if _is_quote(node):
+                out.append(f"\n{QUOTE_MARK} ...\n")
+                continue
+            if node.name == "br":
+                out.append("\n")
+                continue
+            block = node.name in _BLOCKS
+            stack.extend(["\n"] if block else [])
+            stack.extend(reversed(node.contents))
+            out.extend(["\n"] if block else [])
+    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _drop_from(node: Tag) -> None:
-    """Remove `node` and everything after it in the document."""
-    current: Tag | None = node
-    while current is not None and current.name != "[document]":
-        for sibling in list(current.next_siblings):
-            sibling.extract()
-        current = current.parent
-    node.extract()
+def _is_quote(tag: Tag) -> bool:
+    return tag.name == "blockquote" or bool(_QUOTE_CLASSES.intersection(tag.get_attribute_list("class")))
+
+
+def _is_history(tag: Tag) -> bool:
+    return tag.get("id") in _HISTORY_IDS or "OutlookMessageHeader" in tag.get_attribute_list("class")
 
 
 def _without_quotes(text: str) -> str:
@@ -99,11 +116,13 @@ def _without_quotes(text: str) -> str:
 def _drop_reply_header(kept: list[str]) -> None:
     """Remove the paragraph at the end of `kept` if it reads as a reply header."""
     end = len(kept)
-    while end and not kept[end - 1].strip():
+    while end > max(0, len(kept) - _HEADER_GAP) and not kept[end - 1].strip():
         end -= 1
     start = end
     while start and kept[start - 1].strip() and end - start < _HEADER_LINES:
         start -= 1
+    while start < end and sum(len(line) for line in kept[start:end]) > _HEADER_MAX:
+        start += 1  # a long line above the header is the member's, not part of it
     lines = [line.strip() for line in kept[start:end]]
     known = _REPLY_HEADERS.search("\n".join(lines))
     if known is not None:

@@ -311,3 +311,22 @@ def test_mail_to_the_unsubscribe_mailto_opts_the_address_out(
     assert address is not None and consent.status(address).name == "OPTED_OUT"
     source = db.session.scalar(select(ConsentEvent.source).order_by(ConsentEvent.id.desc()))
     assert source == "email_mailto"
+
+
+def test_a_reply_with_thousands_of_quoted_blocks_keeps_the_members_words(
+    member: Address, mail_program: MailProgram
+) -> None:
+    """Long runs of quotes and blank lines once took the signature patterns minutes."""
+    html = "<div>Yes, count me in.</div>" + "<blockquote>earlier</blockquote><br><br>" * 5000
+    body = payload("apple_html_only_below", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<long@x>")
+    start, end = body.index(b'name="html"\r\n\r\n') + 15, body.rindex(b"\r\n--xYzZY\r\n")
+    long_reply = body[:start] + html.encode() + body[end:]
+    response = mail_program.client.post(
+        "/webhooks/sendgrid/inbound",
+        data=long_reply,
+        content_type="multipart/form-data; boundary=xYzZY",
+        headers=basic_auth(),
+    )
+    assert response.status_code == 200
+    [stored] = inbound_emails()
+    assert stored.body == "Yes, count me in."
