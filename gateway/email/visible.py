@@ -53,10 +53,11 @@ def visible_text(text: str, html: str = "") -> str:
     # Runs of blank lines make the parser's signature patterns slow (they start with \s*).
     own = _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in own.split("\n")))
     replies = _parser.read(own).replies
-    latest = replies[0].body if replies else ""
+    if not replies:
+        return own.strip()
     # The parser's signature rules can take a first line for one ("-Sam here: yes!"); the
     # member's words are worth more than a tidy signature.
-    return (latest or own).strip()
+    return (replies[0].body or replies[0].full_body).strip()
 
 
 def html_to_text(html: str) -> str:
