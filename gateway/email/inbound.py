@@ -73,7 +73,7 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
         return
     route = _route(mail)
     try:
-        _apply(message, address, route, words)
+        _apply(message, address, route, words, mail.automatic)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -113,10 +113,12 @@ def _route(mail: InboundEmail) -> Route:
     return Route(inbox.UNMATCHED)
 
 
-def _apply(message: Message, sender: Address, route: Route, words: str) -> None:
+def _apply(message: Message, sender: Address, route: Route, words: str, automatic: bool) -> None:
     if route.purpose == mail_tokens.UNSUBSCRIBE:
-        _unsubscribe(message, route.row_id)
+        _unsubscribe(message, route.row_id)  # mail programs send these on their own, too
         return
+    if automatic:
+        return  # an out-of-office reply: on the record, but nothing for an organizer to answer
     person = db.session.get(Person, route.row_id) if route.purpose == mail_tokens.REPLY else None
     if person is None or person.organization_id != message.organization_id:
         inbox.keep_unmatched(message)

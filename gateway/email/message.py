@@ -37,6 +37,7 @@ class InboundEmail:
     html: str
     header_id: str | None
     attachments: tuple[Attachment, ...] = ()
+    automatic: bool = False  # an auto-reply (out of office, RFC 3834), not a person writing
 
 
 def addresses(value: str) -> list[str]:
@@ -58,9 +59,29 @@ def header_text(name: str, value: str) -> str:
         return " ".join(value.split())
 
 
-def message_id(raw_headers: str) -> str | None:
-    """The Message-ID in a block of raw headers (Inbound Parse's `headers` field)."""
-    return _message_id(HeaderParser(policy=policy.default).parsestr(raw_headers, headersonly=True))
+def read_headers(raw_headers: str) -> EmailMessage:
+    """A block of raw headers (Inbound Parse's `headers` field), parsed."""
+    headers = HeaderParser(policy=policy.default).parsestr(raw_headers, headersonly=True)
+    assert isinstance(headers, EmailMessage)
+    return headers
+
+
+def message_id(headers: EmailMessage) -> str | None:
+    """The Message-ID header, if there is one."""
+    value = " ".join(str(headers.get("Message-ID", "")).split())
+    return value or None
+
+
+def is_automatic(headers: EmailMessage) -> bool:
+    """Whether a mail program sent this on its own: Auto-Submitted (RFC 3834), or the headers
+    common auto-responders set instead."""
+    submitted = str(headers.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(headers.get("Precedence", "")).strip().lower()
+    return (
+        submitted not in ("", "no")
+        or precedence in ("auto_reply", "bulk", "junk")
+        or any(name in headers for name in ("X-Autoreply", "X-Autorespond"))
+    )
 
 
 def from_mime(raw: bytes, envelope_to: list[str]) -> InboundEmail:
@@ -75,11 +96,12 @@ def from_mime(raw: bytes, envelope_to: list[str]) -> InboundEmail:
         subject=header_text("subject", str(mail.get("Subject", ""))),
         text=_part_text(mail.get_body(preferencelist=("plain",))),
         html=_part_text(mail.get_body(preferencelist=("html",))),
-        header_id=_message_id(mail),
+        header_id=message_id(mail),
         attachments=tuple(
             Attachment(part.get_filename() or "unnamed", len(part.get_payload(decode=True) or b""))
             for part in mail.iter_attachments()
         ),
+        automatic=is_automatic(mail),
     )
 
 
@@ -89,11 +111,6 @@ def attachment_lines(attachments: tuple[Attachment, ...]) -> str:
     if len(attachments) > MAX_ATTACHMENTS_NAMED:
         lines.append(f"[and {len(attachments) - MAX_ATTACHMENTS_NAMED} more attachments]")
     return "\n".join(lines)
-
-
-def _message_id(headers: EmailMessage) -> str | None:
-    value = " ".join(str(headers.get("Message-ID", "")).split())
-    return value or None
 
 
 def _part_text(part: MIMEPart | None) -> str:

@@ -28,7 +28,9 @@ from gateway.email.message import (
     addresses,
     from_mime,
     header_text,
+    is_automatic,
     message_id,
+    read_headers,
 )
 
 log = logging.getLogger(__name__)
@@ -89,14 +91,16 @@ def _parsed_mail(fields: dict[str, str], envelope_to: list[str], uploads: list[_
     senders = addresses(fields.get("from", ""))
     recipients = [*envelope_to, *addresses(fields.get("to", "")), *addresses(fields.get("cc", ""))]
     info = _json_object(fields.get("attachment-info", "{}").encode())
+    headers = read_headers(fields.get("headers", ""))
     return InboundEmail(
         sender=senders[0] if senders else "",
         recipients=tuple(dict.fromkeys(recipients)),
         subject=header_text("subject", fields.get("subject", "")),
         text=fields.get("text", ""),
         html=fields.get("html", ""),
-        header_id=message_id(fields.get("headers", "")),
+        header_id=message_id(headers),
         attachments=tuple(Attachment(_file_name(upload, info), upload.size) for upload in uploads),
+        automatic=is_automatic(headers),
     )
 
 

@@ -330,3 +330,15 @@ def test_a_reply_with_thousands_of_quoted_blocks_keeps_the_members_words(
     assert response.status_code == 200
     [stored] = inbound_emails()
     assert stored.body == "Yes, count me in."
+
+
+def test_an_out_of_office_reply_is_kept_on_record_but_opens_no_thread(
+    member: Address, mail_program: MailProgram, signed_in: SignedIn
+) -> None:
+    assert mail_program.reply("out_of_office", reply_address(member)).status_code == 200
+
+    [stored] = inbound_emails()
+    assert stored.body.startswith("I am out of the office") and not stored.needs_attention
+    assert db.session.scalar(select(func.count()).select_from(Thread)) == 0
+    organizer = signed_in("organizer")
+    assert "No unmatched email waiting." in _unmatched_page(organizer)
