@@ -6,6 +6,7 @@ same email is stored once."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from datetime import timedelta
@@ -342,3 +343,13 @@ def test_an_out_of_office_reply_is_kept_on_record_but_opens_no_thread(
     assert db.session.scalar(select(func.count()).select_from(Thread)) == 0
     organizer = signed_in("organizer")
     assert "No unmatched email waiting." in _unmatched_page(organizer)
+
+
+def test_no_address_or_words_of_a_reply_reach_the_log(
+    member: Address, mail_program: MailProgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for to in (reply_address(member), f"hello@{INBOUND_EMAIL_DOMAIN}"):
+        assert mail_program.reply("gmail", to).status_code == 200
+    assert len(inbound_emails()) == 2
+    assert SAM not in caplog.text and "neighbor Ana" not in caplog.text
