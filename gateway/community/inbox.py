@@ -102,9 +102,9 @@ def unmatched(org: Organization, page: int, per_page: int) -> tuple[list[Unmatch
     return [UnmatchedRow(message, redact(value)) for message, value in rows], total
 
 
-def settle_unmatched(org: Organization, message_id: int, by: Organizer, ip: str) -> None:
-    """Mark an unmatched email done: it leaves the list (the message itself is kept)."""
-    message = db.session.scalar(
+def unmatched_message(org: Organization, message_id: int) -> Message | None:
+    """An unmatched email of the organization, locked for a change, or None."""
+    return db.session.scalar(
         select(Message)
         .where(
             Message.id == message_id,
@@ -114,8 +114,10 @@ def settle_unmatched(org: Organization, message_id: int, by: Organizer, ip: str)
         )
         .with_for_update()
     )
-    if message is None:
-        raise InboxError("There is no such unmatched email.")
+
+
+def settle_unmatched(org: Organization, message: Message, by: Organizer, ip: str) -> None:
+    """Mark an unmatched email done: it leaves the list (the message itself is kept)."""
     message.needs_attention = False
     audit.record(org, "unmatched_mail_done", by, ip=ip, message=message.id)
 

@@ -32,6 +32,7 @@ from gateway.community.inbox import (
     settle_unmatched,
     threads,
     unmatched,
+    unmatched_message,
 )
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
@@ -134,17 +135,15 @@ def answer_thread(id: int) -> ResponseReturnValue:
 def unmatched_done(id: int) -> ResponseReturnValue:
     """An organizer has read an unmatched email: it leaves the list."""
     org = organization.default()
+    message = unmatched_message(org, id)
+    if message is None:
+        abort(404, description="no such unmatched email")
     if not ConsoleForm().validate_on_submit():
         flash("The form had expired; nothing was changed. Try again.", "error")
-        return redirect(url_for("console.inbox", show=UNMATCHED), 303)
-    try:
-        settle_unmatched(org, id, current_user.organizer, request.remote_addr or "")
-    except InboxError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("console.inbox", show=UNMATCHED), 303)
-    db.session.commit()
-    flash("Marked done.", "info")
+    else:
+        settle_unmatched(org, message, current_user.organizer, request.remote_addr or "")
+        db.session.commit()
+        flash("Marked done.", "info")
     return redirect(url_for("console.inbox", show=UNMATCHED), 303)
 
 
