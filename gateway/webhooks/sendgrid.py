@@ -75,10 +75,14 @@ def inbound() -> Response:
     fields = {name: _decode(value, charsets.get(name)) for name, value in form.raw.items() if name != "email"}
     envelope = _json_object(form.raw.get("envelope", b"{}"))
     envelope_to = [a for item in _strings(envelope.get("to")) for a in addresses(item)]
-    if "email" in form.raw:
-        mail = from_mime(form.raw["email"], envelope_to)
-    else:
-        mail = _parsed_mail(fields, envelope_to, form.uploads)
+    try:
+        if "email" in form.raw:
+            mail = from_mime(form.raw["email"], envelope_to)
+        else:
+            mail = _parsed_mail(fields, envelope_to, form.uploads)
+    except Exception:  # the standard library's parser has raised on some malformed headers
+        log.exception("inbound email: a message could not be read")
+        abort(400, description="the email could not be read")
     try:
         receive_email(organization.default(), mail)
     except InboundEmailError as exc:
@@ -158,6 +162,7 @@ def _read_form() -> _Form:
 
 
 def _events(decoder: MultipartDecoder) -> Iterator[Any]:
+    """The multipart events of the request body; ValueError if it ends before its last boundary."""
     stream = request.stream
     while True:
         chunk = stream.read(_CHUNK)
@@ -166,8 +171,10 @@ def _events(decoder: MultipartDecoder) -> Iterator[Any]:
         while not isinstance(event, NeedData | Epilogue):
             yield event
             event = decoder.next_event()
-        if isinstance(event, Epilogue) or not chunk:
+        if isinstance(event, Epilogue):
             return
+        if not chunk:
+            raise ValueError("the body ended before the form did")
 
 
 def _decode(value: bytes, charset: Any) -> str:
