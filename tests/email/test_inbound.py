@@ -90,6 +90,31 @@ def test_a_reply_lands_on_the_members_thread_with_only_their_own_words(
     assert person is not None and person.last_active_at is not None
 
 
+def without_part(body: bytes, name: str) -> bytes:
+    """A payload without one of its form fields, as from a mail program that sent no such part."""
+    start = body.index(f'--xYzZY\r\nContent-Disposition: form-data; name="{name}"'.encode())
+    end = body.index(b"--xYzZY", start + 7)
+    return body[:start] + body[end:]
+
+
+@pytest.mark.parametrize("shape", ["gmail", "apple", "outlook", "spanish_latin1"])
+def test_the_html_part_alone_reads_the_same(member: Address, mail_program: MailProgram, shape: str) -> None:
+    """HTML-only mail: Gmail's gmail_quote, Apple's blockquote type=cite and Outlook's
+    divRplyFwdMsg are history, in whatever charset the part came."""
+    body = without_part(
+        payload(shape, TO=reply_address(member), FROM=SAM, MESSAGE_ID="<html-only@x>"), "text"
+    )
+    response = mail_program.client.post(
+        "/webhooks/sendgrid/inbound",
+        data=body,
+        content_type="multipart/form-data; boundary=xYzZY",
+        headers=basic_auth(),
+    )
+    assert response.status_code == 200
+    [stored] = inbound_emails()
+    assert stored.body == REPLIES[shape][0]
+
+
 def test_an_attachment_is_named_with_its_size_and_never_stored(
     member: Address, mail_program: MailProgram, signed_in: SignedIn
 ) -> None:
