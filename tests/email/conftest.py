@@ -21,12 +21,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from gateway.community import organization
-from gateway.delivery import consent, mail_tokens
+from gateway.delivery import mail_tokens
 from gateway.extensions import db
-from gateway.models import Address, Message, Person
+from gateway.models import Address, Message
 from tests.conftest import SENDGRID_INBOUND_SECRET
 from tests.console.conftest import console, signed_in  # noqa: F401  (fixtures used here)
+from tests.gateway.test_email_outbox import member as make_member
 from tests.support import SettableClock
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -60,6 +60,15 @@ class MailProgram:
     client: FlaskClient
     address: str
 
+    def post(self, body: bytes, headers: dict[str, str] | None = None) -> TestResponse:
+        """Post a multipart body to Inbound Parse's endpoint, with its credentials unless told."""
+        return self.client.post(
+            "/webhooks/sendgrid/inbound",
+            data=body,
+            content_type="multipart/form-data; boundary=xYzZY",
+            headers=basic_auth() if headers is None else headers,
+        )
+
     def reply(
         self,
         name: str,
@@ -75,27 +84,13 @@ class MailProgram:
             FROM=sender or self.address,
             MESSAGE_ID=f"<{uuid.uuid4().hex}@mail.example.org>" if message_id is None else message_id,
         )
-        return self.client.post(
-            "/webhooks/sendgrid/inbound",
-            data=body,
-            content_type="multipart/form-data; boundary=xYzZY",
-            headers=basic_auth() if headers is None else headers,
-        )
+        return self.post(body, headers)
 
 
 @pytest.fixture
 def member(app: Flask) -> Address:
     """Sam, a member who confirmed their email: their email address."""
-    org = organization.default()
-    person = Person(organization_id=org.id, name="Sam")
-    db.session.add(person)
-    db.session.flush()
-    address = Address(organization_id=org.id, person_id=person.id, channel="email", value=SAM)
-    db.session.add(address)
-    db.session.flush()
-    consent.record(address, "opt_in", "email_confirmed", "confirmed the sign-up email")
-    db.session.commit()
-    return address
+    return make_member(SAM)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.delivery import consent, mail_tokens
@@ -20,22 +22,28 @@ from tests.support import Worker
 MEMBER_MESSAGE_ID = "<CAF=reply-1@mail.example.org>"
 
 
-def thread_link(browser) -> str:  # type: ignore[no-untyped-def]
+def thread_link(browser: FlaskClient) -> str:
     page = browser.get("/console/inbox").get_data(as_text=True)
     [link] = re.findall(r'<a href="(/console/inbox/\d+)">Sam</a>', page)
     return link
 
 
+@pytest.fixture
+def replied(member: Address, mail_program: MailProgram, signed_in: SignedIn) -> tuple[FlaskClient, str]:
+    """Sam replied to the organization's email: an organizer, signed in, and Sam's thread."""
+    assert mail_program.reply("gmail", reply_address(member), message_id=MEMBER_MESSAGE_ID).status_code == 200
+    organizer = signed_in("organizer")
+    return organizer, thread_link(organizer)
+
+
 def test_an_organizer_answers_an_email_thread_and_the_member_gets_a_threaded_email(
     member: Address,
     mail_program: MailProgram,
-    signed_in: SignedIn,
+    replied: tuple[FlaskClient, str],
     worker: Worker,
     sendgrid_api: SendGridApiDouble,
 ) -> None:
-    assert mail_program.reply("gmail", reply_address(member), message_id=MEMBER_MESSAGE_ID).status_code == 200
-    organizer = signed_in("organizer")
-    thread = thread_link(organizer)
+    organizer, thread = replied
     page = organizer.get(thread).get_data(as_text=True)
     assert "Goes out by email" in page and "Send answer by email" in page
 
@@ -63,14 +71,11 @@ def test_an_organizer_answers_an_email_thread_and_the_member_gets_a_threaded_ema
 
 def test_no_answer_goes_to_a_member_who_unsubscribed(
     member: Address,
-    mail_program: MailProgram,
-    signed_in: SignedIn,
+    replied: tuple[FlaskClient, str],
     worker: Worker,
     sendgrid_api: SendGridApiDouble,
 ) -> None:
-    assert mail_program.reply("gmail", reply_address(member)).status_code == 200
-    organizer = signed_in("organizer")
-    thread = thread_link(organizer)
+    organizer, thread = replied
     consent.opt_out(member, "email_link", "unsubscribe link")
     db.session.commit()
 

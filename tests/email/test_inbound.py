@@ -104,12 +104,7 @@ def test_the_html_part_alone_reads_the_same(member: Address, mail_program: MailP
     body = without_part(
         payload(shape, TO=reply_address(member), FROM=SAM, MESSAGE_ID="<html-only@x>"), "text"
     )
-    response = mail_program.client.post(
-        "/webhooks/sendgrid/inbound",
-        data=body,
-        content_type="multipart/form-data; boundary=xYzZY",
-        headers=basic_auth(),
-    )
+    response = mail_program.post(body)
     assert response.status_code == 200
     [stored] = inbound_emails()
     assert stored.body == REPLIES[shape][0]
@@ -276,12 +271,7 @@ def test_a_body_over_the_limit_is_refused_and_nothing_is_stored(
     big = payload("gmail", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<big@x>").replace(
         b"Yes! I can make it", b"Yes! " + b"a" * (33 * 1024 * 1024)
     )
-    response = mail_program.client.post(
-        "/webhooks/sendgrid/inbound",
-        data=big,
-        content_type="multipart/form-data; boundary=xYzZY",
-        headers=basic_auth(),
-    )
+    response = mail_program.post(big)
     assert response.status_code == 413
     assert inbound_emails() == []
 
@@ -347,12 +337,7 @@ def test_a_reply_with_thousands_of_quoted_blocks_keeps_the_members_words(
     body = payload("apple_html_only_below", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<long@x>")
     start, end = body.index(b'name="html"\r\n\r\n') + 15, body.rindex(b"\r\n--xYzZY\r\n")
     long_reply = body[:start] + html.encode() + body[end:]
-    response = mail_program.client.post(
-        "/webhooks/sendgrid/inbound",
-        data=long_reply,
-        content_type="multipart/form-data; boundary=xYzZY",
-        headers=basic_auth(),
-    )
+    response = mail_program.post(long_reply)
     assert response.status_code == 200
     [stored] = inbound_emails()
     assert stored.body == "Yes, count me in."
