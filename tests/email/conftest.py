@@ -26,8 +26,7 @@ from gateway.extensions import db
 from gateway.models import Address, Message
 from tests.conftest import SENDGRID_INBOUND_SECRET
 from tests.console.conftest import console, signed_in  # noqa: F401  (fixtures used here)
-from tests.gateway.test_email_outbox import member as make_member
-from tests.support import SettableClock
+from tests.support import SettableClock, email_member
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SAM = "sam@example.org"
@@ -90,7 +89,7 @@ class MailProgram:
 @pytest.fixture
 def member(app: Flask) -> Address:
     """Sam, a member who confirmed their email: their email address."""
-    return make_member(SAM)
+    return email_member(SAM)
 
 
 @pytest.fixture
