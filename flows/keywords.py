@@ -155,6 +155,7 @@ _STOPPING_MESSAGES = frozenset(fold(word) for word in _MAYBE["stopping_messages"
 _STOP_EMOJI = frozenset(_MAYBE["emoji"])
 _FUZZY_GUARD = frozenset(fold(word) for word in _DATA["fuzzy_guard"])
 _FUZZY_OPT_OUT = {fold(word): _KEYWORD_LABELS[phrase_key(word)] for word in _DATA["fuzzy"]["opt_out"]}
+_EMAIL_OPT_OUT = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["email_opt_out"]}
 _FUZZY_HELP = {fold(word): "help" for word in _DATA["fuzzy"]["help"]}
 
 
@@ -277,6 +278,23 @@ def opt_out_reason(text: str) -> str | None:
         if phrase is not None:
             return phrase
     return _capital_stop_at_end(text)
+
+
+def email_opt_out_reason(text: str) -> str | None:
+    """The opt-out an email reply asks for when its whole visible text asks for nothing else:
+    a stop keyword ("Unsubscribe", "STOP."), an opt-out phrase ("Please remove me from your
+    list"), or a word of ``email_opt_out`` ("baja", "cancelar suscripción"); else None. An
+    email is read by an organizer, so a longer one that mentions stopping is theirs to judge."""
+    bare = _bare(text)
+    if not bare:
+        return None
+    keyword = _keyword(bare)
+    if keyword is not None:
+        return keyword
+    if phrase_key(bare) in _EMAIL_OPT_OUT:
+        return _EMAIL_OPT_OUT[phrase_key(bare)]
+    whole = _OPT_OUT_PHRASES.pattern.fullmatch(bare)
+    return " ".join(whole[0].split()) if whole else None
 
 
 def maybe_opt_out(text: str) -> bool:

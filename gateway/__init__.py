@@ -40,14 +40,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(extensions.db.engine, "begin", _sqlite_begin)
 
     from gateway import access, console, health, jobs, public
-    from gateway.webhooks import sendgrid_events, simulator, twilio
+    from gateway.webhooks import sendgrid, sendgrid_events, simulator, twilio
 
     access.init_app(app)
     access.csrf.exempt(twilio.bp)  # Twilio signs its requests; it has no session to forge
+    access.csrf.exempt(sendgrid.bp)  # Inbound Parse authenticates itself with basic auth
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio.bp)
     access.csrf.exempt(sendgrid_events.bp)  # SendGrid signs its event posts
     sendgrid_events.init_app(app)
+    app.register_blueprint(sendgrid.bp)
     console.init_app(app)
     public.init_app(app)
     home = "/console/"

@@ -19,14 +19,18 @@ from flows import abuse
 from flows.events import Consent
 from gateway.community import audit
 from gateway.delivery import consent, outbox
-from gateway.delivery.addresses import ERASED_PREFIX
+from gateway.delivery.addresses import ERASED_PREFIX, redact
 from gateway.extensions import db
 from gateway.models import Address, Message, Organization, Organizer, Person, Thread, utcnow
 
-FILTERS = ("open", "mine", "done", "all")
+FILTERS = ("open", "mine", "done", "all", "unmatched")
+# What an inbound email nobody's thread could take is marked as (its `reason`): no valid reply
+# token, or a sender who is not the token's person. Organizers read it and mark it done.
+UNMATCHED = "unmatched"
 # A text longer than this is split by carriers into more segments than phones reassemble well;
-# the provider refuses more than 1,600 characters.
+# the provider refuses more than 1,600 characters. An email answer may be a few paragraphs.
 ANSWER_MAX = 1600
+EMAIL_ANSWER_MAX = 10_000
 # The conversation shown around a thread: its latest messages, both ways, every channel.
 AROUND = 60
 # The same answer twice within this long is a double click, not a second answer.
@@ -62,6 +66,60 @@ def keep(message: Message, person: Person | None) -> Thread | None:
     thread.last_message_at = message.created_at
     thread.flagged = thread.flagged or abuse.flagged(message.body)
     return thread
+
+
+def keep_unmatched(message: Message) -> None:
+    """Keep an inbound email that belongs to no thread for an organizer."""
+    message.needs_attention = True
+    message.reason = UNMATCHED
+
+
+@dataclass(frozen=True)
+class UnmatchedRow:
+    """Unmatched mail as the inbox lists it: the sender masked."""
+
+    message: Message
+    sender: str
+
+
+def unmatched(org: Organization, page: int, per_page: int) -> tuple[list[UnmatchedRow], int]:
+    """A page of unmatched mail not yet marked done, newest first, and how many there are."""
+    where = (
+        Message.organization_id == org.id,
+        Message.direction == "inbound",
+        Message.reason == UNMATCHED,
+        Message.needs_attention.is_(True),
+    )
+    total = db.session.scalar(select(func.count()).select_from(Message).where(*where)) or 0
+    rows = db.session.execute(
+        select(Message, Address.value)
+        .join(Address, Address.id == Message.address_id)
+        .where(*where)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [UnmatchedRow(message, redact(value)) for message, value in rows], total
+
+
+def unmatched_message(org: Organization, message_id: int) -> Message | None:
+    """An unmatched email of the organization, locked for a change, or None."""
+    return db.session.scalar(
+        select(Message)
+        .where(
+            Message.id == message_id,
+            Message.organization_id == org.id,
+            Message.direction == "inbound",
+            Message.reason == UNMATCHED,
+        )
+        .with_for_update()
+    )
+
+
+def settle_unmatched(org: Organization, message: Message, by: Organizer, ip: str) -> None:
+    """Mark an unmatched email done: it leaves the list (the message itself is kept)."""
+    message.needs_attention = False
+    audit.record(org, "unmatched_mail_done", by, ip=ip, message=message.id)
 
 
 def _thread_of(person: Person, lock: bool = False) -> Thread | None:
@@ -131,7 +189,7 @@ def open_count(org: Organization) -> int:
 
 
 def latest_text(thread: Thread) -> Message | None:
-    """The person's latest text on the thread's channel: what an answer replies to."""
+    """The person's latest text (or email) on the thread's channel: what an answer replies to."""
     addresses = select(Address.id).where(
         Address.person_id == thread.person_id, Address.channel == thread.channel
     )
@@ -143,35 +201,61 @@ def latest_text(thread: Thread) -> Message | None:
     )
 
 
+def answer_max(thread: Thread) -> int:
+    """The longest answer the thread's channel takes."""
+    return EMAIL_ANSWER_MAX if thread.channel == "email" else ANSWER_MAX
+
+
+def reply_subject(original: Message) -> str:
+    """The subject of an answer to an email: "Re: " and theirs, once."""
+    subject = original.subject.strip()
+    return subject if subject[:3].lower() == "re:" else f"Re: {subject}".strip()
+
+
 def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, ip: str) -> Message:
-    """Queue an organizer's answer in the outbox, as a reply to the person's latest text, on
-    the number it came from (the caller commits, then it goes to the queue). Refused, with the
-    reason, when they opted out, were erased, or wrote long ago without ever opting in; the
-    consent guard checks again right before the provider call."""
+    """Queue an organizer's answer in the outbox, as a reply to the person's latest text (or
+    email), on the number (or address) it came from (the caller commits, then it goes to the
+    queue). Refused, with the reason, when they opted out, were erased, or wrote long ago
+    without ever opting in; the consent guard checks again right before the provider call."""
+    by_email = thread.channel == "email"
     body = body.strip()
     if not body:
         raise InboxError("Write an answer first.")
-    if len(body) > ANSWER_MAX:
-        raise InboxError(f"An answer can be at most {ANSWER_MAX} characters; this one has {len(body)}.")
-    if thread.channel != "sms":
-        raise InboxError("Answers by email arrive with member email; answer this one by text.")
+    limit = answer_max(thread)
+    if len(body) > limit:
+        raise InboxError(f"An answer can be at most {limit} characters; this one has {len(body)}.")
     original = latest_text(thread)
     address = original.address if original else None
     if address is None or address.value.startswith(ERASED_PREFIX) or address.pending_erasure:
-        raise InboxError("They asked for their data to be erased; there is no number to answer.")
+        what = "address" if by_email else "number"
+        raise InboxError(f"They asked for their data to be erased; there is no {what} to answer.")
     state = consent.status(address)
     if state is Consent.OPTED_OUT:
-        raise InboxError("They opted out of texts, so nothing was sent. Kindred will not text them.")
+        raise InboxError(
+            "They unsubscribed from email, so nothing was sent. Kindred will not email them."
+            if by_email
+            else "They opted out of texts, so nothing was sent. Kindred will not text them."
+        )
     if _just_sent(address, body):
         raise InboxError("That answer was just sent; it is not sent twice.")
     assert original is not None
     if original.created_at < utcnow() - outbox.ANSWER_FRESH and state is not Consent.OPTED_IN:
         raise InboxError(
-            "They wrote more than a day ago and never opted in, so Kindred cannot text them now. "
-            "Nothing was sent."
+            f"They wrote more than a day ago and never opted in, so Kindred cannot "
+            f"{'email' if by_email else 'text'} them now. Nothing was sent."
         )
-    message = outbox.queue_sms(address, body, "organizer_reply", in_reply_to=original)
-    message.organizer_id = organizer.id
+    if by_email:
+        message = outbox.queue_email(
+            address,
+            reply_subject(original),
+            body,
+            "organizer_reply",
+            in_reply_to=original,
+            organizer_id=organizer.id,
+        )
+    else:
+        message = outbox.queue_sms(address, body, "organizer_reply", in_reply_to=original)
+        message.organizer_id = organizer.id
     audit.record(org, "reply_sent", organizer, ip=ip, thread=thread.id, message=message.id, chars=len(body))
     return message
 

@@ -17,16 +17,22 @@ from gateway import clock
 from gateway.access import needs
 from gateway.community import organization
 from gateway.community.inbox import (
-    ANSWER_MAX,
+    EMAIL_ANSWER_MAX,
     FILTERS,
+    UNMATCHED,
     InboxError,
     answer,
+    answer_max,
     assign,
     assignable,
     conversation,
     latest_text,
     mark,
+    reply_subject,
+    settle_unmatched,
     threads,
+    unmatched,
+    unmatched_message,
 )
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
@@ -40,7 +46,10 @@ PER_PAGE = 50
 
 
 class AnswerForm(ConsoleForm):
-    body = TextAreaField("Your answer", filters=[no_nul], validators=[DataRequired(), Length(max=ANSWER_MAX)])
+    # The channel's own limit (shorter for texts) is checked when the answer is queued.
+    body = TextAreaField(
+        "Your answer", filters=[no_nul], validators=[DataRequired(), Length(max=EMAIL_ANSWER_MAX)]
+    )
     done = BooleanField("Mark the thread done once sent", default=True)
     seen = HiddenField()  # the latest message on the organizer's screen
 
@@ -62,10 +71,14 @@ def inbox() -> ResponseReturnValue:
     if which not in FILTERS:
         which = "open"
     page = _page()
-    rows, total = threads(org, which, current_user.organizer, page, PER_PAGE)
+    if which == UNMATCHED:
+        rows, total = unmatched(org, page, PER_PAGE)
+    else:
+        rows, total = threads(org, which, current_user.organizer, page, PER_PAGE)
     return render_template(
         "console/inbox.html",
         flagged=abuse.flagged,
+        done_form=ConsoleForm(formdata=None),
         rows=rows,
         total=total,
         which=which,
@@ -92,8 +105,8 @@ def answer_thread(id: int) -> ResponseReturnValue:
     org = organization.default()
     item = _thread(org.id, id, lock=True)
     form = AnswerForm()
-    if not form.validate_on_submit():
-        flash(_form_problem(form), "error")
+    if not form.validate_on_submit() or len(form.body.data or "") > answer_max(item):
+        flash(_form_problem(form, item), "error")
         return _show(org, item, form, 400)  # what they wrote stays in the box
     ip = request.remote_addr or ""
     try:
@@ -115,6 +128,23 @@ def answer_thread(id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(note, "info")
     return _back(item)
+
+
+@bp.post("/inbox/unmatched/<id:id>/done")
+@needs("viewer", post="organizer")
+def unmatched_done(id: int) -> ResponseReturnValue:
+    """An organizer has read an unmatched email: it leaves the list."""
+    org = organization.default()
+    message = unmatched_message(org, id)
+    if message is None:
+        abort(404, description="no such unmatched email")
+    if not ConsoleForm().validate_on_submit():
+        flash("The form had expired; nothing was changed. Try again.", "error")
+    else:
+        settle_unmatched(org, message, current_user.organizer, request.remote_addr or "")
+        db.session.commit()
+        flash("Marked done.", "info")
+    return redirect(url_for("console.inbox", show=UNMATCHED), 303)
 
 
 def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int = 200) -> ResponseReturnValue:
@@ -143,7 +173,8 @@ def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int 
             formdata=None, status="open" if item.status == "done" else "done", seen=item.last_message_id
         ),
         assigned_to=next((o for o in organizers if o.id == item.assigned_to_id), None),
-        answer_max=ANSWER_MAX,
+        answer_max=answer_max(item),
+        subject=reply_subject(original) if original is not None and item.channel == "email" else "",
     )
     return page, status
 
@@ -163,7 +194,7 @@ def assign_thread(id: int) -> ResponseReturnValue:
             flash("Choose an organizer from the list.", "error")
             return _show(org, item, AnswerForm(formdata=None), 400)
     if not form.validate_on_submit():
-        flash(_form_problem(form), "error")
+        flash(_form_problem(form, item), "error")
         return _show(org, item, AnswerForm(formdata=None), 400)
     try:
         assign(org, item, to, current_user.organizer, request.remote_addr or "")
@@ -183,7 +214,7 @@ def thread_status(id: int) -> ResponseReturnValue:
     item = _thread(org.id, id, lock=True)
     form = StatusForm()
     if not form.validate_on_submit():
-        flash(_form_problem(form), "error")
+        flash(_form_problem(form, item), "error")
         return _show(org, item, AnswerForm(formdata=None), 400)
     try:
         mark(
@@ -226,11 +257,11 @@ def _back(item: Thread) -> ResponseReturnValue:
     return redirect(url_for("console.thread", id=item.id, confirm=1 if _flagged(item) else None), 303)
 
 
-def _form_problem(form: ConsoleForm) -> str:
+def _form_problem(form: ConsoleForm, item: Thread) -> str:
     if "csrf_token" in form.errors:
         return "The form had expired; nothing was changed. Try again."
-    if "body" in form.errors:
-        return f"Write an answer of at most {ANSWER_MAX} characters."
+    if isinstance(form, AnswerForm):  # empty, or longer than the channel takes
+        return f"Write an answer of at most {answer_max(item)} characters."
     return "Check the form and try again."
 
 

@@ -1,0 +1,181 @@
+"""One inbound email: stored first, then routed by the token in the address it was sent to.
+
+The email is committed on its own first, so mail that got a 2xx is never lost even if routing
+it fails; a retried POST of the same Message-ID is a no-op. Then, in a second transaction:
+`unsubscribe+<token>@` opts the token's address out of email; `reply+<token>@` puts the reply on
+its person's thread in the console inbox, unless all it says is "unsubscribe"; anything else
+(no token, an unknown, expired or forged one, a sender who is someone else) is kept as
+unmatched mail for an organizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from flows import keywords
+from gateway import clock
+from gateway.community import inbox
+from gateway.delivery import consent, mail_content, mail_tokens
+from gateway.delivery.addresses import erased_value, redact
+from gateway.email.message import InboundEmail, attachment_lines
+from gateway.email.visible import visible_text
+from gateway.extensions import db
+from gateway.models import Address, Message, Organization, Person
+
+log = logging.getLogger(__name__)
+
+HEADER_ID_MAX = 255  # the width of Message.header_id
+
+
+class InboundEmailError(ValueError):
+    """An email that cannot be taken at all (it has no sender address to keep it under)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where an email's recipient token sends it."""
+
+    purpose: str  # reply | unsubscribe | unmatched
+    row_id: int | None = None
+
+
+def receive_email(org: Organization, mail: InboundEmail) -> None:
+    """Store and route one inbound email; the same Message-ID (or, without one, the same
+    content) a second time is a no-op."""
+    if not mail.sender:
+        raise InboundEmailError("the email has no From address")
+    key = provider_key(mail)
+    if db.session.scalar(select(Message.id).where(Message.provider_id == key)):
+        return
+    address = _address_for(org, mail.sender)
+    words = _own_words(mail)
+    message = Message(
+        organization_id=org.id,
+        direction="inbound",
+        channel="email",
+        address_id=address.id,
+        subject=mail.subject[: mail_content.SUBJECT_MAX],
+        body=_kept(words, mail),
+        header_id=(mail.header_id or "")[:HEADER_ID_MAX] or None,
+        provider_id=key,
+        status="received",
+    )
+    db.session.add(message)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same email, stored just now by a concurrent retry
+        return
+    route = _route(mail)
+    try:
+        _apply(message, address, route, words, mail.automatic)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("inbound email: could not route message %s from %s", message.id, redact(mail.sender))
+        _routing_failed(message.id, route, words)
+
+
+def provider_key(mail: InboundEmail) -> str:
+    """The unique key an email is stored under: its Message-ID, or a digest of what it says."""
+    if mail.header_id:
+        return "mid:" + hashlib.sha256(mail.header_id.encode()).hexdigest()[:60]
+    content = "\x00".join([mail.sender, *mail.recipients, mail.subject, mail.text, mail.html])
+    return "sha:" + hashlib.sha256(content.encode("utf-8", "replace")).hexdigest()[:60]
+
+
+def _own_words(mail: InboundEmail) -> str:
+    """The member's own words: the reply without quoted history and signature."""
+    try:
+        return visible_text(mail.text, mail.html)
+    except Exception:  # a reader bug must not lose the mail: keep its text whole
+        log.exception("inbound email: could not strip the quoted history of a reply")
+        return mail.text or mail.html
+
+
+def _kept(words: str, mail: InboundEmail) -> str:
+    """What is stored of the email: the member's words, and the names of its attachments."""
+    body = "\n\n".join(part for part in (words, attachment_lines(mail.attachments)) if part)
+    # A NUL, which PostgreSQL text cannot hold, is kept as U+FFFD so the email is never refused.
+    return body.replace("\x00", "\ufffd")[: mail_content.BODY_MAX]
+
+
+def _route(mail: InboundEmail) -> Route:
+    for recipient in mail.recipients:
+        routed = mail_tokens.route(recipient)
+        if routed is not None:
+            return Route(*routed)
+    return Route(inbox.UNMATCHED)
+
+
+def _apply(message: Message, sender: Address, route: Route, words: str, automatic: bool) -> None:
+    if route.purpose == mail_tokens.UNSUBSCRIBE:
+        _unsubscribe(message, route.row_id)  # mail programs send these on their own, too
+        return
+    if automatic:
+        return  # an out-of-office reply: on the record, but nothing for an organizer to answer
+    person = db.session.get(Person, route.row_id) if route.purpose == mail_tokens.REPLY else None
+    if person is None or person.organization_id != message.organization_id:
+        inbox.keep_unmatched(message)
+        return
+    if sender.person_id is None:
+        sender.person_id = person.id  # their reply came from an address new to us: now theirs
+    elif sender.person_id != person.id:
+        inbox.keep_unmatched(message)  # someone else's address replying on this thread
+        return
+    reason = keywords.email_opt_out_reason(words)
+    if reason:
+        consent.opt_out(sender, "email_reply", reason, evidence_message_id=message.id)
+        return
+    person.last_active_at = clock.now()
+    inbox.keep(message, person)
+
+
+def _unsubscribe(message: Message, address_id: int | None) -> None:
+    """A mail to the List-Unsubscribe mailto: the token's address opts out of email."""
+    address = db.session.get(Address, address_id) if address_id is not None else None
+    if address is None or address.channel != "email" or address.organization_id != message.organization_id:
+        inbox.keep_unmatched(message)
+        return
+    consent.opt_out(address, "email_mailto", "unsubscribe mailto", evidence_message_id=message.id)
+
+
+def _routing_failed(message_id: int, route: Route, words: str) -> None:
+    """Routing crashed: still honour an unsubscribe (first, on its own), and keep the email
+    for an organizer."""
+    try:
+        message = db.session.get(Message, message_id)
+        assert message is not None
+        if route.purpose == mail_tokens.UNSUBSCRIBE or keywords.email_opt_out_reason(words):
+            consent.opt_out(message.address, "email_reply", "unsubscribe", evidence_message_id=message.id)
+            db.session.commit()
+        inbox.keep_unmatched(message)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()  # stored all the same: the 2xx SendGrid gets is still true
+        log.exception("inbound email: could not keep message %s for an organizer either", message_id)
+
+
+def _address_for(org: Organization, sender: str) -> Address:
+    """The sender's email address, created if new (without a person: routing decides whose it
+    is). An erased address is found by its digest, so its opt-out still stands."""
+    lookup = select(Address).where(
+        Address.organization_id == org.id,
+        Address.channel == "email",
+        or_(Address.value == sender, Address.value == erased_value(sender)),
+    )
+    address = db.session.scalar(lookup)
+    if address is not None:
+        return address
+    try:
+        with db.session.begin_nested():
+            address = Address(organization_id=org.id, channel="email", value=sender)
+            db.session.add(address)
+    except IntegrityError:  # created by a concurrent email from the same sender
+        address = db.session.scalars(lookup).one()
+    return address
