@@ -53,8 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     console.init_app(app)
     public.init_app(app)
     home = "/console/"
-    if app.config["SMS_TRANSPORT"] == "simulator":
+    if "simulator" in (app.config["SMS_TRANSPORT"], app.config["EMAIL_TRANSPORT"]):
         app.register_blueprint(simulator.bp)
+    if app.config["SMS_TRANSPORT"] == "simulator":
         home = "/simulator"
     app.add_url_rule("/", "index", lambda: ("", 302, {"Location": home}))
 

@@ -26,8 +26,9 @@ from tests.doubles.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 VOLUNTEER = "+15555550100"
-# README commands that stand for several (`a|b`), take a placeholder, or undo the database.
-NOT_RUNNABLE = re.compile(r"\||\bREVISION\b|\bCOUNT\b|\[|db downgrade")
+# README commands that stand for several (`a|b`), take a placeholder, read a file the reader
+# writes first, or undo the database.
+NOT_RUNNABLE = re.compile(r"\||\bREVISION\b|\bCOUNT\b|\[|--body-file|db downgrade")
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:

@@ -72,6 +72,7 @@ def demo(host: str, port: int) -> None:
         _wait_until_serving(base, children)
         click.echo(
             f"\n  Kindred demo is running. Play a volunteer's phone at {base}/simulator\n"
+            f"  and a member's mailbox at {base}/simulator/mail\n"
             f"  Sign in as {DEMO_ADMIN} with the password {settings['DEMO_ADMIN_PASSWORD']}\n"
             f"  Settings are in {instance / SETTINGS_FILE}; other kindred commands here use them.\n"
             f"  Organization: {settings['ORGANIZATION_NAME']}. Ctrl-C stops it all.\n"
@@ -104,7 +105,10 @@ def _write_settings(instance: Path, host: str, port: int, redis_socket: str | No
     settings.setdefault("DEMO_ADMIN_PASSWORD", secrets.token_urlsafe(12))
     settings.setdefault("DATABASE_URL", f"sqlite:///{instance / 'kindred.sqlite3'}")
     settings.setdefault("SMS_TRANSPORT", "simulator")
-    settings.setdefault("EMAIL_TRANSPORT", "none")
+    settings.setdefault("EMAIL_TRANSPORT", "simulator")
+    # .test is reserved for examples (RFC 2606): no mail can ever leave for it.
+    settings.setdefault("INBOUND_EMAIL_DOMAIN", "mail.kindred.test")
+    settings.setdefault("ORGANIZATION_POSTAL_ADDRESS", "100 Main St, Springfield, IL 62701 (demo address)")
     settings.setdefault("ORGANIZATION_NAME", "Eastside Neighbors")
     settings["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
     if redis_socket:
