@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from gateway import create_app
 from gateway.extensions import db
-from tests.conftest import app_config
+from tests.conftest import INBOUND_EMAIL_DOMAIN, ORGANIZATION_POSTAL_ADDRESS, app_config
 from tests.doubles.servers import RedisServer
 from tests.support import PASSWORD, Worker, organizer
 
@@ -32,12 +32,15 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 @pytest.fixture
 def live_app(sqlite_template: Path, redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
-    """The app with the simulator, served on 127.0.0.1 by a thread that stops with the test."""
+    """The app with the simulators (phone and mailbox), served on 127.0.0.1 by a thread that stops with the test."""
     database = tmp_path / "kindred.sqlite3"
     shutil.copy(sqlite_template, database)
     config = {
         **app_config(f"sqlite:///{database}", redis_server.url, "", tmp_path),
         "SMS_TRANSPORT": "simulator",
+        "EMAIL_TRANSPORT": "simulator",
+        "INBOUND_EMAIL_DOMAIN": INBOUND_EMAIL_DOMAIN,
+        "ORGANIZATION_POSTAL_ADDRESS": ORGANIZATION_POSTAL_ADDRESS,
         "PUBLIC_BASE_URL": "http://127.0.0.1",  # served over plain http here: no Secure cookies
     }
     app = create_app(config)
