@@ -5,7 +5,8 @@
 Seeds a site as the benchmark does (scripts/seeded_site.py), signs in as an admin in
 headless Chromium (Debian's `chromium` and `chromedriver`), and saves the dashboard, a
 volunteer's page, the network, the inbox and an inbox thread, the prompt library and an idea to
-review, a round's preview, the events, teams, what we learned and the settings as PNG files. The seed is
+review, a round's preview, an email's preview, the events, teams, what we learned, the settings
+and the public sign-up page as PNG files. The seed is
 fixed, so the pictures change only when the pages do.
 """
 
@@ -29,6 +30,12 @@ from bench.console_pages import round_preview
 from scripts.seeded_site import seeded_site
 
 WIDTH = 1280
+FORUM_EMAIL = (
+    "Hi everyone,\n\nOur **community forum** is Thursday at 6:30 at the Eastside Library. "
+    "Bring someone you have been talking with: a neighbor, a coworker, family.\n\n"
+    "- Childcare on site\n- Spanish interpretation\n\n"
+    "Just reply to this email if you have a question.\n\nDana"
+)
 MAX_HEIGHT = 2400
 
 
@@ -45,10 +52,12 @@ def chromium(profile: str) -> WebDriver:
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
-def shoot(driver: WebDriver, url: str, path: Path) -> None:
-    """The whole page (up to MAX_HEIGHT pixels tall) as a PNG."""
+def shoot(driver: WebDriver, url: str | None, path: Path) -> None:
+    """The whole page at `url` (None: the page shown now, a form's answer say), up to MAX_HEIGHT
+    pixels tall, as a PNG."""
     driver.set_window_size(WIDTH, 900)
-    driver.get(url)
+    if url is not None:
+        driver.get(url)
     height = min(MAX_HEIGHT, driver.execute_script("return document.documentElement.scrollHeight"))
     driver.set_window_size(WIDTH, height)
     driver.save_screenshot(str(path))
@@ -99,6 +108,14 @@ def main() -> None:
                 shoot(driver, base + "/console/teams", args.out / "teams.png")
                 shoot(driver, base + "/console/learned", args.out / "learned.png")
                 shoot(driver, base + "/console/settings", args.out / "settings.png")
+                # An email to everyone, previewed through the form as an organizer writes it.
+                driver.get(base + "/console/mail")
+                driver.find_element(By.ID, "subject").send_keys("Forum Thursday: bring someone you know")
+                driver.find_element(By.ID, "body").send_keys(FORUM_EMAIL)
+                driver.find_element(By.XPATH, "//button[.='Preview']").click()
+                WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "will-get"))
+                shoot(driver, None, args.out / "mail_preview.png")
+                shoot(driver, base + "/join", args.out / "join.png")
             finally:
                 driver.quit()
     finally:
