@@ -36,8 +36,25 @@ def test_hosting_platform_database_urls_are_accepted(given: str, used: str) -> N
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus_Mons"}, "DEFAULT_TIMEZONE"),
         ({"TRUSTED_PROXIES": "yes"}, "TRUSTED_PROXIES"),
+        ({"EMAIL_TRANSPORT": "pigeon-post"}, "EMAIL_TRANSPORT"),
+        ({"EMAIL_TRANSPORT": "simulator"}, "INBOUND_EMAIL_DOMAIN, ORGANIZATION_POSTAL_ADDRESS"),
+        (
+            {"EMAIL_TRANSPORT": "sendgrid", "INBOUND_EMAIL_DOMAIN": "reply.example.org",
+             "ORGANIZATION_POSTAL_ADDRESS": "1 Main St"},
+            "SENDGRID_API_KEY, SENDGRID_INBOUND_SECRET, SENDGRID_EVENT_PUBLIC_KEY",
+        ),
+        (
+            {"EMAIL_TRANSPORT": "simulator", "INBOUND_EMAIL_DOMAIN": "reply@example",
+             "ORGANIZATION_POSTAL_ADDRESS": "1 Main St"},
+            "INBOUND_EMAIL_DOMAIN",
+        ),
+        (
+            {"EMAIL_TRANSPORT": "simulator", "INBOUND_EMAIL_DOMAIN": "reply.example.org",
+             "ORGANIZATION_POSTAL_ADDRESS": "1 Main St", "EMAIL_FROM": "Dana <dana@example.org>"},
+            "EMAIL_FROM",
+        ),
     ],
-)
+)  # fmt: skip
 def test_a_bad_value_is_refused_with_its_name(
     overrides: dict[str, str], names: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -46,6 +63,12 @@ def test_a_bad_value_is_refused_with_its_name(
         "TWILIO_AUTH_TOKEN",
         "TWILIO_FROM_NUMBER",
         "TWILIO_MESSAGING_SERVICE_SID",
+        "SENDGRID_API_KEY",
+        "SENDGRID_INBOUND_SECRET",
+        "SENDGRID_EVENT_PUBLIC_KEY",
+        "INBOUND_EMAIL_DOMAIN",
+        "ORGANIZATION_POSTAL_ADDRESS",
+        "EMAIL_FROM",
     ):
         monkeypatch.delenv(name, raising=False)
     config = {"SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path), **overrides}
