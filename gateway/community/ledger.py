@@ -27,7 +27,7 @@ SOURCES = {
     "email_confirmed": "They confirmed their email address",
     "email_one_click": "They unsubscribed in their mail program (one click)",
     "email_link": "They used the unsubscribe link in an email",
-    "email_resubscribed": "They resubscribed on the page the unsubscribe link in an email opened",
+    "email_resubscribed": "They took back an unsubscribe they had just made with the link's button",
     "email_reply": "They replied asking to unsubscribe",
     "email_mailto": "They unsubscribed by email",
     "sendgrid_bounce": "Our email bounced (the address does not take mail)",

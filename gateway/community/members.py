@@ -23,7 +23,7 @@ from gateway import clock
 from gateway.delivery import consent, mail_tokens, outbox
 from gateway.delivery.addresses import ERASED_PREFIX, erased_value, redact
 from gateway.extensions import db
-from gateway.models import Address, EmailSignup, Message, Organization, Person
+from gateway.models import Address, ConsentEvent, EmailSignup, Message, Organization, Person
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,14 @@ def to_unsubscribe(token: str) -> Address | None:
     return address if address is not None and address.channel == "email" else None
 
 
-def unsubscribe(address: Address, source: str) -> bool:
-    """Opt the address out of email (`source`: email_one_click, email_link ...); returns
-    whether this recorded it (False: it was out already). The caller commits."""
-    recorded = consent.opt_out(address, source)
-    if recorded:
-        log.info("members: %s unsubscribed (%s)", redact(address.value), source)
-    return recorded
+def unsubscribe(address: Address, source: str) -> ConsentEvent | None:
+    """Opt the address out of email (`source`: email_one_click, email_link ...); returns the
+    opt-out recorded, or None when it was out already. The caller commits."""
+    if unsubscribed(address):
+        return None
+    event = consent.record(address, "opt_out", source)
+    log.info("members: %s unsubscribed (%s)", redact(address.value), source)
+    return event
 
 
 def unsubscribed(address: Address) -> bool:
@@ -135,15 +136,25 @@ def unsubscribed(address: Address) -> bool:
     return consent.status(address) is ev.Consent.OPTED_OUT
 
 
-def resubscribe(address: Address) -> bool:
-    """Opt the address back in to email: its owner pressed Resubscribe on the page the
-    unsubscribe link in an email to it opened, which proves they read that mailbox, as a
-    confirmation link does. Returns False if it was not opted out (nothing changes). The caller
-    commits."""
-    if not unsubscribed(address):
+# How long the person who just pressed Unsubscribe may take it back.
+UNDO_WINDOW = timedelta(minutes=15)
+
+
+def undo_unsubscribe(address: Address, opt_out_id: int) -> bool:
+    """Take back the unsubscribe `opt_out_id` (its button just pressed in the same browser, a
+    mistaken click, within UNDO_WINDOW: the caller checks) with an email opt-in; only while it is
+    the address's latest consent event and was made with the unsubscribe link's button. Returns
+    whether it was taken back. The caller commits."""
+    latest = db.session.scalar(
+        select(ConsentEvent)
+        .where(ConsentEvent.address_id == address.id, ConsentEvent.channel == "email")
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.id != opt_out_id or latest.source != "email_link":
         return False
-    consent.record(address, "opt_in", "email_resubscribed", "the unsubscribe link's page")
-    log.info("members: %s resubscribed", redact(address.value))
+    consent.record(address, "opt_in", "email_resubscribed", f"took back unsubscribe {opt_out_id}")
+    log.info("members: %s took back an unsubscribe", redact(address.value))
     return True
 
 

@@ -19,7 +19,7 @@ from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, Message, Person
 from tests.conftest import PUBLIC_BASE_URL
 from tests.doubles.sendgrid_api import SendGridApiDouble
-from tests.support import SettableClock, Worker, csrf_token
+from tests.support import Browser, SettableClock, Worker, csrf_token
 
 
 def shown(response: TestResponse) -> str:
@@ -183,27 +183,54 @@ def test_the_link_in_a_sent_mailing_unsubscribes(
     assert email_consent(member)[-1] == ("opt_out", "email_one_click")
 
 
-def test_unsubscribed_by_mistake_the_same_link_resubscribes_with_a_button(
-    client: FlaskClient, member: Address
+@pytest.fixture
+def browsers(app: Flask) -> Flask:
+    """Clients whose requests each run in an app context of their own, as on a real server (the
+    form token a page shows is then this browser's own)."""
+    app.test_client_class = Browser
+    return app
+
+
+def test_a_mistaken_click_on_unsubscribe_can_be_taken_back_there_and_then_only(
+    browsers: Flask, member: Address, clock: SettableClock
 ) -> None:
+    client = browsers.test_client()
     path = unsubscribe_path(member)
-    client.post(path, data={"unsubscribe": "yes"})
-    # Later, the same link: the page says they are out and offers the way back.
-    page = client.get(path)
-    assert "You're unsubscribed" in shown(page) and "Resubscribe" in shown(page)
+    token = path.rsplit("/", 1)[1]
+    pressed = client.post(path, data={"unsubscribe": "yes"})
+    assert "You're unsubscribed" in shown(pressed) and "Resubscribe" in shown(pressed)
+    form_token = csrf_token(client, "/join")
+    # Without the page's form token (a forged cross-site post), nothing changes.
+    assert client.post(f"/email/resubscribe/{token}").status_code == 400
+    # Another browser with the same link cannot take it back: only the one that pressed it.
+    other = browsers.test_client()
+    other_token = csrf_token(other, "/join")
+    assert other.post(f"/email/resubscribe/{token}", data={"csrf_token": other_token}).status_code == 409
     assert email_consent(member)[-1] == ("opt_out", "email_link")
 
-    token = path.rsplit("/", 1)[1]
-    # The button's form carries the page's CSRF token: a forged cross-site post does nothing.
-    assert client.post(f"/email/resubscribe/{token}").status_code == 400
-    assert email_consent(member)[-1] == ("opt_out", "email_link")
-    form_token = csrf_token(client, path)
     done = client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token})
     assert done.status_code == 200 and "You're subscribed again" in shown(done)
     assert email_consent(member)[-1] == ("opt_in", "email_resubscribed")
-    # Pressing it twice records nothing more; a forged link resubscribes nobody.
-    client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token})
+    # Once: the same button again records nothing more.
+    assert client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token}).status_code == 409
     assert email_consent(member).count(("opt_in", "email_resubscribed")) == 1
-    forged_token = token[:-1] + ("1" if token.endswith("0") else "0")
-    forged = client.post(f"/email/resubscribe/{forged_token}", data={"csrf_token": form_token})
-    assert forged.status_code == 404
+
+    # Later the page of the same link says they are in, and offers to unsubscribe; an
+    # unsubscribe taken back too late stands.
+    client.post(path, data={"unsubscribe": "yes"})
+    clock.advance(timedelta(minutes=16))
+    assert client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token}).status_code == 409
+    assert email_consent(member)[-1] == ("opt_out", "email_link")
+
+
+def test_an_unsubscribe_by_the_mail_program_is_not_taken_back(browsers: Flask, member: Address) -> None:
+    client = browsers.test_client()
+    path = unsubscribe_path(member)
+    token = path.rsplit("/", 1)[1]
+    one_click = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert "Resubscribe" not in shown(one_click)
+    form_token = csrf_token(client, "/join")
+    assert client.post(f"/email/resubscribe/{token}", data={"csrf_token": form_token}).status_code == 409
+    # A later GET of the link says they are out, with no way to undo someone else's opt-out.
+    assert "Resubscribe" not in shown(client.get(path))
+    assert email_consent(member)[-1] == ("opt_out", "email_one_click")
