@@ -75,6 +75,9 @@ class Meaning:
     opt_out: str | None = None
 
 
+# SendGrid's drop reasons that name a suppression list of its own.
+SUPPRESSION_DROPS = ("bounced address", "unsubscribed address", "spam reporting address")
+
 MEANINGS = {
     "processed": Meaning("processed"),
     # Not "deferred": that is the outbox's own step when a message waits for its calling
@@ -138,10 +141,11 @@ def meaning(event: EmailEvent) -> Meaning | None:
             return Meaning("blocked")
         return Meaning("bounced", "sendgrid_bounce")
     if event.kind == "dropped":
-        # SendGrid drops email to an address that bounced before without trying it again: the
-        # address is gone, as much as if this email had bounced.
-        bounced_before = "bounced address" in event.reason.lower()
-        return Meaning("dropped", "sendgrid_dropped" if bounced_before else None)
+        # SendGrid drops email to an address on one of its suppression lists without trying it:
+        # one that bounced before (the address is gone), or whose owner unsubscribed or reported
+        # spam at SendGrid. None of it will ever be delivered; the ledger says so.
+        suppressed = any(reason in event.reason.lower() for reason in SUPPRESSION_DROPS)
+        return Meaning("dropped", "sendgrid_dropped" if suppressed else None)
     return MEANINGS.get(event.kind)
 
 
@@ -172,11 +176,17 @@ def apply(batch: Iterable[object], organization_id: int) -> Tally:
         else:
             events[event.event_id] = event
     messages = _messages_of(list(events.values()))
+    reconciled = False
     for event_id, message in messages.items():
         if message.provider_id is None and events[event_id].provider_id:
             # Its send was never recorded (the worker's commit failed, or has not happened yet):
             # recorded now, from SendGrid's id. That commits, so it comes before the claim.
             outbox.reconcile(message, events[event_id].provider_id)
+            reconciled = True
+    if reconciled:
+        # The commit let go of the messages' locks: take them again, so a concurrent post of
+        # other events about them applies in turn.
+        messages = _messages_of(list(events.values()))
     claimed = _claim(list(events.values()), messages)
     for event in events.values():
         if event.event_id not in claimed:
