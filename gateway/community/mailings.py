@@ -9,10 +9,11 @@ planned (with when their calling window lets the email go) or excluded for a rea
 preview counts and names a few people for.
 
 Sending plans again and refuses, with nothing written, unless the count is the one the organizer
-confirmed; then it writes the mailing (audited, `queuing`) and queues one `mailing` email per
-planned member, a batch a transaction, in the request: an email audience is a few thousand
-members at most. Once all are queued the mailing is `sending`, and the outbox marks it `done`
-when none of its emails is left to send. The outbox checks the opt-in, the calling window and
+confirmed; then it writes the mailing (audited, `sending`) and queues one `mailing` email per
+planned member, all in one transaction, in the request: an email audience is a few thousand
+members at most, and a mailing is then either all queued or not written at all (a request cut
+short leaves nothing half-sent). The outbox marks it `done` when none of its emails is left to
+send. The outbox checks the opt-in, the calling window and
 the caps again right before each send.
 """
 
@@ -57,9 +58,9 @@ EXCLUSIONS = {
     "over_cap": "Over the daily or weekly cap of messages we start",
 }
 
-# A mailing's status: `queuing` while its emails are written, then `sending`, then `done` when
-# none of them is left to send (gateway.delivery.outbox.settle_mailing).
-QUEUING, SENDING, DONE = "queuing", "sending", "done"
+# A mailing's status: `sending` from the moment it and all its emails are written, then `done`
+# when none of them is left to send (gateway.delivery.outbox.settle_mailing).
+SENDING, DONE = "sending", "done"
 
 
 class DraftError(ValueError):
@@ -216,14 +217,11 @@ def _audience_query(org: Organization, audience: Audience) -> Select[Any]:
 def _plan_batch(
     org: Organization, people: Sequence[Row[Any]], batch: Batch, pacer: sending.Pacer
 ) -> Iterator[Planned | Excluded]:
-    addresses = {
-        a.person_id: a  # the latest email address of each
-        for a in db.session.execute(
-            select(Address.id, Address.person_id, Address.value, Address.pending_erasure)
-            .where(batch.holds(Address.person_id), Address.channel == "email")
-            .order_by(Address.id)
-        )
-    }
+    own = db.session.execute(
+        select(Address.id, Address.person_id)
+        .where(batch.holds(Address.person_id), Address.channel == "email")
+        .order_by(Address.id)
+    ).all()
     # Erasure is asked for by a person, on whichever channel: none of their addresses is used.
     erased = set(
         db.session.scalars(
@@ -235,6 +233,13 @@ def _plan_batch(
     )
     address_ids = select(Address.id).where(batch.holds(Address.person_id), Address.channel == "email")
     kinds = consent.latest_kinds(address_ids, "email")
+    # Each person's latest address that opted in, else their latest: a person with two
+    # addresses is mailed at the one they confirmed.
+    addresses: dict[int, Any] = {}
+    for address in own:
+        chosen = addresses.get(address.person_id)
+        if chosen is None or kinds.get(address.id) == "opt_in" or kinds.get(chosen.id) != "opt_in":
+            addresses[address.person_id] = address
     recent = outbox.recent_initiated_sends(address_ids, pacer.now)
     for person in people:
         address = addresses.get(person.id)
@@ -291,20 +296,17 @@ def send(
         )
     started = sending.Started(audience, confirm, checked.excluded, organizer, actor, ip, now)
     mailing: Mailing = sending.start(
-        Mailing, org, started, "mailing_sent", "mailing", subject=mail.subject, body=mail.body, status=QUEUING
+        Mailing, org, started, "mailing_sent", "mailing", subject=mail.subject, body=mail.body, status=SENDING
     )
-    db.session.commit()
     for batch in plan(org, audience, now):
         _queue(mailing, [p for p in batch if isinstance(p, Planned)], organizer)
-        db.session.commit()
-    mailing.status = SENDING
-    db.session.commit()
+    db.session.commit()  # the mailing and every email of it, or nothing
     outbox.settle_mailing(mailing.id)
     return mailing, True
 
 
 def _queue(mailing: Mailing, batch: list[Planned], organizer: Organizer | None) -> None:
-    """Queue one batch of the mailing's emails (the caller commits)."""
+    """Queue one batch of the mailing's emails (the caller commits, once for all batches)."""
     if not batch:
         return
     addresses = db.session.scalars(select(Address).where(Address.id.in_([p.address_id for p in batch])))

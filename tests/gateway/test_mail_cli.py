@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from gateway.extensions import db
-from gateway.models import AuditEntry, Mailing
+from gateway.models import Address, AuditEntry, Mailing, Person
 from tests.doubles.sendgrid_api import SendGridApiDouble
 from tests.members import TEAM_CODE, members_fixture  # noqa: F401 (a fixture)
 from tests.support import Worker
@@ -116,3 +116,22 @@ def test_with_email_turned_off_nothing_is_sent(
     assert result.exit_code == 1 and "nothing was sent" in result.output
     worker.run()
     assert sendgrid_api.sent == [] and db.session.scalar(select(func.count()).select_from(Mailing)) == 0
+
+
+def test_a_member_with_two_addresses_is_mailed_at_the_one_they_confirmed(
+    members: dict[str, int], app: Flask, body_file: Path, worker: Worker, sendgrid_api: SendGridApiDouble
+) -> None:
+    ana = db.session.scalar(select(Person).where(Person.name == "Ana"))
+    assert ana is not None
+    # A newer address of Ana's, never confirmed (a new sign-up, say): the confirmed one is used.
+    db.session.add(
+        Address(
+            organization_id=ana.organization_id, person_id=ana.id, channel="email", value="ana@work.example"
+        )
+    )
+    db.session.commit()
+    draft = ["--subject", "Rent forum Thursday", "--body-file", str(body_file)]
+    assert mail(app, "preview", "--audience", "all", *draft).output.splitlines()[0] == "2 will get this email"
+    assert mail(app, "send", "--audience", "all", *draft, "--confirm", "2").exit_code == 0
+    worker.run()
+    assert sorted(m.to for m in sendgrid_api.sent) == ["ana@example.org", "eve@example.org"]
