@@ -28,7 +28,7 @@ from sqlalchemy import Row, Select, select
 
 from gateway import clock
 from gateway.community import sending
-from gateway.community.sending import Audience, AudienceError, Batch
+from gateway.community.sending import Audience, AudienceError, Batch, ConfirmError
 from gateway.delivery import consent, mail_content, outbox
 from gateway.delivery.addresses import ERASED_PREFIX
 from gateway.extensions import db
@@ -65,14 +65,6 @@ SENDING, DONE = "sending", "done"
 
 class DraftError(ValueError):
     """A subject or body that cannot be sent (empty, too long, a subject on two lines)."""
-
-
-class ConfirmError(ValueError):
-    """A send whose confirmed count is not the count the mailing would reach now."""
-
-    def __init__(self, message: str, count: int) -> None:
-        super().__init__(message)
-        self.count = count
 
 
 @dataclass(frozen=True)

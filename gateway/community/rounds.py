@@ -34,7 +34,7 @@ from gateway import clock
 from gateway.community import audit, sending
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
-from gateway.community.sending import Audience, AudienceError, Batch, Progress
+from gateway.community.sending import Audience, AudienceError, Batch, ConfirmError, Progress
 from gateway.delivery import consent as consent_ledger
 from gateway.delivery import handoff, outbox
 from gateway.delivery.addresses import ERASED_PREFIX
@@ -74,10 +74,6 @@ SENDING, PAUSED, CANCELLED, DONE = "sending", "paused", "cancelled", "done"
 STARTING, CHANGED = "starting", "changed"
 # In a `changed` round's `excluded`: how many would have got a text at the check.
 COUNT_AT_CHECK = "_count_at_check"
-
-
-class ConfirmError(ValueError):
-    """A send whose confirmed count is not the count the round would text now."""
 
 
 def parse_audience(org: Organization, raw: str) -> Audience:

@@ -26,6 +26,15 @@ class AudienceError(ValueError):
     """An audience that names nothing Kindred knows (a team code, a stage, an event)."""
 
 
+class ConfirmError(ValueError):
+    """A send whose confirmed count is not the count it would reach now; `count` is that count,
+    when the caller shows it."""
+
+    def __init__(self, message: str, count: int | None = None) -> None:
+        super().__init__(message)
+        self.count = count
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who a round or a mailing is for: `kind`, and what it names (`value`, as typed back to the
