@@ -174,7 +174,7 @@ def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int 
         ),
         assigned_to=next((o for o in organizers if o.id == item.assigned_to_id), None),
         answer_max=answer_max(item),
-        subject=reply_subject(original) if original is not None and item.channel == "email" else "",
+        subject=reply_subject(original.subject) if original is not None and item.channel == "email" else "",
     )
     return page, status
 
