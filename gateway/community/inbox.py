@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from flows import abuse
 from flows.events import Consent
 from gateway.community import audit
-from gateway.delivery import consent, outbox
+from gateway.delivery import consent, mail_content, outbox
 from gateway.delivery.addresses import ERASED_PREFIX, redact
 from gateway.extensions import db
 from gateway.models import Address, Message, Organization, Organizer, Person, Thread, utcnow
@@ -68,18 +68,22 @@ def keep(message: Message, person: Person | None) -> Thread | None:
     return thread
 
 
-def keep_unmatched(message: Message) -> None:
-    """Keep an inbound email that belongs to no thread for an organizer."""
+def keep_unmatched(message: Message, token_person: Person | None = None) -> None:
+    """Keep an inbound email that belongs to no thread for an organizer; `token_person` is the
+    person whose reply address someone else wrote to, named so an organizer can follow up."""
     message.needs_attention = True
     message.reason = UNMATCHED
+    message.token_person_id = token_person.id if token_person is not None else None
 
 
 @dataclass(frozen=True)
 class UnmatchedRow:
-    """Unmatched mail as the inbox lists it: the sender masked."""
+    """Unmatched mail as the inbox lists it: the sender masked, and whose reply address it was
+    sent with when that was someone else's ("" if none; the person may have no name yet)."""
 
     message: Message
     sender: str
+    sent_with: str | None = None
 
 
 def unmatched(org: Organization, page: int, per_page: int) -> tuple[list[UnmatchedRow], int]:
@@ -92,14 +96,18 @@ def unmatched(org: Organization, page: int, per_page: int) -> tuple[list[Unmatch
     )
     total = db.session.scalar(select(func.count()).select_from(Message).where(*where)) or 0
     rows = db.session.execute(
-        select(Message, Address.value)
+        select(Message, Address.value, Person.id, Person.name)
         .join(Address, Address.id == Message.address_id)
+        .outerjoin(Person, Person.id == Message.token_person_id)
         .where(*where)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return [UnmatchedRow(message, redact(value)) for message, value in rows], total
+    return [
+        UnmatchedRow(message, redact(value), (name or "a member without a name yet") if person_id else None)
+        for message, value, person_id, name in rows
+    ], total
 
 
 def unmatched_message(org: Organization, message_id: int) -> Message | None:
@@ -189,13 +197,14 @@ def open_count(org: Organization) -> int:
 
 
 def latest_text(thread: Thread) -> Message | None:
-    """The person's latest text (or email) on the thread's channel: what an answer replies to."""
+    """The person's latest text (or email) on the thread's channel: what an answer replies to,
+    on the address it came from. Unmatched mail (a forged From) is none of theirs."""
     addresses = select(Address.id).where(
         Address.person_id == thread.person_id, Address.channel == thread.channel
     )
     return db.session.scalar(
         select(Message)
-        .where(Message.address_id.in_(addresses), Message.direction == "inbound")
+        .where(Message.address_id.in_(addresses), Message.direction == "inbound", Message.reason != UNMATCHED)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
@@ -206,10 +215,10 @@ def answer_max(thread: Thread) -> int:
     return EMAIL_ANSWER_MAX if thread.channel == "email" else ANSWER_MAX
 
 
-def reply_subject(original: Message) -> str:
-    """The subject of an answer to an email: "Re: " and theirs, once."""
-    subject = original.subject.strip()
-    return subject if subject[:3].lower() == "re:" else f"Re: {subject}".strip()
+def reply_subject(subject: str) -> str:
+    """The subject of an answer to an email: "Re: " and theirs, once, on one line."""
+    subject = mail_content.subject_line(subject)
+    return subject if subject[:3].lower() == "re:" else mail_content.subject_line(f"Re: {subject}")
 
 
 def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, ip: str) -> Message:
@@ -247,7 +256,7 @@ def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, i
     if by_email:
         message = outbox.queue_email(
             address,
-            reply_subject(original),
+            reply_subject(original.subject),
             body,
             "organizer_reply",
             in_reply_to=original,

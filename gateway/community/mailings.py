@@ -77,7 +77,7 @@ class Draft:
 
 def draft(subject: str, body: str) -> Draft:
     """The subject and body as they will be sent, or DraftError saying what is wrong."""
-    subject = " ".join((subject or "").split())  # one line: a newline would be a header of its own
+    subject = mail_content.subject_line(subject or "", limit=None)  # too long is the organizer's to fix
     body = (body or "").replace("\r\n", "\n").strip("\n")
     if not subject:
         raise DraftError("write a subject")

@@ -43,6 +43,7 @@ from gateway.extensions import db
 from gateway.models import Message, Organization, Organizer, Person, Thread, utcnow
 
 PER_PAGE = 50
+_CHANNEL_NAMES = {"sms": "text", "email": "email"}
 
 
 class AnswerForm(ConsoleForm):
@@ -52,6 +53,7 @@ class AnswerForm(ConsoleForm):
     )
     done = BooleanField("Mark the thread done once sent", default=True)
     seen = HiddenField()  # the latest message on the organizer's screen
+    channel = HiddenField()  # the channel the form said the answer goes by: sms or email
 
 
 class AssignForm(ConsoleForm):
@@ -108,6 +110,15 @@ def answer_thread(id: int) -> ResponseReturnValue:
     if not form.validate_on_submit() or len(form.body.data or "") > answer_max(item):
         flash(_form_problem(form, item), "error")
         return _show(org, item, form, 400)  # what they wrote stays in the box
+    if form.channel.data != item.channel:
+        # One thread per person: a newer message by the other channel moved the thread to it.
+        now_by = _CHANNEL_NAMES.get(item.channel, item.channel)
+        flash(
+            f"A new message came by {now_by} while you were writing, so nothing was sent. "
+            f"Read it first: an answer now goes by {now_by}.",
+            "error",
+        )
+        return _show(org, item, form, 409)
     ip = request.remote_addr or ""
     try:
         sent = answer(org, item, current_user.organizer, form.body.data or "", ip)
@@ -174,7 +185,7 @@ def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int 
         ),
         assigned_to=next((o for o in organizers if o.id == item.assigned_to_id), None),
         answer_max=answer_max(item),
-        subject=reply_subject(original) if original is not None and item.channel == "email" else "",
+        subject=reply_subject(original.subject) if original is not None and item.channel == "email" else "",
     )
     return page, status
 

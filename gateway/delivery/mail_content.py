@@ -26,6 +26,14 @@ BODY_MAX = 100_000
 SUBJECT_MAX = 200
 
 
+def subject_line(subject: str, limit: int | None = SUBJECT_MAX) -> str:
+    """A subject as one line (at most `limit` characters): a line break in a subject would
+    start a header of its own in the email that carries it. A NUL, which PostgreSQL text cannot
+    hold, is kept as U+FFFD."""
+    line = " ".join(subject.split()).replace("\x00", "\ufffd")
+    return line if limit is None else line[:limit]
+
+
 def new_header_id(message_id: int) -> str:
     """A Message-ID header for an outbound email of ours (RFC 5322: unique, with our domain)."""
     return f"<kindred.{message_id}.{secrets.token_hex(6)}@{current_app.config['INBOUND_EMAIL_DOMAIN']}>"

@@ -130,7 +130,7 @@ def queue_email(
         direction="outbound",
         channel="email",
         address_id=address.id,
-        subject=subject[: mail_content.SUBJECT_MAX],
+        subject=mail_content.subject_line(subject),
         body=body,
         status="queued",
         reason=reason,

@@ -2,10 +2,14 @@
 
 The email is committed on its own first, so mail that got a 2xx is never lost even if routing
 it fails; a retried POST of the same Message-ID is a no-op. Then, in a second transaction:
-`unsubscribe+<token>@` opts the token's address out of email; `reply+<token>@` puts the reply on
-its person's thread in the console inbox, unless all it says is "unsubscribe"; anything else
-(no token, an unknown, expired or forged one, a sender who is someone else) is kept as
-unmatched mail for an organizer.
+a reply whose own words are all "unsubscribe" (or "stop", "remove me" ...) opts the sender's
+address out of email, whatever address it was sent to (invariant 5: an opt-out is always safe
+to honour); `unsubscribe+<token>@` opts the token's address out; `reply+<token>@` puts the
+reply on its person's thread in the console inbox when it comes from one of that person's own
+addresses and SPF did not fail. Anything else (no token, an unknown, expired or forged one, a
+sender who is not the token's person, a forged From) is kept as unmatched mail for an
+organizer, and is never attached to anyone: a forwarded email's reply address is no proof of
+who is writing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from gateway import clock
 from gateway.community import inbox
 from gateway.delivery import consent, mail_content, mail_tokens
 from gateway.delivery.addresses import erased_value, redact
-from gateway.email.message import InboundEmail, attachment_lines
+from gateway.email.message import ADDRESS_MAX, InboundEmail, attachment_lines
 from gateway.email.visible import visible_text
 from gateway.extensions import db
 from gateway.models import Address, Message, Organization, Person
@@ -30,6 +34,7 @@ from gateway.models import Address, Message, Organization, Person
 log = logging.getLogger(__name__)
 
 HEADER_ID_MAX = 255  # the width of Message.header_id
+SPF_FAIL = "fail"  # SPF says the sending server may not send for the From domain: a forged From
 
 
 class InboundEmailError(ValueError):
@@ -48,7 +53,9 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
     """Store and route one inbound email; the same Message-ID (or, without one, the same
     content) a second time is a no-op."""
     if not mail.sender:
-        raise InboundEmailError("the email has no From address")
+        raise InboundEmailError(
+            f"the email has no From address (one over {ADDRESS_MAX} characters is no address)"
+        )
     key = provider_key(mail)
     if db.session.scalar(select(Message.id).where(Message.provider_id == key)):
         return
@@ -59,7 +66,7 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
         direction="inbound",
         channel="email",
         address_id=address.id,
-        subject=mail.subject[: mail_content.SUBJECT_MAX],
+        subject=mail_content.subject_line(mail.subject),
         body=_kept(words, mail),
         header_id=(mail.header_id or "")[:HEADER_ID_MAX] or None,
         provider_id=key,
@@ -73,7 +80,7 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
         return
     route = _route(mail)
     try:
-        _apply(message, address, route, words, mail.automatic)
+        _apply(message, address, route, words, mail)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -113,47 +120,62 @@ def _route(mail: InboundEmail) -> Route:
     return Route(inbox.UNMATCHED)
 
 
-def _apply(message: Message, sender: Address, route: Route, words: str, automatic: bool) -> None:
+def _apply(message: Message, sender: Address, route: Route, words: str, mail: InboundEmail) -> None:
+    reason = keywords.email_opt_out_reason(words)
+    if reason:  # before any routing: the sender's own address, whatever it was sent to
+        consent.opt_out(sender, "email_reply", reason, evidence_message_id=message.id)
     if route.purpose == mail_tokens.UNSUBSCRIBE:
         _unsubscribe(message, route.row_id)  # mail programs send these on their own, too
         return
-    if automatic:
-        return  # an out-of-office reply: on the record, but nothing for an organizer to answer
+    if reason or mail.automatic:
+        return  # an opt-out or an out-of-office reply: on the record, nothing for an organizer to answer
     person = db.session.get(Person, route.row_id) if route.purpose == mail_tokens.REPLY else None
     if person is None or person.organization_id != message.organization_id:
         inbox.keep_unmatched(message)
         return
-    if sender.person_id is None:
-        sender.person_id = person.id  # their reply came from an address new to us: now theirs
-    elif sender.person_id != person.id:
-        inbox.keep_unmatched(message)  # someone else's address replying on this thread
-        return
-    reason = keywords.email_opt_out_reason(words)
-    if reason:
-        consent.opt_out(sender, "email_reply", reason, evidence_message_id=message.id)
+    if sender.person_id != person.id or mail.spf == SPF_FAIL:
+        # Someone else writing with this person's reply address (a forwarded email), or a
+        # forged From: the organizer sees whose address it was, and nobody's thread takes it.
+        inbox.keep_unmatched(message, token_person=person)
         return
     person.last_active_at = clock.now()
     inbox.keep(message, person)
 
 
-def _unsubscribe(message: Message, address_id: int | None) -> None:
-    """A mail to the List-Unsubscribe mailto: the token's address opts out of email."""
+def _token_address(message: Message, address_id: int | None) -> Address | None:
+    """The email address an unsubscribe token names, if it is one of the message's organization."""
     address = db.session.get(Address, address_id) if address_id is not None else None
     if address is None or address.channel != "email" or address.organization_id != message.organization_id:
+        return None
+    return address
+
+
+def _unsubscribe(message: Message, address_id: int | None) -> None:
+    """A mail to the List-Unsubscribe mailto: the token's address opts out of email."""
+    address = _token_address(message, address_id)
+    if address is None:
         inbox.keep_unmatched(message)
         return
     consent.opt_out(address, "email_mailto", "unsubscribe mailto", evidence_message_id=message.id)
 
 
 def _routing_failed(message_id: int, route: Route, words: str) -> None:
-    """Routing crashed: still honour an unsubscribe (first, on its own), and keep the email
-    for an organizer."""
+    """Routing crashed: still honour an unsubscribe (first, on its own: the mailto for the
+    token's address, opt-out words for the sender's), and keep the email for an organizer."""
     try:
         message = db.session.get(Message, message_id)
         assert message is not None
-        if route.purpose == mail_tokens.UNSUBSCRIBE or keywords.email_opt_out_reason(words):
-            consent.opt_out(message.address, "email_reply", "unsubscribe", evidence_message_id=message.id)
-            db.session.commit()
+        token_address = (
+            _token_address(message, route.row_id) if route.purpose == mail_tokens.UNSUBSCRIBE else None
+        )
+        if token_address is not None:
+            consent.opt_out(
+                token_address, "email_mailto", "unsubscribe mailto", evidence_message_id=message.id
+            )
+        reason = keywords.email_opt_out_reason(words)
+        if reason:
+            consent.opt_out(message.address, "email_reply", reason, evidence_message_id=message.id)
+        db.session.commit()
         inbox.keep_unmatched(message)
         db.session.commit()
     except Exception:

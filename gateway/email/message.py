@@ -5,6 +5,7 @@ standard library's `email` package."""
 
 from __future__ import annotations
 
+import codecs
 import logging
 from dataclasses import dataclass
 from email import policy
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS_NAMED = 10
 ATTACHMENT_NAME_MAX = 80
+# No address is longer (RFC 5321 allows 254 in a path; 320 is the widest anyone stores): a
+# longer one is not an address at all.
+ADDRESS_MAX = 320
+_NOT_CHARSETS = frozenset({"idna", "punycode"})
 
 
 @dataclass(frozen=True)
@@ -38,17 +43,20 @@ class InboundEmail:
     header_id: str | None
     attachments: tuple[Attachment, ...] = ()
     automatic: bool = False  # an auto-reply (out of office, RFC 3834), not a person writing
+    spf: str = ""  # the SPF result Inbound Parse checked the sender against: pass, fail, softfail ...
 
 
 def addresses(value: str) -> list[str]:
-    """The addresses (lower-cased addr-specs) in an address header's value."""
+    """The addresses (lower-cased addr-specs) in an address header's value; one longer than
+    ADDRESS_MAX is left out (it is no address)."""
     try:
         header = policy.default.header_factory("to", value)
     except Exception:  # a header too broken for the parser still must not lose the mail
         log.warning("inbound email: an address header could not be read")
         return []
     found = getattr(header, "addresses", ())
-    return [a.addr_spec.lower() for a in found if a.username and a.domain]
+    specs = [a.addr_spec.lower() for a in found if a.username and a.domain]
+    return [spec for spec in specs if len(spec) <= ADDRESS_MAX]
 
 
 def header_text(name: str, value: str) -> str:
@@ -113,16 +121,25 @@ def attachment_lines(attachments: tuple[Attachment, ...]) -> str:
     return "\n".join(lines)
 
 
+def decode_text(raw: bytes, charset: object) -> str:
+    """Bytes as text by the charset named for them: UTF-8 if none is named, or one that is
+    unknown or no charset of mail (idna, punycode: codecs of domain names). Bytes the charset
+    cannot read are replaced, so the text is never lost."""
+    name = charset.strip() if isinstance(charset, str) and charset.strip() else "utf-8"
+    try:
+        if codecs.lookup(name).name in _NOT_CHARSETS:
+            name = "utf-8"
+        return raw.decode(name, "replace")
+    except (LookupError, ValueError):  # unknown, no text codec (rot13), or one that cannot replace
+        return raw.decode("utf-8", "replace")
+
+
 def _part_text(part: MIMEPart | None) -> str:
-    """A text part's content, decoded by its charset (bytes a charset cannot name are replaced)."""
+    """A text part's content, decoded by its charset."""
     if part is None:
         return ""
-    try:
-        content = part.get_content()
-    except (LookupError, UnicodeDecodeError):  # an unknown or lying charset
-        payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content if isinstance(content, str) else ""
+    payload = part.get_payload(decode=True)
+    return decode_text(payload, part.get_content_charset()) if isinstance(payload, bytes) else ""
 
 
 def _short(name: str) -> str:

@@ -56,6 +56,8 @@ class Message(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_round.id", ondelete="SET NULL"))
     # The organizer mailing this email is part of (reason "mailing").
     mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"), index=True)
+    # Unmatched email sent with a person's reply address by someone else: whose address it was.
+    token_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))

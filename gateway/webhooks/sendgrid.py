@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
@@ -26,6 +26,7 @@ from gateway.email.message import (
     Attachment,
     InboundEmail,
     addresses,
+    decode_text,
     from_mime,
     header_text,
     is_automatic,
@@ -42,7 +43,7 @@ _CHUNK = 64 * 1024
 _REALM = 'Basic realm="kindred-inbound-parse", charset="UTF-8"'
 _FIELDS = frozenset(
     {"from", "to", "cc", "subject", "text", "html", "headers", "envelope", "charsets", "email",
-     "attachment-info"}
+     "attachment-info", "SPF"}
 )  # fmt: skip
 
 
@@ -72,7 +73,9 @@ def inbound() -> Response:
     request.max_content_length = INBOUND_MAX_BYTES
     form = _read_form()
     charsets = _json_object(form.raw.get("charsets", b"{}"))
-    fields = {name: _decode(value, charsets.get(name)) for name, value in form.raw.items() if name != "email"}
+    fields = {
+        name: decode_text(value, charsets.get(name)) for name, value in form.raw.items() if name != "email"
+    }
     envelope = _json_object(form.raw.get("envelope", b"{}"))
     envelope_to = [a for item in _strings(envelope.get("to")) for a in addresses(item)]
     try:
@@ -80,6 +83,7 @@ def inbound() -> Response:
             mail = from_mime(form.raw["email"], envelope_to)
         else:
             mail = _parsed_mail(fields, envelope_to, form.uploads)
+        mail = replace(mail, spf=fields.get("SPF", "").strip().lower())
     except Exception:  # the standard library's parser has raised on some malformed headers
         log.exception("inbound email: a message could not be read")
         abort(400, description="the email could not be read")
@@ -175,15 +179,6 @@ def _events(decoder: MultipartDecoder) -> Iterator[Any]:
             return
         if not chunk:
             raise ValueError("the body ended before the form did")
-
-
-def _decode(value: bytes, charset: Any) -> str:
-    """A field's bytes as text, by the charset SendGrid gave for it (UTF-8 if none or unknown)."""
-    name = charset if isinstance(charset, str) and charset.strip() else "utf-8"
-    try:
-        return value.decode(name.strip(), "replace")
-    except LookupError:
-        return value.decode("utf-8", "replace")
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from gateway import clock
 from gateway.access import check_access, needs
 from gateway.community import organization
+from gateway.community.inbox import reply_subject
 from gateway.delivery import mail_content
 from gateway.delivery.addresses import AddressError, normalize_contact, parse_phone
 from gateway.delivery.transports import OutboundEmail
@@ -173,8 +174,7 @@ def _reply_mime(sender: str, original: OutboundEmail, body: str) -> bytes:
     reply = EmailMessage()
     reply["From"] = sender
     reply["To"] = original.reply_to
-    subject = original.subject
-    reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    reply["Subject"] = reply_subject(original.subject)
     reply["Date"] = format_datetime(clock.now())
     reply["Message-ID"] = make_msgid(domain="mailbox.simulator.test")
     if "Message-ID" in original.headers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,10 +14,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from gateway.community import inbox
+from gateway.delivery import mail_tokens
 from gateway.extensions import db
-from gateway.models import AuditEntry, Message, Organization, Person, Thread, utcnow
+from gateway.models import Address, AuditEntry, Message, Organization, Person, Thread, utcnow
 from tests.console.conftest import SignedIn
+from tests.doubles.sendgrid_api import SendGridApiDouble
 from tests.doubles.twilio_api import TwilioApiDouble
+from tests.email.conftest import basic_auth, payload
 from tests.support import Phone, SettableClock, Worker, csrf_token
 
 QUESTION = "I can't make Tuesday, can someone call me?"
@@ -37,12 +41,14 @@ def thread_links(browser: FlaskClient, show: str = "open") -> dict[str, str]:
 
 
 def form_fields(browser: FlaskClient, thread: str) -> dict[str, str]:
-    """The hidden fields of the thread's forms, as the browser has them: the CSRF token and the
-    latest message the organizer has seen."""
+    """The hidden fields of the thread's forms, as the browser has them: the CSRF token, the
+    latest message the organizer has seen and the channel the answer form says it goes by."""
     page = browser.get(f"{thread}?confirm=1").get_data(as_text=True)
     seen = re.search(r'name="seen" value="(\d*)"', page)
     assert seen is not None
-    return {"csrf_token": csrf_token(browser, thread), "seen": seen.group(1)}
+    channel = re.search(r'name="channel" value="(\w*)"', page)
+    fields = {"csrf_token": csrf_token(browser, thread), "seen": seen.group(1)}
+    return fields | ({"channel": channel.group(1)} if channel else {})
 
 
 def answer(browser: FlaskClient, thread: str, body: str, done: bool = True) -> tuple[int, str]:
@@ -341,3 +347,45 @@ def test_erasing_their_data_removes_their_thread(sam: Phone, signed_in: SignedIn
     with organizer.application.app_context():
         assert db.session.scalars(select(Thread)).all() == []
     assert thread_links(organizer, "all") == {}
+
+
+def test_an_answer_is_not_sent_by_another_channel_than_the_form_showed(
+    sam: Phone, signed_in: SignedIn, sendgrid_api: SendGridApiDouble
+) -> None:
+    """One thread per person: while an organizer writes a text answer, the volunteer emails."""
+    sam.send(QUESTION)
+    organizer = signed_in("organizer")
+    thread = thread_links(organizer)["Sam"]
+    fields = form_fields(organizer, thread)
+    assert fields["channel"] == "sms"
+    with organizer.application.app_context():
+        texted = db.session.scalar(select(Address).where(Address.value == sam.number))
+        assert texted is not None and texted.person_id is not None
+        db.session.add(
+            Address(
+                organization_id=texted.organization_id,
+                person_id=texted.person_id,
+                channel="email",
+                value="sam@example.org",
+            )
+        )
+        db.session.commit()
+        to = mail_tokens.reply_address(texted.person_id)
+    mail = payload("gmail", TO=to, FROM="sam@example.org", MESSAGE_ID="<switch@mail.example.org>")
+    posted = organizer.application.test_client().post(
+        "/webhooks/sendgrid/inbound", data=mail, content_type="multipart/form-data; boundary=xYzZY",
+        headers=basic_auth(),
+    )  # fmt: skip
+    assert posted.status_code == 200
+    before = len(sam.replies())
+
+    response = organizer.post(
+        f"{thread}/answer", data={"body": "Calling you tonight.", "done": "y", **fields}
+    )
+    sam.worker.run()
+
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 409
+    assert "A new message came by email" in page and "Calling you tonight." in page  # the draft is kept
+    assert len(sam.replies()) == before and sendgrid_api.sent == []
+    assert form_fields(organizer, thread)["channel"] == "email"  # the form now says how it goes

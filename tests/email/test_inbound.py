@@ -122,18 +122,6 @@ def test_an_attachment_is_named_with_its_size_and_never_stored(
     assert "[attachment: Forum flyer (final).pdf, 3 KB]" in thread_page(signed_in("organizer"))
 
 
-def test_a_reply_from_a_new_address_of_the_member_joins_their_thread(
-    member: Address, mail_program: MailProgram
-) -> None:
-    response = mail_program.reply("gmail", reply_address(member), sender="Sam.Rivera@Work.Example.com")
-    assert response.status_code == 200
-
-    [stored] = inbound_emails()
-    assert stored.address.value == "sam.rivera@work.example.com"
-    assert stored.address.person_id == member.person_id
-    assert db.session.scalar(select(Thread.person_id)) == member.person_id
-
-
 def _unmatched_page(browser: FlaskClient) -> str:
     return unescape(browser.get("/console/inbox?show=unmatched").get_data(as_text=True))
 
