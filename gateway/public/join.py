@@ -2,11 +2,12 @@
 the one confirmation email it sends is the only email until they confirm. It answers the same
 "check your inbox" whatever is known of the address, and is throttled per visitor (here) and
 per address (gateway.community.members). It asks for no phone number: one typed on a web page
-proves nothing, so texting the organization's number is how to get texts."""
+proves nothing, so texting the organization's number is how to get texts. Where email is
+turned off (EMAIL_TRANSPORT=none) the page says sign-up is not available, with a 404."""
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -15,6 +16,7 @@ from flows.messages import say
 from flows.parse import email_address
 from gateway.access import limiter
 from gateway.community import members, organization
+from gateway.config import email_on
 from gateway.extensions import db
 from gateway.forms import PostedForm, no_nul
 from gateway.public import bp, page, page_language
@@ -57,6 +59,8 @@ class JoinForm(PostedForm):
 @limiter.limit(JOIN_LIMITS, methods=["POST"])
 def join() -> ResponseReturnValue:
     language = page_language()
+    if not email_on(current_app.config):
+        return page("public/problem.html", language, 404, problem="no_email")
     form = JoinForm()
     if form.validate_on_submit():
         org = organization.default()

@@ -511,3 +511,27 @@ def test_join_follows_the_browsers_language(client: FlaskClient) -> None:
     assert "Recibe correos de Eastside Neighbors" in shown(page)
     assert "Get email from Eastside Neighbors" in shown(client.get("/join"))
 
+
+def test_where_email_is_off_join_says_sign_up_is_not_available_and_email_by_text_says_so_too(
+    app: Flask, client: FlaskClient, worker: Worker, volunteer: Phone, sendgrid_api: SendGridApiDouble
+) -> None:
+    token = csrf_token(client, "/join")
+    app.config["EMAIL_TRANSPORT"] = "none"
+    page = client.get("/join")
+    assert page.status_code == 404
+    assert "Email sign-up is not available here" in shown(page)
+    assert "Sign me up" not in shown(page)
+    form = {"csrf_token": token, "name": "Ana", "email": "ana@example.org", "agree": "y"}
+    sent = client.post("/join", data=form)
+    assert sent.status_code == 404 and "Check your inbox" not in shown(sent)
+    assert "no envía correos" in shown(client.get("/join?lang=es"))
+
+    reply = volunteer.reply_to("EMAIL sam@example.org")
+    assert reply == (
+        "Sorry, Eastside Neighbors doesn't send email here, so there's nothing to sign up for. "
+        "You'll keep getting our texts."
+    )
+    worker.run()
+    assert sendgrid_api.sent == []
+    assert db.session.scalars(select(EmailSignup)).all() == []
+    assert db.session.scalars(select(Address).where(Address.channel == "email")).all() == []
