@@ -5,7 +5,7 @@ An address joins the person only when the sign-up is confirmed, so a sign-up kee
 takes back. Existing sign-ups are given the person their address has now.
 
 Revision ID: 0011_email_signup_person
-Revises: 0010_member_email
+Revises: 0011_replies_token_person
 Create Date: 2026-11-29 05:00:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0011_email_signup_person"
-down_revision: str | Sequence[str] | None = "0010_member_email"
+down_revision: str | Sequence[str] | None = "0011_replies_token_person"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
