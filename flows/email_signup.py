@@ -4,7 +4,8 @@ organization's occasional email too.
 Double opt-in: the answer only promises a confirmation email. The gateway sends that one email,
 with a link; only confirming it records the email opt-in. The reply shows the address masked,
 so a text on a lock screen does not give it away, and says the same whoever the address turns
-out to belong to.
+out to belong to. Where the organization sends no email at all, EMAIL says so and asks for
+nothing.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ def sign_up(state: State, rest: str, ctx: Context) -> Outcome | None:
     ("email from Ruth was lovely"): the text is read as free text."""
     rest = rest.strip()
     lang = ctx.language
+    address = email_address(rest)
+    if address is None and not _ADDRESS_ATTEMPT.search(rest) and len(rest.split()) > 1:
+        return None
+    if not ctx.email_on:
+        return Outcome(state, (Reply(say(lang, "email.off", organization=ctx.organization.name)),))
     if not rest:
         return Outcome(state, (Reply(say(lang, "email.how", organization=ctx.organization.name)),))
-    address = email_address(rest)
     if address is None:
-        if not _ADDRESS_ATTEMPT.search(rest) and len(rest.split()) > 1:
-            return None
         return Outcome(state, (Reply(say(lang, "email.not_an_address")),))
     shown = mask_email(address)
     if any(own.address == address and own.status is EmailStatus.CONFIRMED for own in ctx.emails):

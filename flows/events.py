@@ -158,6 +158,7 @@ class Context:
     ideas_shared: int = 0  # conversation ideas the volunteer texted in (IDEA ...), kept
     notices: tuple[Notice, ...] = ()  # news from the organizers not yet told (see flows/notices.py)
     emails: tuple[EmailView, ...] = ()  # the volunteer's own email addresses (EMAIL, MYDATA)
+    email_on: bool = True  # whether this deployment sends email at all (EMAIL)
 
     @property
     def local_now(self) -> datetime:

@@ -60,6 +60,11 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def email_on(config: Mapping[str, object]) -> bool:
+    """Whether this deployment can send email at all (EMAIL_TRANSPORT is not none)."""
+    return config["EMAIL_TRANSPORT"] != "none"
+
+
 def normalize_database_url(url: str) -> str:
     """Accept the `postgres://` and `postgresql://` URLs hosting platforms hand out and use the
     psycopg 3 driver for them; other URLs are returned as given."""

@@ -5,7 +5,9 @@ consent ledger.
 
 A request never tells the asker what is known of an address: callers answer the same way
 whether a confirmation went out or not (an address of someone else's, one that opted out, one
-asked for too often). An address is never moved from the person it belongs to.
+asked for too often). Asking makes an address no one's: the sign-up keeps who asked, and the
+address becomes theirs only when its mailbox confirms, and only if no one has it by then. An
+address is never moved from the person it belongs to.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from flows import events as ev
 from flows.messages import say
 from gateway import clock
 from gateway.delivery import consent, mail_tokens, outbox
-from gateway.delivery.addresses import ERASED_PREFIX, erased_value, redact
+from gateway.delivery.addresses import ERASED_PREFIX, find_or_add, redact
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, EmailSignup, Message, Organization, Person
 
@@ -45,53 +46,61 @@ _STATUS = {
 
 @dataclass(frozen=True)
 class JoinRequest:
-    """What the /join form asked for, checked: `email` lower-cased, `phone` in E.164 or empty;
-    `consent_text` is the consent sentence as the page showed it, with the form's version;
-    `language` the page's, which the confirmation email is written in."""
+    """What the /join form asked for, checked: `email` lower-cased; `consent_text` is the
+    consent sentence as the page showed it, with the form's version; `language` the page's,
+    which the confirmation email is written in."""
 
     name: str
     email: str
-    phone: str
     consent_text: str
     language: str = "en"
 
 
 def sign_up_by_text(org: Organization, person: Person, email: str, evidence: Message | None) -> None:
-    """A volunteer texted EMAIL `email`: the address becomes theirs unless it is someone
-    else's, and it gets the one confirmation email (see :func:`_ask_to_confirm`)."""
-    address, _ = _email_address(org, email, person)
-    _ask_to_confirm(org, address, BY_TEXT, person.language, evidence=evidence)
+    """A volunteer texted EMAIL `email`: the address gets the one confirmation email (see
+    :func:`_ask_to_confirm`), and becomes theirs only if it is confirmed."""
+    address, _ = find_or_add(org.id, "email", email)
+    if _may_ask(address):
+        _ask_to_confirm(org, address, person, BY_TEXT, evidence=evidence)
 
 
 def sign_up_on_form(org: Organization, request: JoinRequest) -> None:
-    """Someone filled in /join: the address (and the person, if new) is found or created and
-    gets the one confirmation email. A phone number is kept only on a person this form
-    created, and only if no one has it yet: it is not an opt-in to texts (no consent is
-    recorded), and a number someone already texts from, or an address someone already has,
-    must not be tied to a stranger's sign-up."""
-    address, created = _email_address(org, request.email, None)
+    """Someone filled in /join: the address gets the one confirmation email, for a new person
+    with the form's name, who gets the address if it is confirmed. An address someone has
+    already is asked for on its owner's behalf (its mailbox is theirs): a form never renames
+    anyone. The form's name is never anyone's name by text: a person the form made has no
+    phone."""
+    address, _ = find_or_add(org.id, "email", request.email)
+    if not _may_ask(address):
+        return  # and no person is made for a sign-up that sends nothing
     person = address.person
     if person is None:
         person = Person(organization_id=org.id, name=request.name[:80], language=request.language)
         db.session.add(person)
         db.session.flush()
-        address.person_id = person.id
-        created = True
-    if created and request.phone:
-        _add_phone(org, person, request.phone)
-    _ask_to_confirm(org, address, ON_FORM, person.language, detail=request.consent_text)
+    _ask_to_confirm(org, address, person, ON_FORM, detail=request.consent_text)
 
 
 def confirmation(token: str) -> EmailSignup | None:
     """The sign-up a confirmation link names, or None for a forged, expired or withdrawn one."""
     signup_id = mail_tokens.read(mail_tokens.CONFIRM, token)
-    return db.session.get(EmailSignup, signup_id) if signup_id is not None else None
+    signup = db.session.get(EmailSignup, signup_id) if signup_id is not None else None
+    if signup is None or (signup.person_id is None and signup.confirmed_at is None):
+        return None
+    return signup
+
+
+def language_of(signup: EmailSignup) -> str | None:
+    """The language of the person who asked, which the sign-up's pages are in."""
+    person = db.session.get(Person, signup.person_id) if signup.person_id is not None else None
+    return person.language if person is not None else None
 
 
 def confirm(signup: EmailSignup) -> bool:
-    """Record the email opt-in a sign-up asked for, with its evidence; returns False when it was
-    confirmed before (nothing changes). The person clicked, so this is an opt-in even after an
-    opt-out of the address: it is the way back in. The caller commits."""
+    """Record the email opt-in a sign-up asked for, with its evidence, and give the address to
+    the person who asked unless someone has it by now (then it stays theirs); returns False when
+    it was confirmed before (nothing changes). The person clicked, so this is an opt-in even
+    after an opt-out of the address: it is the way back in. The caller commits."""
     confirmed = db.session.execute(
         update(EmailSignup)
         .where(EmailSignup.id == signup.id, EmailSignup.confirmed_at.is_(None))
@@ -101,8 +110,16 @@ def confirm(signup: EmailSignup) -> bool:
     db.session.refresh(signup)
     if not confirmed:
         return False
+    # Conditional, so of two sign-ups confirmed at once the first takes the address.
+    db.session.execute(
+        update(Address)
+        .where(Address.id == signup.address_id, Address.person_id.is_(None))
+        .values(person_id=signup.person_id)
+        .execution_options(synchronize_session=False)
+    )
     address = db.session.get(Address, signup.address_id)
     assert address is not None
+    db.session.refresh(address)
     consent.record(
         address,
         "opt_in",
@@ -159,8 +176,10 @@ def undo_unsubscribe(address: Address, opt_out_id: int) -> bool:
 
 
 def emails_of(person: Person) -> tuple[ev.EmailView, ...]:
-    """The person's own email addresses and where each stands, for the flows (MYDATA, EMAIL)."""
-    addresses = db.session.scalars(
+    """The person's own email addresses and where each stands, then the ones they asked for and
+    have not confirmed yet (waiting, whatever else is known of them), for the flows (MYDATA,
+    EMAIL)."""
+    owned = db.session.scalars(
         select(Address)
         .where(
             Address.person_id == person.id,
@@ -168,76 +187,57 @@ def emails_of(person: Person) -> tuple[ev.EmailView, ...]:
             Address.value.not_like(f"{ERASED_PREFIX}%"),
         )
         .order_by(Address.id)
+    ).all()
+    views = [ev.EmailView(address.value, _STATUS[consent.status(address)]) for address in owned]
+    asked = db.session.execute(
+        select(Address.id, Address.value)
+        .join(EmailSignup, EmailSignup.address_id == Address.id)
+        .where(
+            EmailSignup.person_id == person.id,
+            EmailSignup.confirmed_at.is_(None),
+            Address.id.not_in([a.id for a in owned]),
+            Address.value.not_like(f"{ERASED_PREFIX}%"),
+        )
+        .order_by(Address.id)
+        .distinct()
     )
-    return tuple(ev.EmailView(address.value, _STATUS[consent.status(address)]) for address in addresses)
+    views += [ev.EmailView(value, ev.EmailStatus.WAITING) for _, value in asked]
+    return tuple(views)
 
 
-def withdraw_signups(addresses: list[Address]) -> None:
-    """Forget the unconfirmed sign-ups of these addresses (DELETE): their links stop working."""
+def withdraw_signups(person: Person, addresses: list[Address]) -> None:
+    """DELETE: forget the unconfirmed sign-ups the person asked for, and those of their own
+    addresses, whoever asked; their links stop working and their confirmations still queued are
+    taken back. The addresses they only asked for are left as they were: no one's, and never
+    opted out by this."""
+    pending = db.session.scalars(
+        select(EmailSignup).where(
+            or_(EmailSignup.person_id == person.id, EmailSignup.address_id.in_([a.id for a in addresses])),
+            EmailSignup.confirmed_at.is_(None),
+        )
+    ).all()
+    # Their addresses first, the order a worker sending to one takes its locks in.
+    asked = sorted({signup.address_id for signup in pending})
+    db.session.execute(select(Address.id).where(Address.id.in_(asked)).order_by(Address.id).with_for_update())
+    for signup in pending:
+        confirmation = db.session.get(Message, signup.confirmation_id) if signup.confirmation_id else None
+        if confirmation is not None:
+            outbox.withdraw(confirmation, "erased")
     db.session.execute(
         delete(EmailSignup)
-        .where(EmailSignup.address_id.in_([a.id for a in addresses]), EmailSignup.confirmed_at.is_(None))
+        .where(EmailSignup.id.in_([s.id for s in pending]))
         .execution_options(synchronize_session=False)
     )
 
 
-def _email_address(org: Organization, email: str, person: Person | None) -> tuple[Address, bool]:
-    """The address `email` (lower-cased), found or created for `person`, and whether it was
-    created now. A found address without a person becomes `person`'s; one with a person stays
-    theirs."""
-    address, created = _find_or_add(org, "email", email, person)
-    if address.person_id is None and person is not None:
-        address.person_id = person.id
-    return address, created
-
-
-def _add_phone(org: Organization, person: Person, phone: str) -> None:
-    """Give `person` this number, unless someone has it (or had it, and erased it)."""
-    _find_or_add(org, "sms", phone, person)
-
-
-def _find_or_add(org: Organization, channel: str, value: str, person: Person | None) -> tuple[Address, bool]:
-    """The address on `channel` with `value`, found (an erased one by its digest, which keeps
-    its opt-out) or created for `person`; and whether it was created now."""
-    lookup = select(Address).where(
-        Address.organization_id == org.id,
-        Address.channel == channel,
-        or_(Address.value == value, Address.value == erased_value(value)),
-    )
-    address = db.session.scalar(lookup)
-    if address is not None:
-        return address, False
-    try:
-        with db.session.begin_nested():
-            address = Address(
-                organization_id=org.id,
-                channel=channel,
-                value=value,
-                person_id=person.id if person is not None else None,
-            )
-            db.session.add(address)
-            db.session.flush()
-    except IntegrityError:  # the same address, given twice at once: the first one counts
-        return db.session.scalars(lookup).one(), False
-    return address, True
-
-
-def _ask_to_confirm(
-    org: Organization,
-    address: Address,
-    source: str,
-    language: str,
-    evidence: Message | None = None,
-    detail: str = "",
-) -> EmailSignup | None:
-    """Record the sign-up and queue its one confirmation email (a reply to the request, so it
-    needs no opt-in, only no opt-out), unless the address opted out or was asked for too often
-    lately; returns the sign-up, or None when nothing was sent."""
-    # Two requests for one address at once queue behind each other, so both count.
+def _may_ask(address: Address) -> bool:
+    """Whether the address may get a confirmation email now: not if it opted out, or was asked
+    for too often lately. Locks the address, so two requests for it at once queue behind each
+    other and both count."""
     db.session.execute(select(Address.id).where(Address.id == address.id).with_for_update())
     if consent.status(address) is ev.Consent.OPTED_OUT:
         log.info("members: %s opted out; no confirmation sent", redact(address.value))
-        return None
+        return False
     now = clock.now()
     recent = db.session.scalars(
         select(EmailSignup.requested_at).where(
@@ -246,18 +246,33 @@ def _ask_to_confirm(
     ).all()
     if len(recent) >= SIGNUPS_PER_DAY or any(at > now - SIGNUP_GAP for at in recent):
         log.info("members: %s asked for too often; no confirmation sent", redact(address.value))
-        return None
+        return False
+    return True
+
+
+def _ask_to_confirm(
+    org: Organization,
+    address: Address,
+    person: Person,
+    source: str,
+    evidence: Message | None = None,
+    detail: str = "",
+) -> None:
+    """Record `person`'s sign-up and queue its one confirmation email, in their language (a
+    reply to the request, so it needs no opt-in, only no opt-out; :func:`_may_ask` first)."""
     signup = EmailSignup(
         organization_id=org.id,
         address_id=address.id,
+        person_id=person.id,
         source=source,
         evidence_message_id=evidence.id if evidence is not None else None,
         detail=detail[:400],
-        requested_at=now,
+        requested_at=clock.now(),
     )
     db.session.add(signup)
     db.session.flush()
-    outbox.queue_email(
+    language = person.language
+    signup.confirmation_id = outbox.queue_email(
         address,
         say(language, "email.confirm_subject", organization=org.name),
         say(
@@ -268,5 +283,4 @@ def _ask_to_confirm(
         ),
         "email_confirmation",
         in_reply_to=evidence,
-    )
-    return signup
+    ).id

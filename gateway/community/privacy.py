@@ -50,8 +50,9 @@ def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -
 def erase_volunteer(person: Person, address: Address, keep: Collection[int], evidence_id: int | None) -> None:
     """Erase what `person` told us and what was said to them, and opt them out, by text and by
     email. Messages in `keep` (the confirmation being sent) stay until sent; the number and any
-    email address become their digests once nothing is left to send to them
-    (gateway.delivery.addresses.complete_erasure)."""
+    email address of theirs become their digests once nothing is left to send to them
+    (gateway.delivery.addresses.complete_erasure). An address they only asked for, never
+    confirmed, is not theirs: its sign-up is withdrawn, and the address is left alone."""
     emails = list(
         db.session.scalars(
             select(Address)
@@ -69,7 +70,7 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         )
     ):
         outbox.withdraw(pending, "erased")
-    members.withdraw_signups(emails)
+    members.withdraw_signups(person, emails)
     if person.name:
         teammates = (
             select(Address.id)

@@ -11,7 +11,8 @@ import re
 import phonenumbers
 import zipcodes
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from flows.parse import mask_email
 from gateway.extensions import db
@@ -20,6 +21,9 @@ from gateway.models import Address, Message
 
 class AddressError(ValueError):
     """A phone number or email that cannot be used."""
+
+
+VALUE_MAX = 320  # the width of Address.value
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -75,6 +79,30 @@ ERASED_PREFIX = "hmac:"
 def erased_value(value: str) -> str:
     """What an erased address's value becomes: the keyed digest of the number or email."""
     return ERASED_PREFIX + digest(value, current_app.config["SECRET_KEY"])
+
+
+def find_or_add(organization_id: int, channel: str, value: str) -> tuple[Address, bool]:
+    """The address on `channel` with `value`, found (an erased one by its digest, which keeps
+    its opt-out) or created without a person; and whether it was created now. AddressError
+    for a value longer than an address can be."""
+    if len(value) > VALUE_MAX:
+        raise AddressError(f"an address is at most {VALUE_MAX} characters")
+    lookup = select(Address).where(
+        Address.organization_id == organization_id,
+        Address.channel == channel,
+        or_(Address.value == value, Address.value == erased_value(value)),
+    )
+    address = db.session.scalar(lookup)
+    if address is not None:
+        return address, False
+    try:
+        with db.session.begin_nested():
+            address = Address(organization_id=organization_id, channel=channel, value=value)
+            db.session.add(address)
+            db.session.flush()
+    except IntegrityError:  # the same address, given twice at once: the first one counts
+        return db.session.scalars(lookup).one(), False
+    return address, True
 
 
 def complete_erasure(address: Address) -> bool:

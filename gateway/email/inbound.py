@@ -18,14 +18,14 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows import keywords
 from gateway import clock
 from gateway.community import inbox
 from gateway.delivery import consent, mail_content, mail_tokens
-from gateway.delivery.addresses import erased_value, redact
+from gateway.delivery.addresses import AddressError, find_or_add, redact
 from gateway.email.message import ADDRESS_MAX, InboundEmail, attachment_lines
 from gateway.email.visible import visible_text
 from gateway.extensions import db
@@ -186,18 +186,7 @@ def _routing_failed(message_id: int, route: Route, words: str) -> None:
 def _address_for(org: Organization, sender: str) -> Address:
     """The sender's email address, created if new (without a person: routing decides whose it
     is). An erased address is found by its digest, so its opt-out still stands."""
-    lookup = select(Address).where(
-        Address.organization_id == org.id,
-        Address.channel == "email",
-        or_(Address.value == sender, Address.value == erased_value(sender)),
-    )
-    address = db.session.scalar(lookup)
-    if address is not None:
-        return address
     try:
-        with db.session.begin_nested():
-            address = Address(organization_id=org.id, channel="email", value=sender)
-            db.session.add(address)
-    except IntegrityError:  # created by a concurrent email from the same sender
-        address = db.session.scalars(lookup).one()
-    return address
+        return find_or_add(org.id, "email", sender)[0]
+    except AddressError as exc:
+        raise InboundEmailError("the From address is too long to be one") from exc

@@ -43,12 +43,18 @@ class EmailSignup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id", ondelete="CASCADE"), index=True)
+    # Who asked (the texter, or the person the form made): the address becomes theirs only when
+    # it is confirmed, and only if no one has it by then. None once that person is gone, and a
+    # sign-up for no one cannot be confirmed; a confirmed one stays, as the opt-in's evidence.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
     source: Mapped[str] = mapped_column(String(16))  # sms | join
     # The text that asked (source sms); the form's consent sentence is kept in `detail`.
     evidence_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     detail: Mapped[str] = mapped_column(String(400), default="")
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
+    # The confirmation email, taken back if the sign-up is withdrawn before it goes.
+    confirmation_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
 
 
 class ProviderEvent(Base):

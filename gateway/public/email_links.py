@@ -32,7 +32,7 @@ def confirm(token: str) -> ResponseReturnValue:
     signup = members.confirmation(token)
     if signup is None:
         return page("public/link_gone.html", page_language(), 404)
-    language = _language_of(db.session.get(Address, signup.address_id))
+    language = page_language(members.language_of(signup))
     if request.method == "POST":
         state = "confirmed" if members.confirm(signup) else "already_confirmed"
         db.session.commit()

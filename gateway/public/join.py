@@ -1,20 +1,22 @@
 """/join: anyone can ask for the organization's email. The page states what they agree to;
 the one confirmation email it sends is the only email until they confirm. It answers the same
 "check your inbox" whatever is known of the address, and is throttled per visitor (here) and
-per address (gateway.community.members)."""
+per address (gateway.community.members). It asks for no phone number: one typed on a web page
+proves nothing, so texting the organization's number is how to get texts. Where email is
+turned off (EMAIL_TRANSPORT=none) the page says sign-up is not available, with a 404."""
 
 from __future__ import annotations
 
 from flask import current_app, request, url_for
 from flask.typing import ResponseReturnValue
-from wtforms import BooleanField, EmailField, StringField, TelField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, EmailField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from flows.messages import say
 from flows.parse import email_address
 from gateway.access import limiter
 from gateway.community import members, organization
-from gateway.delivery.addresses import AddressError, parse_phone
+from gateway.config import email_on
 from gateway.extensions import db
 from gateway.forms import PostedForm, no_nul
 from gateway.public import bp, page, page_language
@@ -35,13 +37,6 @@ def _an_email(form: PostedForm, field: EmailField) -> None:
         raise ValidationError("page.join.error.email")
 
 
-def _a_phone(form: PostedForm, field: TelField) -> None:
-    try:
-        parse_phone(field.data or "", current_app.config["DEFAULT_REGION"])
-    except AddressError as exc:
-        raise ValidationError("page.join.error.phone") from exc
-
-
 class JoinForm(PostedForm):
     """The sign-up form; its error messages are catalog keys, said in the page's language."""
 
@@ -57,9 +52,6 @@ class JoinForm(PostedForm):
             _an_email,
         ],
     )
-    phone = TelField(
-        filters=[no_nul, _strip], validators=[Optional(), Length(max=40, message=TOO_LONG), _a_phone]
-    )
     agree = BooleanField(validators=[DataRequired("page.join.error.agree")])
 
 
@@ -67,18 +59,18 @@ class JoinForm(PostedForm):
 @limiter.limit(JOIN_LIMITS, methods=["POST"])
 def join() -> ResponseReturnValue:
     language = page_language()
+    if not email_on(current_app.config):
+        return page("public/problem.html", language, 404, problem="no_email")
     form = JoinForm()
     if form.validate_on_submit():
         org = organization.default()
         # The sentence as this page showed it, in its language, is what they agreed to.
         sentence = say(language, "page.join.consent", organization=org.name)
-        phone = form.phone.data or ""
         members.sign_up_on_form(
             org,
             members.JoinRequest(
                 name=form.name.data or "",
                 email=(form.email.data or "").lower(),
-                phone=parse_phone(phone, current_app.config["DEFAULT_REGION"]) if phone else "",
                 consent_text=f"{sentence} [{FORM_VERSION}, {language}]",
                 language=language,
             ),

@@ -4,6 +4,7 @@ email addresses, and the prompt library, as the plain values of flows.events."""
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from flows import events as ev
@@ -13,6 +14,7 @@ from gateway import clock
 from gateway.community import events, ideas, members, teams
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
+from gateway.config import email_on
 from gateway.delivery import consent
 from gateway.delivery.addresses import timezone_for_zip
 from gateway.extensions import db
@@ -65,6 +67,7 @@ def context(
         ideas_shared=ideas.count(person),
         notices=(*teams.notices(person), *events.notices(person), *ideas.notices(person)) if text else (),
         emails=members.emails_of(person),
+        email_on=email_on(current_app.config),
     )
 
 

@@ -26,8 +26,14 @@ ORG = Organization("Eastside Neighbors", "organizers@eastside.example.org")
 CONFIRMED = (EmailView("sam@example.org", EmailStatus.CONFIRMED),)
 
 
-def run(text: str, language: str = "en", emails: tuple[EmailView, ...] = (), step: str = "idle"):
-    ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", language=language, emails=emails)
+def run(
+    text: str,
+    language: str = "en",
+    emails: tuple[EmailView, ...] = (),
+    step: str = "idle",
+    email_on: bool = True,
+):
+    ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", language=language, emails=emails, email_on=email_on)
     return engine.respond(State(step), Inbound(text, NOW), ctx)
 
 
@@ -68,6 +74,28 @@ def test_email_by_text(
     assert signups == ([SignUpForEmail(address)] if address else [])
     # The whole address is never in the reply: it shows on a lock screen.
     assert address is None or address not in reply.body
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "says"),
+    [
+        ("EMAIL sam@example.org", "en", "Sorry, Eastside Neighbors doesn't send email here"),
+        ("EMAIL", "en", "nothing to sign up for"),
+        ("EMAIL sam@example", "en", "nothing to sign up for"),
+        ("CORREO ana@ejemplo.org", "es", "Lo sentimos, Eastside Neighbors no envía correos aquí"),
+    ],
+)
+def test_where_email_is_off_email_says_so_and_asks_for_nothing(text: str, language: str, says: str) -> None:
+    outcome = run(text, language, email_on=False)
+    [reply] = outcome.replies
+    assert says in reply.body
+    assert "We emailed" not in reply.body and "Enviamos" not in reply.body
+    assert not any(isinstance(e, SignUpForEmail) for e in outcome.effects)
+
+
+def test_where_email_is_off_a_sentence_that_starts_with_email_is_still_free_text() -> None:
+    outcome = run("Email from Ruth was lovely, she's coming Thursday", email_on=False)
+    assert not any("doesn't send email" in reply.body for reply in outcome.replies)
 
 
 def test_a_sentence_that_starts_with_email_is_read_as_free_text() -> None:

@@ -1,5 +1,5 @@
 """Privacy by text: FORGET a friend, MYDATA, and DELETE, after which only a keyed digest of the
-number is kept, to honour the opt-out."""
+number (and of email addresses that were theirs) is kept, to honour the opt-out."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ import pytest
 from flask import Flask
 from sqlalchemy import String, Text, inspect, select, text
 
+from gateway.delivery import consent
 from gateway.extensions import db
 from gateway.models import (
     Address,
     ConsentEvent,
     ConversationReport,
+    EmailSignup,
     Friend,
     FriendContactDigest,
     Message,
     Person,
 )
-from tests.support import Phone
+from tests.doubles.sendgrid_api import SendGridApiDouble
+from tests.support import Phone, email_member
 
 
 @pytest.fixture
@@ -119,6 +122,36 @@ def test_delete_erases_everything_but_a_digest_that_honours_the_opt_out(app: Fla
     # ...until they choose to come back.
     assert volunteer.reply_to("START").startswith("Welcome back")
     assert db.session.scalars(select(Address)).one().value == volunteer.number
+
+
+def test_delete_erases_only_the_email_addresses_that_are_theirs(
+    app: Flask, volunteer: Phone, sendgrid_api: SendGridApiDouble
+) -> None:
+    """Addresses a volunteer only asked for (someone else's, or one never confirmed) are not
+    theirs to erase: their sign-ups and confirmations are withdrawn, and no address is opted out
+    but their own."""
+    own = email_member("sam@example.org")
+    own.person_id = db.session.scalars(select(Address.person_id).where(Address.channel == "sms")).one()
+    ana = email_member("ana@example.org")
+    ana_id = ana.person_id
+    db.session.commit()
+    # Answered at once, before the worker sends the confirmations.
+    for body in ("EMAIL ana@example.org", "EMAIL new@example.org", "DELETE", "yes"):
+        assert volunteer.post(body).status_code == 200
+    volunteer.worker.run()
+    assert "Your data is erased" in volunteer.replies()[-1]
+
+    assert sendgrid_api.sent == []
+    confirmations = db.session.scalars(select(Message).where(Message.channel == "email")).all()
+    assert [(m.status, m.error_code) for m in confirmations] == [("suppressed", "erased")] * 2
+    assert db.session.scalars(select(EmailSignup)).all() == []
+    emails = {a.id: a for a in db.session.scalars(select(Address).where(Address.channel == "email"))}
+    db.session.refresh(own)
+    assert own.value.startswith("hmac:") and consent.status(own).value == "opted_out"
+    ana = emails[ana.id]
+    assert (ana.value, ana.person_id, consent.status(ana).value) == ("ana@example.org", ana_id, "opted_in")
+    [new] = [a for a in emails.values() if a.value == "new@example.org"]
+    assert new.person_id is None and consent.status(new).value == "unknown"
 
 
 def test_the_erasure_waits_for_the_confirmation_to_be_sent(volunteer: Phone) -> None:
