@@ -4,7 +4,7 @@ An address joins the person only when the sign-up is confirmed, so a sign-up kee
 (`person_id`) until then, and the confirmation it queued (`confirmation_id`), which a DELETE
 takes back. Existing sign-ups are given the person their address has now.
 
-Revision ID: 0011_email_signup_person
+Revision ID: 0012_email_signup_person
 Revises: 0011_replies_token_person
 Create Date: 2026-11-29 05:00:00.000000
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0011_email_signup_person"
+revision: str = "0012_email_signup_person"
 down_revision: str | Sequence[str] | None = "0011_replies_token_person"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
