@@ -26,6 +26,15 @@ def mailbox_subjects(driver: WebDriver) -> list[str]:
     return driver.execute_script(script)
 
 
+def open_mailbox(driver: WebDriver, email: str) -> None:
+    """Follow the console's link to the mailbox simulator and show this address's mail."""
+    driver.find_element(By.LINK_TEXT, "Mailbox simulator").click()
+    WebDriverWait(driver, 15).until(lambda d: d.current_url.endswith("/simulator/mail"))
+    address = driver.find_element(By.ID, "email")
+    address.clear()
+    address.send_keys(email + "\n")
+
+
 def test_an_organizer_emails_a_member_who_answers_from_the_mailbox_and_gets_an_answer(
     live_app: tuple[Flask, str], browser: WebDriver
 ) -> None:
@@ -41,6 +50,7 @@ def test_an_organizer_emails_a_member_who_answers_from_the_mailbox_and_gets_an_a
     # The organizer writes to everyone, sees who is left out and why, and confirms the count.
     sign_in(browser, base, "organizer@eastside.example.org")
     browser.find_element(By.LINK_TEXT, "Email").click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.ID, "subject"))
     browser.find_element(By.ID, "subject").send_keys("Forum Thursday")
     browser.find_element(By.ID, "body").send_keys("Hi! The forum is **Thursday at 6**. Will you come?")
     browser.find_element(By.XPATH, "//button[.='Preview']").click()
@@ -57,10 +67,7 @@ def test_an_organizer_emails_a_member_who_answers_from_the_mailbox_and_gets_an_a
     worker.run()
 
     # Sam reads it in the mailbox and answers it.
-    browser.find_element(By.LINK_TEXT, "Mailbox simulator").click()
-    address = browser.find_element(By.ID, "email")
-    address.clear()
-    address.send_keys("sam@example.org\n")
+    open_mailbox(browser, "sam@example.org")
     polled = WebDriverWait(browser, 15, ignored_exceptions=FLAKY_DOM)
     polled.until(lambda d: mailbox_subjects(d) == ["Forum Thursday"])
     browser.find_element(By.CSS_SELECTOR, "#list button").click()
@@ -75,6 +82,7 @@ def test_an_organizer_emails_a_member_who_answers_from_the_mailbox_and_gets_an_a
     # The organizer finds it on Sam's thread, without the email it quotes, and answers.
     browser.get(base + "/console/inbox")
     browser.find_element(By.LINK_TEXT, "Sam").click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CLASS_NAME, "conversation"))
     conversation = browser.find_element(By.CLASS_NAME, "conversation").text
     assert "Yes! Can I bring my neighbor Ruth?" in conversation
     assert "> Hi! The forum" not in conversation
@@ -84,10 +92,7 @@ def test_an_organizer_emails_a_member_who_answers_from_the_mailbox_and_gets_an_a
     worker.run()
 
     # The answer arrives in Sam's mailbox, as a reply to Sam's email.
-    browser.find_element(By.LINK_TEXT, "Mailbox simulator").click()
-    address = browser.find_element(By.ID, "email")
-    address.clear()
-    address.send_keys("sam@example.org\n")
+    open_mailbox(browser, "sam@example.org")
     polled.until(lambda d: mailbox_subjects(d)[:1] == ["Re: Forum Thursday"])
     browser.find_element(By.CSS_SELECTOR, "#list button").click()
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "#reader iframe"))
