@@ -54,6 +54,7 @@ class JoinRequest:
     email: str
     consent_text: str
     language: str = "en"
+    phone_note: str | None = None  # E.164, unverified: a note for organizers, nobody's address
 
 
 def sign_up_by_text(org: Organization, person: Person, email: str, evidence: Message | None) -> None:
@@ -78,7 +79,22 @@ def sign_up_on_form(org: Organization, request: JoinRequest) -> None:
         person = Person(organization_id=org.id, name=request.name[:80], language=request.language)
         db.session.add(person)
         db.session.flush()
-    _ask_to_confirm(org, address, person, ON_FORM, detail=request.consent_text)
+    _ask_to_confirm(org, address, person, ON_FORM, detail=request.consent_text, phone_note=request.phone_note)
+
+
+def phone_notes(person: Person) -> list[str]:
+    """The phone numbers the person typed on /join with a sign-up they confirmed: unverified
+    notes for an organizer who wants to call them, never an address to text."""
+    notes = db.session.scalars(
+        select(EmailSignup.phone_note)
+        .where(
+            EmailSignup.person_id == person.id,
+            EmailSignup.confirmed_at.is_not(None),
+            EmailSignup.phone_note.is_not(None),
+        )
+        .order_by(EmailSignup.id.desc())
+    )
+    return list(dict.fromkeys(note for note in notes if note))  # newest first, each once
 
 
 def confirmation(token: str) -> EmailSignup | None:
@@ -257,6 +273,7 @@ def _ask_to_confirm(
     source: str,
     evidence: Message | None = None,
     detail: str = "",
+    phone_note: str | None = None,
 ) -> None:
     """Record `person`'s sign-up and queue its one confirmation email, in their language (a
     reply to the request, so it needs no opt-in, only no opt-out; :func:`_may_ask` first)."""
@@ -267,6 +284,7 @@ def _ask_to_confirm(
         source=source,
         evidence_message_id=evidence.id if evidence is not None else None,
         detail=detail[:400],
+        phone_note=phone_note,
         requested_at=clock.now(),
     )
     db.session.add(signup)

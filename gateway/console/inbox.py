@@ -15,7 +15,7 @@ from flows import abuse
 from flows.events import Consent
 from gateway import clock
 from gateway.access import needs
-from gateway.community import organization
+from gateway.community import members, organization
 from gateway.community.inbox import (
     EMAIL_ANSWER_MAX,
     FILTERS,
@@ -171,6 +171,7 @@ def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int 
         thread=item,
         person=person,
         address=(address.value if shown else redact(address.value)) if address else "",
+        phone_notes=[n if shown else redact(n) for n in members.phone_notes(person)] if person else [],
         opted_out=state is Consent.OPTED_OUT,
         opted_in=state is Consent.OPTED_IN,
         late=original is not None and original.created_at < utcnow() - outbox.ANSWER_FRESH,

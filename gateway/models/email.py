@@ -53,6 +53,9 @@ class EmailSignup(Base):
     detail: Mapped[str] = mapped_column(String(400), default="")
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
+    # A phone number typed on /join, in E.164: a note for organizers, unverified. It is never an
+    # address of anyone's (a web form proves nothing about a phone) and never a consent to texts.
+    phone_note: Mapped[str | None] = mapped_column(String(20))
     # The confirmation email, taken back if the sign-up is withdrawn before it goes.
     confirmation_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
 

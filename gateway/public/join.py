@@ -1,22 +1,24 @@
 """/join: anyone can ask for the organization's email. The page states what they agree to;
 the one confirmation email it sends is the only email until they confirm. It answers the same
 "check your inbox" whatever is known of the address, and is throttled per visitor (here) and
-per address (gateway.community.members). It asks for no phone number: one typed on a web page
-proves nothing, so texting the organization's number is how to get texts. Where email is
+per address (gateway.community.members). A phone number is optional, and kept only as a note
+for organizers: one typed on a web page proves nothing, so it is nobody's number in Kindred and
+no consent to texts; texting the organization's number is how to get texts. Where email is
 turned off (EMAIL_TRANSPORT=none) the page says sign-up is not available, with a 404."""
 
 from __future__ import annotations
 
 from flask import current_app, request, url_for
 from flask.typing import ResponseReturnValue
-from wtforms import BooleanField, EmailField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import BooleanField, EmailField, StringField, TelField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from flows.messages import say
 from flows.parse import email_address
 from gateway.access import limiter
 from gateway.community import members, organization
 from gateway.config import email_on
+from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.extensions import db
 from gateway.forms import PostedForm, no_nul
 from gateway.public import bp, page, page_language
@@ -37,6 +39,13 @@ def _an_email(form: PostedForm, field: EmailField) -> None:
         raise ValidationError("page.join.error.email")
 
 
+def _a_phone(form: PostedForm, field: TelField) -> None:
+    try:
+        parse_phone(field.data or "", current_app.config["DEFAULT_REGION"])
+    except AddressError as exc:
+        raise ValidationError("page.join.error.phone") from exc
+
+
 class JoinForm(PostedForm):
     """The sign-up form; its error messages are catalog keys, said in the page's language."""
 
@@ -51,6 +60,9 @@ class JoinForm(PostedForm):
             Length(max=254, message=TOO_LONG),
             _an_email,
         ],
+    )
+    phone = TelField(
+        filters=[no_nul, _strip], validators=[Optional(), Length(max=40, message=TOO_LONG), _a_phone]
     )
     agree = BooleanField(validators=[DataRequired("page.join.error.agree")])
 
@@ -72,6 +84,9 @@ def join() -> ResponseReturnValue:
                 name=form.name.data or "",
                 email=(form.email.data or "").lower(),
                 consent_text=f"{sentence} [{FORM_VERSION}, {language}]",
+                phone_note=parse_phone(form.phone.data, current_app.config["DEFAULT_REGION"])
+                if form.phone.data
+                else None,
                 language=language,
             ),
         )

@@ -2,7 +2,8 @@
 
 An address joins the person only when the sign-up is confirmed, so a sign-up keeps who asked
 (`person_id`) until then, and the confirmation it queued (`confirmation_id`), which a DELETE
-takes back. Existing sign-ups are given the person their address has now.
+takes back; a phone number typed on /join is kept only as a note on it (`phone_note`).
+Existing sign-ups are given the person their address has now.
 
 Revision ID: 0012_email_signup_person
 Revises: 0011_replies_token_person
@@ -27,6 +28,7 @@ def upgrade() -> None:
     with op.batch_alter_table("email_signup", schema=None) as batch_op:
         batch_op.add_column(sa.Column("person_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("confirmation_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("phone_note", sa.String(length=20), nullable=True))
         batch_op.create_index("ix_email_signup_person_id", ["person_id"])
         batch_op.create_foreign_key(
             "fk_email_signup_person_id_person", "person", ["person_id"], ["id"], ondelete="SET NULL"
@@ -50,5 +52,6 @@ def downgrade() -> None:
         batch_op.drop_constraint("fk_email_signup_confirmation_id_message", type_="foreignkey")
         batch_op.drop_constraint("fk_email_signup_person_id_person", type_="foreignkey")
         batch_op.drop_index("ix_email_signup_person_id")
+        batch_op.drop_column("phone_note")
         batch_op.drop_column("confirmation_id")
         batch_op.drop_column("person_id")

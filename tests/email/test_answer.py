@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gateway.delivery import consent, mail_tokens
 from gateway.extensions import db
-from gateway.models import Address, Message
+from gateway.models import Address, EmailSignup, Message, utcnow
 from tests.console.conftest import SignedIn
 from tests.console.test_inbox import answer
 from tests.doubles.sendgrid_api import SendGridApiDouble
@@ -85,3 +85,25 @@ def test_no_answer_goes_to_a_member_who_unsubscribed(
     assert status == 409
     assert "unsubscribed from email" in page and "Hi Sam, still coming?" in page  # the draft is kept
     assert sendgrid_api.sent == []
+
+
+def test_a_phone_given_on_the_sign_up_form_shows_on_the_thread_to_call_masked_for_viewers(
+    member: Address, mail_program: MailProgram, signed_in: SignedIn
+) -> None:
+    db.session.add(
+        EmailSignup(
+            organization_id=member.organization_id,
+            address_id=member.id,
+            person_id=member.person_id,
+            source="join",
+            phone_note="+15555550142",
+            confirmed_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    assert mail_program.reply("gmail", reply_address(member)).status_code == 200
+    organizer = signed_in("organizer")
+    page = organizer.get(thread_link(organizer)).get_data(as_text=True)
+    assert "to call (not checked, and no texts): +15555550142" in page
+    viewer = signed_in("viewer")
+    assert "+15555550142" not in viewer.get(thread_link(viewer)).get_data(as_text=True)

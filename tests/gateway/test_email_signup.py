@@ -304,8 +304,9 @@ def test_join_end_to_end(
     assert "I agree to get occasional email from Eastside Neighbors" in text
     assert "I can unsubscribe anytime." in text
 
-    # No phone field: a number typed on a page proves nothing. Texting us is how to get texts.
-    assert 'type="tel"' not in text
+    # A phone number is optional and is for calling: the page says it signs nobody up for texts,
+    # and texting us is how to get texts.
+    assert 'type="tel"' in text and "Giving it does not sign you up for texts." in text
     org = organization.default()
     assert org.phone and f"Want our texts too? Text HI to {org.phone} from your phone." in text
 
@@ -421,6 +422,8 @@ def test_a_strangers_phone_typed_on_the_form_gives_its_owner_nothing_of_the_form
     assert phone.person_id != mallory.person_id
     assert db.session.scalars(select(ConsentEvent).where(ConsentEvent.address_id == phone.id)).all() != []
     assert mallory.person is not None and mallory.person.name == "Mallory"
+    # The number stays what it was on the form: a note for an organizer who wants to call Mallory.
+    assert members.phone_notes(mallory.person) == [stranger.number]
 
 
 def test_one_confirmation_per_address_per_ten_minutes_and_three_a_day(
