@@ -187,7 +187,14 @@ def test_the_readme_demo_installs_runs_and_answers_and_the_cli_works_beside_it(t
                 ).stdout.split()
             )
 
-        wait_for(lambda: not survivors(), timeout=20)
+        try:
+            wait_for(lambda: not survivors(), timeout=20)
+        except pytest.fail.Exception:
+            listing = subprocess.run(
+                ["ps", "-o", "pid,sid,stat,etime,args", "-p", ",".join(survivors())],
+                capture_output=True, text=True, check=False,
+            ).stdout  # fmt: skip
+            pytest.fail(f"the demo left processes running:\n{listing}")
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
