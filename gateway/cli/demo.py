@@ -8,6 +8,7 @@ every other `kindred` command run in the same folder finds the same data with no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -67,7 +68,9 @@ def demo(host: str, port: int) -> None:
         web = [sys.executable, "-m", "gunicorn", "--config", "python:gateway.gunicorn_config"]
         web += ["gateway:create_app()"]
         for argv in ([sys.executable, "-m", "gateway.cli", "worker"], web):
-            children.append(subprocess.Popen(argv, env=env))  # noqa: S603 (our own interpreter)
+            # Each in a process group of its own, with the processes it starts (gunicorn's workers,
+            # RQ's work horse and scheduler), so stopping the demo stops them all.
+            children.append(subprocess.Popen(argv, env=env, process_group=0))  # noqa: S603 (our own interpreter)
         base = f"http://{host}:{port}"
         _wait_until_serving(base, children)
         click.echo(
@@ -85,15 +88,24 @@ def demo(host: str, port: int) -> None:
         click.echo("\n  Stopping the demo.")
     finally:
         for child in children:
-            if child.poll() is None:
-                child.terminate()
+            # What Ctrl-C in a terminal sends every process of it: RQ's work horse finishes the
+            # message it is sending, gunicorn's workers stop.
+            _signal_group(child, signal.SIGINT)
         for child in children:
             try:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                child.kill()
+                _signal_group(child, signal.SIGKILL)
+                child.wait()
+            _signal_group(child, signal.SIGKILL)  # whatever of its group outlived it
         if embedded is not None:
             embedded.shutdown()
+
+
+def _signal_group(child: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Send `sig` to the child's process group: the child and the processes it started."""
+    with contextlib.suppress(ProcessLookupError):  # all of it has exited
+        os.killpg(child.pid, sig)
 
 
 def _write_settings(instance: Path, host: str, port: int, redis_socket: str | None) -> dict[str, str]:
