@@ -123,6 +123,14 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        # Nobody is remembered past a session (no "remember me"); should that cookie ever be
+        # set, it is as guarded as the session's.
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        # Flask-WTF's extra check on https (a Referer from this site) cannot hold: no page sends
+        # a Referer (gateway.security_headers). The token and SameSite cookies stop forged posts.
+        WTF_CSRF_SSL_STRICT=False,
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
         RATELIMIT_STORAGE_URI=_limiter_storage(app.config["REDIS_URL"]),
         RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
