@@ -1,6 +1,7 @@
 """The organizers who use the console: accounts, roles, passwords and one-time invitations.
 
-Passwords are hashed with scrypt (werkzeug's). Roles are ordered: a viewer reads, an organizer
+Passwords are hashed with scrypt (werkzeug's); one shorter than MIN_PASSWORD, or on the list of
+common passwords (gateway/data/common-passwords.txt), is refused. Roles are ordered: a viewer reads, an organizer
 also acts (answers texts, runs rounds), an admin also manages organizers and settings.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -45,7 +48,7 @@ def create(org: Organization, email: str, password: str, role: str, name: str = 
         raise OrganizerError("that is not an email address")
     if role not in ROLES:
         raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
-    _check_password(password)
+    check_password_strength(password)
     if find(org, email) is not None:
         raise OrganizerError(f"{email} already has an account")
     organizer = Organizer(
@@ -123,7 +126,7 @@ def accept(invitation: Invitation, password: str, name: str, now: datetime) -> O
 
 def set_password(organizer: Organizer, password: str) -> None:
     """A new password; every session of theirs ends (the caller commits)."""
-    _check_password(password)
+    check_password_strength(password)
     organizer.password_hash = generate_password_hash(password, method="scrypt")
     end_sessions(organizer)
 
@@ -147,9 +150,18 @@ def end_sessions(organizer: Organizer) -> None:
     organizer.session_version += 1
 
 
-def _check_password(password: str) -> None:
+def check_password_strength(password: str) -> None:
+    """Refuse a password that is too short or one of the common ones (OrganizerError says which)."""
     if len(password) < MIN_PASSWORD:
         raise OrganizerError(f"the password must have at least {MIN_PASSWORD} characters")
+    if password.strip().lower() in _common_passwords():
+        raise OrganizerError("that password is one of the most common ones: choose another")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("gateway").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(text.split())
 
 
 def _digest(token: str) -> str:
