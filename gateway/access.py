@@ -1,5 +1,6 @@
 """Who may use the console and the simulator: organizer sessions (Flask-Login), CSRF on every
-form (Flask-WTF), login throttling (Flask-Limiter, on Redis), and the role check.
+form (Flask-WTF), login throttling (Flask-Limiter, on Redis), the role check, and two-factor
+sign-in where the organization requires it.
 
 Access is decided on the server for every request, before the view runs, and fails closed:
 each view declares the least role that may use it (`needs`), a view that declares none is
@@ -30,8 +31,11 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 
 SESSION_LIFETIME = timedelta(hours=12)
-# Views anyone may open: signing in, accepting an invitation, and the console's stylesheet.
-PUBLIC = frozenset({"console.login", "console.accept_invitation", "console.static"})
+# Views anyone may open: signing in (password, then code), accepting an invitation, and the
+# console's static files.
+PUBLIC = frozenset({"console.login", "console.login_code", "console.accept_invitation", "console.static"})
+# What an admin who must set up two-factor sign-in may still do: that, and sign out.
+TWO_FACTOR_SETUP = frozenset({"console.account", "console.enable_two_factor", "console.logout"})
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -67,6 +71,10 @@ def check_access() -> ResponseReturnValue | None:
     needed = required_role(endpoint, request.method)
     if needed is None or not organizers.may(current_user.role, needed):
         abort(403, description="your role does not allow this")
+    if endpoint not in TWO_FACTOR_SETUP and organizers.must_set_up_two_factor(current_user.organizer):
+        if request.method == "GET":
+            return redirect(url_for("console.account"))
+        abort(403, description="set up two-factor sign-in first: your organization requires it of admins")
     return None
 
 

@@ -128,7 +128,9 @@ def test_errors_static_files_and_webhook_answers_carry_the_headers_too(every_rou
     assert responses["404"].status_code == 404 and responses["unsigned twilio"].status_code in (401, 403)
 
 
-def test_only_the_mailbox_simulator_allows_inline_styles_for_the_email_it_shows(every_route_app: Flask) -> None:
+def test_only_the_mailbox_simulator_allows_inline_styles_for_the_email_it_shows(
+    every_route_app: Flask,
+) -> None:
     admin = every_route_app.test_client()
     assert sign_in(admin, organizer("admin")).status_code == 302
     mailbox = admin.get("/simulator/mail").headers["Content-Security-Policy"]
