@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -117,6 +117,9 @@ def session_id(organizer: Organizer) -> str:
 def start_session(organizer: Organizer) -> None:
     """Sign `organizer` in on a fresh session: nothing of the one before it is kept."""
     session.clear()
+    # Nor the CSRF token this request already made from it: a page rendered after signing in
+    # must carry a token of the new session.
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
     session.permanent = True
     session["signed_in_at"] = time.time()
     login_user(SignedIn(organizer), fresh=True)

@@ -221,10 +221,12 @@ def must_set_up_two_factor(organizer: Organizer) -> bool:
 
 
 def disable_two_factor(organizer: Organizer) -> None:
-    """Turn two-factor sign-in off: the key and recovery codes are forgotten (the caller commits)."""
+    """Turn two-factor sign-in off: the key and recovery codes are forgotten, and every session
+    of theirs ends (the caller commits, and signs them in afresh if it is them asking)."""
     organizer.totp_secret = None
     organizer.totp_last_step = None
     organizer.recovery_codes = []
+    end_sessions(organizer)
 
 
 def use_second_factor(organizer: Organizer, code: str, now: datetime) -> str | None:

@@ -157,5 +157,6 @@ def disable_two_factor() -> ResponseReturnValue:
     organizers.disable_two_factor(organizer)
     _audit("two_factor_disabled", organizer)
     db.session.commit()
+    start_session(organizer)
     flash("Two-factor sign-in is off: signing in takes only your password.", "info")
     return redirect(url_for("console.account"))

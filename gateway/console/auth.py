@@ -74,7 +74,7 @@ def lockout_audited(scope: str) -> Callable[[RequestLimit], None]:
 
     def record(breach: RequestLimit) -> None:
         window = max(1, math.ceil(breach.window.reset_time - time.time()))
-        if limiter.storage.incr(f"audited:{breach.key}", window) > 1:
+        if breach.limiter.storage.incr(f"audited:{breach.key}", window) > 1:  # the store in use
             return  # this lockout is on record already
         signed_in = current_user.organizer if current_user.is_authenticated else _pending()
         org = organizers.organization_of(signed_in) if signed_in else organization.default()

@@ -52,6 +52,11 @@ def enrol(browser: FlaskClient, clock: SettableClock) -> tuple[str, list[str]]:
     return secret, re.findall(r"<li><code>([a-z2-9-]+)</code></li>", shown.get_data(as_text=True))
 
 
+def form_token(page: str) -> str:
+    (token,) = set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', page))
+    return token
+
+
 def sign_in_with(browser: FlaskClient, email: str, second: str) -> int:
     """Password, then the code: returns the status of the code step."""
     first = sign_in(browser, email)
@@ -73,13 +78,17 @@ def test_an_organizer_sets_up_two_factor_and_then_signing_in_asks_for_a_code(
     assert browser.post("/console/account/two-factor", data=wrong).status_code == 400
     assert db.session.scalars(select(Organizer.totp_secret)).one() is None
 
-    secret, codes = enrol(browser, clock)
+    form = {"code": code(secret, clock), "csrf_token": csrf_token(browser, "/console/account")}
+    shown = browser.post("/console/account/two-factor", data=form).get_data(as_text=True)
+    codes = re.findall(r"<li><code>([a-z2-9-]+)</code></li>", shown)
     assert len(set(codes)) == 10
     account = db.session.scalars(select(Organizer)).one()
     assert account.totp_secret == secret and len(account.recovery_codes) == 10
     assert not set(codes) & set(account.recovery_codes)  # kept as digests only
     assert [e.organizer_id for e in audit_entries("two_factor_enabled")] == [account.id]
     assert browser.get("/console/").status_code == 200  # still signed in, afresh
+    # The page of codes belongs to the new session: its sign-out button works.
+    assert browser.post("/console/logout", data={"csrf_token": form_token(shown)}).status_code == 302
 
     clock.advance(STEP)
     other = console.test_client()
@@ -176,7 +185,23 @@ def test_turning_two_factor_off_takes_the_password_and_is_audited(
     account = db.session.scalars(select(Organizer)).one()
     assert (account.totp_secret, account.recovery_codes) == (None, [])
     assert len(audit_entries("two_factor_disabled")) == 1
+    assert browser.get("/console/").status_code == 200  # this browser stays signed in
     assert sign_in(console.test_client(), email).headers["Location"] == "/console/"
+
+
+def test_kindred_organizer_turns_off_the_two_factor_of_someone_who_lost_their_phone(
+    console: Flask, clock: SettableClock
+) -> None:
+    email = organizer("admin")
+    browser = console.test_client()
+    sign_in(browser, email)
+    enrol(browser, clock)
+    result = console.test_cli_runner().invoke(args=["organizer", "two-factor-off", email.upper()])
+    assert result.exit_code == 0, result.output
+    assert browser.get("/console/").status_code == 302  # their sessions ended
+    assert sign_in(console.test_client(), email).headers["Location"] == "/console/"
+    (entry,) = audit_entries("two_factor_disabled")
+    assert (entry.actor, entry.detail) == ("kindred organizer", {"email": email})
 
 
 def test_an_organization_can_require_two_factor_of_its_admins(
