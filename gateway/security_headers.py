@@ -23,15 +23,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     )
 )
-# The mailbox simulator shows a member's email in a sandboxed frame, which takes this page's
-# policy; email HTML styles itself inline (as every mail client expects), so inline styles are
-# allowed on this one page, which is only served with EMAIL_TRANSPORT=simulator. Scripts stay
-# refused, and the frame's sandbox runs none anyway.
-INLINE_STYLE_PAGES = {
-    "simulator.mailbox": CONTENT_SECURITY_POLICY.replace(
-        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
-    )
-}
+# Pages that show an email as its reader sees it (the console's preview and sent email, and the
+# mailbox simulator, in a sandboxed frame that takes the page's policy): email styles itself
+# inline, as mail clients expect (Kindred's footer does), so these pages allow inline styles.
+# Scripts stay refused, and the email's HTML is Kindred's own (Markdown with raw HTML kept out).
+_INLINE_STYLES = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+INLINE_STYLE_PAGES = dict.fromkeys(
+    ("console.mail_preview", "console.mailing_page", "simulator.mailbox"), _INLINE_STYLES
+)
 HSTS = "max-age=31536000"
 
 HEADERS = {

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from gateway import create_app
+from gateway import create_app, security_headers
 from gateway.extensions import db, redis_client
 from tests.conftest import INBOUND_EMAIL_DOMAIN, ORGANIZATION_POSTAL_ADDRESS, app_config
 from tests.doubles.servers import RedisServer
@@ -128,9 +128,10 @@ def test_errors_static_files_and_webhook_answers_carry_the_headers_too(every_rou
     assert responses["404"].status_code == 404 and responses["unsigned twilio"].status_code in (401, 403)
 
 
-def test_only_the_mailbox_simulator_allows_inline_styles_for_the_email_it_shows(
-    every_route_app: Flask,
-) -> None:
+def test_only_pages_that_show_an_email_allow_its_inline_styles(every_route_app: Flask) -> None:
+    assert security_headers.INLINE_STYLE_PAGES.keys() == {
+        "console.mail_preview", "console.mailing_page", "simulator.mailbox",
+    }  # fmt: skip
     admin = every_route_app.test_client()
     assert sign_in(admin, organizer("admin")).status_code == 302
     mailbox = admin.get("/simulator/mail").headers["Content-Security-Policy"]
