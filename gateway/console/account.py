@@ -135,7 +135,8 @@ def enable_two_factor() -> ResponseReturnValue:
     _audit("two_factor_enabled", organizer)
     db.session.commit()
     start_session(organizer)
-    return render_template("console/recovery_codes.html", codes=codes)
+    # Shown once: no copy of the page is kept in the browser's cache.
+    return render_template("console/recovery_codes.html", codes=codes), 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/account/two-factor/off")

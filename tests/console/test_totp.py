@@ -79,7 +79,9 @@ def test_an_organizer_sets_up_two_factor_and_then_signing_in_asks_for_a_code(
     assert db.session.scalars(select(Organizer.totp_secret)).one() is None
 
     form = {"code": code(secret, clock), "csrf_token": csrf_token(browser, "/console/account")}
-    shown = browser.post("/console/account/two-factor", data=form).get_data(as_text=True)
+    response = browser.post("/console/account/two-factor", data=form)
+    assert response.headers["Cache-Control"] == "no-store"  # shown once, kept nowhere
+    shown = response.get_data(as_text=True)
     codes = re.findall(r"<li><code>([a-z2-9-]+)</code></li>", shown)
     assert len(set(codes)) == 10
     account = db.session.scalars(select(Organizer)).one()
