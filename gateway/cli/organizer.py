@@ -1,5 +1,5 @@
 """`kindred organizer ...`: console accounts from the terminal (create, password, set-role,
-disable); each change but create ends the account's sessions."""
+two-factor-off, disable); each change but create ends the account's sessions."""
 
 from __future__ import annotations
 
@@ -58,6 +58,15 @@ def password(email: str, password_stdin: bool) -> None:
 def set_role(email: str, role: str) -> None:
     """Give EMAIL another role; every session of theirs ends."""
     _change(email, "role_changed", lambda account: organizers.set_role(account, role), role=role)
+
+
+@organizer_group.command("two-factor-off")
+@click.argument("email")
+@with_appcontext
+def two_factor_off(email: str) -> None:
+    """Turn off EMAIL's two-factor sign-in (a lost phone, and its recovery codes with it); every
+    session of theirs ends."""
+    _change(email, "two_factor_disabled", organizers.disable_two_factor)
 
 
 @organizer_group.command("disable")
