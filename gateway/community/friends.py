@@ -120,8 +120,10 @@ def log_report(
     new_stage: str | None,
     message: Message | None,
     now: datetime,
+    region: str,
 ) -> ConversationReport:
-    """Record how a conversation went; it moves the friend up the ladder to `new_stage`."""
+    """Record how a conversation went; it moves the friend up the ladder to `new_stage`. Any
+    phone number in what was learned is masked, national numbers read as `region`'s."""
     friend.last_reported_at = now
     friend.snoozed_until = None
     if new_stage:
@@ -131,7 +133,7 @@ def log_report(
         volunteer_id=volunteer.id,
         friend_id=friend.id,
         outcome=outcome,
-        learned=mask_contacts(learned),
+        learned=mask_contacts(learned, region),
         tags=list(tags),
         message_id=message.id if message else None,
         reported_at=now,

@@ -100,6 +100,7 @@ def log_report(effect: ev.LogReport, turn: Turn) -> None:
         effect.new_stage,
         turn.inbound,
         turn.now,
+        current_app.config["DEFAULT_REGION"],
     )
 
 
@@ -158,8 +159,9 @@ def mute_team(effect: ev.MuteTeam, turn: Turn) -> None:
 
 @apply.register
 def relay_team_update(effect: ev.RelayTeamUpdate, turn: Turn) -> None:
+    region = current_app.config["DEFAULT_REGION"]
     turn.relayed.extend(
-        teams.relay_update(turn.person, effect.sender, effect.team, effect.text, turn.inbound)
+        teams.relay_update(turn.person, effect.sender, effect.team, effect.text, turn.inbound, region)
     )
 
 

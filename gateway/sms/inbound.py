@@ -57,7 +57,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
         address_id=address.id,
         # Stored with any phone number or email masked: in a volunteer's text those are their
         # friends', kept only as digests. The flows read the text as sent, in memory.
-        body=mask_contacts(text),
+        body=mask_contacts(text, current_app.config["DEFAULT_REGION"]),
         num_media=sms.num_media,
         provider_id=sms.provider_id,
         status="received",
