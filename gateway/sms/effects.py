@@ -11,6 +11,7 @@ from functools import singledispatch
 from flask import current_app
 
 from flows import events as ev
+from gateway import keys
 from gateway.community import events, friends, ideas, inbox, members, privacy, teams
 from gateway.delivery import consent
 from gateway.models import Address, FollowUp, Friend, Message, Organization, Person
@@ -134,7 +135,7 @@ def erase_volunteer(effect: ev.EraseVolunteer, turn: Turn) -> None:
 
 @apply.register
 def link_referrer(effect: ev.Referred, turn: Turn) -> None:
-    friends.referred(turn.org, turn.person, turn.address, effect.code, current_app.config["SECRET_KEY"])
+    friends.referred(turn.org, turn.person, turn.address, effect.code, keys.secrets(current_app.config))
 
 
 @apply.register

@@ -1,0 +1,62 @@
+"""message bodies are encrypted at rest
+
+Every stored message body is encrypted under the key derived from SECRET_KEY (see
+gateway.keys and gateway.models.base.EncryptedText); downgrading decrypts them again. The
+column stays text. Runs in batches, so a large message table is not held in memory.
+
+Revision ID: 0013_d_encrypt_message_bodies
+Revises: 0012_email_signup_person
+Create Date: 2026-11-29 07:30:00.000000
+
+"""
+
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from flask import current_app
+
+from gateway.keys import fernet
+from gateway.models.base import ENCRYPTED_PREFIX, encrypt
+
+# revision identifiers, used by Alembic.
+revision: str = "0013_d_encrypt_message_bodies"
+down_revision: str | Sequence[str] | None = "0012_email_signup_person"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BATCH = 500
+message = sa.table("message", sa.column("id", sa.Integer), sa.column("body", sa.Text))
+
+
+def _rewrite(wanted: sa.ColumnElement[bool], change: Callable[[str], str]) -> None:
+    """Rewrite the bodies `wanted` selects with `change`, in batches of BATCH ids."""
+    connection = op.get_bind()
+    last = 0
+    while True:
+        rows = connection.execute(
+            sa.select(message.c.id, message.c.body)
+            .where(message.c.id > last, message.c.body != "", wanted)
+            .order_by(message.c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        for id_, body in rows:
+            connection.execute(message.update().where(message.c.id == id_).values(body=change(body)))
+        last = rows[-1][0]
+
+
+def upgrade() -> None:
+    """Encrypt every message body stored in the clear."""
+    config = current_app.config
+    _rewrite(message.c.body.not_like(f"{ENCRYPTED_PREFIX}%"), lambda body: encrypt(body, config))
+
+
+def downgrade() -> None:
+    """Decrypt every message body."""
+    keys = fernet(current_app.config)
+    _rewrite(
+        message.c.body.like(f"{ENCRYPTED_PREFIX}%"),
+        lambda body: keys.decrypt(body[len(ENCRYPTED_PREFIX) :].encode()).decode(),
+    )
