@@ -1,11 +1,13 @@
 """Privacy: what FORGET and DELETE take away. A forgotten friend leaves no mention behind in
 the volunteer's messages and shared ideas; an erased volunteer leaves only the keyed digests of their number
-and email addresses (see gateway.delivery.addresses), which is all it takes to honour their opt-out."""
+and email addresses (see gateway.delivery.addresses), which is all it takes to honour their opt-out.
+Message bodies past their retention period are purged."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
@@ -17,6 +19,7 @@ from gateway.delivery.addresses import complete_erasure
 from gateway.extensions import db
 from gateway.models import (
     Address,
+    ConsentEvent,
     ConversationReport,
     Event,
     FollowUp,
@@ -31,6 +34,37 @@ from gateway.models import (
 )
 
 FORGOTTEN = "[forgotten]"
+PURGE_BATCH = 1000  # bodies purged per sweep: a backlog drains over a few sweeps, never one long lock
+
+
+def purge_old_bodies(before: datetime) -> int:
+    """Empty the body and subject of messages written before `before` (MESSAGE_RETENTION_DAYS):
+    who wrote, when, why, the delivery history and the conversation reports' outcomes stay,
+    for the counts. Kept whole: a message that is the evidence of a consent event (the opt-in
+    a text-message sender must be able to show, or an opt-out), and one still to be sent.
+    Returns how many were purged; the caller commits."""
+    evidence = select(ConsentEvent.evidence_message_id).where(ConsentEvent.evidence_message_id.is_not(None))
+    ids = list(
+        db.session.scalars(
+            select(Message.id)
+            .where(
+                Message.created_at < before,
+                (Message.body != "") | (Message.subject != ""),
+                Message.status.not_in(("queued", "sending")),
+                Message.id.not_in(evidence),
+            )
+            .order_by(Message.id)
+            .limit(PURGE_BATCH)
+        )
+    )
+    if ids:
+        db.session.execute(
+            update(Message)
+            .where(Message.id.in_(ids))
+            .values(body="", subject="")
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
 
 
 def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -> None:
