@@ -1,7 +1,7 @@
 """Message bodies are encrypted at rest and read back by the app; the keys come from SECRET_KEY
-with a purpose label, a retired secret in SECRET_KEY_PREVIOUS keeps old bodies readable and old
-digests recognised, and the migration encrypts the bodies stored before it (and decrypts them
-on the way down)."""
+with a purpose label, a retired secret in SECRET_KEY_PREVIOUS keeps old bodies readable, old
+digests recognised and links in mail already sent working, and the migration encrypts the
+bodies stored before it (and decrypts them on the way down)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from gateway import create_app, migrate
+from gateway.delivery import mail_tokens
 from gateway.extensions import db
 from gateway.models import Address, Message
 from gateway.models.base import ENCRYPTED_PREFIX, UNREADABLE
@@ -71,6 +72,17 @@ def test_an_address_erased_under_the_old_digest_scheme_keeps_its_opt_out(phone: 
     assert phone.send("hi") == []  # recognised: the opt-out stands
     assert phone.reply_to("START").startswith("Welcome back")
     assert db.session.scalars(select(Address)).one().value == phone.number
+
+
+def test_an_unsubscribe_link_sent_before_a_rotation_works_while_the_old_secret_is_honoured(
+    app: Flask,
+) -> None:
+    token = mail_tokens.make(mail_tokens.UNSUBSCRIBE, 42)
+    app.config.update(SECRET_KEY=NEW_SECRET, SECRET_KEY_PREVIOUS=SECRET_KEY)
+    assert mail_tokens.read(mail_tokens.UNSUBSCRIBE, token) == 42
+    assert mail_tokens.read(mail_tokens.UNSUBSCRIBE, mail_tokens.make(mail_tokens.UNSUBSCRIBE, 7)) == 7
+    app.config.update(SECRET_KEY_PREVIOUS="")
+    assert mail_tokens.read(mail_tokens.UNSUBSCRIBE, token) is None
 
 
 @pytest.fixture
