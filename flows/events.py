@@ -33,6 +33,8 @@ DEFAULT_INTERESTS = (
     "transit",
     "seniors",
 )
+# The country whose national phone numbers a text is read as giving (the DEFAULT_REGION setting).
+DEFAULT_REGION = "US"
 
 
 class Consent(StrEnum):
@@ -83,7 +85,7 @@ class Organization:
     interests: tuple[str, ...] = DEFAULT_INTERESTS
     phone: str = ""  # the number volunteers text, for invitations
     help_text: str = ""  # a line of the organization's own added to HELP replies
-    region: str = "US"  # where national phone numbers in texts are read as from (DEFAULT_REGION)
+    region: str = DEFAULT_REGION  # where national phone numbers in texts are read as from
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from flows.events import DEFAULT_INTERESTS
+from flows.events import DEFAULT_INTERESTS, DEFAULT_REGION
 from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
 
 _MAX_NAME_WORDS = 4
@@ -82,7 +82,6 @@ _POSSESSIVE = re.compile(r"['’]s?(?!\w)")
 _CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 CONTACT_PLACEHOLDER = "[contact]"
-DEFAULT_REGION = "US"
 # A "+" that came through a URL or a form unencoded ("%2B44 7700 900123"), rewritten to a
 # string of the same length so the positions found in it are the text's own.
 _ENCODED_PLUS = re.compile(r"%2B", re.IGNORECASE)
