@@ -1,6 +1,6 @@
 """No friend's phone number or email is ever stored in the clear, in any table (DESIGN.md
 invariant 3): a volunteer lists friends with contacts in many formats through the real signed
-webhook, reports on them, shares an idea and posts a team update quoting them, leaves a
+webhook (and through the simulator page), reports on them, shares an idea and posts a team update quoting them, leaves a
 question pending with one in it; then every column of every table is read, both as stored
 and as the app reads it back (message bodies are encrypted at rest, which must not hide a
 leak), and none of the numbers or emails is in it. Only their keyed digests are."""
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.delivery.addresses import digest
@@ -16,7 +19,8 @@ from gateway.extensions import db
 from gateway.models import FriendContactDigest
 from tests.conftest import SECRET_KEY
 from tests.flows.test_contact_masking import SENTENCES, US_FORMATS
-from tests.support import Phone, every_stored_value
+from tests.gateway.test_simulator import simulator_app  # noqa: F401 (a fixture used below)
+from tests.support import Phone, Worker, csrf_token, every_stored_value, organizer, sign_in
 
 # (area, exchange, line) of each friend's number; one number per format.
 NUMBERS = [(f"{212 + i}", f"{300 + 7 * i}", f"{1000 + 37 * i:04d}") for i in range(len(US_FORMATS))]
@@ -86,3 +90,34 @@ def test_no_friend_contact_in_any_format_is_stored_in_the_clear(phone: Phone) ->
     ]
     leaks += [(email, value) for email in EMAILS for value in stored if email.lower() in value.lower()]
     assert leaks == []
+
+
+@pytest.fixture
+def simulator_browser(simulator_app: Flask) -> FlaskClient:  # noqa: F811 (the fixture imported above)
+    """An organizer's browser on the simulator page."""
+    browser = simulator_app.test_client()
+    assert sign_in(browser, organizer("organizer")).status_code == 302
+    browser.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(browser, "/simulator")
+    return browser
+
+
+def test_friends_added_from_the_simulator_are_kept_only_as_digests(
+    simulator_app: Flask,  # noqa: F811 (the fixture imported above)
+    simulator_browser: FlaskClient,
+) -> None:
+    phone = "+15555550100"
+    listed = []
+    texts = ["hi", "yes", "Sam"]
+    for index, pattern in enumerate(US_FORMATS[::4]):
+        a, e, s = NUMBERS[index]
+        texts.append(f"ADD {FRIEND_NAMES[index]} {pattern.format(a=a, e=e, s=s)}, neighbor")
+        listed.append(f"+1{a}{e}{s}")
+    for body in texts:
+        response = simulator_browser.post("/simulator/send", json={"phone": phone, "body": body})
+        assert response.status_code == 202
+    Worker(simulator_app).run()
+    assert {digest(number, SECRET_KEY) for number in listed} <= set(
+        db.session.scalars(select(FriendContactDigest.digest))
+    )
+    stored = every_stored_value()
+    assert [(n, v) for n in listed for v in stored if n[2:] in _digits(v) or n[-7:] in _digits(v)] == []
