@@ -61,7 +61,7 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # retention finds old ones
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     address: Mapped[Address] = relationship()

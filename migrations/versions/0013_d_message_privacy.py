@@ -1,10 +1,11 @@
-"""message bodies are encrypted at rest
+"""message bodies are encrypted at rest, and messages are indexed by age for retention
 
 Every stored message body is encrypted under the key derived from SECRET_KEY (see
 gateway.keys and gateway.models.base.EncryptedText); downgrading decrypts them again. The
-column stays text. Runs in batches, so a large message table is not held in memory.
+column stays text. Runs in batches, so a large message table is not held in memory. The index
+on created_at lets the sweep find bodies past MESSAGE_RETENTION_DAYS without reading them all.
 
-Revision ID: 0013_d_encrypt_message_bodies
+Revision ID: 0013_d_message_privacy
 Revises: 0012_email_signup_person
 Create Date: 2026-11-29 07:30:00.000000
 
@@ -20,7 +21,7 @@ from gateway.keys import fernet
 from gateway.models.base import ENCRYPTED_PREFIX, encrypt
 
 # revision identifiers, used by Alembic.
-revision: str = "0013_d_encrypt_message_bodies"
+revision: str = "0013_d_message_privacy"
 down_revision: str | Sequence[str] | None = "0012_email_signup_person"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -48,15 +49,19 @@ def _rewrite(wanted: sa.ColumnElement[bool], change: Callable[[str], str]) -> No
 
 
 def upgrade() -> None:
-    """Encrypt every message body stored in the clear."""
+    """Encrypt every message body stored in the clear; index messages by age."""
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.create_index("ix_message_created_at", ["created_at"])
     config = current_app.config
     _rewrite(message.c.body.not_like(f"{ENCRYPTED_PREFIX}%"), lambda body: encrypt(body, config))
 
 
 def downgrade() -> None:
-    """Decrypt every message body."""
+    """Decrypt every message body; drop the index by age."""
     keys = fernet(current_app.config)
     _rewrite(
         message.c.body.like(f"{ENCRYPTED_PREFIX}%"),
         lambda body: keys.decrypt(body[len(ENCRYPTED_PREFIX) :].encode()).decode(),
     )
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_created_at")
