@@ -134,3 +134,19 @@ def test_an_idea_naming_the_next_event_waits_for_one(code: str) -> None:
     )
     with_event = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (friend,), library, code, events=(FORUM,))
     assert "Eastside Housing Forum" in prompts.suggest(friend, with_event).text
+
+
+def test_a_friend_who_joined_gets_welcome_ideas_only_once_the_others_have_none_left() -> None:
+    welcome = Prompt(1, "welcome {friend}!", stages=("joined",))
+    anyone = Prompt(2, "ask {friend} what's on their mind.")
+    ruth = Friend(1, "Ruth", stage="joined")
+    maria = Friend(2, "Maria")
+    ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (ruth, maria), (welcome, anyone))
+    assert prompts.with_idea(ctx) == maria
+    assert prompts.matching_prompt(ruth, ctx.prompts, "en") == welcome  # never the idea for anyone
+    done = Friend(2, "Maria", used_prompt_ids=frozenset({2}))
+    assert (
+        prompts.with_idea(Context(ORG, NOW, Consent.OPTED_IN, "Sam", (ruth, done), (welcome, anyone))) == ruth
+    )
+    both_done = (Friend(1, "Ruth", stage="joined", used_prompt_ids=frozenset({1})), done)
+    assert prompts.with_idea(Context(ORG, NOW, Consent.OPTED_IN, "Sam", both_done, (welcome, anyone))) is None
