@@ -192,10 +192,11 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome |
 
 
 def _next_prompt(state: State, ctx: Context) -> Outcome:
-    friend = prompts.most_due(ctx.friends, ctx.now)
+    # The most due friend with an idea left; if nobody has one, the most due is told so.
+    friend = prompts.with_idea(ctx) or prompts.most_due(ctx.friends, ctx.now)
     if friend is None:
         if ctx.friends:
             return Outcome(State("idle"), (Reply(say(ctx.language, "engine.everyone_joined")),))
         return Outcome(State("ask_friend"), (Reply(onboarding.first_friend_question(ctx.language)),))
-    reply, marks = prompts.prompt_reply(friend, friend.id, ctx)
-    return Outcome(prompts.prompted_state(friend), (reply,), marks)
+    reply, marks, next_state = prompts.prompt_reply(friend, friend.id, ctx)
+    return Outcome(next_state, (reply,), marks)

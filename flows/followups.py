@@ -120,11 +120,13 @@ def snooze(state: State, text: str, ctx: Context) -> Outcome | None:
 
 def nudge(state: State, ctx: Context, friend_id: int | None) -> Outcome:
     """The follow-up itself, at the time the volunteer asked for: an idea for the friend they
-    were thinking about (if still due), else for whoever is most due."""
+    were thinking about (if still due and an idea is left for them), else for whoever is most
+    due with an idea left."""
     if ctx.consent is not Consent.OPTED_IN:
         return Outcome(state)
     chosen = next((f for f in ctx.friends if f.id == friend_id and f.stage != "joined"), None)
-    friend = chosen or prompts.most_due(ctx.friends, ctx.now)
+    fits = chosen is not None and prompts.has_idea(chosen, ctx)
+    friend = (chosen if fits else prompts.with_idea(ctx)) or chosen or prompts.most_due(ctx.friends, ctx.now)
     language = ctx.language
     greeting = (
         say(language, "followups.greeting", name=ctx.name)
@@ -135,12 +137,8 @@ def nudge(state: State, ctx: Context, friend_id: int | None) -> Outcome:
     if friend is None:
         body = say(language, "followups.ask_friend", lead=lead)
         return Outcome(State("ask_friend"), (Reply(body, ReplyKind.FOLLOW_UP),))
-    reply, marks = prompts.prompt_reply(friend, friend.id, ctx, lead=lead)
-    return Outcome(
-        State("idle", {"prompted_friend": friend.name}),
-        (Reply(reply.body, ReplyKind.FOLLOW_UP),),
-        marks,
-    )
+    reply, marks, next_state = prompts.prompt_reply(friend, friend.id, ctx, lead=lead)
+    return Outcome(next_state, (Reply(reply.body, ReplyKind.FOLLOW_UP),), marks)
 
 
 def describe(due: datetime, local_now: datetime, language: str = "en") -> str:

@@ -59,23 +59,25 @@ def add(state: State, text: str, ctx: Context, with_relationship_only: bool = Fa
         return Outcome(State("ask_interests", {"friend_name": first.name}), (Reply(body),), effects)
 
     view = _view(first)
-    reply, marks = prompts.prompt_reply(view, effects[0].key, ctx, lead=added)
-    return Outcome(State("idle", {"prompted_friend": first.name}), (reply,), effects + marks)
+    reply, marks, next_state = prompts.prompt_reply(view, effects[0].key, ctx, lead=added)
+    return Outcome(next_state, (reply,), effects + marks)
 
 
 def take_interests(state: State, text: str, ctx: Context) -> Outcome:
-    """Record what the friend named in the state cares about (or SKIP), then give an idea."""
+    """Record what the friend named in the state cares about, added to what was known (or
+    SKIP), then give an idea."""
     friend = find_by_name(ctx.friends, str(state.data.get("friend_name", "")))
     if friend is None:
         return Outcome(State("idle"), (Reply(say(ctx.language, "friends.prompt_hint")),))
     effects: tuple[SetInterests, ...] = ()
     if text.strip().upper() != "SKIP":
         interests = parse.parse_interest_answer(text, ctx.organization.interests)
-        if interests:
-            effects = (SetInterests(friend.id, interests),)
-            friend = replace(friend, interests=interests)
-    reply, marks = prompts.prompt_reply(friend, friend.id, ctx)
-    return Outcome(State("idle", {"prompted_friend": friend.name}), (reply,), effects + marks)
+        merged = tuple(dict.fromkeys((*friend.interests, *interests)))
+        if merged != friend.interests:
+            effects = (SetInterests(friend.id, merged),)
+            friend = replace(friend, interests=merged)
+    reply, marks, next_state = prompts.prompt_reply(friend, friend.id, ctx)
+    return Outcome(next_state, (reply,), effects + marks)
 
 
 def listing(ctx: Context) -> Outcome:

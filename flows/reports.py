@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows import parse
-from flows.events import STAGES, Context, EventView, Friend, LogReport, Outcome, Reply, State
+from flows.events import STAGES, Context, Friend, LogReport, Outcome, Reply, State
 from flows.friends import find_by_name
 from flows.messages import day_and_month, interest_label, join_names, say
-from flows.prompts import prompted_friend
+from flows.prompts import event_to_invite_to, prompted_friend
 
 # The numbered answers to "How did it go?", in order; their labels are "reports.choice.<outcome>".
 OUTCOME_CHOICES = ("committed", "open", "undecided", "not_interested", "not_reached")
@@ -91,7 +91,7 @@ def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Out
         key = "reports.logged_committed"
     else:
         key = "reports.logged"
-    event = _event_to_invite_to(ctx) if key == "reports.logged_open" else None
+    event = event_to_invite_to(ctx) if key == "reports.logged_open" else None
     if event is not None:
         date = day_and_month(language, event.starts_at, short=True)
         body = say(
@@ -100,14 +100,6 @@ def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Out
     else:
         body = say(language, key, logged=logged, names=names)
     return Outcome(State("idle"), (Reply(body),), effects)
-
-
-def _event_to_invite_to(ctx: Context) -> EventView | None:
-    """The upcoming event to suggest bringing a friend to: the soonest the volunteer said
-    they'd come to, else the soonest of all; None when nothing is coming up."""
-    upcoming = [e for e in ctx.events if e.starts_at > ctx.now]
-    going = [e for e in upcoming if e.going]
-    return (going or upcoming or [None])[0]
 
 
 def _next_stage(current: str, outcome: str) -> str | None:

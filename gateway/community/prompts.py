@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -21,10 +22,13 @@ from gateway.community import audit
 from gateway.extensions import db
 from gateway.models import Organization, Organizer, Prompt
 
-PLACEHOLDERS = frozenset({"friend", "volunteer", "interest", "relationship"})
+# In the order an organizer is offered them; {event} is the next event, and an idea naming it
+# is suggested only while one is coming up.
+PLACEHOLDERS = ("friend", "interest", "relationship", "volunteer", "event")
 LANGUAGES = frozenset({"en", "es"})
 FIELDS = ("key", "body", "language", "stages", "interests", "relationships")
 BODY_MAX = 600  # an idea fills two segments at most; this leaves room to cut one down
+SAMPLE_EVENT = "Community Forum"  # what a preview names for {event}, a week out
 
 
 class PromptError(ValueError):
@@ -45,7 +49,7 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
         names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
     except ValueError as exc:
         raise PromptError(f"{key}: unbalanced braces in the body ({exc})") from exc
-    unknown = names - PLACEHOLDERS
+    unknown = names - set(PLACEHOLDERS)
     if unknown:
         raise PromptError(f"{key}: {_unknown_placeholders(unknown)}")
     record = {"key": key, "body": body, "language": str(item.get("language", "en"))}
@@ -61,9 +65,10 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unknown_placeholders(names: set[str]) -> str:
-    """ "{frend} is not a placeholder; use {friend}, {interest}, {relationship} or {volunteer}"."""
+    """ "{frend} is not a placeholder; use {friend}, {interest}, {relationship}, {volunteer} or
+    {event}"."""
     shown = [f"{{{name}}}" for name in sorted(names)]
-    known = [f"{{{name}}}" for name in sorted(PLACEHOLDERS)]
+    known = [f"{{{name}}}" for name in PLACEHOLDERS]
     if len(shown) == 1:
         subject = f"{shown[0]} is not a placeholder"
     else:
@@ -105,7 +110,8 @@ def preview(
 ) -> str:
     """The prompt (stored, or a validated record not yet stored) as a volunteer would read it,
     for a sample friend who fits its targeting: at its first stage, of its first relationship
-    (else `relationship`, else a neighbor), caring about `interest` or its interests."""
+    (else `relationship`, else a neighbor), caring about `interest` or its interests, with a
+    sample event a week out for {event}."""
     record = prompt if isinstance(prompt, Mapping) else {f: getattr(prompt, f) for f in FIELDS}
     stages = list(record.get("stages") or ())
     relationships = list(record.get("relationships") or ())
@@ -118,8 +124,10 @@ def preview(
     )
     language = str(record.get("language") or "en")
     library = (ev.Prompt(0, str(record["body"]), language=language),)
+    now = clock.now()
+    event = ev.EventView(0, SAMPLE_EVENT, now + timedelta(days=7))
     ctx = ev.Context(
-        ev.Organization("", ""), now=clock.now(), prompts=library, language=language, name=volunteer
+        ev.Organization("", ""), now=now, prompts=library, language=language, name=volunteer, events=(event,)
     )
     return flow_prompts.suggest(view, ctx).text
 

@@ -65,6 +65,7 @@ EXCLUSIONS = {
     "over_cap": "Over the daily or weekly cap of texts we start",
     "waiting": "An idea from an earlier round is still waiting to be sent to them",
     "no_friend": "No friend left to suggest (none listed, all joined or snoozed)",
+    "no_idea": "Every idea that fits their friends was already sent to them (ideas never repeat)",
 }
 
 # A round's status; `done` when none of its messages is left queued. A round started from the
@@ -267,8 +268,8 @@ def _plan_batch(
         if address.id in waiting:
             yield Excluded(person.id, "waiting")
             continue
-        due = flow_prompts.most_due(friends.get(person.id, ()), now)
-        if due is None:
+        ordered = flow_prompts.due_order(friends.get(person.id, ()), now)
+        if not ordered:
             yield Excluded(person.id, "no_friend")
             continue
         ctx = ev.Context(
@@ -280,14 +281,23 @@ def _plan_batch(
             language=person.language,
             timezone=timezone,
         )
+        # The most due friend with an idea left; interests are parsed only as far as that.
+        views = (
+            replace(
+                friend_services.view(row, used.get(row.id, ())),
+                interests=tuple(json.loads(row.interests_json or "[]")),
+            )
+            for row in ordered
+        )
+        friend = next((view for view in views if flow_prompts.has_idea(view, ctx)), None)
+        if friend is None:
+            yield Excluded(person.id, "no_idea")
+            continue
         yield Planned(
             person_id=person.id,
             volunteer=person.name or "",
             address_id=address.id,
-            friend=replace(
-                friend_services.view(due, used.get(due.id, ())),
-                interests=tuple(json.loads(due.interests_json or "[]")),
-            ),
+            friend=friend,
             ctx=ctx,
             send_at=window if window > now else None,
         )

@@ -69,9 +69,10 @@ def test_an_idea_texted_in_is_adopted_credited_and_the_volunteer_told_once(
     page = organizer.get(links["Sam"]).get_data(as_text=True)
     assert "ask about their kids&#39; school first" in page and "415-555" not in page
 
+    # Aimed at friends Ruth's like (family, not yet talked to), it is the idea that fits her best.
     status, page = adopt(
         organizer, links["Sam"], key="school-first", body="ask {friend} about their kids' school first",
-        relationships="family",
+        relationships="family", stages="listed",
     )  # fmt: skip
     assert status == 200 and "Adopted as school-first" in page
     library = organizer.get("/console/prompts").get_data(as_text=True)

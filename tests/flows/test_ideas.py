@@ -18,6 +18,7 @@ from flows.events import (
     NoticeKind,
     NoticesTold,
     Organization,
+    Prompt,
     RecordConsent,
     ShareIdea,
     State,
@@ -26,13 +27,14 @@ from flows.events import (
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 ORG = Organization("Eastside Neighbors", "organizers@eastside.example.org")
 MARIA = Friend(1, "Maria", "neighbor", ("schools",))
+LIBRARY = (Prompt(10, "ask {friend} what they hear about the schools.", interests=("schools",)),)
 ADOPTED = "P.S. The organizers added your idea"
 ADOPTADA = "P.D. El equipo organizador sumó tu idea"
 
 
 def run(text: str, consent: Consent = Consent.OPTED_IN, language: str = "en", adopted: tuple[int, ...] = ()):
     notices = tuple(Notice(NoticeKind.IDEA_ADOPTED, "", idea) for idea in adopted)
-    ctx = Context(ORG, NOW, consent, "Sam", (MARIA,), language=language, notices=notices)
+    ctx = Context(ORG, NOW, consent, "Sam", (MARIA,), LIBRARY, language=language, notices=notices)
     return engine.respond(State("idle"), Inbound(text, NOW), ctx)
 
 

@@ -56,7 +56,7 @@ def test_an_added_prompt_is_previewed_and_reaches_volunteers(app: Flask, phone: 
         (("bad key!", "ask {friend}"), "use 1-64 letters"),
         (
             ("k", "ask {freind} about it"),
-            "{freind} is not a placeholder; use {friend}, {interest}, {relationship} or {volunteer}",
+            "{freind} is not a placeholder; use {friend}, {interest}, {relationship}, {volunteer} or {event}",
         ),
         (("k", "ask {friend"), "unbalanced braces"),
         (("k", "ask {friend} " + "and listen " * 60), "the body is 672 characters; keep it under 600"),
