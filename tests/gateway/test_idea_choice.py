@@ -174,7 +174,7 @@ def test_an_organization_from_before_receives_the_new_starter_ideas_and_keeps_it
     empty_app: Flask,
 ) -> None:
     with empty_app.app_context():
-        migrate.upgrade("0013_f_starter_library-1")  # the revision before the starter library grew
+        migrate.upgrade("0015_starter_library-1")  # the revision before the starter library grew
         with db.engine.begin() as connection:
             connection.execute(
                 text(
@@ -209,7 +209,7 @@ def test_an_organization_from_before_receives_the_new_starter_ideas_and_keeps_it
         assert db.session.scalar(select(func.count()).select_from(Prompt)) == len(default_prompts())
         db.session.rollback()
 
-        migrate.downgrade("0013_f_starter_library-1")
+        migrate.downgrade("0015_starter_library-1")
         naming_event = db.session.scalars(select(Prompt).where(Prompt.body.contains("{event}"))).all()
         assert naming_event and not any(p.active for p in naming_event)
         db.session.rollback()

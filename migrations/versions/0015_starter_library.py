@@ -5,8 +5,8 @@ created before the library grew from 36 ideas to 274 gets the ideas whose keys i
 an idea it has, edited or retired by its organizers, stays as they left it. The schema is
 unchanged.
 
-Revision ID: 0013_f_starter_library
-Revises: 0012_email_signup_person
+Revision ID: 0015_starter_library
+Revises: 0014_message_privacy
 Create Date: 2026-11-29 08:00:00.000000
 
 """
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0013_f_starter_library"
-down_revision: str | Sequence[str] | None = "0012_email_signup_person"
+revision: str = "0015_starter_library"
+down_revision: str | Sequence[str] | None = "0014_message_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
