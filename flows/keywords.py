@@ -1,10 +1,13 @@
 """Opt-out, opt-in, help and command words, and the phrase matching the other parsers share.
 
 Carrier keywords (STOP, START, HELP ...) count only as the whole message, give or take
-punctuation, emoji and a "please"; plain-language opt-outs ("please stop texting me",
-"remove me", "no más mensajes") count anywhere in a message unless negated ("don't stop
-texting me"). The words live in ``flows/data/keywords.json`` so organizers can extend them;
-they are compiled to regular expressions once, at import.
+punctuation, emoji and a "please" (or "por favor", "svp"); plain-language opt-outs ("please stop
+texting me", "remove me", "no más mensajes") count anywhere in a message unless negated ("don't
+stop texting me"), and written as one word ("stoptexting", "unsubscribeme") as the whole
+message. The words live in ``flows/data/keywords.json``, whose "sources" entry names where each
+list comes from (CTIA, the FCC's 2024 revocation order, Twilio and other providers, the Canadian
+carriers' French keywords such as ARRET, and Spoke's opt-out rules), so organizers can extend
+them; they are compiled to regular expressions once, at import.
 
 Consent can be revoked by any reasonable means (the FCC's 2024 rule), so besides the whole
 message a STOP-family keyword also counts as a clause of its own ("Who is this? STOP",
@@ -136,15 +139,28 @@ class Lexicon:
 _DATA = load_data("keywords.json")
 _FILLER = Lexicon.build({"": _DATA["filler"]})
 _OPT_OUT_KEYWORDS = Lexicon.build(_DATA["opt_out_keywords"])
-_OPT_OUT_PHRASES = Lexicon.build({"": _DATA["opt_out_phrases"]}, prefix=r"(?:(?:please|pls|plz)\s+)?")
+# "stop texting her ex", "stop texting him on weekends": someone else's texts.
+_OPT_OUT_PHRASES = Lexicon.build(
+    {"": _DATA["opt_out_phrases"]},
+    prefix=r"(?:(?:please|pls|plz)\s+)?",
+    suffix=r"(?!\s+(?:her|him|them|his|their|everyone|people|anyone)\b)",
+)
 _NEGATORS = Lexicon.build({"": _DATA["negators"]}, suffix=r"\s*(?:please\s*)?")
+_REPORTERS = Lexicon.build({"": _DATA["reporters"]}, suffix=r"\s*[:,\"“”']?\s*")
+_FIRST_PERSON = frozenset(("i", "yo"))
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
 _KEYWORD_LABELS = {
     phrase_key(word): label for label, words in _DATA["opt_out_keywords"].items() for word in words
 }
 _CLAUSE_KEYWORDS = frozenset(_DATA["clause_keywords"])
-_OPT_OUT_CLAUSES = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_clauses"]}
+# A clause that is an opt-out phrase written as one word ("stoptexting", "unsubscribeme",
+# "leavemealone") is that phrase: the keys of a lexicon drop spaces.
+_OPT_OUT_WHOLE = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_whole"]}
+_OPT_OUT_CLAUSES = {
+    phrase_key(phrase): " ".join(phrase.split())
+    for phrase in (*_DATA["opt_out_phrases"], *_DATA["opt_out_clauses"])
+}
 _MAYBE = _DATA["maybe_opt_out"]
 _MAYBE_WHOLE = {phrase_key(phrase) for phrase in _MAYBE["whole"]}
 _MAYBE_CLAUSE_WORDS = frozenset(fold(word) for word in _MAYBE["clause_words"])
@@ -226,6 +242,17 @@ def _negated(text: str, position: int) -> bool:
     return any(match.end() == len(tail) for _, match in _NEGATORS.finditer(tail))
 
 
+def _reported(text: str, position: int) -> bool:
+    """Whether someone other than the volunteer is quoted right before `position`: "my uncle
+    said leave me alone" reports a talk; "I said stop texting me" still asks."""
+    tail = text[max(0, position - _NEGATED_TAIL_CHARS) : position]
+    for _, match in _REPORTERS.finditer(tail):
+        if match.end() == len(tail):
+            before = tail[: match.start()].split()
+            return not before or before[-1] not in _FIRST_PERSON
+    return False
+
+
 def _bare(text: str) -> str:
     """The message reduced to its words: folded, without punctuation, emoji or politeness."""
     words = _NOT_WORD.sub(" ", fold(text))
@@ -261,7 +288,7 @@ def opt_out_reason(text: str) -> str | None:
     it is a STOP-family keyword: "Who is this? STOP"), else the plain-language opt-out phrase
     it contains (lower-case, as typed), else None. See the module docstring for typos."""
     bare = _bare(text)
-    whole = _keyword(bare)
+    whole = _keyword(bare) or _OPT_OUT_WHOLE.get(phrase_key(bare))
     if whole is not None:
         return whole
     clauses = _clauses(text)
@@ -271,7 +298,7 @@ def opt_out_reason(text: str) -> str | None:
             return label
     lowered = text.translate(_APOSTROPHES).lower()
     for _, match in _OPT_OUT_PHRASES.finditer(lowered):
-        if not _negated(lowered, match.start()):
+        if not _negated(lowered, match.start()) and not _reported(lowered, match.start()):
             return " ".join(match[0].split())
     for clause in clauses:
         phrase = _OPT_OUT_CLAUSES.get(phrase_key(clause))
@@ -336,7 +363,7 @@ def maybe_opt_out(text: str) -> bool:
         stopping_something_else = after.endswith("ing") and after not in _STOPPING_MESSAGES
         if before in _NOT_BEFORE_STOP or after in _NOT_AFTER_STOP or stopping_something_else:
             continue
-        if position >= 0 and _negated(lowered, position):
+        if position >= 0 and (_negated(lowered, position) or _reported(lowered, position)):
             continue
         return True
     return False
