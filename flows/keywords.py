@@ -1,4 +1,5 @@
-"""Opt-out, opt-in, help and command words, and the phrase matching the other parsers share.
+"""Opt-out, opt-in, help, acknowledgement and command words, and the phrase matching the other
+parsers share.
 
 Carrier keywords (STOP, START, HELP ...) count only as the whole message, give or take
 punctuation, emoji and a "please" (or "por favor", "svp"); plain-language opt-outs ("please stop
@@ -173,6 +174,10 @@ _FUZZY_GUARD = frozenset(fold(word) for word in _DATA["fuzzy_guard"])
 _FUZZY_OPT_OUT = {fold(word): _KEYWORD_LABELS[phrase_key(word)] for word in _DATA["fuzzy"]["opt_out"]}
 _EMAIL_OPT_OUT = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["email_opt_out"]}
 _FUZZY_HELP = {fold(word): "help" for word in _DATA["fuzzy"]["help"]}
+_ACKS = _DATA["acknowledgements"]
+_ACKNOWLEDGEMENTS = Lexicon.build({label: _ACKS[label] for label in ("thanks", "ok")})
+_ACK_COMPANIONS = Lexicon.build({"": _ACKS["companions"]})
+_ACK_EMOJI = {emoji: label for label, group in _ACKS["emoji"].items() for emoji in group}
 
 
 @dataclass(frozen=True)
@@ -367,6 +372,21 @@ def maybe_opt_out(text: str) -> bool:
             continue
         return True
     return False
+
+
+def acknowledgement(text: str) -> str | None:
+    """The kind of acknowledgement the whole message is: "thanks" when it thanks us ("thanks!",
+    "gracias 🙏", "great, thank you"), "ok" when it only acknowledges what we said ("ok 👍",
+    "got it", "will do", "vale", "👌"); None when anything else is in it ("ok, Maria", "thanks,
+    she's in", "2"). Words like "great" or "perfect" only keep an acknowledgement company: alone,
+    "great" may be how a talk went."""
+    lowered = text.translate(_APOSTROPHES).lower()
+    labels = {label for label, _ in _ACKNOWLEDGEMENTS.finditer(lowered)}
+    labels.update(label for emoji, label in _ACK_EMOJI.items() if emoji in text)
+    rest = _ACK_COMPANIONS.pattern.sub(" ", _ACKNOWLEDGEMENTS.pattern.sub(" ", lowered))
+    if not labels or _NOT_WORD.sub(" ", rest).strip(" '-"):
+        return None
+    return "thanks" if "thanks" in labels else "ok"
 
 
 def is_opt_in(text: str) -> bool:

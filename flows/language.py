@@ -22,9 +22,11 @@ weak evidence, so switching takes more than a name or an "ok":
 1. The whole message ESPAÑOL / ESPANOL / SPANISH chooses Spanish, ENGLISH / INGLÉS / INGLES
    English (the "spanish" and "english" commands in ``flows/data/keywords.json``).
 2. A one-word Spanish greeting ("Hola", "Buenas": ``one_word_es`` in the data file) switches to
-   Spanish, since it is how many Spanish speakers open a conversation. A lone ALTO, PARAR,
-   CANCELAR or AYUDA does not: it is honoured (and confirmed) in the volunteer's current
-   language, like any carrier keyword.
+   Spanish, since it is how many Spanish speakers open a conversation; so does a Spanish word
+   Kindred reads as a keyword, a command or an acknowledgement: AYUDA, ALTO, PARAR, BAJA,
+   MISDATOS, BORRAR, AMIGOS, "gracias" (Spanish by the lexicon, and understood by
+   :mod:`flows.keywords`). Its answer is already in Spanish, and so are the next ones. "Vale"
+   and "Dale" are not in the lexicon: they are names too.
 3. Otherwise a volunteer not writing in Spanish switches to it when :func:`detect_language`
    says "es" on a text of at least 2 words ("hola, quiero unirme"); a Spanish-speaking one
    switches back only when it says "en" on a text of at least 4 words ("talked to Rosa
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import re
 
+from flows import keywords
 from flows.keywords import fold, load_data, parse_command
 from flows.parse import CONTACT_PLACEHOLDER, mask_contacts
 
@@ -82,7 +85,7 @@ def choose_language(text: str, current: str) -> str:
     if asked is not None:
         return asked
     words = _words(text)
-    if len(words) == 1 and fold(words[0]) in _ONE_WORD_SPANISH:
+    if len(words) == 1 and (fold(words[0]) in _ONE_WORD_SPANISH or _spanish_keyword(text)):
         return "es"
     detected = detect_language(text)
     if current != "es" and detected == "es" and len(words) >= MIN_WORDS_TO_SPANISH:
@@ -90,6 +93,21 @@ def choose_language(text: str, current: str) -> str:
     if current == "es" and detected == "en" and len(words) >= MIN_WORDS_TO_ENGLISH:
         return "en"
     return current
+
+
+def _spanish_keyword(text: str) -> bool:
+    """Whether `text` is a Spanish word that Kindred reads as a keyword, a command or an
+    acknowledgement: "AYUDA", "alto", "MISDATOS", "gracias" (not "Rosa", "ok" or "STOP")."""
+    if detect_language(text) != "es":
+        return False
+    return (
+        keywords.is_help(text)
+        or keywords.is_opt_in(text)
+        or keywords.opt_out_reason(text) is not None
+        or keywords.maybe_opt_out(text)
+        or keywords.acknowledgement(text) is not None
+        or parse_command(text) is not None
+    )
 
 
 def _words(text: str) -> list[str]:
