@@ -47,6 +47,8 @@ _ENGLISH = frozenset(fold(word) for word in _DATA["en"])
 _ACCENT_WEIGHT = int(_DATA["weights"]["accent"])
 _MARK_WEIGHT = int(_DATA["weights"]["inverted_mark"])
 _ACCENTED = re.compile(r"[áéíóúñ]", re.IGNORECASE)
+_FRENCH = frozenset(fold(word) for word in _DATA["fr"])
+_FRENCH_ACCENTED = re.compile(r"[èêàâçùûîôœ]", re.IGNORECASE)
 _INVERTED = re.compile(r"[¿¡]")
 # A token with a digit in it (a team join code "G4RDN", "40", "6pm") is no word of either language.
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -59,14 +61,18 @@ _LANGUAGE_COMMANDS = {"spanish": "es", "english": "en"}
 
 def detect_language(text: str) -> str:
     """ "es" when the text reads as Spanish, else "en": "¿Cómo se apunta?" -> "es",
-    "she's in!" -> "en", "Maria" -> "en"."""
+    "she's in!" -> "en", "Maria" -> "en". French ("désabonnez-moi", "arrêtez de m'écrire", as
+    Canadian volunteers may stop) is not Spanish: it counts for English, the default, since
+    Kindred does not write French."""
     spanish = _ACCENT_WEIGHT * len(_ACCENTED.findall(text))
     spanish += _MARK_WEIGHT * len(_INVERTED.findall(text))
-    english = 0
+    english = _ACCENT_WEIGHT * len(_FRENCH_ACCENTED.findall(text))
     for word in _words(text):
         key = fold(word)
         spanish += key in _SPANISH
         english += key in _ENGLISH
+        if key in _FRENCH:  # its é is no Spanish accent
+            english += 1 + _ACCENT_WEIGHT * len(_ACCENTED.findall(word))
     return "es" if spanish > english else "en"
 
 

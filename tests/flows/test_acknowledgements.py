@@ -5,7 +5,9 @@ No app, no database."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +247,12 @@ def test_an_english_or_neutral_word_keeps_an_english_speaker_in_english(text: st
 @pytest.mark.parametrize("text", ["STOP", "HELP", "FRIENDS", "ok", "thanks"])
 def test_an_english_keyword_keeps_a_spanish_speaker_in_spanish(text: str) -> None:
     assert choose_language(text, "es") == "es"
+
+
+def test_french_is_not_taken_for_spanish() -> None:
+    # The Canadian carriers' French opt-outs are honoured, and confirmed in the volunteer's
+    # language: an "é" is no reason to switch an English speaker to Spanish.
+    lines = (Path(__file__).parent / "corpus" / "opt_out.jsonl").read_text(encoding="utf-8").splitlines()
+    french = [item["text"] for item in map(json.loads, lines) if item["lang"] == "fr"]
+    assert len(french) >= 10
+    assert [text for text in french if choose_language(text, "en") != "en"] == []
