@@ -4,11 +4,14 @@ parsers share.
 Carrier keywords (STOP, START, HELP ...) count only as the whole message, give or take
 punctuation, emoji and a "please" (or "por favor", "svp"); plain-language opt-outs ("please stop
 texting me", "remove me", "no más mensajes") count anywhere in a message unless negated ("don't
-stop texting me"), and written as one word ("stoptexting", "unsubscribeme") as the whole
-message. The words live in ``flows/data/keywords.json``, whose "sources" entry names where each
-list comes from (CTIA, the FCC's 2024 revocation order, Twilio and other providers, the Canadian
-carriers' French keywords such as ARRET, and Spoke's opt-out rules), so organizers can extend
-them; they are compiled to regular expressions once, at import.
+stop texting me", "no paren de mandar ideas"), and written as one word ("stoptexting",
+"unsubscribeme") as the whole message. Besides the listed phrases, each verb of
+``opt_out_composed`` followed by each of its objects is one ("stop" + "textin me", "don't want" +
+"ur texts", "take this number off" + "your list"). The words live in
+``flows/data/keywords.json``, whose "sources" entry names where each list comes from (CTIA, the
+FCC's 2024 revocation order, Twilio and other providers, the Canadian carriers' French keywords
+such as ARRET, and Spoke's opt-out rules), so organizers can extend them; they are compiled to
+regular expressions once, at import.
 
 Consent can be revoked by any reasonable means (the FCC's 2024 rule), so besides the whole
 message a STOP-family keyword also counts as a clause of its own ("Who is this? STOP",
@@ -16,8 +19,9 @@ message a STOP-family keyword also counts as a clause of its own ("Who is this? 
 STOP"); END and CANCEL do not ("We talked till 9. The end.", "Cancel." about an RSVP),
 and only make the text a :func:`maybe_opt_out`. Some phrases opt out only as a whole clause,
 because inside a sentence they mean something else ("wrong number" vs "I gave you the wrong
-number for Bob"). Reported speech is not an opt-out: "my friend said to leave her alone about
-it" matches no first-person phrase.
+number for Bob"); "wrong person" only as the whole message. Reported speech is not an opt-out:
+"my friend said to leave her alone about it" matches no first-person phrase, and a phrase quoted
+from someone else ("my uncle said leave me alone", not "I said stop texting me") is theirs.
 
 Typos (decided here, tested in tests/flows/test_corpus.py): a misspelt keyword counts only when
 it is the *whole* message, never inside a longer sentence. Words of three letters or fewer
@@ -138,17 +142,32 @@ class Lexicon:
 
 
 _DATA = load_data("keywords.json")
+
+
+def _composed(groups: Mapping[str, Any]) -> list[str]:
+    """The phrases of ``opt_out_composed``: each verb of a group followed by each of its objects."""
+    return [
+        f"{verb} {obj}"
+        for name, group in groups.items()
+        if name != "about"
+        for verb in group["verbs"]
+        for obj in group["objects"]
+    ]
+
+
+_PHRASES = [*_DATA["opt_out_phrases"], *_composed(_DATA["opt_out_composed"])]
 _FILLER = Lexicon.build({"": _DATA["filler"]})
 _OPT_OUT_KEYWORDS = Lexicon.build(_DATA["opt_out_keywords"])
 # "stop texting her ex", "stop texting him on weekends": someone else's texts.
 _OPT_OUT_PHRASES = Lexicon.build(
-    {"": _DATA["opt_out_phrases"]},
+    {"": _PHRASES},
     prefix=r"(?:(?:please|pls|plz)\s+)?",
     suffix=r"(?!\s+(?:her|him|them|his|their|everyone|people|anyone)\b)",
 )
 _NEGATORS = Lexicon.build({"": _DATA["negators"]}, suffix=r"\s*(?:please\s*)?")
 _REPORTERS = Lexicon.build({"": _DATA["reporters"]}, suffix=r"\s*[:,\"“”']?\s*")
 _FIRST_PERSON = frozenset(("i", "yo"))
+_NEGATED_BY_NO = frozenset(fold(word) for word in _DATA["negated_by_no"])
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
 _KEYWORD_LABELS = {
@@ -159,8 +178,7 @@ _CLAUSE_KEYWORDS = frozenset(_DATA["clause_keywords"])
 # "leavemealone") is that phrase: the keys of a lexicon drop spaces.
 _OPT_OUT_WHOLE = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_whole"]}
 _OPT_OUT_CLAUSES = {
-    phrase_key(phrase): " ".join(phrase.split())
-    for phrase in (*_DATA["opt_out_phrases"], *_DATA["opt_out_clauses"])
+    phrase_key(phrase): " ".join(phrase.split()) for phrase in (*_PHRASES, *_DATA["opt_out_clauses"])
 }
 _MAYBE = _DATA["maybe_opt_out"]
 _MAYBE_WHOLE = {phrase_key(phrase) for phrase in _MAYBE["whole"]}
@@ -242,9 +260,13 @@ def _roughly_stop(word: str) -> bool:
 
 
 def _negated(text: str, position: int) -> bool:
-    """Whether a negator ends right before `position` ("don't" in "don't stop texting me")."""
+    """Whether a negator ends right before `position` ("don't" in "don't stop texting me"), or
+    a Spanish "no" before a verb of stopping ("no paren de mandar ideas")."""
     tail = text[max(0, position - _NEGATED_TAIL_CHARS) : position]
-    return any(match.end() == len(tail) for _, match in _NEGATORS.finditer(tail))
+    if any(match.end() == len(tail) for _, match in _NEGATORS.finditer(tail)):
+        return True
+    verb = text[position:].split(maxsplit=1)[:1]
+    return tail.split()[-1:] == ["no"] and bool(verb) and fold(verb[0]) in _NEGATED_BY_NO
 
 
 def _reported(text: str, position: int) -> bool:

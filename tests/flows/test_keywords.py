@@ -74,6 +74,11 @@ from tests.flows.hang import finishes
         ("I said stop texting me", "stop texting me"),
         ("quiero darme de baja", "quiero darme de baja"),
         ("ne m'écrivez plus", "ne m'écrivez plus"),
+        # Composed from a verb and an object of opt_out_composed.
+        ("pls stop textin me", "pls stop textin me"),
+        ("dont want ur texts", "dont want ur texts"),
+        ("Take this number off your list", "take this number off your list"),
+        ("quit bugging me", "quit bugging me"),
     ],
 )
 def test_opt_out_reason(text: str, reason: str) -> None:
@@ -111,6 +116,8 @@ def test_opt_out_reason(text: str, reason: str) -> None:
         "alto el precio de la renta",
         "ok 👍",
         "thanks!",
+        "no paren de mandar ideas",
+        "he told his boss to stop texting him on weekends",
     ],
 )
 def test_no_false_opt_out(text: str) -> None:
