@@ -21,7 +21,10 @@ and only make the text a :func:`maybe_opt_out`. Some phrases opt out only as a w
 because inside a sentence they mean something else ("wrong number" vs "I gave you the wrong
 number for Bob"); "wrong person" only as the whole message. Reported speech is not an opt-out:
 "my friend said to leave her alone about it" matches no first-person phrase, and a phrase quoted
-from someone else ("my uncle said leave me alone", not "I said stop texting me") is theirs.
+from someone else ("my uncle said leave me alone", not "I said stop texting me") is theirs. A
+phrase that leaves open what it is about ("take me off", "stop texting") is not an opt-out when
+the rest of its clause names another list or someone else's texts ("take me off the RSVP",
+"stop texting Maria so much", "stop the texts from her landlord").
 
 Typos (decided here, tested in tests/flows/test_corpus.py): a misspelt keyword counts only when
 it is the *whole* message, never inside a longer sentence. Words of three letters or fewer
@@ -168,6 +171,15 @@ _NEGATORS = Lexicon.build({"": _DATA["negators"]}, suffix=r"\s*(?:please\s*)?")
 _REPORTERS = Lexicon.build({"": _DATA["reporters"]}, suffix=r"\s*[:,\"“”']?\s*")
 _FIRST_PERSON = frozenset(("i", "yo"))
 _NEGATED_BY_NO = frozenset(fold(word) for word in _DATA["negated_by_no"])
+_NOT_THESE = _DATA["not_these_texts"]
+_FOLLOWED_BY_OTHERS = Lexicon.build({"": _NOT_THESE["followed_by"]})
+_ACTIVITIES = Lexicon.build({"": _NOT_THESE["activities"]})
+_NOT_NAMES = frozenset(fold(word) for word in _NOT_THESE["not_names"])
+_RELATIVES = frozenset(
+    fold(word) for group in load_data("relationships.json")["relationships"].values() for word in group
+)
+_OPEN_PHRASES = frozenset(phrase_key(phrase) for phrase in _NOT_THESE["open_phrases"])
+_ABOUT_WORDS = 6
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
 _KEYWORD_LABELS = {
@@ -280,6 +292,29 @@ def _reported(text: str, position: int) -> bool:
     return False
 
 
+def _about_something_else(text: str, match: re.Match[str]) -> bool:
+    """Whether what follows an open opt-out phrase (one that does not say what it is about:
+    ``open_phrases``), in the same clause, shows it is about other texts or another list: a name
+    ("stop texting Maria so much"), a relative ("how do I unsubscribe my mom from her gym"),
+    someone's texts ("stop the texts from her landlord") or a volunteer's activity ("take me off
+    the RSVP", "remove me from the Tuesday phone bank")."""
+    if phrase_key(match["core"]) not in _OPEN_PHRASES:
+        return False
+    clause = _CLAUSE.split(text[match.end() :], maxsplit=1)[0]
+    words = clause.split()[:_ABOUT_WORDS]
+    near = " ".join(words).lower()
+    if any(match.start() == 0 for _, match in _FOLLOWED_BY_OTHERS.finditer(near)):
+        return True
+    if any(True for _ in _ACTIVITIES.finditer(near)):
+        return True
+    if match["core"].split()[-1] in _NOT_NAMES:  # "remove me, Sam here", "remove me my wife too"
+        return False
+    if len(words) >= 2 and fold(words[0]) in ("my", "mi") and fold(words[1]) in _RELATIVES:
+        return True
+    first = words[0] if words else ""
+    return first[:1].isupper() and first[1:].islower() and fold(first) not in _NOT_NAMES
+
+
 def _bare(text: str) -> str:
     """The message reduced to its words: folded, without punctuation, emoji or politeness."""
     words = _NOT_WORD.sub(" ", fold(text))
@@ -323,9 +358,16 @@ def opt_out_reason(text: str) -> str | None:
         label = _KEYWORD_LABELS.get(phrase_key(clause))
         if label in _CLAUSE_KEYWORDS:
             return label
-    lowered = text.translate(_APOSTROPHES).lower()
+    cased = text.translate(_APOSTROPHES)
+    lowered = cased.lower()
+    if len(cased) != len(lowered):  # a letter whose lower case is longer: no case to go by
+        cased = lowered
     for _, match in _OPT_OUT_PHRASES.finditer(lowered):
-        if not _negated(lowered, match.start()) and not _reported(lowered, match.start()):
+        if (
+            not _negated(lowered, match.start())
+            and not _reported(lowered, match.start())
+            and not _about_something_else(cased, match)
+        ):
             return " ".join(match[0].split())
     for clause in clauses:
         phrase = _OPT_OUT_CLAUSES.get(phrase_key(clause))

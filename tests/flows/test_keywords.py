@@ -79,6 +79,12 @@ from tests.flows.hang import finishes
         ("dont want ur texts", "dont want ur texts"),
         ("Take this number off your list", "take this number off your list"),
         ("quit bugging me", "quit bugging me"),
+        # What follows in another clause, or after "me", does not undo an opt-out.
+        ("Remove me. Shift starts at 5 anyway", "remove me"),
+        ("please remove me and never call again", "please remove me"),
+        ("remove me my wife too", "remove me"),
+        ("Remove me Sam here", "remove me"),
+        ("take me off your list, my mom too", "take me off your list"),
     ],
 )
 def test_opt_out_reason(text: str, reason: str) -> None:
@@ -117,6 +123,9 @@ def test_opt_out_reason(text: str, reason: str) -> None:
         "ok 👍",
         "thanks!",
         "no paren de mandar ideas",
+        "take me off this Saturday's shift, I can do Sunday",
+        "how do I unsubscribe my mom from her gym? she asked",
+        "she wants to stop the texts from her landlord",
         "he told his boss to stop texting him on weekends",
     ],
 )
