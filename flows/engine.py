@@ -3,10 +3,10 @@
 Opt-out, re-subscribe and HELP are handled first, before any flow logic and whatever step the
 conversation is in. Someone who has not opted in only ever gets the program's terms. After
 that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP, EMAIL ...) win over a pending
-question, then an RSVP in plain words ("count me in for the forum"), an acknowledgement ("ok 👍",
-"thanks!", "gracias") gets a short friendly reply and leaves a pending question open (one asking for
-a name reads it itself: "Dale" may be one), a pending
-question takes its answer, and free text is read as a report or a new friend. Anything not understood
+question, then an RSVP in plain words ("count me in for the forum"), then an acknowledgement ("ok
+👍", "thanks!", "gracias") gets a short friendly reply and leaves a pending question open (one
+asking for a name reads it itself: "Dale" may be one), a pending question takes its answer, and
+free text is read as a report or a new friend. Anything not understood
 gets a short helpful reply and goes to the organizer inbox. News from the organizers (a volunteer
 made a team lead, their proposed event approved) rides on the answer (flows/notices.py).
 

@@ -186,9 +186,9 @@ _KEYWORD_LABELS = {
     phrase_key(word): label for label, words in _DATA["opt_out_keywords"].items() for word in words
 }
 _CLAUSE_KEYWORDS = frozenset(_DATA["clause_keywords"])
+_OPT_OUT_WHOLE = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_whole"]}
 # A clause that is an opt-out phrase written as one word ("stoptexting", "unsubscribeme",
 # "leavemealone") is that phrase: the keys of a lexicon drop spaces.
-_OPT_OUT_WHOLE = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_whole"]}
 _OPT_OUT_CLAUSES = {
     phrase_key(phrase): " ".join(phrase.split()) for phrase in (*_PHRASES, *_DATA["opt_out_clauses"])
 }
@@ -303,7 +303,7 @@ def _about_something_else(text: str, match: re.Match[str]) -> bool:
     clause = _CLAUSE.split(text[match.end() :], maxsplit=1)[0]
     words = clause.split()[:_ABOUT_WORDS]
     near = " ".join(words).lower()
-    if any(match.start() == 0 for _, match in _FOLLOWED_BY_OTHERS.finditer(near)):
+    if any(found.start() == 0 for _, found in _FOLLOWED_BY_OTHERS.finditer(near)):
         return True
     if any(True for _ in _ACTIVITIES.finditer(near)):
         return True

@@ -38,8 +38,16 @@ from __future__ import annotations
 
 import re
 
-from flows import keywords
-from flows.keywords import fold, load_data, parse_command
+from flows.keywords import (
+    acknowledgement,
+    fold,
+    is_help,
+    is_opt_in,
+    load_data,
+    maybe_opt_out,
+    opt_out_reason,
+    parse_command,
+)
 from flows.parse import CONTACT_PLACEHOLDER, mask_contacts
 
 _DATA = load_data("language.json")
@@ -108,11 +116,11 @@ def _spanish_keyword(text: str) -> bool:
     if detect_language(text) != "es":
         return False
     return (
-        keywords.is_help(text)
-        or keywords.is_opt_in(text)
-        or keywords.opt_out_reason(text) is not None
-        or keywords.maybe_opt_out(text)
-        or keywords.acknowledgement(text) is not None
+        is_help(text)
+        or is_opt_in(text)
+        or opt_out_reason(text) is not None
+        or maybe_opt_out(text)
+        or acknowledgement(text) is not None
         or parse_command(text) is not None
     )
 

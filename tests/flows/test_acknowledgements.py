@@ -209,7 +209,7 @@ SPANISH_KEYWORDS = [
     ("BORRAR", Consent.OPTED_IN, "¿Borrar todo?"),
     ("AMIGOS", Consent.OPTED_IN, "Tu gente: Rosa"),
     ("SIGUIENTE", Consent.OPTED_IN, "Idea para Rosa"),
-    ("EVENTOS", Consent.OPTED_IN, ""),
+    ("EVENTOS", Consent.OPTED_IN, "no hay eventos"),
     ("agregar Luis, vecino", Consent.OPTED_IN, "Agregué a Luis"),
     ("ALTO", Consent.OPTED_IN, "Te diste de baja"),
     ("parar", Consent.OPTED_IN, "Te diste de baja"),
