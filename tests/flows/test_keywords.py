@@ -216,3 +216,55 @@ def test_parse_command(text: str, command: Command | None) -> None:
 )
 def test_long_messages_never_hang_the_keyword_matcher(text: str) -> None:
     assert finishes(lambda: (opt_out_reason(text), is_opt_in(text), is_help(text), parse_command(text)))
+
+
+# The published opt-out lists, as their sources give them (keywords.json "sources" has the links).
+PUBLISHED = {
+    "CTIA": ["STOP", "END", "CANCEL", "UNSUBSCRIBE", "QUIT", "STOPALL"],
+    "FCC 24-24, 47 CFR 64.1200(a)(10)": ["stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe"],
+    "Twilio": [
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "ARRET",
+        "ARRETE",
+        "ARRETT",
+    ],
+    "Telnyx": ["stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit"],
+    "Plivo": ["STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "UNSUB", "STOP ALL"],
+    "AWS": ["ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE"],
+    "Vonage": ["stop", "end", "quit", "cancel", "unsubscribe"],
+    "CWTA (Canada)": ["STOP", "ARRET", "ARRÊT", "ARRETER", "DESABONNER", "DÉSINSCRIRE"],
+    "Spoke": [
+        "stop",
+        "stop please",
+        "remove me",
+        "remove my name",
+        "take me off the list",
+        "take me off this list",
+        "lose my number",
+        "don't contact me",
+        "delete my number",
+        "I opt out",
+        "stop2quit",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param(word, id=f"{source}:{word}") for source, words in PUBLISHED.items() for word in words],
+)
+def test_every_word_of_the_published_lists_opts_out(text: str) -> None:
+    assert opt_out_reason(text) is not None
+    assert opt_out_reason(f"{text}.") is not None and opt_out_reason(f"  {text.lower()}!! ") is not None
