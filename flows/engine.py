@@ -3,16 +3,19 @@
 Opt-out, re-subscribe and HELP are handled first, before any flow logic and whatever step the
 conversation is in. Someone who has not opted in only ever gets the program's terms. After
 that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP, EMAIL ...) win over a pending
-question, then an RSVP in plain words ("count me in for the forum"), a pending question takes its
-answer, and free text is read as a report or a new friend. Anything not understood
+question, then an RSVP in plain words ("count me in for the forum"), then an acknowledgement ("ok
+👍", "thanks!", "gracias") gets a short friendly reply and leaves a pending question open (one
+asking for a name reads it itself: "Dale" may be one), a pending question takes its answer, and
+free text is read as a report or a new friend. Anything not understood
 gets a short helpful reply and goes to the organizer inbox. News from the organizers (a volunteer
 made a team lead, their proposed event approved) rides on the answer (flows/notices.py).
 
 Before all of that, a pure pre-step picks the language of the answer
-(:func:`flows.language.choose_language`: ESPAÑOL / ENGLISH by name, or the language the text is
-written in when the evidence is strong enough). It only computes a language; it never answers
-or swallows a text, so an opt-out is still honoured first, only confirmed in the language chosen
-for this turn (a lone STOP or ALTO never changes it). When the language changes, the same turn's
+(:func:`flows.language.choose_language`: ESPAÑOL / ENGLISH by name, a Spanish keyword or command
+such as AYUDA, ALTO or MISDATOS, or the language the text is written in when the evidence is
+strong enough). It only computes a language; it never answers or swallows a text, so an opt-out
+is still honoured first, only confirmed in the language chosen for this turn (a lone STOP never
+changes it; a lone ALTO chooses Spanish). When the language changes, the same turn's
 replies are already in the new one and the outcome carries a SetLanguage effect. Every reply's
 words come from the message catalog (:mod:`flows.messages`).
 """
@@ -128,6 +131,10 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
     snoozed = followups.snooze(state, text, ctx)
     if snoozed is not None:
         return snoozed
+    acknowledged = None if _asks_for_a_name(state, ctx) else keywords.acknowledgement(text)
+    if acknowledged is not None:
+        # "ok" or "thanks" answers no question: a pending one stays open for its answer.
+        return Outcome(state, (Reply(say(ctx.language, f"engine.acknowledged.{acknowledged}")),))
     if state.step == "ask_name":
         return onboarding.take_name(state, text, ctx)
     if state.step == "ask_interests":
@@ -141,6 +148,13 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
     # Outside a question, free text adds a friend only when it says how the volunteer knows
     # them ("my neighbor Carlos"), so a stray word is not mistaken for a name.
     return reports.read(state, text, ctx) or friends.add(state, text, ctx, with_relationship_only=True)
+
+
+def _asks_for_a_name(state: State, ctx: Context) -> bool:
+    """Whether the pending question is the volunteer's name or their first friend's: "Dale",
+    "Roger" or "Vale" may answer it, and its parser asks again, changing nothing, when an "ok"
+    or a "thanks" does not."""
+    return state.step == "ask_name" or (state.step == "ask_friend" and not ctx.friends)
 
 
 def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome | None:

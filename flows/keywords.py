@@ -1,10 +1,17 @@
-"""Opt-out, opt-in, help and command words, and the phrase matching the other parsers share.
+"""Opt-out, opt-in, help, acknowledgement and command words, and the phrase matching the other
+parsers share.
 
 Carrier keywords (STOP, START, HELP ...) count only as the whole message, give or take
-punctuation, emoji and a "please"; plain-language opt-outs ("please stop texting me",
-"remove me", "no más mensajes") count anywhere in a message unless negated ("don't stop
-texting me"). The words live in ``flows/data/keywords.json`` so organizers can extend them;
-they are compiled to regular expressions once, at import.
+punctuation, emoji and a "please" (or "por favor", "svp"); plain-language opt-outs ("please stop
+texting me", "remove me", "no más mensajes") count anywhere in a message unless negated ("don't
+stop texting me", "no paren de mandar ideas"), and written as one word ("stoptexting",
+"unsubscribeme") as the whole message. Besides the listed phrases, each verb of
+``opt_out_composed`` followed by each of its objects is one ("stop" + "textin me", "don't want" +
+"ur texts", "take this number off" + "your list"). The words live in
+``flows/data/keywords.json``, whose "sources" entry names where each list comes from (CTIA, the
+FCC's 2024 revocation order, Twilio and other providers, the Canadian carriers' French keywords
+such as ARRET, and Spoke's opt-out rules), so organizers can extend them; they are compiled to
+regular expressions once, at import.
 
 Consent can be revoked by any reasonable means (the FCC's 2024 rule), so besides the whole
 message a STOP-family keyword also counts as a clause of its own ("Who is this? STOP",
@@ -12,8 +19,12 @@ message a STOP-family keyword also counts as a clause of its own ("Who is this? 
 STOP"); END and CANCEL do not ("We talked till 9. The end.", "Cancel." about an RSVP),
 and only make the text a :func:`maybe_opt_out`. Some phrases opt out only as a whole clause,
 because inside a sentence they mean something else ("wrong number" vs "I gave you the wrong
-number for Bob"). Reported speech is not an opt-out: "my friend said to leave her alone about
-it" matches no first-person phrase.
+number for Bob"); "wrong person" only as the whole message. Reported speech is not an opt-out:
+"my friend said to leave her alone about it" matches no first-person phrase, and a phrase quoted
+from someone else ("my uncle said leave me alone", not "I said stop texting me") is theirs. A
+phrase that leaves open what it is about ("take me off", "stop texting") is not an opt-out when
+the rest of its clause names another list or someone else's texts ("take me off the RSVP",
+"stop texting Maria so much", "stop the texts from her landlord").
 
 Typos (decided here, tested in tests/flows/test_corpus.py): a misspelt keyword counts only when
 it is the *whole* message, never inside a longer sentence. Words of three letters or fewer
@@ -134,17 +145,53 @@ class Lexicon:
 
 
 _DATA = load_data("keywords.json")
+
+
+def _composed(groups: Mapping[str, Any]) -> list[str]:
+    """The phrases of ``opt_out_composed``: each verb of a group followed by each of its objects."""
+    return [
+        f"{verb} {obj}"
+        for name, group in groups.items()
+        if name != "about"
+        for verb in group["verbs"]
+        for obj in group["objects"]
+    ]
+
+
+_PHRASES = [*_DATA["opt_out_phrases"], *_composed(_DATA["opt_out_composed"])]
 _FILLER = Lexicon.build({"": _DATA["filler"]})
 _OPT_OUT_KEYWORDS = Lexicon.build(_DATA["opt_out_keywords"])
-_OPT_OUT_PHRASES = Lexicon.build({"": _DATA["opt_out_phrases"]}, prefix=r"(?:(?:please|pls|plz)\s+)?")
+# "stop texting her ex", "stop texting him on weekends": someone else's texts.
+_OPT_OUT_PHRASES = Lexicon.build(
+    {"": _PHRASES},
+    prefix=r"(?:(?:please|pls|plz)\s+)?",
+    suffix=r"(?!\s+(?:her|him|them|his|their|everyone|people|anyone)\b)",
+)
 _NEGATORS = Lexicon.build({"": _DATA["negators"]}, suffix=r"\s*(?:please\s*)?")
+_REPORTERS = Lexicon.build({"": _DATA["reporters"]}, suffix=r"\s*[:,\"“”']?\s*")
+_FIRST_PERSON = frozenset(("i", "yo"))
+_NEGATED_BY_NO = frozenset(fold(word) for word in _DATA["negated_by_no"])
+_NOT_THESE = _DATA["not_these_texts"]
+_FOLLOWED_BY_OTHERS = Lexicon.build({"": _NOT_THESE["followed_by"]})
+_ACTIVITIES = Lexicon.build({"": _NOT_THESE["activities"]})
+_NOT_NAMES = frozenset(fold(word) for word in _NOT_THESE["not_names"])
+_RELATIVES = frozenset(
+    fold(word) for group in load_data("relationships.json")["relationships"].values() for word in group
+)
+_OPEN_PHRASES = frozenset(phrase_key(phrase) for phrase in _NOT_THESE["open_phrases"])
+_ABOUT_WORDS = 6
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
 _KEYWORD_LABELS = {
     phrase_key(word): label for label, words in _DATA["opt_out_keywords"].items() for word in words
 }
 _CLAUSE_KEYWORDS = frozenset(_DATA["clause_keywords"])
-_OPT_OUT_CLAUSES = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_clauses"]}
+_OPT_OUT_WHOLE = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["opt_out_whole"]}
+# A clause that is an opt-out phrase written as one word ("stoptexting", "unsubscribeme",
+# "leavemealone") is that phrase: the keys of a lexicon drop spaces.
+_OPT_OUT_CLAUSES = {
+    phrase_key(phrase): " ".join(phrase.split()) for phrase in (*_PHRASES, *_DATA["opt_out_clauses"])
+}
 _MAYBE = _DATA["maybe_opt_out"]
 _MAYBE_WHOLE = {phrase_key(phrase) for phrase in _MAYBE["whole"]}
 _MAYBE_CLAUSE_WORDS = frozenset(fold(word) for word in _MAYBE["clause_words"])
@@ -157,6 +204,10 @@ _FUZZY_GUARD = frozenset(fold(word) for word in _DATA["fuzzy_guard"])
 _FUZZY_OPT_OUT = {fold(word): _KEYWORD_LABELS[phrase_key(word)] for word in _DATA["fuzzy"]["opt_out"]}
 _EMAIL_OPT_OUT = {phrase_key(phrase): " ".join(phrase.split()) for phrase in _DATA["email_opt_out"]}
 _FUZZY_HELP = {fold(word): "help" for word in _DATA["fuzzy"]["help"]}
+_ACKS = _DATA["acknowledgements"]
+_ACKNOWLEDGEMENTS = Lexicon.build({label: _ACKS[label] for label in ("thanks", "ok")})
+_ACK_COMPANIONS = Lexicon.build({"": _ACKS["companions"]})
+_ACK_EMOJI = {emoji: label for label, group in _ACKS["emoji"].items() for emoji in group}
 
 
 @dataclass(frozen=True)
@@ -221,9 +272,47 @@ def _roughly_stop(word: str) -> bool:
 
 
 def _negated(text: str, position: int) -> bool:
-    """Whether a negator ends right before `position` ("don't" in "don't stop texting me")."""
+    """Whether a negator ends right before `position` ("don't" in "don't stop texting me"), or
+    a Spanish "no" before a verb of stopping ("no paren de mandar ideas")."""
     tail = text[max(0, position - _NEGATED_TAIL_CHARS) : position]
-    return any(match.end() == len(tail) for _, match in _NEGATORS.finditer(tail))
+    if any(match.end() == len(tail) for _, match in _NEGATORS.finditer(tail)):
+        return True
+    verb = text[position:].split(maxsplit=1)[:1]
+    return tail.split()[-1:] == ["no"] and bool(verb) and fold(verb[0]) in _NEGATED_BY_NO
+
+
+def _reported(text: str, position: int) -> bool:
+    """Whether someone other than the volunteer is quoted right before `position`: "my uncle
+    said leave me alone" reports a talk; "I said stop texting me" still asks."""
+    tail = text[max(0, position - _NEGATED_TAIL_CHARS) : position]
+    for _, match in _REPORTERS.finditer(tail):
+        if match.end() == len(tail):
+            before = tail[: match.start()].split()
+            return not before or before[-1] not in _FIRST_PERSON
+    return False
+
+
+def _about_something_else(text: str, match: re.Match[str]) -> bool:
+    """Whether what follows an open opt-out phrase (one that does not say what it is about:
+    ``open_phrases``), in the same clause, shows it is about other texts or another list: a name
+    ("stop texting Maria so much"), a relative ("how do I unsubscribe my mom from her gym"),
+    someone's texts ("stop the texts from her landlord") or a volunteer's activity ("take me off
+    the RSVP", "remove me from the Tuesday phone bank")."""
+    if phrase_key(match["core"]) not in _OPEN_PHRASES:
+        return False
+    clause = _CLAUSE.split(text[match.end() :], maxsplit=1)[0]
+    words = clause.split()[:_ABOUT_WORDS]
+    near = " ".join(words).lower()
+    if any(found.start() == 0 for _, found in _FOLLOWED_BY_OTHERS.finditer(near)):
+        return True
+    if any(True for _ in _ACTIVITIES.finditer(near)):
+        return True
+    if match["core"].split()[-1] in _NOT_NAMES:  # "remove me, Sam here", "remove me my wife too"
+        return False
+    if len(words) >= 2 and fold(words[0]) in ("my", "mi") and fold(words[1]) in _RELATIVES:
+        return True
+    first = words[0] if words else ""
+    return first[:1].isupper() and first[1:].islower() and fold(first) not in _NOT_NAMES
 
 
 def _bare(text: str) -> str:
@@ -261,7 +350,7 @@ def opt_out_reason(text: str) -> str | None:
     it is a STOP-family keyword: "Who is this? STOP"), else the plain-language opt-out phrase
     it contains (lower-case, as typed), else None. See the module docstring for typos."""
     bare = _bare(text)
-    whole = _keyword(bare)
+    whole = _keyword(bare) or _OPT_OUT_WHOLE.get(phrase_key(bare))
     if whole is not None:
         return whole
     clauses = _clauses(text)
@@ -269,9 +358,16 @@ def opt_out_reason(text: str) -> str | None:
         label = _KEYWORD_LABELS.get(phrase_key(clause))
         if label in _CLAUSE_KEYWORDS:
             return label
-    lowered = text.translate(_APOSTROPHES).lower()
+    cased = text.translate(_APOSTROPHES)
+    lowered = cased.lower()
+    if len(cased) != len(lowered):  # a letter whose lower case is longer: no case to go by
+        cased = lowered
     for _, match in _OPT_OUT_PHRASES.finditer(lowered):
-        if not _negated(lowered, match.start()):
+        if (
+            not _negated(lowered, match.start())
+            and not _reported(lowered, match.start())
+            and not _about_something_else(cased, match)
+        ):
             return " ".join(match[0].split())
     for clause in clauses:
         phrase = _OPT_OUT_CLAUSES.get(phrase_key(clause))
@@ -336,10 +432,25 @@ def maybe_opt_out(text: str) -> bool:
         stopping_something_else = after.endswith("ing") and after not in _STOPPING_MESSAGES
         if before in _NOT_BEFORE_STOP or after in _NOT_AFTER_STOP or stopping_something_else:
             continue
-        if position >= 0 and _negated(lowered, position):
+        if position >= 0 and (_negated(lowered, position) or _reported(lowered, position)):
             continue
         return True
     return False
+
+
+def acknowledgement(text: str) -> str | None:
+    """The kind of acknowledgement the whole message is: "thanks" when it thanks us ("thanks!",
+    "gracias 🙏", "great, thank you"), "ok" when it only acknowledges what we said ("ok 👍",
+    "got it", "will do", "vale", "👌"); None when anything else is in it ("ok, Maria", "thanks,
+    she's in", "2"). Words like "great" or "perfect" only keep an acknowledgement company: alone,
+    "great" may be how a talk went."""
+    lowered = text.translate(_APOSTROPHES).lower()
+    labels = {label for label, _ in _ACKNOWLEDGEMENTS.finditer(lowered)}
+    labels.update(label for emoji, label in _ACK_EMOJI.items() if emoji in text)
+    rest = _ACK_COMPANIONS.pattern.sub(" ", _ACKNOWLEDGEMENTS.pattern.sub(" ", lowered))
+    if not labels or _NOT_WORD.sub(" ", rest).strip(" '-"):
+        return None
+    return "thanks" if "thanks" in labels else "ok"
 
 
 def is_opt_in(text: str) -> bool:

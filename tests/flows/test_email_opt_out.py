@@ -1,6 +1,6 @@
 """An email reply opts out only when its whole visible text asks to: a stop keyword, an opt-out
 phrase, or an email word ("baja"); a reply that mentions stopping among other things is read by
-an organizer instead."""
+an organizer instead. Texting's keywords count too ("Baja", "désabonner")."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ OPTS_OUT = {
     "unsubscibe": "UNSUBSCRIBE",
     "Please remove me from your list": "remove me from your list",
     "unsubscribe me please": "unsubscribe me",
-    "Baja": "baja",
+    "Baja": "BAJA",
     "darme de baja": "darme de baja",
-    "Cancelar suscripción": "cancelar suscripción",
+    "Cancelar suscripción": "cancelar suscripcion",
     "CANCELAR": "CANCELAR",
+    "désabonner": "DESABONNER",
+    "dame de baja": "dame de baja",
 }
 STAYS = [
     "",

@@ -45,7 +45,7 @@ CASES = [
     ("Email: sam@example.org.", "en", (), "We emailed s***@example.org", "sam@example.org"),
     ("EMAIL me at sam@example.org please", "en", (), "We emailed s***@example.org", "sam@example.org"),
     ("CORREO ana@ejemplo.org", "es", (), "¡Gracias! Enviamos a a***@ejemplo.org un enlace para confirmar.", "ana@ejemplo.org"),
-    ("correo ana@ejemplo.org", "en", (), "Thanks! We emailed a***@ejemplo.org", "ana@ejemplo.org"),
+    ("correo ana@ejemplo.org", "en", (), "¡Gracias! Enviamos a a***@ejemplo.org", "ana@ejemplo.org"),  # Spanish command: Spanish answer
     ("EMAIL", "en", (), "text EMAIL and your address, like EMAIL sam@example.org", None),
     ("email", "es", (), "escribe CORREO y tu dirección", None),
     ("EMAIL sam@example", "en", (), "That doesn't look like an email address.", None),

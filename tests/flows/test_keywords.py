@@ -47,6 +47,44 @@ from tests.flows.hang import finishes
         ("Ya no me manden mensajes", "ya no me manden mensajes"),
         ("Who is this? Remove me.", "remove me"),
         ("I told you before, stop texting me", "stop texting me"),
+        # From the published lists: providers' keywords, Canada's French ones, Spoke's rules.
+        ("UNSUB", "UNSUBSCRIBE"),
+        ("remove", "REMOVE"),
+        ("TD", "TD"),
+        ("stop2quit", "STOP"),
+        ("ARRÊT", "ARRET"),
+        ("arreter", "ARRET"),
+        ("Désabonner", "DESABONNER"),
+        ("désinscription", "DESINSCRIRE"),
+        ("annuler", "ANNULER"),
+        ("BAJA", "BAJA"),
+        ("STOP svp", "STOP"),
+        ("alto por favor", "ALTO"),
+        ("Pas intéressé. ARRET", "ARRET"),
+        # Written as one word, first person, plain words.
+        ("stoptexting", "stop texting"),
+        ("UnsubscribeMe", "UNSUBSCRIBE"),
+        ("leavemealone", "leave me alone"),
+        ("I quit", "i quit"),
+        ("count me out", "count me out"),
+        ("i want to stop", "i want to stop"),
+        ("Wrong person", "wrong person"),
+        ("I revoke my consent", "i revoke"),
+        ("this is spam", "this is spam"),
+        ("I said stop texting me", "stop texting me"),
+        ("quiero darme de baja", "quiero darme de baja"),
+        ("ne m'écrivez plus", "ne m'écrivez plus"),
+        # Composed from a verb and an object of opt_out_composed.
+        ("pls stop textin me", "pls stop textin me"),
+        ("dont want ur texts", "dont want ur texts"),
+        ("Take this number off your list", "take this number off your list"),
+        ("quit bugging me", "quit bugging me"),
+        # What follows in another clause, or after "me", does not undo an opt-out.
+        ("Remove me. Shift starts at 5 anyway", "remove me"),
+        ("please remove me and never call again", "please remove me"),
+        ("remove me my wife too", "remove me"),
+        ("Remove me Sam here", "remove me"),
+        ("take me off your list, my mom too", "take me off your list"),
     ],
 )
 def test_opt_out_reason(text: str, reason: str) -> None:
@@ -72,6 +110,23 @@ def test_opt_out_reason(text: str, reason: str) -> None:
         "add Maria",
         "",
         "🙂",
+        "I quit my job",
+        "count me out for Saturday",
+        "I want to stop by Thursday",
+        "my uncle said leave me alone, so I'll try again later",
+        "June said stop texting her ex lol",
+        "wrong person, I meant Dee Jones not Dee Smith",
+        "td bank is where she works",
+        "la renta no baja nunca",
+        "para mañana",
+        "alto el precio de la renta",
+        "ok 👍",
+        "thanks!",
+        "no paren de mandar ideas",
+        "take me off this Saturday's shift, I can do Sunday",
+        "how do I unsubscribe my mom from her gym? she asked",
+        "she wants to stop the texts from her landlord",
+        "he told his boss to stop texting him on weekends",
     ],
 )
 def test_no_false_opt_out(text: str) -> None:
@@ -161,3 +216,55 @@ def test_parse_command(text: str, command: Command | None) -> None:
 )
 def test_long_messages_never_hang_the_keyword_matcher(text: str) -> None:
     assert finishes(lambda: (opt_out_reason(text), is_opt_in(text), is_help(text), parse_command(text)))
+
+
+# The published opt-out lists, as their sources give them (keywords.json "sources" has the links).
+PUBLISHED = {
+    "CTIA": ["STOP", "END", "CANCEL", "UNSUBSCRIBE", "QUIT", "STOPALL"],
+    "FCC 24-24, 47 CFR 64.1200(a)(10)": ["stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe"],
+    "Twilio": [
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "ARRET",
+        "ARRETE",
+        "ARRETT",
+    ],
+    "Telnyx": ["stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit"],
+    "Plivo": ["STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "UNSUB", "STOP ALL"],
+    "AWS": ["ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE"],
+    "Vonage": ["stop", "end", "quit", "cancel", "unsubscribe"],
+    "CWTA (Canada)": ["STOP", "ARRET", "ARRÊT", "ARRETER", "DESABONNER", "DÉSINSCRIRE"],
+    "Spoke": [
+        "stop",
+        "stop please",
+        "remove me",
+        "remove my name",
+        "take me off the list",
+        "take me off this list",
+        "lose my number",
+        "don't contact me",
+        "delete my number",
+        "I opt out",
+        "stop2quit",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param(word, id=f"{source}:{word}") for source, words in PUBLISHED.items() for word in words],
+)
+def test_every_word_of_the_published_lists_opts_out(text: str) -> None:
+    assert opt_out_reason(text) is not None
+    assert opt_out_reason(f"{text}.") is not None and opt_out_reason(f"  {text.lower()}!! ") is not None

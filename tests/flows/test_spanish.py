@@ -251,18 +251,27 @@ def test_an_opt_out_is_never_swallowed_and_is_confirmed_in_its_language(
 @pytest.mark.parametrize(
     ("text", "volunteer", "confirmation"),
     [
-        ("ALTO", "en", "You're unsubscribed"),
-        ("PARAR", "en", "You're unsubscribed"),
         ("STOP", "es", "Te diste de baja"),
         ("ALTO", "es", "Te diste de baja"),
+        ("STOP", "en", "You're unsubscribed"),
+        ("ARRET", "en", "You're unsubscribed"),  # French, which Kindred does not write: as it was
+        ("ARRÊT", "es", "Te diste de baja"),
     ],
 )
-def test_a_lone_carrier_keyword_is_confirmed_in_the_volunteers_language(
+def test_a_carrier_keyword_in_no_language_of_its_own_is_confirmed_in_the_volunteers(
     text: str, volunteer: str, confirmation: str
 ) -> None:
     outcome = run(Row(text, language=volunteer))
     assert confirmation in outcome.replies[0].body
     assert [type(e) for e in outcome.effects] == [RecordConsent]
+
+
+@pytest.mark.parametrize("text", ["ALTO", "alto", "PARAR", "Cancelar", "BAJA", "detener"])
+def test_a_spanish_opt_out_word_is_confirmed_in_spanish_and_the_language_kept(text: str) -> None:
+    outcome = run(Row(text, language="en"))
+    (reply,) = outcome.replies
+    assert reply.kind is ReplyKind.OPT_OUT_CONFIRMATION and "Te diste de baja" in reply.body
+    assert outcome.effects[0] == SetLanguage("es") and isinstance(outcome.effects[1], RecordConsent)
 
 
 def test_after_opting_out_a_language_word_is_remembered_but_not_answered() -> None:

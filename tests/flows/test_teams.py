@@ -20,6 +20,7 @@ from flows.events import (
     MuteTeam,
     Organization,
     RelayTeamUpdate,
+    SetLanguage,
     State,
     TeamView,
 )
@@ -68,7 +69,8 @@ CASES: list[tuple[Row, str, tuple[Effect, ...]]] = [
     (Row("TEAM NEW", new_team_code="K7Q2X"), "What should the team be called?", ()),
     (Row("TEAM JOIN g4rdn", joining=GARDEN), "Welcome to Garden Crew with Rosa and Ben!", (JoinTeam(9),)),
     (Row("team g4rdn", joining=GARDEN), "Welcome to Garden Crew", (JoinTeam(9),)),
-    (Row("EQUIPO UNIRME G4RDN", joining=GARDEN), "Welcome to Garden Crew", (JoinTeam(9),)),  # Spanish words, English volunteer
+    # Spanish command words from an English-speaking volunteer: answered, and from now on written, in Spanish.
+    (Row("EQUIPO UNIRME G4RDN", joining=GARDEN), "Te damos la bienvenida a Garden Crew", (SetLanguage("es"), JoinTeam(9))),
     (Row("TEAM JOIN G4RDN", team=WALKERS, joining=GARDEN), "You've left Block Walkers. Welcome to Garden Crew",
      (JoinTeam(9),)),
     (Row("TEAM JOIN K7Q2X", team=WALKERS, joining=WALKERS), "You're already on Block Walkers.", ()),

@@ -18,6 +18,11 @@ from tests.support import Phone, Worker
 CONFIRMATION = (
     "Eastside Neighbors: You're unsubscribed and will get no more texts from us. Reply START to rejoin."
 )
+# A Spanish word is answered in Spanish (issue 12), whatever language the volunteer had.
+CONFIRMATION_ES = (
+    "Eastside Neighbors: Te diste de baja y ya no te enviaremos mensajes. Responde START para volver."
+)
+SPANISH = {"ALTO", "PARAR", "CANCELAR"}
 OPT_OUTS = [
     "STOP",
     "STOPALL",
@@ -62,7 +67,7 @@ def test_every_way_of_saying_stop_gets_one_confirmation_then_silence(
     for n, word in enumerate(OPT_OUTS):
         phone = Phone(client, twilio_api, worker, f"+1555201{n:04d}")
         join(phone)
-        assert phone.send(word) == [CONFIRMATION], word
+        assert phone.send(word) == [CONFIRMATION_ES if word in SPANISH else CONFIRMATION], word
         opt_out = consent_events(phone)[-1]
         assert (opt_out.kind, opt_out.source) == ("opt_out", "sms_keyword"), word
         evidence = db.session.get(Message, opt_out.evidence_message_id)

@@ -101,8 +101,13 @@ def test_events_rsvp_and_count_me_in(calendar: Flask, volunteer_phone) -> None:
         "You're in for Community Forum, Thu Dec 3, 6:30 PM, Eastside Library."
     )
     assert rsvp_of("Sam", "Community Forum").status == "yes"
-    assert "Eastside Library (you are going); 2) Park cleanup, Sat Dec 5, 10 AM (you are going)" in (
+    # A Spanish command is answered in Spanish (issue 12); ENGLISH switches back.
+    assert "Eastside Library (vas a ir); 2) Park cleanup, sab. 5 de dic., 10 am (vas a ir)" in (
         sam.reply_to("eventos")
+    )
+    assert sam.reply_to("ENGLISH").startswith("Got it! I'll text you in English.")
+    assert "Eastside Library (you are going); 2) Park cleanup, Sat Dec 5, 10 AM (you are going)" in (
+        sam.reply_to("EVENTS")
     )
     listed = calendar.test_cli_runner().invoke(args=["events", "list"])
     assert listed.output.splitlines()[0].endswith("\t1 going")
