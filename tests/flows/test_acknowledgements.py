@@ -20,6 +20,7 @@ from flows.events import (
     KeepForInbox,
     LogReport,
     Organization,
+    Prompt,
     RecordConsent,
     ReplyKind,
     SetLanguage,
@@ -31,6 +32,11 @@ from flows.language import choose_language
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 ORG = Organization("Eastside Neighbors", "organizers@eastside.example.org")
 ROSA = Friend(1, "Rosa", "family", (), "listed", added_at=NOW - timedelta(days=3))
+# One idea in each language, so SIGUIENTE has an idea to give.
+PROMPTS = (
+    Prompt(10, "ask {friend} what's been on their mind lately."),
+    Prompt(11, "pregúntale a {friend} qué le ha preocupado últimamente.", language="es"),
+)
 # Words an English reply would carry; a Spanish reply has none of them.
 ENGLISH_TELLS = ("Reply ", "Thanks", "Thank you", "welcome", "Sounds good", "your ", "you ")
 
@@ -44,7 +50,7 @@ def run(
     consent: Consent = Consent.OPTED_IN,
     name: str | None = "Sam",
 ):
-    ctx = Context(ORG, NOW, consent, name, friends, (), language=language)
+    ctx = Context(ORG, NOW, consent, name, friends, PROMPTS, language=language)
     return engine.respond(State(step, data or {}), Inbound(text, NOW), ctx)
 
 
