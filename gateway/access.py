@@ -23,7 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from gateway.community import organizers
 from gateway.extensions import db
-from gateway.models import Organizer
+from gateway.models import Organization, Organizer
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -99,6 +99,12 @@ def load_organizer(session_id: str) -> SignedIn | None:
     ):
         return None  # however often it was used since: twelve hours from signing in, no more
     return SignedIn(organizer)
+
+
+def current_organization() -> Organization:
+    """The signed-in organizer's organization: a console page acts on it and on nothing else,
+    so another organization's records are as missing as records that never were."""
+    return organizers.organization_of(current_user.organizer)
 
 
 def session_id(organizer: Organizer) -> str:

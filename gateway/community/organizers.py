@@ -79,6 +79,13 @@ def authenticate(org: Organization, email: str, password: str, now: datetime) ->
     return organizer
 
 
+def organization_of(organizer: Organizer) -> Organization:
+    """The organization the organizer belongs to (and acts on alone)."""
+    org = db.session.get(Organization, organizer.organization_id)
+    assert org is not None  # a foreign key
+    return org
+
+
 def invite(org: Organization, email: str, role: str, by: Organizer, now: datetime) -> str:
     """Make a one-time invitation for `email` to join as `role`; returns its secret token (only
     its digest is stored, so the link can be shown once)."""
