@@ -39,10 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
             event.listen(extensions.db.engine, "begin", _sqlite_begin)
 
-    from gateway import access, console, health, jobs, public
+    from gateway import access, console, health, jobs, public, security_headers
     from gateway.webhooks import sendgrid, sendgrid_events, simulator, twilio
 
     access.init_app(app)
+    security_headers.init_app(app)
     access.csrf.exempt(twilio.bp)  # Twilio signs its requests; it has no session to forge
     access.csrf.exempt(sendgrid.bp)  # Inbound Parse authenticates itself with basic auth
     app.register_blueprint(health.bp)

@@ -1,5 +1,6 @@
 """Who may use the console and the simulator: organizer sessions (Flask-Login), CSRF on every
-form (Flask-WTF), login throttling (Flask-Limiter, on Redis), and the role check.
+form (Flask-WTF), login throttling (Flask-Limiter, on Redis), the role check, and two-factor
+sign-in where the organization requires it.
 
 Access is decided on the server for every request, before the view runs, and fails closed:
 each view declares the least role that may use it (`needs`), a view that declares none is
@@ -14,12 +15,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
 
 from gateway.community import organizers
 from gateway.extensions import db
@@ -30,8 +32,11 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 
 SESSION_LIFETIME = timedelta(hours=12)
-# Views anyone may open: signing in, accepting an invitation, and the console's stylesheet.
-PUBLIC = frozenset({"console.login", "console.accept_invitation", "console.static"})
+# Views anyone may open: signing in (password, then code), accepting an invitation, and the
+# console's static files.
+PUBLIC = frozenset({"console.login", "console.login_code", "console.accept_invitation", "console.static"})
+# What an admin who must set up two-factor sign-in may still do: that, and sign out.
+TWO_FACTOR_SETUP = frozenset({"console.account", "console.enable_two_factor", "console.logout"})
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -67,14 +72,20 @@ def check_access() -> ResponseReturnValue | None:
     needed = required_role(endpoint, request.method)
     if needed is None or not organizers.may(current_user.role, needed):
         abort(403, description="your role does not allow this")
+    if endpoint not in TWO_FACTOR_SETUP and organizers.must_set_up_two_factor(current_user.organizer):
+        if request.method == "GET":
+            return redirect(url_for("console.account"))
+        abort(403, description="set up two-factor sign-in first: your organization requires it of admins")
     return None
 
 
 class SignedIn(UserMixin):
     """The organizer a request is signed in as, as Flask-Login sees them."""
 
-    def __init__(self, organizer: Organizer) -> None:
+    def __init__(self, organizer: Organizer, organization: Organization | None = None) -> None:
         self.organizer = organizer
+        # Held for the request, so the session finds it again without asking the database.
+        self.organization = organization
         self.role = organizer.role
         self.email = organizer.email
 
@@ -89,7 +100,14 @@ def load_organizer(session_id: str) -> SignedIn | None:
     organizer_id, _, version = session_id.partition(":")
     if not (organizer_id.isdigit() and version.isdigit()):
         return None
-    organizer = db.session.get(Organizer, int(organizer_id))
+    # With its organization, in the same query: whether it requires two-factor sign-in is asked
+    # on every request (check_access).
+    row = db.session.execute(
+        select(Organizer, Organization)
+        .join(Organization, Organization.id == Organizer.organization_id)
+        .where(Organizer.id == int(organizer_id))
+    ).first()
+    organizer, organization = row if row else (None, None)
     if organizer is None or not organizer.active or organizer.session_version != int(version):
         return None
     signed_in_at = session.get("signed_in_at", 0)
@@ -98,13 +116,13 @@ def load_organizer(session_id: str) -> SignedIn | None:
         or time.time() - signed_in_at > SESSION_LIFETIME.total_seconds()
     ):
         return None  # however often it was used since: twelve hours from signing in, no more
-    return SignedIn(organizer)
+    return SignedIn(organizer, organization)
 
 
 def current_organization() -> Organization:
     """The signed-in organizer's organization: a console page acts on it and on nothing else,
     so another organization's records are as missing as records that never were."""
-    return organizers.organization_of(current_user.organizer)
+    return current_user.organization or organizers.organization_of(current_user.organizer)
 
 
 def session_id(organizer: Organizer) -> str:
@@ -115,6 +133,9 @@ def session_id(organizer: Organizer) -> str:
 def start_session(organizer: Organizer) -> None:
     """Sign `organizer` in on a fresh session: nothing of the one before it is kept."""
     session.clear()
+    # Nor the CSRF token this request already made from it: a page rendered after signing in
+    # must carry a token of the new session.
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
     session.permanent = True
     session["signed_in_at"] = time.time()
     login_user(SignedIn(organizer), fresh=True)
@@ -129,6 +150,14 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        # Nobody is remembered past a session (no "remember me"); should that cookie ever be
+        # set, it is as guarded as the session's.
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        # Flask-WTF's extra check on https (a Referer from this site) cannot hold: no page sends
+        # a Referer (gateway.security_headers). The token and SameSite cookies stop forged posts.
+        WTF_CSRF_SSL_STRICT=False,
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
         RATELIMIT_STORAGE_URI=_limiter_storage(app.config["REDIS_URL"]),
         RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},

@@ -45,6 +45,14 @@ class SettableClock:
         self.moment = self() + delta
 
 
+class _BurstWorker(SimpleWorker):
+    """RQ's SimpleWorker without its control channel: a burst run in a test takes no commands
+    (`rq.command`), and stopping the channel's listener thread cost up to a second a run."""
+
+    def subscribe(self) -> None:
+        pass
+
+
 class Worker:
     """A real RQ worker, run in this process until the queues are empty."""
 
@@ -58,7 +66,7 @@ class Worker:
             db.session.commit()  # what the test wrote is what the worker, a separate process, sees
         with self.app.app_context():
             queues = [queue(name) for name in names or QUEUES]
-            SimpleWorker(queues, connection=redis_client()).work(burst=True)
+            _BurstWorker(queues, connection=redis_client()).work(burst=True)
         if caller:
             # End the test's transaction too, as a request boundary would: on SQLite a transaction
             # keeps reading the snapshot it started with, and the worker has changed things since.

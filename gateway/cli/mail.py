@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from gateway.cli.actor import actor, host
 from gateway.community import mailings, organization, sending
+from gateway.config import email_on
 
 audience_option = click.option(
     "--audience",
@@ -69,7 +70,7 @@ def preview_mail(audience: str, subject: str, body_file: IO[str]) -> None:
         click.echo(
             f"deferred {result.deferred} (their daytime: earliest {result.first_deferred:%Y-%m-%d %H:%M} UTC)"
         )
-    if current_app.config["EMAIL_TRANSPORT"] == "none":
+    if not email_on(current_app.config):
         click.echo("email is turned off here (EMAIL_TRANSPORT=none): nothing can be sent")
 
 
@@ -85,7 +86,7 @@ def send_mail(audience: str, subject: str, body_file: IO[str], confirm: int) -> 
     """Send the email, if CONFIRM is the count it would reach now; else nothing is sent."""
     chosen = _audience(audience)
     mail = _draft(subject, body_file)
-    if current_app.config["EMAIL_TRANSPORT"] == "none":
+    if not email_on(current_app.config):
         raise click.ClickException("email is turned off here (EMAIL_TRANSPORT=none): nothing was sent")
     try:
         mailing, _ = mailings.send(organization.default(), chosen, mail, confirm, actor=actor(), ip=host())
@@ -101,9 +102,4 @@ def list_mail() -> None:
     latest = mailings.mailings(organization.default())
     counts = mailings.progress([m.id for m in latest])
     for m in latest:
-        p = counts[m.id]
-        click.echo(
-            f"{m.id}\t{m.created_at:%Y-%m-%d %H:%M}\t{m.audience}\t{m.status}\t"
-            f"planned {m.planned}, sent {p.sent}, delivered {p.delivered}, queued {p.queued}, "
-            f"deferred {p.deferred}, suppressed {p.suppressed_total}, failed {p.failed}"
-        )
+        click.echo(sending.listing_line(m, counts[m.id]))

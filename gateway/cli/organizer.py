@@ -1,6 +1,6 @@
 """`kindred organizer ...`: console accounts from the terminal (create, invite, password,
-set-role, disable), in the first organization or the one `--org SLUG` names; each change but
-create and invite ends the account's sessions."""
+set-role, two-factor-off, disable), in the first organization or the one `--org SLUG` names;
+each change but create and invite ends the account's sessions."""
 
 from __future__ import annotations
 
@@ -89,6 +89,16 @@ def password(email: str, password_stdin: bool, org_slug: str | None) -> None:
 def set_role(email: str, role: str, org_slug: str | None) -> None:
     """Give EMAIL another role; every session of theirs ends."""
     _change(org_slug, email, "role_changed", lambda account: organizers.set_role(account, role), role=role)
+
+
+@organizer_group.command("two-factor-off")
+@click.argument("email")
+@org_option
+@with_appcontext
+def two_factor_off(email: str, org_slug: str | None) -> None:
+    """Turn off EMAIL's two-factor sign-in (a lost phone, and its recovery codes with it); every
+    session of theirs ends."""
+    _change(org_slug, email, "two_factor_disabled", organizers.disable_two_factor)
 
 
 @organizer_group.command("disable")

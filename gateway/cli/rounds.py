@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from gateway.cli.actor import actor, host
-from gateway.community import organization, rounds
+from gateway.community import organization, rounds, sending
 from gateway.extensions import db
 from gateway.models import PromptRound
 
@@ -71,12 +71,7 @@ def list_rounds() -> None:
     latest = rounds.rounds(organization.default())
     counts = rounds.progress([r.id for r in latest])
     for r in latest:
-        p = counts[r.id]
-        click.echo(
-            f"{r.id}\t{r.created_at:%Y-%m-%d %H:%M}\t{r.audience}\t{r.status}\t"
-            f"planned {r.planned}, sent {p.sent}, queued {p.queued}, deferred {p.deferred}, "
-            f"suppressed {p.suppressed_total}, failed {p.failed}"
-        )
+        click.echo(sending.listing_line(r, counts[r.id]))
 
 
 def _change(round_id: int, action: str) -> None:

@@ -1,16 +1,24 @@
-"""The organizers who use the console: accounts, roles, passwords and one-time invitations.
+"""The organizers who use the console: accounts, roles, passwords, two-factor sign-in and
+one-time invitations.
 
-Passwords are hashed with scrypt (werkzeug's). Roles are ordered: a viewer reads, an organizer
-also acts (answers texts, runs rounds), an admin also manages organizers and settings.
+Passwords are hashed with scrypt (werkzeug's); one shorter than MIN_PASSWORD, or on the list of
+common passwords (gateway/data/common-passwords.txt), is refused. Two-factor sign-in is TOTP
+(RFC 6238, the codes authenticator apps show), with ten one-time recovery codes kept as
+digests. Roles are ordered: a viewer reads, an organizer also acts (answers texts, runs
+rounds), an admin also manages organizers and settings.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
 
+import pyotp
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,6 +29,10 @@ from gateway.models import Invitation, Organization, Organizer
 ROLES = ("viewer", "organizer", "admin")  # each may do what the ones before it may
 MIN_PASSWORD = 12
 INVITATION_LIFETIME = timedelta(days=3)
+TOTP_DIGITS = 6
+RECOVERY_CODES = 10
+# Lowercase letters and digits without the ones easily misread (0/o, 1/l/i): about 50 bits a code.
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 # Checked against when an email has no account, so a wrong email takes as long as a wrong password.
 _NOBODY = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
 
@@ -47,7 +59,7 @@ def create(org: Organization, email: str, password: str, role: str, name: str = 
         raise OrganizerError("that is not an email address")
     if role not in ROLES:
         raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
-    _check_password(password)
+    check_password_strength(password)
     if find(org, email) is not None:
         raise OrganizerError(f"{email} already has an account")
     organizer = Organizer(
@@ -117,13 +129,6 @@ def sign_in(slug: str, email: str, password: str, now: datetime) -> SignIn:
     return SignIn(organization_of(opened[0]), opened[0])
 
 
-def organization_of(organizer: Organizer) -> Organization:
-    """The organization the organizer belongs to (and acts on alone)."""
-    org = db.session.get(Organization, organizer.organization_id)
-    assert org is not None  # a foreign key
-    return org
-
-
 def invite(org: Organization, email: str, role: str, by: Organizer | None, now: datetime) -> str:
     """Make a one-time invitation for `email` to join the organization as `role` (`by` is None
     from the command line); returns its secret token (only its digest is stored, so the link
@@ -170,7 +175,7 @@ def accept(invitation: Invitation, password: str, name: str, now: datetime) -> O
 
 def set_password(organizer: Organizer, password: str) -> None:
     """A new password; every session of theirs ends (the caller commits)."""
-    _check_password(password)
+    check_password_strength(password)
     organizer.password_hash = generate_password_hash(password, method="scrypt")
     end_sessions(organizer)
 
@@ -194,9 +199,122 @@ def end_sessions(organizer: Organizer) -> None:
     organizer.session_version += 1
 
 
-def _check_password(password: str) -> None:
+def check_password_strength(password: str) -> None:
+    """Refuse a password that is too short or one of the common ones (OrganizerError says which)."""
     if len(password) < MIN_PASSWORD:
         raise OrganizerError(f"the password must have at least {MIN_PASSWORD} characters")
+    if password.strip().lower() in _common_passwords():
+        raise OrganizerError("that password is one of the most common ones: choose another")
+
+
+def check_password(organizer: Organizer, password: str) -> bool:
+    """Whether `password` is this organizer's."""
+    return check_password_hash(organizer.password_hash, password)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("gateway").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(text.split())
+
+
+def new_two_factor_secret() -> str:
+    """A fresh key for an authenticator app (base32, 160 bits)."""
+    return pyotp.random_base32(32)
+
+
+def two_factor_uri(secret: str, organizer: Organizer) -> str:
+    """The otpauth:// URI an authenticator app reads (from the QR code, or typed)."""
+    issuer = f"Kindred {organization_of(organizer).name}"
+    return pyotp.TOTP(secret).provisioning_uri(name=organizer.email, issuer_name=issuer)
+
+
+def enable_two_factor(organizer: Organizer, secret: str, code: str, now: datetime) -> list[str] | None:
+    """Turn two-factor sign-in on with `secret` if `code` is its current code; returns the new
+    recovery codes (shown once; only their digests are kept), or None if the code is wrong.
+    Every other session of theirs ends (the caller commits and signs them in afresh)."""
+    step = _code_step(secret, code, now, after=None)
+    if step is None:
+        return None
+    organizer.totp_secret = secret
+    organizer.totp_last_step = step
+    codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
+    organizer.recovery_codes = [_digest(_plain(code)) for code in codes]
+    end_sessions(organizer)
+    return codes
+
+
+def organization_of(organizer: Organizer) -> Organization:
+    """The organization this organizer belongs to."""
+    return db.session.get_one(Organization, organizer.organization_id)
+
+
+def two_factor_required(organizer: Organizer) -> bool:
+    """Whether this organizer must sign in with a second factor: an admin, where the
+    organization requires it of admins."""
+    return organizer.role == "admin" and organization_of(organizer).require_admin_two_factor
+
+
+def must_set_up_two_factor(organizer: Organizer) -> bool:
+    """Whether this organizer may use the console only to set up two-factor sign-in, first."""
+    return organizer.totp_secret is None and two_factor_required(organizer)
+
+
+def disable_two_factor(organizer: Organizer) -> None:
+    """Turn two-factor sign-in off: the key and recovery codes are forgotten, and every session
+    of theirs ends (the caller commits, and signs them in afresh if it is them asking)."""
+    organizer.totp_secret = None
+    organizer.totp_last_step = None
+    organizer.recovery_codes = []
+    end_sessions(organizer)
+
+
+def use_second_factor(organizer: Organizer, code: str, now: datetime) -> str | None:
+    """Spend `code` as this organizer's second factor: "totp" for a current authenticator code
+    not used before, "recovery_code" for one of their unused recovery codes (now used up), None
+    for anything else. The row is locked first, so one code cannot pass twice at once (the
+    caller commits)."""
+    db.session.scalar(
+        select(Organizer)
+        .where(Organizer.id == organizer.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if organizer.totp_secret is None:
+        return None
+    step = _code_step(organizer.totp_secret, code, now, after=organizer.totp_last_step)
+    if step is not None:
+        organizer.totp_last_step = step
+        return "totp"
+    digest = _digest(_plain(code))
+    if digest in organizer.recovery_codes:
+        organizer.recovery_codes = [kept for kept in organizer.recovery_codes if kept != digest]
+        return "recovery_code"
+    return None
+
+
+def _code_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
+    """The time step whose code `code` is, within one step of `now` (a phone's clock drifts, and
+    a code typed just as it changes still counts), if that step is later than `after`."""
+    code = "".join(code.split())
+    if not (len(code) == TOTP_DIGITS and code.isascii() and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _recovery_code() -> str:
+    letters = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+    return f"{letters[:5]}-{letters[5:]}"
+
+
+def _plain(code: str) -> str:
+    """A recovery code as compared: case, spaces and dashes as typed do not matter."""
+    return "".join(code.split()).replace("-", "").lower()
 
 
 def _digest(token: str) -> str:

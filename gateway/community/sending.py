@@ -19,7 +19,7 @@ from gateway import clock
 from gateway.community import audit
 from gateway.delivery import outbox
 from gateway.extensions import db
-from gateway.models import Message, Organization, Organizer, Person, Team
+from gateway.models import Mailing, Message, Organization, Organizer, Person, PromptRound, Team
 
 
 class AudienceError(ValueError):
@@ -224,6 +224,15 @@ class Progress:
     @property
     def total(self) -> int:
         return self.queued + self.deferred + self.sent + self.failed + self.suppressed_total
+
+
+def listing_line(sent: PromptRound | Mailing, p: Progress) -> str:
+    """A round or mailing as one line of a CLI listing, tab-separated, with its progress."""
+    return (
+        f"{sent.id}\t{sent.created_at:%Y-%m-%d %H:%M}\t{sent.audience}\t{sent.status}\t"
+        f"planned {sent.planned}, sent {p.sent}, delivered {p.delivered}, queued {p.queued}, "
+        f"deferred {p.deferred}, suppressed {p.suppressed_total}, failed {p.failed}"
+    )
 
 
 SENT_STATUSES = frozenset({"sent", "delivered"})

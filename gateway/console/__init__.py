@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
 
 
 from gateway.console import (  # noqa: E402, F401 (their routes join the blueprint)
+    account,
     auth,
     consent,
     dashboard,

@@ -19,6 +19,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 
 from gateway.access import current_organization, needs
 from gateway.community import mailings, sending
+from gateway.config import email_on
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
 from gateway.delivery import mail_content
@@ -47,10 +48,6 @@ class ConfirmForm(ComposeForm):
     count = StringField("Type the number of members who will get this email", filters=[no_nul])
 
 
-def _email_on() -> bool:
-    return current_app.config["EMAIL_TRANSPORT"] != "none"
-
-
 @bp.get("/mail")
 @needs("viewer")
 def mail_page() -> ResponseReturnValue:
@@ -72,7 +69,7 @@ def _mail_page(
         local=lambda moment: f"{moment.astimezone(zone):%a %b %-d %Y, %H:%M}",
         chosen=chosen if chosen is not None else {},
         form=form,
-        email_on=_email_on(),
+        email_on=email_on(current_app.config),
         reasons=OUTBOX_REASONS,
         error=error,
     ), status
@@ -107,7 +104,7 @@ def mail_preview() -> ResponseReturnValue:
         return _mail_page(org, form, "The form had expired; nothing was lost, preview again.", 400, chosen)
     if "edit" in request.form:
         return _mail_page(org, form, chosen=chosen)
-    if not _email_on():
+    if not email_on(current_app.config):
         return _mail_page(org, form, "Email is turned off here (EMAIL_TRANSPORT=none).", 409, chosen)
     try:
         audience = mailings.parse_audience(org, _audience_text(chosen))
@@ -157,7 +154,7 @@ def mail_send() -> ResponseReturnValue:
     if not form.validate_on_submit() or previewed_at is None:
         problem = "The form had expired; nothing was sent. Preview the email again."
         return _mail_page(org, form, problem, 400, _chosen())
-    if not _email_on():
+    if not email_on(current_app.config):
         problem = "Email is turned off here (EMAIL_TRANSPORT=none); nothing was sent."
         return _mail_page(org, form, problem, 409, _chosen())
     try:

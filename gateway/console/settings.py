@@ -1,7 +1,8 @@
 """The organization's settings page (admins): what HELP replies and join messages say, the
-calling window and caps, the interests volunteers are asked about, and the organization's names
-for the ladder stages, which every console page shows through the `stage` filter. The checks
-are the ones `kindred org set` makes (gateway.community.organization)."""
+calling window and caps, the interests volunteers are asked about, the organization's names
+for the ladder stages, which every console page shows through the `stage` filter, and whether
+admins must sign in with two-factor. The checks are the ones `kindred org set` makes
+(gateway.community.organization)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from flows.events import STAGES
@@ -34,6 +35,7 @@ class SettingsForm(ConsoleForm):
     daily_cap = IntegerField("Texts the organization starts, per person a day", validators=[InputRequired()])
     weekly_cap = IntegerField("... and a week", validators=[InputRequired()])
     interests = TextAreaField("Interests volunteers are asked about, one a line", filters=[no_nul])
+    require_admin_two_factor = BooleanField("Require two-factor sign-in for admins")
 
 
 # The form field that shows a setting's error, where the names differ.
@@ -57,6 +59,7 @@ def _fill(form: SettingsForm, org: Organization) -> None:
         getattr(form, field).data = getattr(org, field)
     form.window_start.data, form.window_end.data = org.window_start_hour, org.window_end_hour
     form.interests.data = "\n".join(org.interests or ())
+    form.require_admin_two_factor.data = org.require_admin_two_factor
     for stage in STAGES:
         form[f"stage_{stage}"].data = (org.stage_labels or {}).get(stage, "")
 
@@ -85,6 +88,7 @@ def settings() -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             changed = organization.change_settings(org, **_values(form))
+            changed |= _require_admin_two_factor(org, bool(form.require_admin_two_factor.data))
         except organization.SettingsError as exc:
             db.session.rollback()
             field = FIELD_OF_SETTING.get(exc.field, exc.field)
@@ -103,6 +107,20 @@ def settings() -> ResponseReturnValue:
         flash("Not saved: check the fields marked below.", "error")
     status = 400 if request.method == "POST" else 200
     return render_template("console/settings.html", form=form, stages=STAGES), status
+
+
+def _require_admin_two_factor(org: Organization, wanted: bool) -> dict[str, Any]:
+    """Turn the two-factor requirement for admins on or off; returns it if it changed. The admin
+    who turns it on must have two-factor sign-in already (or they would be sent to set it up
+    at once, mid-save)."""
+    if wanted == org.require_admin_two_factor:
+        return {}
+    if wanted and current_user.organizer.totp_secret is None:
+        raise organization.SettingsError(
+            "set up two-factor sign-in for yourself first (Your account)", "require_admin_two_factor"
+        )
+    org.require_admin_two_factor = wanted
+    return {"require_admin_two_factor": wanted}
 
 
 @bp.app_template_filter("stage")

@@ -25,8 +25,8 @@ from flows import keywords
 from gateway import clock
 from gateway.community import inbox
 from gateway.delivery import consent, mail_content, mail_tokens
-from gateway.delivery.addresses import AddressError, find_or_add, redact
-from gateway.email.message import ADDRESS_MAX, InboundEmail, attachment_lines
+from gateway.delivery.addresses import VALUE_MAX, AddressError, find_or_add, redact
+from gateway.email.message import InboundEmail, attachment_lines
 from gateway.email.visible import visible_text
 from gateway.extensions import db
 from gateway.models import Address, Message, Organization, Person
@@ -54,7 +54,7 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
     content) a second time is a no-op."""
     if not mail.sender:
         raise InboundEmailError(
-            f"the email has no From address (one over {ADDRESS_MAX} characters is no address)"
+            f"the email has no From address (one over {VALUE_MAX} characters is no address)"
         )
     key = provider_key(mail)
     if db.session.scalar(select(Message.id).where(Message.provider_id == key)):

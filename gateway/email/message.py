@@ -12,13 +12,12 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser, HeaderParser
 
+from gateway.delivery.addresses import VALUE_MAX
+
 log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS_NAMED = 10
 ATTACHMENT_NAME_MAX = 80
-# No address is longer (RFC 5321 allows 254 in a path; 320 is the widest anyone stores): a
-# longer one is not an address at all.
-ADDRESS_MAX = 320
 _NOT_CHARSETS = frozenset({"idna", "punycode"})
 
 
@@ -48,7 +47,7 @@ class InboundEmail:
 
 def addresses(value: str) -> list[str]:
     """The addresses (lower-cased addr-specs) in an address header's value; one longer than
-    ADDRESS_MAX is left out (it is no address)."""
+    VALUE_MAX is left out (it is no address)."""
     try:
         header = policy.default.header_factory("to", value)
     except Exception:  # a header too broken for the parser still must not lose the mail
@@ -56,7 +55,7 @@ def addresses(value: str) -> list[str]:
         return []
     found = getattr(header, "addresses", ())
     specs = [a.addr_spec.lower() for a in found if a.username and a.domain]
-    return [spec for spec in specs if len(spec) <= ADDRESS_MAX]
+    return [spec for spec in specs if len(spec) <= VALUE_MAX]
 
 
 def header_text(name: str, value: str) -> str:

@@ -14,7 +14,10 @@ from gateway.models.base import Base, utcnow
 
 class Organizer(Base):
     """A console user. `role` is admin, organizer or viewer; `session_version` changes when
-    their sessions must end (a new password, a role change, removal)."""
+    their sessions must end (a new password, a role change, removal). With two-factor sign-in
+    on, `totp_secret` is their authenticator's key, `totp_last_step` the time step of the last
+    code they used (a code is good once), and `recovery_codes` the digests of the one-time
+    codes they have left."""
 
     __tablename__ = "organizer"
     __table_args__ = (UniqueConstraint("organization_id", "email"),)
@@ -27,6 +30,9 @@ class Organizer(Base):
     role: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    recovery_codes: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 

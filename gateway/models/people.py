@@ -32,6 +32,8 @@ class Organization(Base):
     # The organization's names for the ladder stages, by stage key ({"open": "Curious"}); a
     # stage not named here keeps its default label. Shown in the console.
     stage_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Admins must sign in with a second factor (TOTP); one without is sent to set it up first.
+    require_admin_two_factor: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,5 +1,7 @@
 """Fixtures for tests in a real Chromium: the app served on 127.0.0.1 by a thread, and a
-headless Chromium from Debian's packages that reaches nothing outside this machine."""
+headless Chromium from Debian's packages that reaches nothing outside this machine. Any test
+during which a page broke its Content-Security-Policy (a script or style the policy refused)
+fails."""
 
 from __future__ import annotations
 
@@ -61,9 +63,20 @@ def live_app(sqlite_template: Path, redis_server: RedisServer, tmp_path: Path) -
             db.engine.dispose()
 
 
+def csp_violations(driver: WebDriver) -> list[str]:
+    """What the pages opened so far refused under their Content-Security-Policy, from the
+    browser's console log (read once: the log empties as it is read)."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Content-Security-Policy" in entry["message"]
+    ]
+
+
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
-    """Headless Chromium from Debian's packages, with nothing that reaches the network."""
+    """Headless Chromium from Debian's packages, with nothing that reaches the network; the test
+    fails if any page it opened broke its Content-Security-Policy."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.fail("Chromium and chromedriver are needed: apt-get install chromium chromium-driver")
     profile = tempfile.mkdtemp(prefix="kindred-chromium-")
@@ -75,9 +88,13 @@ def browser() -> Iterator[WebDriver]:
         "--disable-quic", f"--user-data-dir={profile}", "--window-size=480,900",
     ):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
+        refused = csp_violations(driver)
+        if refused:
+            pytest.fail("the Content-Security-Policy refused: " + "\n".join(refused))
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
@@ -100,6 +117,9 @@ def text_and_wait_for_reply(driver: WebDriver, worker: Worker, body: str, reply_
         script = "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)"
         return driver.execute_script(script, selector)
 
+    # Count only once the page has drawn the thread it fetched (its hint is gone then): counted
+    # before, a thread with texts in it would seem to grow by all of them at once.
+    WebDriverWait(driver, 15).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#thread .hint"))
     sent = len(bubbles(".msg.inbound"))
     driver.find_element(By.ID, "body").send_keys(body, Keys.ENTER)
     # The page shows the text once the app has stored it; the reply only once it is delivered.

@@ -44,6 +44,14 @@ def test_every_console_route_declares_who_may_use_it(console: Flask) -> None:
     assert len(console_rules(console)) >= 6  # the walk below has something to walk
     walked = {f"{method} {rule.rule}" for rule, method in console_rules(console)}
     assert {"GET /console/mail", "POST /console/mail/preview", "POST /console/mail"} <= walked
+    assert {
+        "GET /console/login/code",
+        "POST /console/login/code",
+        "GET /console/account",
+        "POST /console/account/password",
+        "POST /console/account/two-factor",
+        "POST /console/account/two-factor/off",
+    } <= walked
 
 
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])

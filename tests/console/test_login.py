@@ -84,6 +84,23 @@ def test_signing_in_starts_a_new_session(console: Flask) -> None:
     assert browser.get("/console/").status_code == 302  # signed out
 
 
+def test_a_session_cookie_from_before_signing_in_is_not_the_one_after(console: Flask) -> None:
+    """Session fixation: a cookie someone planted or copied before the organizer signed in
+    does not become a signed-in session."""
+    email = organizer("organizer")
+    browser = console.test_client()
+    csrf_token(browser)
+    before = browser.get_cookie("session")
+    assert before is not None
+    assert sign_in(browser, email).status_code == 302
+    after = browser.get_cookie("session")
+    assert after is not None and after.value != before.value
+    planted = console.test_client()
+    planted.set_cookie("session", before.value)
+    assert planted.get("/console/").status_code == 302
+    assert browser.get("/console/").status_code == 200
+
+
 def test_a_changed_account_ends_its_sessions(console: Flask, signed_in: SignedIn) -> None:
     browser = signed_in("admin")
     assert browser.get("/console/").status_code == 200

@@ -325,6 +325,15 @@ ROUTES: dict[tuple[str, str], Asks] = {
         Ask("/console/login", 401, {"email": other.admin, "password": "not theirs", "organization": "x"})
     ],
     ("console.static", "GET"): lambda me, other: [Ask("/console/static/console.css", 200)],
+    ("console.login_code", "GET"): lambda me, other: [Ask("/console/login/code", 302)],
+    ("console.login_code", "POST"): lambda me, other: [Ask("/console/login/code", 302, {"code": "123456"})],
+    # One's own account: no id to give, nobody else's to reach.
+    ("console.account", "GET"): lambda me, other: [Ask("/console/account", 200)],
+    ("console.change_password", "POST"): lambda me, other: [Ask("/console/account/password", 400, {})],
+    ("console.enable_two_factor", "POST"): lambda me, other: [Ask("/console/account/two-factor", 400, {})],
+    ("console.disable_two_factor", "POST"): lambda me, other: [
+        Ask("/console/account/two-factor/off", 302, {})
+    ],
     ("console.learned", "GET"): lambda me, other: [
         Ask("/console/learned?phrase=bus+fares", 200),
         Ask("/console/learned?period=month&interest=rent", 200),
@@ -459,6 +468,7 @@ OWN_PAGES: list[Callable[[Side], str]] = [
     lambda me: "/console/organizers",
     lambda me: "/console/audit",
     lambda me: "/console/settings",
+    lambda me: "/console/account",
     lambda me: "/console/exports/download?kind=volunteers",
     lambda me: "/console/exports/download?kind=friends",
 ]

@@ -28,6 +28,9 @@ def current_fields(browser: FlaskClient) -> dict[str, str]:
     }
     for name in re.findall(r'<input [^>]*name="([\w_]+)"', page):
         fields.setdefault(name, "")
+    for box in re.findall(r'<input [^>]*type="checkbox"[^>]*>', page):
+        if " checked" not in box:  # a browser sends a box only when it is ticked
+            fields.pop(re.search(r'name="([\w_]+)"', box).group(1))
     fields["csrf_token"] = csrf_token(browser, "/console/settings")
     return fields
 

@@ -19,14 +19,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-_SHUTDOWN_POLL_SECONDS = 0.05
+from tests.doubles.http_api import ApiDouble, Reply
 
 
 @dataclass(frozen=True)
@@ -46,8 +44,10 @@ class SentMail:
     raw: dict[str, Any] = field(repr=False)
 
 
-class SendGridApiDouble:
+class SendGridApiDouble(ApiDouble):
     """A threaded HTTP server on 127.0.0.1 answering like SendGrid's Mail Send API."""
+
+    thread_name = "sendgrid-api-double"
 
     def __init__(self, api_key: str) -> None:
         self.api_key = api_key
@@ -57,29 +57,7 @@ class SendGridApiDouble:
         self._rejected: set[str] = set()
         self._on_accept: list[Callable[[SentMail], None]] = []
         self._lock = threading.Lock()
-        self._server = _Server(self)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
-            name="sendgrid-api-double",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+        super().__init__()
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next `n` sends with `status` (a passing fault, like SendGrid's 5xx)."""
@@ -97,20 +75,18 @@ class SendGridApiDouble:
         with self._lock:
             self._on_accept.append(action)
 
-    def respond(self, method: str, path: str, authorization: str, body: bytes) -> tuple[int, Any, str | None]:
-        """(HTTP status, JSON payload or None, X-Message-Id or None) for one request."""
+    def respond(self, method: str, path: str, authorization: str, body: bytes) -> Reply:
+        """The answer to one request: 202 with an X-Message-Id, or SendGrid's JSON errors."""
         if method != "POST" or path != "/v3/mail/send":
-            return 404, _errors("Not found", None), None
+            return Reply(404, _errors("Not found", None))
         if authorization != f"Bearer {self.api_key}":
-            return (
-                401,
-                _errors("The provided authorization grant is invalid, expired, or revoked", None),
-                None,
+            return Reply(
+                401, _errors("The provided authorization grant is invalid, expired, or revoked", None)
             )
         with self._lock:
             self.requests += 1
             if self._failures:
-                return self._failures.pop(0), _errors("Internal server error", None), None
+                return Reply(self._failures.pop(0), _errors("Internal server error", None))
         try:
             mail = json.loads(body)
             personalization = mail["personalizations"][0]
@@ -119,9 +95,9 @@ class SendGridApiDouble:
             subject = personalization.get("subject") or mail["subject"]
             sender = mail["from"]
         except (ValueError, KeyError, IndexError, TypeError):
-            return 400, _errors("Bad Request", None), None
+            return Reply(400, _errors("Bad Request", None))
         if to.lower() in self._rejected:
-            return 400, _errors("Does not contain a valid address.", "personalizations.0.to.0.email"), None
+            return Reply(400, _errors("Does not contain a valid address.", "personalizations.0.to.0.email"))
         message_id = uuid.uuid4().hex[:22]
         sent = SentMail(
             message_id=message_id,
@@ -141,47 +117,11 @@ class SendGridApiDouble:
             action = self._on_accept.pop(0) if self._on_accept else None
         if action is not None:
             action(sent)
-        return 202, None, message_id
+        return Reply(202, headers={"X-Message-Id": message_id})
 
 
 def _errors(message: str, field_name: str | None) -> dict[str, Any]:
     return {"errors": [{"message": message, "field": field_name, "help": None}]}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, double: SendGridApiDouble) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.double = double
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests assert on `sent`."""
-
-    def _handle(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, payload, message_id = self.server.double.respond(
-            self.command, self.path, self.headers.get("Authorization", ""), body
-        )
-        data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        if message_id:
-            self.send_header("X-Message-Id", message_id)
-        if data:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 class EventSigner:

@@ -80,6 +80,27 @@ def _postgres_user() -> pwd.struct_passwd | None:
         ) from None
 
 
+def _remove_later(folder: Path) -> None:
+    """Delete a stopped server's folder without waiting: a session's PostgreSQL cluster holds a
+    database per test, over a million files, and unlinking them took 40 s at the end of a run.
+    The folder is renamed first, so nothing can start in it again, and `rm` runs detached."""
+    if not folder.exists():
+        return
+    doomed = folder.with_name(folder.name + "-removing")
+    try:
+        folder.rename(doomed)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    subprocess.Popen(
+        ["rm", "-rf", "--", str(doomed)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 class _ChildServer:
     """A server run in the foreground as our child, logging into a private temp folder."""
 
@@ -111,7 +132,7 @@ class _ChildServer:
         """Stop the server and delete its files; safe to call more than once."""
         atexit.unregister(self.stop)
         self._end_process(self._stop_signal)
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        _remove_later(self._workdir)
 
     def kill(self) -> None:
         """Kill the server abruptly (SIGKILL), keeping its files, as a crash would."""

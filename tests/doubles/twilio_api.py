@@ -16,25 +16,22 @@ from __future__ import annotations
 import base64
 import binascii
 import http
-import json
 import re
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, TypedDict
+from typing import Any, TypedDict
 from urllib.parse import parse_qs
 
 from twilio.request_validator import RequestValidator
 
+from tests.doubles.http_api import ApiDouble, Reply
+
 API_VERSION = "2010-04-01"
 _MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-_SHUTDOWN_POLL_SECONDS = 0.05
 
 _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -52,14 +49,6 @@ class SentMessage(TypedDict):
     body: str
     messaging_service_sid: str | None
     status_callback: str | None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the double answers: an HTTP status and a JSON payload."""
-
-    status: int
-    payload: dict[str, Any]
 
 
 def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
@@ -89,12 +78,14 @@ def count_segments(body: str) -> int:
     return 1 if units <= single else -(-units // per_part)
 
 
-class TwilioApiDouble:
+class TwilioApiDouble(ApiDouble):
     """A threaded HTTP server on 127.0.0.1 answering like Twilio's Messages API.
 
     `sent` lists every accepted message; `received` lists the form fields of every
     authenticated send request, whatever its outcome (so a test can prove no call was made).
     """
+
+    thread_name = "twilio-api-double"
 
     def __init__(self, account_sid: str, auth_token: str) -> None:
         self.account_sid = account_sid
@@ -107,34 +98,7 @@ class TwilioApiDouble:
         self._next_sids: list[str] = []
         self._on_accept: list[Callable[[SentMessage], None]] = []
         self._lock = threading.Lock()
-        self._server = _Server(self)
-        self.port: int = self._server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
-            name="twilio-api-double",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket; safe to call more than once."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+        super().__init__()
 
     def reject(
         self,
@@ -179,7 +143,11 @@ class TwilioApiDouble:
         if method != "POST" or match is None:
             return Reply(404, twilio_error(404, 20404, f"The requested resource {path} was not found"))
         if match["account_sid"] != self.account_sid or not self._authorized(authorization):
-            return Reply(401, twilio_error(401, 20003, "Authenticate"))
+            return Reply(
+                401,
+                twilio_error(401, 20003, "Authenticate"),
+                {"WWW-Authenticate": 'Basic realm="Twilio API"'},
+            )
         form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
         with self._lock:
             self.received.append(form)
@@ -261,46 +229,3 @@ class TwilioApiDouble:
             "to": to,
             "uri": f"{uri}.json",
         }
-
-
-class _Server(ThreadingHTTPServer):
-    """The HTTP server, bound to an ephemeral port on 127.0.0.1, serving one double."""
-
-    daemon_threads = True
-
-    def __init__(self, double: TwilioApiDouble) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.double = double
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Reads one request, asks the double what to answer, and writes it."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: tests assert on `sent`, not on access logs."""
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        reply = self.server.double.respond(
-            self.command, self.path, self.headers.get("Authorization", ""), body
-        )
-        if reply is None:
-            self.close_connection = True
-            return
-        payload = json.dumps(reply.payload).encode()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        if reply.status == 401:
-            self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
-        self.end_headers()
-        self.wfile.write(payload)

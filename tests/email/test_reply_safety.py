@@ -36,6 +36,21 @@ def edited(name: str, changes: dict[bytes, bytes], **values: str) -> bytes:
     return body
 
 
+def sams_reply(
+    mail_program: MailProgram, member: Address, name: str, changes: dict[bytes, bytes], message_id: str
+) -> list[Message]:
+    """Post the payload `name`, changed, as Sam's reply to their own reply address; the
+    inbound emails stored since."""
+    body = edited(name, changes, TO=reply_address(member), FROM=SAM, MESSAGE_ID=message_id)
+    assert mail_program.post(body).status_code == 200
+    return inbound_emails()
+
+
+def spf(result: str) -> dict[bytes, bytes]:
+    """The change that makes Inbound Parse's SPF verdict `result` instead of pass."""
+    return {b'name="SPF"\r\n\r\npass': f'name="SPF"\r\n\r\n{result}'.encode()}
+
+
 def unmatched_page(browser: FlaskClient) -> str:
     return unescape(browser.get("/console/inbox?show=unmatched").get_data(as_text=True))
 
@@ -130,7 +145,7 @@ def test_an_unsubscribe_reply_opts_the_senders_address_out_whatever_it_was_sent_
     elif to == "automatic":
         changes[b"MIME-Version: 1.0\r\n"] = b"MIME-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n"
     elif to == "spf fail":
-        changes[b'name="SPF"\r\n\r\npass'] = b'name="SPF"\r\n\r\nfail'
+        changes = spf("fail")
     body = edited("unsubscribe", changes, TO=address, FROM=SAM, MESSAGE_ID="<stop@mail.example.org>")
     assert mail_program.post(body).status_code == 200
 
@@ -157,26 +172,19 @@ def test_a_stranger_mailing_a_members_unsubscribe_mailto_opts_the_member_out_not
 def test_spf_fail_keeps_a_reply_from_the_members_own_address_off_their_thread(
     member: Address, mail_program: MailProgram, signed_in: SignedIn
 ) -> None:
-    forged = edited(
+    [stored] = sams_reply(
+        mail_program,
+        member,
         "gmail",
-        {b'name="SPF"\r\n\r\npass': b'name="SPF"\r\n\r\nfail'},
-        TO=reply_address(member),
-        FROM=SAM,
-        MESSAGE_ID="<forged@mail.example.org>",
+        spf("fail"),
+        "<forged@mail.example.org>",
     )
-    assert mail_program.post(forged).status_code == 200
-    [stored] = inbound_emails()
     assert stored.reason == "unmatched" and threads() == 0
     assert "sent with Sam's reply address" in unmatched_page(signed_in("organizer"))
 
-    softfail = edited(
-        "gmail",
-        {b'name="SPF"\r\n\r\npass': b'name="SPF"\r\n\r\nsoftfail'},
-        TO=reply_address(member),
-        FROM=SAM,
-        MESSAGE_ID="<soft@mail.example.org>",
-    )
-    assert mail_program.post(softfail).status_code == 200  # a softfail is common for real mail
+    sams_reply(
+        mail_program, member, "gmail", spf("softfail"), "<soft@mail.example.org>"
+    )  # common for real mail
     assert threads() == 1
 
 
@@ -194,15 +202,13 @@ def test_a_from_longer_than_any_address_gets_a_clear_400_and_nothing_is_stored(
 def test_a_field_in_an_odd_charset_is_read_as_utf8(
     member: Address, mail_program: MailProgram, codec: str
 ) -> None:
-    body = edited(
+    [stored] = sams_reply(
+        mail_program,
+        member,
         "gmail",
         {b'"text":"UTF-8"': f'"text":"{codec}"'.encode()},
-        TO=reply_address(member),
-        FROM=SAM,
-        MESSAGE_ID="<odd@mail.example.org>",
+        "<odd@mail.example.org>",
     )
-    assert mail_program.post(body).status_code == 200
-    [stored] = inbound_emails()
     assert stored.body == GMAIL_WORDS
 
 
@@ -210,15 +216,13 @@ def test_a_field_in_an_odd_charset_is_read_as_utf8(
 def test_a_raw_email_part_in_an_odd_charset_is_read_as_utf8(
     member: Address, mail_program: MailProgram, codec: str
 ) -> None:
-    body = edited(
+    [stored] = sams_reply(
+        mail_program,
+        member,
         "raw",
         {b"charset=ISO-8859-1; format=flowed": f"charset={codec}; format=flowed".encode()},
-        TO=reply_address(member),
-        FROM=SAM,
-        MESSAGE_ID="<odd-raw@mail.example.org>",
+        "<odd-raw@mail.example.org>",
     )
-    assert mail_program.post(body).status_code == 200
-    [stored] = inbound_emails()
     assert stored.body.startswith("Thursday works. Shall we get a caf\ufffd after?")
 
 
@@ -232,18 +236,16 @@ def test_a_line_break_in_a_members_subject_never_reaches_the_answers_headers(
     worker: Worker,
     sendgrid_api: SendGridApiDouble,
 ) -> None:
-    body = edited(
+    [stored] = sams_reply(
+        mail_program,
+        member,
         "gmail",
         {
             b"Subject: Re: Forum Thursday": f"Subject: {INJECTED}".encode(),
             b"\r\n\r\nRe: Forum Thursday\r\n": f"\r\n\r\n{INJECTED}\r\n".encode(),
         },
-        TO=reply_address(member),
-        FROM=SAM,
-        MESSAGE_ID="<crlf@mail.example.org>",
+        "<crlf@mail.example.org>",
     )
-    assert mail_program.post(body).status_code == 200
-    [stored] = inbound_emails()
     assert stored.subject == "Hi Bcc: evil@x.org"
 
     organizer = signed_in("organizer")
@@ -260,13 +262,11 @@ def test_a_line_break_in_a_members_subject_never_reaches_the_answers_headers(
 def test_a_nul_in_a_members_subject_is_stored_as_a_replacement_character(
     member: Address, mail_program: MailProgram
 ) -> None:
-    body = edited(
+    [stored] = sams_reply(
+        mail_program,
+        member,
         "gmail",
         {b"\r\n\r\nRe: Forum Thursday\r\n": b"\r\n\r\n=?utf-8?q?Hi=00there?=\r\n"},
-        TO=reply_address(member),
-        FROM=SAM,
-        MESSAGE_ID="<nul@mail.example.org>",
+        "<nul@mail.example.org>",
     )
-    assert mail_program.post(body).status_code == 200
-    [stored] = inbound_emails()
     assert stored.subject == "Hi\ufffdthere"

@@ -8,6 +8,8 @@ from typing import Protocol
 
 from flask import Flask
 
+from gateway.config import email_on
+
 
 @dataclass(frozen=True)
 class OutboundSms:
@@ -86,7 +88,7 @@ class EmailTransport(Protocol):
 def email_transport(app: Flask) -> EmailTransport | None:
     """The app's email transport, built once per app from its settings; None when
     EMAIL_TRANSPORT=none (email is off, and the outbox sends none)."""
-    if app.config["EMAIL_TRANSPORT"] == "none":
+    if not email_on(app.config):
         return None
     transport = app.extensions.get("kindred.email_transport")
     if transport is None:
