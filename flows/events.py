@@ -33,6 +33,8 @@ DEFAULT_INTERESTS = (
     "transit",
     "seniors",
 )
+# The country whose national phone numbers a text is read as giving (the DEFAULT_REGION setting).
+DEFAULT_REGION = "US"
 
 
 class Consent(StrEnum):
@@ -83,6 +85,7 @@ class Organization:
     interests: tuple[str, ...] = DEFAULT_INTERESTS
     phone: str = ""  # the number volunteers text, for invitations
     help_text: str = ""  # a line of the organization's own added to HELP replies
+    region: str = DEFAULT_REGION  # where national phone numbers in texts are read as from
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ class SetName:
 
 @dataclass(frozen=True)
 class AddFriend:
-    """Record a friend. `contacts` are raw phone numbers or emails the volunteer typed; the
+    """Record a friend. `contacts` are phone numbers (E.164) or emails the volunteer typed; the
     gateway keeps only keyed digests of them and never messages them."""
 
     key: str

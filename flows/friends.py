@@ -32,7 +32,7 @@ def ask_again(language: str) -> str:
 def add(state: State, text: str, ctx: Context, with_relationship_only: bool = False) -> Outcome | None:
     """Add the friends named in `text`; None when no name could be found in it. With
     `with_relationship_only`, only names whose relationship the text states count."""
-    mentions = parse.parse_friends(text, ctx.organization.interests)
+    mentions = parse.parse_friends(text, ctx.organization.interests, ctx.organization.region)
     if with_relationship_only:
         mentions = [m for m in mentions if m.relationship != "other"]
     if not mentions:

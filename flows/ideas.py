@@ -17,7 +17,7 @@ MAX_LENGTH = 1000  # more than any idea needs; the rest of a very long text is d
 def share(state: State, text: str, ctx: Context) -> Outcome:
     """IDEA followed by an idea: thank the volunteer and queue it for review, any phone
     number or email in it masked. IDEA with nothing after it: how to share one."""
-    idea = mask_contacts(" ".join(text.split()))[:MAX_LENGTH].strip()
+    idea = mask_contacts(" ".join(text.split()), ctx.organization.region)[:MAX_LENGTH].strip()
     if not idea:
         return Outcome(state, (Reply(say(ctx.language, "ideas.how")),))
     return Outcome(state, (Reply(say(ctx.language, "ideas.thanks")),), (ShareIdea(idea),))

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from flows.events import DEFAULT_INTERESTS
+import phonenumbers
+
+from flows.events import DEFAULT_INTERESTS, DEFAULT_REGION
 from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
 
 _MAX_NAME_WORDS = 4
@@ -79,20 +81,75 @@ _CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNOR
 _POSSESSIVE = re.compile(r"['’]s?(?!\w)")
 _CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:"
-    r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}"
-    r"|\+\d{1,3}(?:[\s.-]?\d){6,13}"
-    r")(?!\w)"
-)
 CONTACT_PLACEHOLDER = "[contact]"
+# A "+" that came through a URL or a form unencoded ("%2B44 7700 900123"), rewritten to a
+# string of the same length so the positions found in it are the text's own.
+_ENCODED_PLUS = re.compile(r"%2B", re.IGNORECASE)
+_PLUS_PLACEHOLDER = "  +"
+# What the matcher takes for a number but people write for something else: dates with dots or
+# dashes (it turns down slashed ones itself) and ZIP+4 codes. A number that is possible only
+# as a local one (no area code: 7 digits in the US, 4 to 8 in the UK) is taken only in the
+# shape local numbers are written in, "201-7788", not as any short run of digits.
+_NOT_A_NUMBER = re.compile(r"\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})|\d{5}-\d{4}")
+_LOCAL_NUMBER = re.compile(r"\d{3}[\s.\-\u2010-\u2015]{1,3}\d{4}")
 
 
-def mask_contacts(text: str) -> str:
+@dataclass(frozen=True)
+class ContactSpan:
+    """A phone number or email found in a text: where it is, and the value it stands for (a
+    phone number in E.164, an email as typed)."""
+
+    start: int
+    end: int
+    value: str
+
+
+def find_contacts(text: str, region: str = DEFAULT_REGION) -> list[ContactSpan]:
+    """Every email and phone number in `text`, in order of position.
+
+    Phone numbers are found by phonenumbers' matcher at the POSSIBLE leniency: a number has a
+    possible length for its country (national numbers, with or without a leading 0, read as
+    `region`'s), written with any punctuation people use (spaced dashes, slashes, en-dashes,
+    dots, brackets) or run into a word ("maria5552017788"). VALID would miss made-up and
+    mistyped numbers (555 numbers, an area code not yet assigned), and a friend's mistyped
+    number is still theirs to protect. The matcher itself turns down dates, times, money and
+    numbers too short or too long to be a phone number (ZIP codes, years, counts)."""
+    spans = [ContactSpan(match.start(), match.end(), match[0]) for match in _EMAIL.finditer(text)]
+    searchable = _ENCODED_PLUS.sub(_PLUS_PLACEHOLDER, _mask(text, ((s.start, s.end) for s in spans)))
+    if any(char.isdigit() for char in searchable):
+        for match in phonenumbers.PhoneNumberMatcher(searchable, region, phonenumbers.Leniency.POSSIBLE):
+            if not _is_phone_number(match):
+                continue
+            start = match.start
+            if searchable[start] == "+" and text[start - 2 : start + 1].upper() == "%2B":
+                start -= 2
+            elif searchable[start] == "(" and match.raw_string.count("(") > match.raw_string.count(")"):
+                start += 1  # "(555 201 7788)": the bracket around the number stays
+            number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            spans.append(ContactSpan(start, match.end, number))
+    return sorted(spans, key=lambda span: span.start)
+
+
+def _is_phone_number(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """Whether what the matcher found is written as a phone number is (see _NOT_A_NUMBER)."""
+    raw = match.raw_string
+    if _NOT_A_NUMBER.fullmatch(raw):
+        return False
+    reason = phonenumbers.is_possible_number_with_reason(match.number)
+    return reason != phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY or bool(
+        _LOCAL_NUMBER.fullmatch(raw)
+    )
+
+
+def mask_contacts(text: str, region: str = DEFAULT_REGION) -> str:
     """The text with every phone number and email in it replaced by [contact]. What
     volunteers type about their friends is stored this way: a friend's contact detail lives on
     only as the keyed digest the gateway keeps (DESIGN.md invariant 3)."""
-    return _PHONE.sub(CONTACT_PLACEHOLDER, _EMAIL.sub(CONTACT_PLACEHOLDER, text))
+    masked, at = [], 0
+    for span in find_contacts(text, region):
+        masked += [text[at : span.start], CONTACT_PLACEHOLDER]
+        at = span.end
+    return "".join([*masked, text[at:]])
 
 
 _MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a whole address
@@ -366,22 +423,23 @@ def _assign_contacts(
     return [tuple(contacts) for contacts in owned]
 
 
-def parse_friends(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> list[FriendMention]:
+def parse_friends(
+    text: str, interests: Sequence[str] = DEFAULT_INTERESTS, region: str = DEFAULT_REGION
+) -> list[FriendMention]:
     """The people named in a free-text description, e.g. "Dee and Yvonne from church" or
     "my neighbor Carlos who cares about healthcare 555-201-7788".
 
-    Every name gets the relationship and interests the text mentions; a phone number or email
-    goes to the name before it, exactly as typed. A leading ADD is ignored. Text with no
-    plausible name gives []. A bare kin word ("my mom") is used as the name.
+    Every name gets the relationship and interests the text mentions; a phone number (in
+    E.164, national numbers read as `region`'s) or email goes to the name before it. A
+    leading ADD is ignored. Text with no plausible name gives []. A bare kin word ("my mom")
+    is used as the name.
     """
     command = parse_command(text)
     if command is not None and command.name == "add":
         text = command.rest
-    contacts: list[tuple[int, str]] = []
-    for pattern in (_EMAIL, _PHONE):
-        matches = list(pattern.finditer(text))
-        contacts.extend((match.start(), match[0]) for match in matches)
-        text = _mask(text, (match.span() for match in matches))
+    found = find_contacts(text, region)
+    contacts = [(span.start, span.value) for span in found]
+    text = _mask(text, ((span.start, span.end) for span in found))
     relationships = [
         (label, match)
         for label, match in _RELATIONSHIPS.finditer(text)

@@ -29,7 +29,7 @@ def forget(state: State, name: str, ctx: Context) -> Outcome:
         return Outcome(state, (Reply(say(ctx.language, "privacy.forget_who")),))
     friend = find_by_name(ctx.friends, name) or _only_first_name_match(ctx, name)
     if friend is None:
-        shown = mask_contacts(name)[:40]
+        shown = mask_contacts(name, ctx.organization.region)[:40]
         return Outcome(state, (Reply(say(ctx.language, "privacy.not_found", name=shown)),))
     # The reply doesn't repeat the name: every trace of it is being removed.
     return Outcome(

@@ -54,6 +54,8 @@ class Settings:
     DEFAULT_REGION: str
     DEFAULT_TIMEZONE: str
     TRUSTED_PROXIES: int
+    SECRET_KEY_PREVIOUS: str = ""  # retired secrets still honoured, comma-separated (README, Key rotation)
+    MESSAGE_RETENTION_DAYS: int = 365  # message bodies older than this are purged
 
     def as_flask_config(self) -> dict[str, str | int]:
         """The settings as Flask config keys (same names)."""
@@ -127,6 +129,8 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         DEFAULT_REGION=get("DEFAULT_REGION", "US").upper(),
         DEFAULT_TIMEZONE=get("DEFAULT_TIMEZONE", "America/New_York"),
         TRUSTED_PROXIES=_count("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
+        SECRET_KEY_PREVIOUS=get("SECRET_KEY_PREVIOUS"),
+        MESSAGE_RETENTION_DAYS=_days("MESSAGE_RETENTION_DAYS", get("MESSAGE_RETENTION_DAYS", "365")),
     )
     _validate(settings)
     return settings
@@ -196,3 +200,12 @@ def _validate_email(s: Settings) -> None:
 
 _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+MAX_RETENTION_DAYS = 36500
+
+
+def _days(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"{name} must be a number of days from 1 to {MAX_RETENTION_DAYS}, not {raw!r}")
+    return int(raw)

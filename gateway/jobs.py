@@ -27,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from gateway import clock
-from gateway.community import round_previews, rounds
+from gateway.community import privacy, round_previews, rounds
 from gateway.delivery import addresses, handoff, outbox
 from gateway.delivery import status as delivery_status
 from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, ROUNDS_QUEUE, db, queue
@@ -128,12 +128,15 @@ def start_round(round_id: int) -> str:
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
     """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
-    erasures, queue due event reminders (and withdraw ones too late to help), queue again the
-    check of console rounds whose job was lost, then schedule the next sweep."""
+    erasures, purge message bodies past their retention, queue due event reminders (and
+    withdraw ones too late to help), queue again the check of console rounds whose job was
+    lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
         counts["follow_ups"] = scheduled.send_overdue()
         counts["erased"] = addresses.complete_pending_erasures()
+        retention = timedelta(days=current_app.config["MESSAGE_RETENTION_DAYS"])
+        counts["purged"] = privacy.purge_old_bodies(clock.now() - retention)
         counts["stale_statuses"] = delivery_status.forget_stale(clock.now())
         db.session.commit()
         counts.update(scheduled.sweep_reminders())

@@ -5,13 +5,16 @@ from __future__ import annotations
 from alembic import context
 
 from gateway.models import Base, UTCDateTime
+from gateway.models.base import EncryptedText
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
-    """Render Kindred's UTC timestamps as plain timezone-aware DateTime, so revisions never
-    import application code."""
+    """Render Kindred's UTC timestamps as plain timezone-aware DateTime, and encrypted text as
+    the text it is stored in, so revisions never import application code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 

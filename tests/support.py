@@ -3,6 +3,7 @@ worker draining the queues and a member who gets email."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from rq import SimpleWorker
+from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
 from gateway.extensions import QUEUES, db, queue, redis_client
-from gateway.models import Address, Organization, Person
+from gateway.models import Address, Base, Organization, Person
+from gateway.models.base import ENCRYPTED_PREFIX
 from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
 
@@ -172,3 +175,18 @@ def email_member(email: str = "sam@example.org", opted_in: bool = True) -> Addre
         consent.record(address, "opt_in", "email_confirmed", "test sign-up")
     db.session.commit()
     return address
+
+
+def every_stored_value() -> list[str]:
+    """Every value of every column of every table, both as the database holds it and as the
+    app reads it back (message bodies are encrypted at rest: a leak must not hide behind the
+    encryption; ciphertext itself is left out, as noise a search could match by chance), JSON as
+    its text."""
+    db.session.commit()  # on SQLite, the session's transaction holds the lock this connection needs
+    values: list[object] = []
+    with db.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            values += [v for row in connection.execute(text(f'SELECT * FROM "{table.name}"')) for v in row]
+            values += [v for row in connection.execute(select(table)) for v in row]
+    shown = [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in values if v is not None]
+    return [v for v in shown if not v.startswith(ENCRYPTED_PREFIX)]

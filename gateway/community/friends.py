@@ -5,7 +5,7 @@ own). Friends are never contacted; a contact detail given for one is kept only a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -15,7 +15,7 @@ from flows import events as ev
 from flows.parse import first_name, mask_contacts
 from gateway.community.codes import REFERRAL_CODE_LENGTH, unused_code
 from gateway.delivery import handoff
-from gateway.delivery.addresses import digest, normalize_contact
+from gateway.delivery.addresses import digest, digests, normalize_contact
 from gateway.extensions import db
 from gateway.models import (
     Address,
@@ -120,8 +120,10 @@ def log_report(
     new_stage: str | None,
     message: Message | None,
     now: datetime,
+    region: str,
 ) -> ConversationReport:
-    """Record how a conversation went; it moves the friend up the ladder to `new_stage`."""
+    """Record how a conversation went; it moves the friend up the ladder to `new_stage`. Any
+    phone number in what was learned is masked, national numbers read as `region`'s."""
     friend.last_reported_at = now
     friend.snoozed_until = None
     if new_stage:
@@ -131,7 +133,7 @@ def log_report(
         volunteer_id=volunteer.id,
         friend_id=friend.id,
         outcome=outcome,
-        learned=mask_contacts(learned),
+        learned=mask_contacts(learned, region),
         tags=list(tags),
         message_id=message.id if message else None,
         reported_at=now,
@@ -177,19 +179,20 @@ def _referral_taken(org: Organization, code: str) -> bool:
     )
 
 
-def referred(org: Organization, person: Person, address: Address, code: str, secret: str) -> None:
+def referred(org: Organization, person: Person, address: Address, code: str, secrets: Sequence[str]) -> None:
     """`person` joined with a volunteer's referral code: link them to that volunteer, and to the
-    friend entry the volunteer made for them if their number's digest matches it."""
+    friend entry the volunteer made for them if their number's digest (under any of the honoured
+    `secrets`, in any scheme) matches it."""
     referrer = db.session.scalar(
         select(Person).where(Person.organization_id == org.id, Person.referral_code == code.upper())
     )
     if referrer is None or referrer.id == person.id:
         return
     person.referred_by_id = referrer.id
-    link_referral(person, by_digest=digest(address.value, secret))
+    link_referral(person, by_digests=digests(address.value, secrets))
 
 
-def link_referral(person: Person, by_digest: str | None = None) -> None:
+def link_referral(person: Person, by_digests: list[str] | None = None) -> None:
     """Connect a new volunteer to the friend entry of the volunteer who invited them: by the
     digest of their number if the inviter gave it, else by first name."""
     if person.referred_by_id is None:
@@ -200,13 +203,13 @@ def link_referral(person: Person, by_digest: str | None = None) -> None:
     candidates = select(Friend).where(
         Friend.volunteer_id == person.referred_by_id, Friend.joined_person_id.is_(None)
     )
-    if by_digest is None:
+    if by_digests is None:
         first = first_name(person.name or "")
         friend = next((f for f in db.session.scalars(candidates) if first_name(f.name) == first), None)
     else:
         friend = db.session.scalar(
             candidates.join(FriendContactDigest, FriendContactDigest.friend_id == Friend.id).where(
-                FriendContactDigest.digest == by_digest
+                FriendContactDigest.digest.in_(by_digests)
             )
         )
     if friend is not None:

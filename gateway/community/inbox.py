@@ -272,20 +272,16 @@ def answer(org: Organization, thread: Thread, organizer: Organizer, body: str, i
 def _just_sent(address: Address, body: str) -> bool:
     """The same answer to the same person in the last minutes, on its way or gone: a second
     click, a resubmitted form. (One the guard held back or the provider refused may be sent
-    again.)"""
-    return bool(
-        db.session.scalar(
-            select(Message.id)
-            .where(
-                Message.address_id == address.id,
-                Message.reason == "organizer_reply",
-                Message.body == body,
-                Message.status.in_(("queued", "sending", "sent", "delivered")),
-                Message.created_at > utcnow() - DUPLICATE_WINDOW,  # rows are stamped with real time
-            )
-            .limit(1)
+    again.) Bodies are encrypted at rest, so they are compared here, not in the database."""
+    recent = db.session.scalars(
+        select(Message.body).where(
+            Message.address_id == address.id,
+            Message.reason == "organizer_reply",
+            Message.status.in_(("queued", "sending", "sent", "delivered")),
+            Message.created_at > utcnow() - DUPLICATE_WINDOW,  # rows are stamped with real time
         )
     )
+    return body in recent
 
 
 def assign(org: Organization, thread: Thread, to: Organizer | None, by: Organizer, ip: str) -> None:

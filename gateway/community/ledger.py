@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from flows.events import Consent
 from gateway.delivery import consent, outbox
-from gateway.delivery.addresses import erased_value, normalize_contact
+from gateway.delivery.addresses import erased_values, normalize_contact
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent, Message, Organization
 
@@ -73,10 +73,10 @@ def find(org: Organization, value: str) -> Found | None:
     """The address `value` (normalized) with its history; an address erased since is found by
     its digest, with the history that honours its opt-out."""
     channel = "email" if "@" in value else "sms"
-    erased = erased_value(value)
+    erased = erased_values(value)
     address = db.session.scalar(
         select(Address).where(
-            Address.organization_id == org.id, Address.channel == channel, Address.value.in_((value, erased))
+            Address.organization_id == org.id, Address.channel == channel, Address.value.in_([value, *erased])
         )
     )
     if address is None:
@@ -87,7 +87,7 @@ def find(org: Organization, value: str) -> Found | None:
         .where(ConsentEvent.address_id == address.id)
         .order_by(ConsentEvent.id)
     )
-    return Found(address, address.value == erased, [Entry(event, message) for event, message in rows])
+    return Found(address, address.value in erased, [Entry(event, message) for event, message in rows])
 
 
 def opt_out_by_hand(address: Address, reason: str, now: datetime) -> tuple[bool, int]:

@@ -1,28 +1,33 @@
 """Privacy: what FORGET and DELETE take away. A forgotten friend leaves no mention behind in
 the volunteer's messages and shared ideas; an erased volunteer leaves only the keyed digests of their number
-and email addresses (see gateway.delivery.addresses), which is all it takes to honour their opt-out."""
+and email addresses (see gateway.delivery.addresses), which is all it takes to honour their opt-out.
+Message bodies past their retention period are purged."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
 from flows.parse import first_name
-from gateway.community import members
+from gateway.community import audit, members
 from gateway.community.events import EventStatus
 from gateway.delivery import consent, outbox
 from gateway.delivery.addresses import complete_erasure
 from gateway.extensions import db
 from gateway.models import (
     Address,
+    ConsentEvent,
     ConversationReport,
     Event,
     FollowUp,
     Friend,
     Idea,
     Message,
+    Organization,
+    Organizer,
     Person,
     Prompt,
     Rsvp,
@@ -31,6 +36,37 @@ from gateway.models import (
 )
 
 FORGOTTEN = "[forgotten]"
+PURGE_BATCH = 1000  # bodies purged per sweep: a backlog drains over a few sweeps, never one long lock
+
+
+def purge_old_bodies(before: datetime) -> int:
+    """Empty the body and subject of messages written before `before` (MESSAGE_RETENTION_DAYS):
+    who wrote, when, why, the delivery history and the conversation reports' outcomes stay,
+    for the counts. Kept whole: a message that is the evidence of a consent event (the opt-in
+    a text-message sender must be able to show, or an opt-out), and one still to be sent.
+    Returns how many were purged; the caller commits."""
+    evidence = select(ConsentEvent.evidence_message_id).where(ConsentEvent.evidence_message_id.is_not(None))
+    ids = list(
+        db.session.scalars(
+            select(Message.id)
+            .where(
+                Message.created_at < before,
+                (Message.body != "") | (Message.subject != ""),
+                Message.status.not_in(("queued", "sending")),
+                Message.id.not_in(evidence),
+            )
+            .order_by(Message.id)
+            .limit(PURGE_BATCH)
+        )
+    )
+    if ids:
+        db.session.execute(
+            update(Message)
+            .where(Message.id.in_(ids))
+            .values(body="", subject="")
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
 
 
 def forget_friend(address: Address, friend: Friend, friends: Iterable[Friend]) -> None:
@@ -126,6 +162,24 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         each.pending_erasure = True
     for email in emails:
         complete_erasure(email)
+
+
+def erase_by_organizer(org: Organization, person: Person, organizer: Organizer, ip: str) -> None:
+    """An organizer erases a volunteer who asked them to (by phone, by email, in person): the
+    erasure DELETE by text does, with no confirmation text, and their number becomes its digest
+    at once. The audit log says who erased which person, when and from where, nothing more."""
+    address = db.session.scalars(
+        select(Address).where(Address.person_id == person.id, Address.channel == "sms").order_by(Address.id)
+    ).first()
+    if address is None:
+        raise ErasureError("They have no phone number on record: there is nothing to erase here.")
+    erase_volunteer(person, address, keep=(), evidence_id=None)
+    complete_erasure(address)
+    audit.record(org, "volunteer_erased", organizer, ip=ip, person=person.id)
+
+
+class ErasureError(Exception):
+    """An erasure that cannot be done as asked."""
 
 
 def _messages_by(address: Address) -> list[Message]:

@@ -225,9 +225,10 @@ def mute(person: Person, muted: bool) -> None:
 
 
 def relay_update(
-    sender: Person, sender_name: str, team_name: str, text: str, inbound: Message | None
+    sender: Person, sender_name: str, team_name: str, text: str, inbound: Message | None, region: str
 ) -> list[Message]:
-    """Queue a copy of a team update for each teammate who listens (see the module docstring)."""
+    """Queue a copy of a team update for each teammate who listens (see the module docstring),
+    phone numbers in it masked (national ones read as `region`'s)."""
     membership = db.session.scalar(select(TeamMember).where(TeamMember.person_id == sender.id))
     team = db.session.get(Team, membership.team_id) if membership else None
     if team is None:
@@ -235,7 +236,7 @@ def relay_update(
     relayed = []
     for address in listeners(team, sender):
         language = address.person.language if address.person is not None else "en"
-        body = relay_body(language, sender_name, team_name, mask_contacts(text))
+        body = relay_body(language, sender_name, team_name, mask_contacts(text, region))
         relayed.append(outbox.queue_sms(address, body, str(ev.ReplyKind.TEAM_RELAY), inbound))
     return relayed
 

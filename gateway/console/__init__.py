@@ -52,6 +52,7 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     auth,
     consent,
     dashboard,
+    erasure,
     events,
     exports,
     inbox,

@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 
 import phonenumbers
 import zipcodes
 from flask import current_app
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from flows.parse import mask_email
+from gateway import keys
 from gateway.extensions import db
 from gateway.models import Address, Message
 
@@ -52,8 +54,20 @@ def normalize_contact(raw: str, region: str = "US") -> str | None:
 
 
 def digest(value: str, secret: str) -> str:
-    """The keyed digest (HMAC-SHA256) under which a friend's contact detail is kept."""
-    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+    """The keyed digest under which a friend's contact detail (or an erased address) is kept:
+    HMAC-SHA256 under the key derived from `secret` for DIGEST_PURPOSE (gateway.keys)."""
+    return hmac.new(keys.derive(secret, keys.DIGEST_PURPOSE), value.encode(), hashlib.sha256).hexdigest()
+
+
+def digests(value: str, secrets: Iterable[str]) -> list[str]:
+    """Every digest `value` may be kept under, to look it up: under each honoured secret, the
+    current scheme and the one before it (HMAC keyed with the secret itself, which digests
+    made before the purpose-derived key still use)."""
+    found = []
+    for secret in secrets:
+        legacy = hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+        found += [digest(value, secret), legacy]
+    return found
 
 
 def redact(value: str) -> str:
@@ -81,6 +95,11 @@ def erased_value(value: str) -> str:
     return ERASED_PREFIX + digest(value, current_app.config["SECRET_KEY"])
 
 
+def erased_values(value: str) -> list[str]:
+    """Every value an erased address with `value` may have (see `digests`), to look it up."""
+    return [ERASED_PREFIX + each for each in digests(value, keys.secrets(current_app.config))]
+
+
 def find_or_add(organization_id: int, channel: str, value: str) -> tuple[Address, bool]:
     """The address on `channel` with `value`, found (an erased one by its digest, which keeps
     its opt-out) or created without a person; and whether it was created now. AddressError
@@ -90,7 +109,7 @@ def find_or_add(organization_id: int, channel: str, value: str) -> tuple[Address
     lookup = select(Address).where(
         Address.organization_id == organization_id,
         Address.channel == channel,
-        or_(Address.value == value, Address.value == erased_value(value)),
+        Address.value.in_([value, *erased_values(value)]),
     )
     address = db.session.scalar(lookup)
     if address is not None:

@@ -4,8 +4,9 @@ sign-up.
 
 A token names one row and carries a keyed MAC (HMAC-SHA256 under SECRET_KEY, 80 bits) of that
 row, its purpose and the day it was issued, so it can be neither guessed nor forged nor moved
-to another purpose. Tokens are lower-case letters, digits and dashes: mail systems may change
-the case of an address's local part.
+to another purpose. A token made under a retired secret still in SECRET_KEY_PREVIOUS is still
+honoured: an unsubscribe link in mail already sent must keep working. Tokens are lower-case
+letters, digits and dashes: mail systems may change the case of an address's local part.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 
-from gateway import clock
+from gateway import clock, keys
 
 # How long each kind of token is honoured. A reply months later still routes to its thread;
 # an unsubscribe link works as long as the email exists; a sign-up is confirmed within a week.
@@ -33,7 +34,7 @@ def make(purpose: str, row_id: int) -> str:
     """A token for row `row_id`, for `purpose`, issued today."""
     day = (clock.now().date() - _EPOCH).days
     body = f"{_b36(row_id)}-{_b36(day)}"
-    return f"{body}-{_mac(purpose, body)}"
+    return f"{body}-{_mac(current_app.config['SECRET_KEY'], purpose, body)}"
 
 
 def read(purpose: str, token: str) -> int | None:
@@ -45,7 +46,8 @@ def read(purpose: str, token: str) -> int | None:
     row, day, mac = parts
     if not all(c in _DIGITS for c in row + day):
         return None
-    if not hmac.compare_digest(mac, _mac(purpose, f"{row}-{day}")):
+    macs = [_mac(secret, purpose, f"{row}-{day}") for secret in keys.secrets(current_app.config)]
+    if not any(hmac.compare_digest(mac, each) for each in macs):
         return None
     issued = _EPOCH + timedelta(days=int(day, 36))
     if not (clock.now().date() - LIFETIME[purpose] <= issued <= clock.now().date() + timedelta(days=1)):
@@ -87,9 +89,9 @@ def route(recipient: str) -> tuple[str, int] | None:
     return None if row is None else (purpose, row)
 
 
-def _mac(purpose: str, body: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"kindred-mail:{purpose}:{body}".encode(), hashlib.sha256).hexdigest()[:_MAC_CHARS]
+def _mac(secret: str, purpose: str, body: str) -> str:
+    message = f"kindred-mail:{purpose}:{body}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:_MAC_CHARS]
 
 
 def _b36(n: int) -> str:

@@ -1,13 +1,20 @@
-"""The declarative base: naming conventions, and UTC timestamps handled once, in the type map."""
+"""The declarative base: naming conventions, UTC timestamps handled once, in the type map, and
+text encrypted at rest."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData
+from cryptography.fernet import InvalidToken
+from sqlalchemy import JSON, DateTime, MetaData, Text
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
+
+from gateway import keys
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -32,6 +39,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ENCRYPTED_PREFIX = "enc1:"
+UNREADABLE = "[unreadable: encrypted under a key no longer configured]"
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text stored encrypted (Fernet: AES-128-CBC with an HMAC-SHA256, under a key derived from
+    SECRET_KEY, see gateway.keys) and read back in the clear. Empty text stays empty. A value
+    without the prefix is one written before encryption was turned on and is read as it is;
+    the migration that added encryption encrypted every such row. The database cannot compare
+    or search what it holds: compare in Python."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if not value:
+            return value
+        return encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        if not value or not value.startswith(ENCRYPTED_PREFIX):
+            return value
+        try:
+            return keys.fernet().decrypt(value[len(ENCRYPTED_PREFIX) :].encode()).decode()
+        except InvalidToken:
+            log.exception("stored text cannot be decrypted: SECRET_KEY changed without SECRET_KEY_PREVIOUS?")
+            return UNREADABLE
+
+
+def encrypt(value: str, config: Any = None) -> str:
+    """`value` as EncryptedText stores it, under the running app's key (or `config`'s)."""
+    return ENCRYPTED_PREFIX + keys.fernet(config).encrypt(value.encode()).decode()
 
 
 NAMING = {

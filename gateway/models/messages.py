@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.models.base import Base, utcnow
+from gateway.models.base import Base, EncryptedText, utcnow
 from gateway.models.people import Address
 
 
@@ -39,7 +39,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(8))  # inbound | outbound
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
-    body: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(EncryptedText, default="")  # encrypted at rest
     # Email only: the subject, and the RFC 5322 Message-ID header (ours for outbound mail, the
     # sender's for inbound; replies thread on it).
     subject: Mapped[str] = mapped_column(String(200), default="")
@@ -61,7 +61,7 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # retention finds old ones
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     address: Mapped[Address] = relationship()

@@ -48,6 +48,7 @@ def context(
             tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
             org.phone,
             org.help_text,
+            current_app.config["DEFAULT_REGION"],
         ),
         now=now,
         consent=consent.status(address),

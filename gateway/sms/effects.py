@@ -11,6 +11,7 @@ from functools import singledispatch
 from flask import current_app
 
 from flows import events as ev
+from gateway import keys
 from gateway.community import events, friends, ideas, inbox, members, privacy, teams
 from gateway.delivery import consent
 from gateway.models import Address, FollowUp, Friend, Message, Organization, Person
@@ -100,6 +101,7 @@ def log_report(effect: ev.LogReport, turn: Turn) -> None:
         effect.new_stage,
         turn.inbound,
         turn.now,
+        current_app.config["DEFAULT_REGION"],
     )
 
 
@@ -133,7 +135,7 @@ def erase_volunteer(effect: ev.EraseVolunteer, turn: Turn) -> None:
 
 @apply.register
 def link_referrer(effect: ev.Referred, turn: Turn) -> None:
-    friends.referred(turn.org, turn.person, turn.address, effect.code, current_app.config["SECRET_KEY"])
+    friends.referred(turn.org, turn.person, turn.address, effect.code, keys.secrets(current_app.config))
 
 
 @apply.register
@@ -158,8 +160,9 @@ def mute_team(effect: ev.MuteTeam, turn: Turn) -> None:
 
 @apply.register
 def relay_team_update(effect: ev.RelayTeamUpdate, turn: Turn) -> None:
+    region = current_app.config["DEFAULT_REGION"]
     turn.relayed.extend(
-        teams.relay_update(turn.person, effect.sender, effect.team, effect.text, turn.inbound)
+        teams.relay_update(turn.person, effect.sender, effect.team, effect.text, turn.inbound, region)
     )
 
 

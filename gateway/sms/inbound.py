@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import phonenumbers
 from flask import current_app
 from phonenumbers import timezone as phone_timezones
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows import engine, keywords
@@ -21,7 +21,7 @@ from flows.parse import mask_contacts
 from gateway import clock
 from gateway.community import inbox, organization
 from gateway.delivery import consent
-from gateway.delivery.addresses import complete_erasure, erased_value, redact
+from gateway.delivery.addresses import complete_erasure, erased_values, redact
 from gateway.extensions import db
 from gateway.models import Address, FlowSession, Message, Organization, Person
 from gateway.sms.turn import take_turn
@@ -57,7 +57,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
         address_id=address.id,
         # Stored with any phone number or email masked: in a volunteer's text those are their
         # friends', kept only as digests. The flows read the text as sent, in memory.
-        body=mask_contacts(text),
+        body=mask_contacts(text, current_app.config["DEFAULT_REGION"]),
         num_media=sms.num_media,
         provider_id=sms.provider_id,
         status="received",
@@ -113,14 +113,14 @@ def _address_for(org: Organization, phone: str) -> tuple[Address, bool]:
     """The sender's address, with a person, and whether it was erased or being erased: an
     erased one (kept as a digest to honour an opt-out) is recognised and gets its number back,
     since they wrote to us again."""
-    erased = erased_value(phone)
+    erased = erased_values(phone)
     lookup = select(Address).where(
         Address.organization_id == org.id,
         Address.channel == "sms",
-        or_(Address.value == phone, Address.value == erased),
+        Address.value.in_([phone, *erased]),
     )
     address = db.session.scalar(lookup)
-    was_erased = address is not None and (address.value == erased or address.pending_erasure)
+    was_erased = address is not None and (address.value in erased or address.pending_erasure)
     if address is not None and was_erased:
         # They wrote again: their number is needed to answer. If their opt-out still stands
         # after this turn, receive_sms erases it again.

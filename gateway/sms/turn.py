@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from flows import events as ev
@@ -76,7 +77,7 @@ def _masked(value: Any) -> Any:
     """Conversation state as stored: a pending question may quote the volunteer's text, and a
     friend's phone number or email in it must not outlive the turn."""
     if isinstance(value, str):
-        return mask_contacts(value)
+        return mask_contacts(value, current_app.config["DEFAULT_REGION"])
     if isinstance(value, dict):
         return {key: _masked(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

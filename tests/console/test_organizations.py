@@ -424,6 +424,9 @@ ROUTES: dict[tuple[str, str], Asks] = {
         Ask("/console/volunteers?stage=listed", 200),
     ],
     ("console.volunteer", "GET"): lambda me, other: [Ask(f"/console/volunteers/{other.person}", 404)],
+    ("console.erase_volunteer", "POST"): lambda me, other: [
+        Ask(f"/console/volunteers/{other.person}/erase", 404, {"confirm": "ERASE"})
+    ],
     ("simulator.page", "GET"): lambda me, other: [Ask("/simulator", 200)],
     ("simulator.send", "POST"): lambda me, other: [
         Ask("/simulator/send", 202, json={"phone": other.phone, "body": "HELP"})

@@ -34,7 +34,7 @@ def friend(
             "Dee and Yvonne from church",
             [friend("Dee", "community"), friend("Yvonne", "community")],
         ),
-        ("Bob 555-201-7788", [friend("Bob", contacts=("555-201-7788",))]),
+        ("Bob 555-201-7788", [friend("Bob", contacts=("+15552017788",))]),
         ("maria", [friend("Maria")]),
         ("Jen from work, worried about rent", [friend("Jen", "coworker", ("housing",))]),
         (
@@ -66,13 +66,13 @@ def friend(
         (
             "Bob (555) 201-7788 and Ann +1 555 201 7788",
             [
-                friend("Bob", contacts=("(555) 201-7788",)),
-                friend("Ann", contacts=("+1 555 201 7788",)),
+                friend("Bob", contacts=("+15552017788",)),
+                friend("Ann", contacts=("+15552017788",)),
             ],
         ),
         (
             "Sam 5552017788 sam@example.com",
-            [friend("Sam", contacts=("5552017788", "sam@example.com"))],
+            [friend("Sam", contacts=("+15552017788", "sam@example.com"))],
         ),
         ("Maria, Maria", [friend("Maria")]),
         ("hello?", []),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import String, Text, inspect, select, text
+from sqlalchemy import select
 
 from gateway.delivery import consent
 from gateway.extensions import db
@@ -20,7 +20,7 @@ from gateway.models import (
     Person,
 )
 from tests.doubles.sendgrid_api import SendGridApiDouble
-from tests.support import Phone, email_member
+from tests.support import Phone, email_member, every_stored_value
 
 
 @pytest.fixture
@@ -37,31 +37,13 @@ def volunteer(phone: Phone) -> Phone:
     return phone
 
 
-def every_text_value() -> list[str]:
-    """Every string stored in any text column of any table."""
-    db.session.commit()  # on SQLite, the session's transaction holds the lock this connection needs
-    values = []
-    with db.engine.connect() as connection:
-        for table in inspect(connection).get_table_names():
-            columns = [
-                c["name"]
-                for c in inspect(connection).get_columns(table)
-                if isinstance(c["type"], String | Text)
-            ]
-            for column in columns:
-                values += [
-                    str(v) for (v,) in connection.execute(text(f'SELECT "{column}" FROM "{table}"')) if v
-                ]
-    return values
-
-
 def test_forget_removes_a_friend_and_every_trace_of_them(volunteer: Phone) -> None:
     reply = volunteer.reply_to("FORGET Maria")
     assert reply.startswith("Done. They're off your list") and "Maria" not in reply
     assert [f.name for f in db.session.scalars(select(Friend))] == ["Ruth"]
     assert db.session.scalars(select(ConversationReport)).all() == []
     assert db.session.scalars(select(FriendContactDigest)).all() == []
-    assert not [v for v in every_text_value() if "maria" in v.lower()]
+    assert not [v for v in every_stored_value() if "maria" in v.lower()]
     assert volunteer.reply_to("FRIENDS").startswith("Your people: Ruth")
 
 
@@ -99,7 +81,7 @@ def test_delete_erases_everything_but_a_digest_that_honours_the_opt_out(app: Fla
     assert person.name is None
     for model in (Friend, ConversationReport, FriendContactDigest):
         assert db.session.query(model).count() == 0
-    stored = every_text_value()
+    stored = every_stored_value()
     for secret in (
         volunteer.number,
         volunteer.number[2:],
@@ -181,7 +163,7 @@ def test_the_erasure_waits_for_the_confirmation_to_be_sent(volunteer: Phone) -> 
 )
 def test_a_contact_detail_in_any_text_is_stored_only_masked(volunteer: Phone, text: str) -> None:
     volunteer.send(text)
-    stored = every_text_value()
+    stored = every_stored_value()
     assert not [v for v in stored if "555-201-000" in v or "maria@example.org" in v]
     assert any("[contact]" in v for v in stored)
 
@@ -190,7 +172,7 @@ def test_forget_scrubs_first_name_mentions_of_a_full_name(volunteer: Phone) -> N
     volunteer.send("ADD Rosa Delgado, coworker")
     volunteer.send("talked to Rosa, she's open to it")
     volunteer.send("FORGET Rosa")
-    assert not [v for v in every_text_value() if "rosa" in v.lower()]
+    assert not [v for v in every_stored_value() if "rosa" in v.lower()]
     assert {f.name for f in db.session.scalars(select(Friend))} == {"Maria", "Ruth"}
 
 
@@ -210,4 +192,4 @@ def test_an_erased_person_who_writes_while_still_opted_out_is_erased_again(volun
     assert volunteer.send("who is this?") == []
     address = db.session.scalars(select(Address)).one()
     assert address.value.startswith("hmac:")
-    assert not [v for v in every_text_value() if volunteer.number in v]
+    assert not [v for v in every_stored_value() if volunteer.number in v]

@@ -5,7 +5,7 @@ time step of the last code they used (`totp_last_step`, so a code is good once),
 of their unused recovery codes (`recovery_codes`); each organization a switch that requires two-
 factor sign-in of its admins (`require_admin_two_factor`, off).
 
-Revision ID: 0013_b_totp
+Revision ID: 0013_organizer_two_factor
 Revises: 0012_email_signup_person
 Create Date: 2026-11-29 07:30:00.000000
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0013_b_totp"
+revision: str = "0013_organizer_two_factor"
 down_revision: str | Sequence[str] | None = "0012_email_signup_person"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
