@@ -119,6 +119,12 @@ def load_organizer(session_id: str) -> SignedIn | None:
     return SignedIn(organizer, organization)
 
 
+def current_organization() -> Organization:
+    """The signed-in organizer's organization: a console page acts on it and on nothing else,
+    so another organization's records are as missing as records that never were."""
+    return current_user.organization or organizers.organization_of(current_user.organizer)
+
+
 def session_id(organizer: Organizer) -> str:
     """What a session stores to name its organizer (see load_organizer)."""
     return f"{organizer.id}:{organizer.session_version}"

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
 from gateway.extensions import QUEUES, db, queue, redis_client
-from gateway.models import Address, Base, Person
+from gateway.models import Address, Base, Organization, Person
 from gateway.models.base import ENCRYPTED_PREFIX
 from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
@@ -120,12 +120,13 @@ class Phone:
 PASSWORD = "correct horse battery staple"
 
 
-def organizer(role: str, email: str | None = None) -> str:
-    """A console account with this role (in the current app context); returns its email."""
+def organizer(role: str, email: str | None = None, org: Organization | None = None) -> str:
+    """A console account with this role (in the current app context), in `org` or the first
+    organization; returns its email."""
     from gateway.community import organization, organizers
 
     email = email or f"{role}@eastside.example.org"
-    organizers.create(organization.default(), email, PASSWORD, role)
+    organizers.create(org or organization.default(), email, PASSWORD, role)
     db.session.commit()
     return email
 
@@ -138,10 +139,11 @@ def csrf_token(client: FlaskClient, path: str = "/console/login") -> str:
     return match.group(1) or match.group(2)
 
 
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
-    """Sign in through the login form, as a person would."""
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **more: str) -> TestResponse:
+    """Sign in through the login form, as a person would (`more`: other fields of the form)."""
     return client.post(
-        "/console/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+        "/console/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client), **more},
     )
 
 

@@ -1,4 +1,5 @@
-"""The organization this deployment serves, and the prompt library it starts with."""
+"""The organizations an instance serves (the first is the deployment's own; `kindred org create`
+adds more, each texted at its own number), and the prompt library each starts with."""
 
 from __future__ import annotations
 
@@ -18,6 +19,50 @@ from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
 from gateway.models import Organization
 
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+
+
+class OrganizationError(ValueError):
+    """An organization that cannot be made as asked (the message says why)."""
+
+
+def by_slug(slug: str) -> Organization | None:
+    """The organization with this short name, if any."""
+    return db.session.scalar(select(Organization).where(Organization.slug == slug.strip().lower()))
+
+
+def several() -> bool:
+    """Whether this instance serves more than one organization."""
+    return len(db.session.scalars(select(Organization.id).limit(2)).all()) > 1
+
+
+def create(slug: str, name: str, phone: str, timezone: str, contact: str = "") -> Organization:
+    """A new organization with the starter prompt library (the caller audits and commits).
+    `phone` is the number its volunteers text, in E.164 (or "" to set it later): texts are told
+    apart by the number they were sent to, so no two organizations may share one."""
+    slug = slug.strip().lower()
+    if not SLUG.fullmatch(slug):
+        raise OrganizationError("the slug is 1 to 64 lower-case letters, digits and dashes, like eastside")
+    if by_slug(slug) is not None:
+        raise OrganizationError(f"there is an organization {slug!r} already")
+    shown = display_number(phone)
+    if shown and db.session.scalar(select(Organization.id).where(Organization.phone == shown)):
+        raise OrganizationError(f"another organization is texted at {shown}; each needs its own number")
+    try:
+        checked = {field: SETTINGS[field](value) for field, value in (("name", name), ("contact", contact))}
+        checked["timezone"] = _timezone(timezone)
+    except SettingsError as exc:
+        raise OrganizationError(str(exc)) from None
+    return _add(slug=slug, phone=shown, **checked)
+
+
+def _add(**fields: Any) -> Organization:
+    org = Organization(interests=list(DEFAULT_INTERESTS), **fields)
+    db.session.add(org)
+    db.session.flush()
+    prompts.seed(org)
+    return org
+
 
 def default() -> Organization:
     """The deployment's organization, created with the starter prompt library on first use."""
@@ -29,17 +74,13 @@ def default() -> Organization:
     sender = SIMULATOR_NUMBER if simulated else config["TWILIO_FROM_NUMBER"]
     try:
         with db.session.begin_nested():
-            org = Organization(
+            org = _add(
                 slug=re.sub(r"[^a-z0-9]+", "-", config["ORGANIZATION_NAME"].lower()).strip("-") or "kindred",
                 name=config["ORGANIZATION_NAME"],
                 contact=config["ORGANIZATION_CONTACT"],
-                interests=list(DEFAULT_INTERESTS),
                 timezone=config["DEFAULT_TIMEZONE"],
                 phone=display_number(sender),
             )
-            db.session.add(org)
-            db.session.flush()
-            prompts.seed(org)
     except IntegrityError:
         org = db.session.scalars(select(Organization).order_by(Organization.id).limit(1)).one()
     return org

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -21,6 +22,7 @@ import pyotp
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from gateway.community import organization
 from gateway.extensions import db
 from gateway.models import Invitation, Organization, Organizer
 
@@ -91,9 +93,46 @@ def authenticate(org: Organization, email: str, password: str, now: datetime) ->
     return organizer
 
 
-def invite(org: Organization, email: str, role: str, by: Organizer, now: datetime) -> str:
-    """Make a one-time invitation for `email` to join as `role`; returns its secret token (only
-    its digest is stored, so the link can be shown once)."""
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in attempt's outcome: the organization it was for (whose audit log records it)
+    and the organizer signed in, or None. `ambiguous`: the password opens accounts with this
+    email in more than one organization, so the organization must be named."""
+
+    org: Organization
+    organizer: Organizer | None
+    ambiguous: bool = False
+
+
+def sign_in(slug: str, email: str, password: str, now: datetime) -> SignIn:
+    """Sign in to the organization named by `slug` or, with none named, to the one whose
+    account with this email the password opens (an email is unique within an organization
+    only, so two organizations may each have an organizer with it)."""
+    if slug.strip():
+        named = organization.by_slug(slug)
+        if named is None:
+            check_password_hash(_NOBODY, password)  # as long as a wrong password takes
+            return SignIn(organization.default(), None)
+        return SignIn(named, authenticate(named, email, password, now))
+    accounts = db.session.scalars(
+        select(Organizer)
+        .where(func.lower(Organizer.email) == normalize_email(email))
+        .order_by(Organizer.organization_id)
+    ).all()
+    if len(accounts) < 2:
+        org = organization_of(accounts[0]) if accounts else organization.default()
+        return SignIn(org, authenticate(org, email, password, now))
+    opened = [a for a in accounts if check_password_hash(a.password_hash, password) and a.active]
+    if len(opened) != 1:
+        return SignIn(organization_of(accounts[0]), None, ambiguous=len(opened) > 1)
+    opened[0].last_login_at = now
+    return SignIn(organization_of(opened[0]), opened[0])
+
+
+def invite(org: Organization, email: str, role: str, by: Organizer | None, now: datetime) -> str:
+    """Make a one-time invitation for `email` to join the organization as `role` (`by` is None
+    from the command line); returns its secret token (only its digest is stored, so the link
+    can be shown once)."""
     email = normalize_email(email)
     if role not in ROLES:
         raise OrganizerError(f"role must be one of {', '.join(ROLES)}")
@@ -108,7 +147,7 @@ def invite(org: Organization, email: str, role: str, by: Organizer, now: datetim
             email=email,
             role=role,
             token_digest=_digest(token),
-            invited_by_id=by.id,
+            invited_by_id=by.id if by else None,
             expires_at=now + INVITATION_LIFETIME,
         )
     )
@@ -125,7 +164,8 @@ def open_invitation(token: str, now: datetime) -> Invitation | None:
 
 
 def accept(invitation: Invitation, password: str, name: str, now: datetime) -> Organizer:
-    """Create the invited organizer and spend the invitation (the caller commits)."""
+    """Create the invited organizer in the invitation's organization and spend the invitation
+    (the caller commits)."""
     org = db.session.get(Organization, invitation.organization_id)
     assert org is not None
     organizer = create(org, invitation.email, password, invitation.role, name)

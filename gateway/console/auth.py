@@ -18,7 +18,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from gateway import clock
-from gateway.access import limiter, needs, start_session
+from gateway.access import current_organization, limiter, needs, start_session
 from gateway.community import audit, organization, organizers
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
@@ -39,6 +39,13 @@ PENDING = "two_factor_pending"  # the session key of a sign-in waiting for its c
 class LoginForm(ConsoleForm):
     email = EmailField("Email", filters=[no_nul], validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", filters=[no_nul], validators=[DataRequired(), Length(max=1024)])
+    # Asked only when the instance serves several organizations, and needed only when the email
+    # has an account in more than one of them.
+    organization = StringField(
+        "Organization (its short name; needed if your email has accounts in several)",
+        filters=[no_nul],
+        validators=[Length(max=64)],
+    )
 
 
 class AcceptForm(ConsoleForm):
@@ -104,11 +111,17 @@ def lockout_audited(scope: str) -> Callable[[RequestLimit], None]:
 )
 def login() -> ResponseReturnValue:
     form = LoginForm()
+    if not organization.several():
+        del form.organization
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("console.dashboard"))
     if form.validate_on_submit():
-        org = organization.default()
-        organizer = organizers.authenticate(org, form.email.data or "", form.password.data or "", clock.now())
+        slug = (form.organization.data or "") if "organization" in form else ""
+        attempt = organizers.sign_in(slug, form.email.data or "", form.password.data or "", clock.now())
+        org, organizer = attempt.org, attempt.organizer
+        if attempt.ambiguous:
+            flash("That email has accounts in more than one organization: name yours as well.", "error")
+            return render_template("console/login.html", form=form), 400
         if organizer is None:
             audit.record(org, "login_failed", ip=request.remote_addr or "", actor=form.email.data or "")
             db.session.commit()
@@ -203,7 +216,7 @@ def login_code() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     organizer = current_user.organizer
     organizers.end_sessions(organizer)  # a copied cookie must not outlive signing out
-    audit.record(organization.default(), "logout", organizer, ip=request.remote_addr or "")
+    audit.record(current_organization(), "logout", organizer, ip=request.remote_addr or "")
     db.session.commit()
     logout_user()
     flash("You're signed out.", "info")
@@ -223,7 +236,7 @@ def accept_invitation() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             organizer = organizers.accept(invitation, form.password.data or "", form.name.data or "", now)
-            org = organization.default()
+            org = organizers.organization_of(organizer)
             audit.record(
                 org, "invitation_accepted", organizer, ip=request.remote_addr or "", role=organizer.role
             )

@@ -14,8 +14,8 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from gateway import clock
-from gateway.access import needs
-from gateway.community import audit, ledger, organization
+from gateway.access import current_organization, needs
+from gateway.community import audit, ledger
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
 from gateway.delivery.addresses import redact
@@ -47,7 +47,7 @@ def consent() -> ResponseReturnValue:
 @bp.post("/consent/opt-out")
 @needs("admin")
 def consent_opt_out() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = OptOutForm()
     value = ledger.normalize(form.address.data or "")
     if not form.validate_on_submit() or value is None:
@@ -76,7 +76,7 @@ def consent_opt_out() -> ResponseReturnValue:
 
 
 def _page(raw: str, opt_out: OptOutForm | None = None, status: int = 200) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     lookup = LookupForm(formdata=None, address=raw)
     raw = raw.replace("\x00", "")  # no address has one, and PostgreSQL cannot compare one
     value = ledger.normalize(raw) if raw.strip() else None

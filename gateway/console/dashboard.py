@@ -18,8 +18,7 @@ from sqlalchemy import ColumnElement, Integer, Select, cast, func, select, true
 
 from flows.events import STAGES
 from gateway import clock
-from gateway.access import needs
-from gateway.community import organization
+from gateway.access import current_organization, needs
 from gateway.community.inbox import open_count
 from gateway.console import bp
 from gateway.delivery.addresses import redact
@@ -82,7 +81,7 @@ class Retention:
 @bp.get("/")
 @needs("viewer")
 def dashboard() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     now = clock.now()
     week_ago = now - timedelta(days=7)
     weeks = conversations_by_week(org, now)

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import StringField
 
-from gateway.access import needs
-from gateway.community import organization, privacy
+from gateway.access import current_organization, needs
+from gateway.community import privacy
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
 from gateway.extensions import db
@@ -26,7 +26,7 @@ class EraseForm(ConsoleForm):
 @bp.post("/volunteers/<id:id>/erase")
 @needs("admin")
 def erase_volunteer(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     person = db.session.scalar(
         select(Person).where(
             Person.id == id, Person.organization_id == org.id, Person.volunteer_since.is_not(None)

@@ -17,8 +17,8 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from gateway import clock
-from gateway.access import needs
-from gateway.community import audit, organization
+from gateway.access import current_organization, needs
+from gateway.community import audit
 from gateway.community import events as service
 from gateway.community.events import EventDraft, EventError
 from gateway.console import bp
@@ -99,14 +99,14 @@ def _events_page(org: Organization, form: EventForm, status: int = 200) -> Respo
 @bp.get("/events")
 @needs("viewer")
 def events() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     return _events_page(org, EventForm(formdata=None))
 
 
 @bp.post("/events")
 @needs("viewer", post="organizer")
 def create_event() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = EventForm()
     try:
         event = service.create(org, _draft(form, org), clock.now())
@@ -156,14 +156,14 @@ def _event_page(org: Organization, event: Event, form: EventForm, status: int = 
 @bp.get("/events/<id:id>")
 @needs("viewer")
 def event(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     return _event_page(org, _event(org, id), EventForm(formdata=None))
 
 
 @bp.post("/events/<id:id>")
 @needs("viewer", post="organizer")
 def edit_event(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     event = _event(org, id, lock=True)
     form = EventForm()
     try:
@@ -184,7 +184,7 @@ def edit_event(id: int) -> ResponseReturnValue:
 @bp.post("/events/<id:id>/review")
 @needs("viewer", post="organizer")
 def review_event(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     event = _event(org, id, lock=True)
     form = ReviewForm()
     decision = form.decision.data if form.validate_on_submit() else None

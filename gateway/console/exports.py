@@ -1,7 +1,7 @@
-"""Exports: the CSVs `kindred export` writes, downloaded from the console. Admins only: they
-hold people's phone numbers. Each download is in the audit log (who, which) before any row
-leaves, and is streamed, a batch of rows at a time, so a million rows start at once and never
-sit in memory whole."""
+"""Exports: the CSVs `kindred export` writes, downloaded from the console, each of the signed-in
+organizer's organization alone. Admins only: they hold people's phone numbers. Each download is
+in the audit log (who, which) before any row leaves, and is streamed, a batch of rows at a time,
+so a million rows start at once and never sit in memory whole."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from gateway import clock
-from gateway.access import needs
-from gateway.community import audit, exports, organization
+from gateway.access import current_organization, needs
+from gateway.community import audit, exports
 from gateway.console import bp
 from gateway.extensions import begin_reading, db
 
@@ -37,14 +37,13 @@ def export_download() -> ResponseReturnValue:
     kind = request.args.get("kind", "")
     if kind not in exports.EXPORTS:
         abort(404)
-    audit.record(
-        organization.default(), "export", current_user.organizer, ip=request.remote_addr or "", kind=kind
-    )
+    org = current_organization()
+    audit.record(org, "export", current_user.organizer, ip=request.remote_addr or "", kind=kind)
     db.session.commit()
     begin_reading()  # a long download must not hold up incoming texts
     filename = f"kindred-{kind}-{clock.now():%Y-%m-%d}.csv"
     return Response(
-        stream_with_context(exports.csv_chunks(kind)),
+        stream_with_context(exports.csv_chunks(org, kind)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

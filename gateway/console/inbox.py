@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Length
 from flows import abuse
 from flows.events import Consent
 from gateway import clock
-from gateway.access import needs
-from gateway.community import members, organization
+from gateway.access import current_organization, needs
+from gateway.community import members
 from gateway.community.inbox import (
     EMAIL_ANSWER_MAX,
     FILTERS,
@@ -68,7 +68,7 @@ class StatusForm(ConsoleForm):
 @bp.get("/inbox")
 @needs("viewer")
 def inbox() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     which = request.args.get("show", "open")
     if which not in FILTERS:
         which = "open"
@@ -93,7 +93,7 @@ def inbox() -> ResponseReturnValue:
 @bp.get("/inbox/<id:id>")
 @needs("viewer")
 def thread(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     item = _thread(org.id, id)
     if _flagged(item) and request.args.get("confirm") != "1":
         person = db.session.get(Person, item.person_id)
@@ -104,7 +104,7 @@ def thread(id: int) -> ResponseReturnValue:
 @bp.post("/inbox/<id:id>/answer")
 @needs("viewer", post="organizer")
 def answer_thread(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     item = _thread(org.id, id, lock=True)
     form = AnswerForm()
     if not form.validate_on_submit() or len(form.body.data or "") > answer_max(item):
@@ -145,7 +145,7 @@ def answer_thread(id: int) -> ResponseReturnValue:
 @needs("viewer", post="organizer")
 def unmatched_done(id: int) -> ResponseReturnValue:
     """An organizer has read an unmatched email: it leaves the list."""
-    org = organization.default()
+    org = current_organization()
     message = unmatched_message(org, id)
     if message is None:
         abort(404, description="no such unmatched email")
@@ -194,7 +194,7 @@ def _show(org: Organization, item: Thread, answer_form: AnswerForm, status: int 
 @bp.post("/inbox/<id:id>/assign")
 @needs("viewer", post="organizer")
 def assign_thread(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     item = _thread(org.id, id, lock=True)
     form = AssignForm()
     chosen = form.to.data or ""
@@ -222,7 +222,7 @@ def assign_thread(id: int) -> ResponseReturnValue:
 @bp.post("/inbox/<id:id>/status")
 @needs("viewer", post="organizer")
 def thread_status(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     item = _thread(org.id, id, lock=True)
     form = StatusForm()
     if not form.validate_on_submit():

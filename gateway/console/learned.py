@@ -10,8 +10,8 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from gateway import clock
-from gateway.access import needs
-from gateway.community import learning, organization
+from gateway.access import current_organization, needs
+from gateway.community import learning
 from gateway.console import bp
 
 
@@ -49,7 +49,7 @@ def grid(
 @bp.get("/learned")
 @needs("viewer")
 def learned() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     kind = request.args.get("period", "week")
     kind = kind if kind in learning.KINDS else "week"
     now = clock.now()

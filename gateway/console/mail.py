@@ -17,8 +17,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import HiddenField, StringField, TextAreaField
 
-from gateway.access import needs
-from gateway.community import mailings, organization, sending
+from gateway.access import current_organization, needs
+from gateway.community import mailings, sending
 from gateway.config import email_on
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
@@ -51,7 +51,7 @@ class ConfirmForm(ComposeForm):
 @bp.get("/mail")
 @needs("viewer")
 def mail_page() -> ResponseReturnValue:
-    return _mail_page(organization.default(), ComposeForm(formdata=None))
+    return _mail_page(current_organization(), ComposeForm(formdata=None))
 
 
 def _mail_page(
@@ -97,7 +97,7 @@ def _audience_text(args: dict[str, str]) -> str:
 def mail_preview() -> ResponseReturnValue:
     """The preview of what the compose form wrote, with the form to confirm it; or, asked to
     edit from a preview, the compose form again with what was written."""
-    org = organization.default()
+    org = current_organization()
     form = ComposeForm()
     chosen = _chosen()
     if not form.validate_on_submit():
@@ -148,7 +148,7 @@ def _previewed_at(raw: str | None) -> datetime | None:
 @bp.post("/mail")
 @needs("organizer")
 def mail_send() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = ConfirmForm()
     previewed_at = _previewed_at(form.previewed_at.data)
     if not form.validate_on_submit() or previewed_at is None:
@@ -196,7 +196,7 @@ def mail_send() -> ResponseReturnValue:
 @needs("viewer")
 def mailing_page(id: int) -> ResponseReturnValue:
     """One mailing: who it was for, who was left out then, where its emails are, and the email."""
-    org = organization.default()
+    org = current_organization()
     mailing = db.session.get(Mailing, id)
     if mailing is None or mailing.organization_id != org.id:
         abort(404, description="no such email")

@@ -20,8 +20,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, ScalarSelect, case, func, select
 from sqlalchemy.orm import aliased
 
-from gateway.access import needs
-from gateway.community import organization
+from gateway.access import current_organization, needs
 from gateway.console import bp
 from gateway.console.forms import whole_number
 from gateway.extensions import db
@@ -556,7 +555,7 @@ def read_people(org: Organization, limit: int, *where: ColumnElement[bool]) -> l
 @bp.get("/network")
 @needs("viewer")
 def network() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     team = request.args.get("team")
     if team is not None:
         return _team(org, team)

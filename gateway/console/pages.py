@@ -11,8 +11,8 @@ from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Length
 
 from gateway import clock
-from gateway.access import needs
-from gateway.community import audit, organization, organizers
+from gateway.access import current_organization, needs
+from gateway.community import audit, organizers
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
 from gateway.delivery.addresses import redact
@@ -30,7 +30,7 @@ class InviteForm(ConsoleForm):
 @bp.route("/organizers", methods=["GET", "POST"])
 @needs("admin")
 def organizers_page() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = InviteForm()
     link = None
     if form.validate_on_submit():
@@ -64,7 +64,7 @@ def organizers_page() -> ResponseReturnValue:
 @bp.get("/audit")
 @needs("admin")
 def audit_log() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     entries = db.session.scalars(
         select(AuditEntry)
         .where(AuditEntry.organization_id == org.id)

@@ -18,8 +18,8 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from flows import abuse, segments
 from flows import events as ev
 from flows.prompts import MAX_SEGMENTS
-from gateway.access import needs
-from gateway.community import audit, ideas, organization
+from gateway.access import current_organization, needs
+from gateway.community import audit, ideas
 from gateway.community import prompts as library
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
@@ -78,7 +78,7 @@ def preview_of(item: dict[str, Any]) -> Preview:
 @bp.get("/prompts")
 @needs("viewer")
 def prompts_page() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     rows = list(
         db.session.scalars(
             select(Prompt).where(Prompt.organization_id == org.id).order_by(Prompt.language, Prompt.key)
@@ -99,7 +99,7 @@ def prompts_page() -> ResponseReturnValue:
 @bp.post("/prompts")
 @needs("organizer")
 def create_prompt() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = PromptForm()
     if not form.validate_on_submit():
         return _edit_page(None, form, Preview(problem=_expired(form)), 400)
@@ -136,7 +136,7 @@ def preview_prompt() -> ResponseReturnValue:
 @bp.get("/prompts/<id:id>")
 @needs("viewer")
 def prompt_page(id: int) -> ResponseReturnValue:
-    prompt = _prompt(organization.default(), id)
+    prompt = _prompt(current_organization(), id)
     form = PromptForm(
         formdata=None,
         key=prompt.key,
@@ -152,7 +152,7 @@ def prompt_page(id: int) -> ResponseReturnValue:
 @bp.post("/prompts/<id:id>")
 @needs("viewer", post="organizer")
 def edit_prompt(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     prompt = _prompt(org, id, lock=True)
     form = PromptForm()
     if not form.validate_on_submit():
@@ -186,7 +186,7 @@ def restore_prompt(id: int) -> ResponseReturnValue:
 @bp.get("/prompts/ideas/<id:id>")
 @needs("viewer")
 def idea_page(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     idea = _idea(org, id)
     person = db.session.get(Person, idea.person_id)
     if abuse.flagged(idea.body) and request.args.get("confirm") != "1":
@@ -198,7 +198,7 @@ def idea_page(id: int) -> ResponseReturnValue:
 @bp.post("/prompts/ideas/<id:id>/adopt")
 @needs("organizer")
 def adopt_idea(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     idea = _idea(org, id, lock=True)
     person = db.session.get(Person, idea.person_id)
     form = PromptForm()
@@ -221,7 +221,7 @@ def adopt_idea(id: int) -> ResponseReturnValue:
 @bp.post("/prompts/ideas/<id:id>/dismiss")
 @needs("organizer")
 def dismiss_idea(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     idea = _idea(org, id, lock=True)
     form = ConsoleForm()
     if not form.validate_on_submit():
@@ -239,7 +239,7 @@ def dismiss_idea(id: int) -> ResponseReturnValue:
 
 
 def _set_active(id: int, active: bool) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     prompt = _prompt(org, id, lock=True)
     form = ConsoleForm()
     if not form.validate_on_submit():

@@ -21,8 +21,8 @@ from wtforms import HiddenField, StringField
 
 from flows.events import STAGES
 from gateway import clock
-from gateway.access import needs
-from gateway.community import organization, round_previews, rounds, sending
+from gateway.access import current_organization, needs
+from gateway.community import round_previews, rounds, sending
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul, whole_number
 from gateway.delivery.status import OUTBOX_REASONS
@@ -50,7 +50,7 @@ class ChangeForm(ConsoleForm):
 @bp.get("/rounds")
 @needs("viewer")
 def rounds_page() -> ResponseReturnValue:
-    return _rounds_page(organization.default(), chosen=request.args)
+    return _rounds_page(current_organization(), chosen=request.args)
 
 
 def _rounds_page(
@@ -81,7 +81,7 @@ def _audience_text(args: dict[str, str]) -> str:
 @needs("organizer")
 def round_preview() -> ResponseReturnValue:
     """Store a preview of the chosen audience for the worker to plan, and show its page."""
-    org = organization.default()
+    org = current_organization()
     if not ConsoleForm().validate_on_submit():
         return _rounds_page(org, "The form had expired; choose the audience again.", 400)
     try:
@@ -111,7 +111,7 @@ def _stored(org: Organization, preview_id: str) -> round_previews.Stored:
 def round_preview_page(id: str) -> ResponseReturnValue:
     """The preview's result, or, until the worker has planned it, a page saying it is counting
     that refreshes itself (htmx polls the same address; without JavaScript, a meta refresh)."""
-    org = organization.default()
+    org = current_organization()
     stored = _stored(org, id)
     polled = request.headers.get("HX-Request") == "true"
     if stored.state == round_previews.DONE and stored.result is not None:
@@ -146,7 +146,7 @@ def _preview_page(
 @bp.post("/rounds")
 @needs("organizer")
 def round_send() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _rounds_page(org, "The form had expired; nothing was sent. Preview the round again.", 400)
@@ -190,7 +190,7 @@ def round_send() -> ResponseReturnValue:
 
 def _round(id: int) -> PromptRound:
     prompt_round = db.session.get(PromptRound, id)
-    if prompt_round is None or prompt_round.organization_id != organization.default().id:
+    if prompt_round is None or prompt_round.organization_id != current_organization().id:
         abort(404, description="no such round")
     return prompt_round
 

@@ -15,7 +15,7 @@ from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from flows.events import STAGES
-from gateway.access import needs
+from gateway.access import current_organization, needs
 from gateway.community import audit, organization
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
@@ -81,7 +81,7 @@ def _values(form: SettingsForm) -> dict[str, Any]:
 @bp.route("/settings", methods=["GET", "POST"])
 @needs("admin")
 def settings() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     form = SettingsForm()
     if request.method == "GET":
         _fill(form, org)
@@ -127,5 +127,5 @@ def _require_admin_two_factor(org: Organization, wanted: bool) -> dict[str, Any]
 def stage_name(stage: str) -> str:
     """A ladder stage by the organization's name for it (Settings), read once a request."""
     if "stage_labels" not in g:
-        g.stage_labels = dict(organization.default().stage_labels or {})
+        g.stage_labels = dict(current_organization().stage_labels or {})
     return g.stage_labels.get(stage) or stage

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from wtforms import HiddenField
 
 from gateway import clock
-from gateway.access import needs
-from gateway.community import audit, organization, teams
+from gateway.access import current_organization, needs
+from gateway.community import audit, teams
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, whole_number
 from gateway.extensions import db
@@ -40,7 +40,7 @@ def _month_start(org: Organization, now: datetime) -> datetime:
 @bp.get("/teams")
 @needs("viewer")
 def teams_page() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     now = clock.now()
     return render_template("console/teams.html", rows=teams.overview(org, now, _month_start(org, now)))
 
@@ -55,7 +55,7 @@ def _team(org: Organization, id: int) -> Team:
 @bp.get("/teams/<id:id>")
 @needs("viewer")
 def team(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     return _team_page(org, _team(org, id))
 
 
@@ -80,7 +80,7 @@ def _team_page(org: Organization, team: Team, status: int = 200) -> ResponseRetu
 @bp.post("/teams/<id:id>/lead")
 @needs("viewer", post="organizer")
 def team_lead(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     team = _team(org, id)
     form = LeadForm()
     person_id = whole_number(form.person.data) if form.validate_on_submit() else None

@@ -18,8 +18,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from flows import abuse
 from flows.events import STAGES
 from gateway import clock
-from gateway.access import needs
-from gateway.community import organization
+from gateway.access import current_organization, needs
 from gateway.console import bp
 from gateway.console.forms import whole_number
 from gateway.delivery.addresses import redact
@@ -183,7 +182,7 @@ def _addresses(ids: list[int]) -> dict[int, tuple[str, bool]]:
 @bp.get("/volunteers")
 @needs("viewer")
 def volunteers() -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     filters = Filters.from_args(request.args)
     page = whole_number(request.args.get("page"), 1, limit=100_000) or 1
     rows, total = volunteer_page(org.id, filters, page)
@@ -217,7 +216,7 @@ class FriendRow:
 @bp.get("/volunteers/<id:id>")
 @needs("viewer")
 def volunteer(id: int) -> ResponseReturnValue:
-    org = organization.default()
+    org = current_organization()
     person = db.session.scalar(
         select(Person).where(
             Person.id == id, Person.organization_id == org.id, Person.volunteer_since.is_not(None)

@@ -17,8 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select
 
 from gateway import clock
-from gateway.access import check_access, needs
-from gateway.community import organization
+from gateway.access import check_access, current_organization, needs
 from gateway.community.inbox import reply_subject
 from gateway.delivery import mail_content
 from gateway.delivery.addresses import AddressError, normalize_contact, parse_phone
@@ -39,7 +38,7 @@ MAX_BODY = 1600
 @needs("organizer")
 def page() -> ResponseReturnValue:
     _phone_on()
-    org = organization.default()
+    org = current_organization()
     db.session.commit()
     return render_template("simulator.html", organization=org)
 
@@ -55,7 +54,7 @@ def send() -> ResponseReturnValue:
     phone = _phone(payload.get("phone"))
     body = payload["body"][:MAX_BODY]
     inbound = InboundSms("SIM" + uuid.uuid4().hex, phone, body, to_number=SIMULATOR_NUMBER)
-    receive_sms(organization.default(), inbound)
+    receive_sms(current_organization(), inbound)
     return jsonify(ok=True), 202
 
 
@@ -73,6 +72,7 @@ def thread() -> ResponseReturnValue:
         select(Message)
         .join(Address, Message.address_id == Address.id)
         .where(
+            Address.organization_id == current_organization().id,
             Address.channel == "sms",
             Address.value == phone,
             or_(Message.direction == "inbound", Message.status.in_(("sent", "delivered"))),
@@ -115,7 +115,7 @@ def _mailbox_on() -> None:
 def mailbox() -> ResponseReturnValue:
     """The member's mailbox: the email Kindred delivered to an address, and their replies."""
     _mailbox_on()
-    org = organization.default()
+    org = current_organization()
     db.session.commit()
     return render_template("simulator_mail.html", organization=org)
 
@@ -133,6 +133,7 @@ def mail_messages() -> ResponseReturnValue:
         select(Message)
         .join(Address, Message.address_id == Address.id)
         .where(
+            Address.organization_id == current_organization().id,
             Address.channel == "email",
             Address.value == email,
             or_(Message.direction == "inbound", Message.status.in_(("sent", "delivered"))),
@@ -159,6 +160,7 @@ def mail_reply() -> ResponseReturnValue:
     original = db.session.get(Message, message_id) if an_id else None
     if (
         original is None
+        or original.organization_id != current_organization().id
         or original.channel != "email"
         or original.direction != "outbound"
         or original.address.value != email
@@ -166,7 +168,7 @@ def mail_reply() -> ResponseReturnValue:
         abort(404, description="no email to that address has this id")
     mail = mail_content.compose(original)
     raw = _reply_mime(email, mail, payload["body"][:MAX_BODY])
-    receive_email(organization.default(), from_mime(raw, envelope_to=[mail.reply_to]))
+    receive_email(current_organization(), from_mime(raw, envelope_to=[mail.reply_to]))
     return jsonify(ok=True), 202
 
 

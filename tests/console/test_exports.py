@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from gateway.community import exports
+from gateway.community import exports, organization
 from gateway.delivery import consent
 from gateway.extensions import db
 from gateway.models import AuditEntry, ConversationReport
@@ -53,7 +53,7 @@ def test_rows_come_in_chunks_and_all_of_them_arrive(console: Flask, volunteer: P
                 )
             )  # fmt: skip
         db.session.commit()
-        chunks = list(exports.csv_chunks("reports", rows_per_chunk=2))
+        chunks = list(exports.csv_chunks(organization.default(), "reports", rows_per_chunk=2))
     assert chunks[0].splitlines()[0] == ",".join(exports.EXPORTS["reports"][0])
     assert len(chunks) == 4  # header + first row at once, then two at a time: 1, 2, 2
     assert sum(len(chunk.splitlines()) for chunk in chunks) == 1 + 5
