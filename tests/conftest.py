@@ -62,7 +62,9 @@ def app_config(database_url: str, redis_url: str, twilio_api_url: str, instance:
 
 
 def _migrated(database_url: str, instance: Path) -> None:
-    app = create_app({**LOCAL, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
+    app = create_app(
+        {**LOCAL, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
+    )
     with app.app_context():
         migrate.upgrade("head")
         db.engine.dispose()

@@ -45,6 +45,34 @@ def default() -> Organization:
     return org
 
 
+def for_number(number: str) -> Organization | None:
+    """The organization volunteers reach by texting `number` (E.164): the one whose number it
+    is, else the only one there is (created on first use, as by `default`); None when several
+    organizations share this deployment and none of them has this number."""
+    orgs = db.session.scalars(select(Organization).order_by(Organization.id)).all()
+    for org in orgs:
+        if _e164(org.phone) == number:
+            return org
+    return default() if len(orgs) <= 1 else None
+
+
+def numbers() -> set[str]:
+    """Every number of this deployment's, in E.164: TWILIO_FROM_NUMBER and each organization's."""
+    phones = [current_app.config["TWILIO_FROM_NUMBER"], *db.session.scalars(select(Organization.phone))]
+    return {number for number in map(_e164, phones) if number}
+
+
+def _e164(number: str) -> str | None:
+    """A number as stored (E.164 in the settings, "(415) 555-0100" on an organization) in E.164."""
+    if not number:
+        return None
+    try:
+        parsed = phonenumbers.parse(number, current_app.config["DEFAULT_REGION"])
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def learn_number(org: Organization, number: str | None) -> None:
     """Remember the number volunteers text, from a text that names it, if it is not known yet
     (a Messaging Service sends from a pool, and TWILIO_FROM_NUMBER may be unset), or if the

@@ -23,7 +23,12 @@ from tests.conftest import LOCAL, SECRET_KEY
 def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on an empty database (no migration has run)."""
     app = create_app(
-        {**LOCAL, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": empty_database_url, "INSTANCE_PATH": str(tmp_path)}
+        {
+            **LOCAL,
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     yield app
     with app.app_context():
