@@ -25,6 +25,7 @@ from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.twilio_sms import STATUS
 from gateway.extensions import db
 from gateway.models import Message
+from gateway.models.base import row_id
 from gateway.sms.inbound import InboundSms, receive_sms
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,10 @@ def status() -> Response:
 def _unrecorded_send(message_id: str, provider_id: str) -> Message | None:
     """The message our callback URL names, if its send was never recorded (recording failed
     after the provider took it): reconciled now, from this callback's MessageSid."""
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) < 19):
+    id_ = row_id(message_id)
+    if id_ is None:
         return None
-    message = db.session.scalar(select(Message).where(Message.id == int(message_id)).with_for_update())
+    message = db.session.scalar(select(Message).where(Message.id == id_).with_for_update())
     if message is None or message.direction != "outbound":
         return None
     if message.provider_id is not None:  # the worker recorded it meanwhile
