@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flows.events import DEFAULT_INTERESTS, STAGES
 from gateway.community import prompts
+from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
 from gateway.models import Organization
@@ -64,13 +65,10 @@ def numbers() -> set[str]:
 
 def _e164(number: str) -> str | None:
     """A number as stored (E.164 in the settings, "(415) 555-0100" on an organization) in E.164."""
-    if not number:
-        return None
     try:
-        parsed = phonenumbers.parse(number, current_app.config["DEFAULT_REGION"])
-    except phonenumbers.NumberParseException:
+        return parse_phone(number, current_app.config["DEFAULT_REGION"]) if number else None
+    except AddressError:
         return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def learn_number(org: Organization, number: str | None) -> None:
