@@ -184,7 +184,7 @@ def _validate_secret_key(key: str) -> None:
     ):
         raise ConfigError(
             f"SECRET_KEY is too weak (it needs {MIN_SECRET_KEY_LENGTH} or more random characters, "
-            f"not a placeholder): {how}. Changing it makes friends' digests unrecognisable."
+            f"not a placeholder): {how}, and change to it as README's Key rotation says."
         )
 
 

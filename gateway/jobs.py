@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import update_wrapper
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_sqlalchemy.session import Session as FlaskSession
 from redis.exceptions import RedisError
 from rq import Retry
