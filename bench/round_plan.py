@@ -74,7 +74,14 @@ def app_for(database_url: str, instance: str):  # type: ignore[no-untyped-def]
     from gateway import create_app
 
     return create_app(
-        {"SECRET_KEY": secrets.token_hex(16), "DATABASE_URL": database_url, "INSTANCE_PATH": instance}
+        {
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": instance,
+            "SMS_TRANSPORT": "simulator",
+            "EMAIL_TRANSPORT": "none",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        }
     )
 
 

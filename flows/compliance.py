@@ -1,10 +1,14 @@
 """Opt-out, opt-in and HELP: the carrier-required handling that runs before any other flow.
 
 A volunteer who asks to stop in any reasonable words gets exactly one confirmation and then
-silence; only HELP and a re-subscribe word get an answer after that.
+silence; only HELP and a re-subscribe word get an answer after that. Every opt-out is recorded,
+at once, however often it comes; the confirmation goes at most once per number in
+OPT_OUT_CONFIRMATION_EVERY, so STOP and START in turn never get a confirmation each.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flows import keywords, segments
 from flows.events import (
@@ -19,6 +23,7 @@ from flows.events import (
 from flows.messages import frequency, say
 
 HELP_SEGMENTS = 2  # what a HELP answer should cost at most, where the organization's line allows
+OPT_OUT_CONFIRMATION_EVERY = timedelta(minutes=10)
 
 
 def help_text(ctx: Context) -> str:
@@ -53,13 +58,17 @@ def handle(state: State, text: str, ctx: Context) -> Outcome | None:
     """
     reason = keywords.opt_out_reason(text)
     if reason is not None:
+        recorded = (RecordConsent("opt_out", reason),)
         if ctx.consent is Consent.OPTED_OUT:
-            return Outcome(state)
+            return Outcome(state, (), recorded)
+        confirmed = ctx.opt_out_confirmed_at
+        if confirmed is not None and ctx.now - confirmed < OPT_OUT_CONFIRMATION_EVERY:
+            return Outcome(State("opted_out", state.data), (), recorded)
         confirmation = Reply(
             say(ctx.language, "compliance.opted_out", organization=ctx.organization.name),
             ReplyKind.OPT_OUT_CONFIRMATION,
         )
-        return Outcome(State("opted_out", state.data), (confirmation,), (RecordConsent("opt_out", reason),))
+        return Outcome(State("opted_out", state.data), (confirmation,), recorded)
     if keywords.is_help(text):
         return Outcome(state, (Reply(help_text(ctx), ReplyKind.HELP),))
     if ctx.consent is Consent.OPTED_OUT and keywords.is_opt_in(text):

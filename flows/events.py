@@ -162,6 +162,7 @@ class Context:
     notices: tuple[Notice, ...] = ()  # news from the organizers not yet told (see flows/notices.py)
     emails: tuple[EmailView, ...] = ()  # the volunteer's own email addresses (EMAIL, MYDATA)
     email_on: bool = True  # whether this deployment sends email at all (EMAIL)
+    opt_out_confirmed_at: datetime | None = None  # when an opt-out was last confirmed to this number
 
     @property
     def local_now(self) -> datetime:

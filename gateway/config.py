@@ -110,13 +110,13 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         REDIS_URL=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         SECRET_KEY=get("SECRET_KEY"),
         PUBLIC_BASE_URL=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        SMS_TRANSPORT=get("SMS_TRANSPORT", "simulator").lower(),
+        SMS_TRANSPORT=get("SMS_TRANSPORT").lower(),
         TWILIO_ACCOUNT_SID=get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=get("TWILIO_AUTH_TOKEN"),
         TWILIO_FROM_NUMBER=get("TWILIO_FROM_NUMBER"),
         TWILIO_MESSAGING_SERVICE_SID=get("TWILIO_MESSAGING_SERVICE_SID"),
         TWILIO_API_BASE_URL=get("TWILIO_API_BASE_URL").rstrip("/"),
-        EMAIL_TRANSPORT=get("EMAIL_TRANSPORT", "none").lower(),
+        EMAIL_TRANSPORT=get("EMAIL_TRANSPORT").lower(),
         SENDGRID_API_KEY=get("SENDGRID_API_KEY"),
         SENDGRID_API_BASE_URL=get("SENDGRID_API_BASE_URL").rstrip("/"),
         SENDGRID_EVENT_PUBLIC_KEY=get("SENDGRID_EVENT_PUBLIC_KEY"),
@@ -143,35 +143,69 @@ def _count(name: str, raw: str) -> int:
 
 
 def _validate(s: Settings) -> None:
-    if not s.SECRET_KEY:
-        raise ConfigError(
-            "SECRET_KEY is not set: set it to a long random string (it also keys friend digests)"
-        )
-    if s.SMS_TRANSPORT not in SMS_TRANSPORTS:
-        raise ConfigError(
-            f"SMS_TRANSPORT must be one of {', '.join(SMS_TRANSPORTS)}, not {s.SMS_TRANSPORT!r}"
-        )
-    if s.EMAIL_TRANSPORT not in EMAIL_TRANSPORTS:
-        raise ConfigError(
-            f"EMAIL_TRANSPORT must be one of {', '.join(EMAIL_TRANSPORTS)}, not {s.EMAIL_TRANSPORT!r}"
-        )
+    _validate_secret_key(s.SECRET_KEY)
+    # No default transport: a deployment that forgot to choose must not serve the simulator.
+    for name, choices in (("SMS_TRANSPORT", SMS_TRANSPORTS), ("EMAIL_TRANSPORT", EMAIL_TRANSPORTS)):
+        value = getattr(s, name)
+        if value not in choices:
+            given = f"not {value!r}" if value else "and it is not set"
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, {given}")
     for name in ("PUBLIC_BASE_URL", "TWILIO_API_BASE_URL", "SENDGRID_API_BASE_URL"):
         value = getattr(s, name)
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+    simulated = [n for n in ("SMS_TRANSPORT", "EMAIL_TRANSPORT") if getattr(s, n) == "simulator"]
+    if simulated and urlsplit(s.PUBLIC_BASE_URL).hostname not in LOCAL_HOSTS:
+        raise ConfigError(
+            f"{simulated[0]}=simulator is for a machine of your own, but PUBLIC_BASE_URL is "
+            f"{s.PUBLIC_BASE_URL!r}: choose a real transport, or serve on http://127.0.0.1"
+        )
     try:
         ZoneInfo(s.DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"DEFAULT_TIMEZONE must be an IANA time zone, not {s.DEFAULT_TIMEZONE!r}") from exc
     if urlsplit(s.REDIS_URL).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {s.REDIS_URL!r}")
-    if s.SMS_TRANSPORT == "twilio":
-        missing = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(s, n)]
-        if not (s.TWILIO_FROM_NUMBER or s.TWILIO_MESSAGING_SERVICE_SID):
-            missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
-        if missing:
-            raise ConfigError(f"SMS_TRANSPORT=twilio needs {', '.join(missing)}")
+    _validate_twilio(s)
     _validate_email(s)
+
+
+def _validate_secret_key(key: str) -> None:
+    """SECRET_KEY signs sessions and keys friends' digests: a guessable one gives both away."""
+    how = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+    if not key:
+        raise ConfigError(f"SECRET_KEY is not set: {how}")
+    folded = re.sub(r"[^a-z0-9]", "", key.lower())
+    if (
+        len(key) < MIN_SECRET_KEY_LENGTH
+        or len(set(key)) < MIN_SECRET_KEY_VARIETY
+        or _REPEATED.fullmatch(key)
+        or any(word in folded for word in PLACEHOLDER_WORDS)
+    ):
+        raise ConfigError(
+            f"SECRET_KEY is too weak (it needs {MIN_SECRET_KEY_LENGTH} or more random characters, "
+            f"not a placeholder): {how}, and change to it as README's Key rotation says."
+        )
+
+
+def _validate_twilio(s: Settings) -> None:
+    """Sending through Twilio needs the account, its auth token (which also verifies every
+    webhook) and a sender."""
+    if s.TWILIO_ACCOUNT_SID and not _ACCOUNT_SID.match(s.TWILIO_ACCOUNT_SID):
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID must be your Account SID as the Twilio console shows it "
+            f"(AC and 32 hex digits), not {s.TWILIO_ACCOUNT_SID!r}"
+        )
+    if s.SMS_TRANSPORT != "twilio":
+        return
+    missing = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(s, n)]
+    if not (s.TWILIO_FROM_NUMBER or s.TWILIO_MESSAGING_SERVICE_SID):
+        missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+    if missing:
+        raise ConfigError(
+            f"SMS_TRANSPORT=twilio needs {', '.join(missing)} (the Account SID and auth token are "
+            "on the Twilio console's front page; the number under Phone Numbers)"
+        )
 
 
 def _validate_email(s: Settings) -> None:
@@ -198,6 +232,15 @@ def _validate_email(s: Settings) -> None:
         raise ConfigError(f"EMAIL_FROM must be an email address, not {s.EMAIL_FROM!r}")
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_VARIETY = 9  # distinct characters; 32 random hex digits have fewer once in 300,000
+PLACEHOLDER_WORDS = (
+    "changeme", "secret", "password", "passwd", "insecure", "replace", "example", "default",
+    "placeholder",
+)  # fmt: skip
+_REPEATED = re.compile(r"(.+?)\1+", re.DOTALL)
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 

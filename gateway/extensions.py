@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from rq import Queue
 
@@ -22,6 +26,11 @@ QUEUES = (OUTBOX_QUEUE, MAINTENANCE_QUEUE, ROUNDS_QUEUE)
 # retried: a webhook must answer Twilio within its 15 s even when Redis hangs, and whatever
 # could not be queued is queued by the sweeper later.
 REDIS_TIMEOUT = 0.5
+# After Redis times out (hung, not down: waiting again would cost as much), the webhooks' calls
+# skip it this long: the hand-off to the queue (the sweeper queues what it leaves) and the
+# flood counter (texts are answered as usual).
+REDIS_PAUSE = timedelta(seconds=10)
+_PAUSED_UNTIL = "kindred.redis_paused_until"
 
 
 # Execution option of a transaction that only reads (see begin_reading).
@@ -52,6 +61,17 @@ def init_app(app: Flask) -> None:
 def redis_client() -> Redis:
     """The app's Redis connection."""
     return current_app.extensions["kindred.redis"]
+
+
+def redis_paused() -> bool:
+    """Whether Redis timed out lately, so a call that can do without it should not wait on it."""
+    return time.monotonic() < current_app.extensions.get(_PAUSED_UNTIL, 0.0)
+
+
+def pause_redis(exc: Exception) -> None:
+    """Note a failed Redis call: a timeout pauses calls to it for REDIS_PAUSE."""
+    if isinstance(exc, RedisTimeoutError):
+        current_app.extensions[_PAUSED_UNTIL] = time.monotonic() + REDIS_PAUSE.total_seconds()
 
 
 def worker_redis() -> Redis:

@@ -10,7 +10,6 @@ gateway.delivery.handoff, and :func:`hand_off` queues what a transaction noted o
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,6 @@ from typing import Any
 from flask import Flask, current_app
 from flask_sqlalchemy.session import Session as FlaskSession
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Retry
 from rq.job import Job, JobStatus
 from sqlalchemy import event
@@ -30,7 +28,15 @@ from gateway import clock
 from gateway.community import privacy, round_previews, rounds
 from gateway.delivery import addresses, handoff, outbox
 from gateway.delivery import status as delivery_status
-from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, ROUNDS_QUEUE, db, queue
+from gateway.extensions import (
+    MAINTENANCE_QUEUE,
+    OUTBOX_QUEUE,
+    ROUNDS_QUEUE,
+    db,
+    pause_redis,
+    queue,
+    redis_paused,
+)
 from gateway.sms import scheduled
 
 log = logging.getLogger(__name__)
@@ -38,9 +44,6 @@ SWEEP_EVERY = timedelta(minutes=1)
 SWEEP_JOB_ID = "kindred-sweep-outbox"
 ROUND_JOB_ID = "kindred-round-{}"
 _PENDING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
-# After Redis times out, hand-offs skip it this long (the sweeper queues what they leave).
-QUEUE_PAUSE = timedelta(seconds=10)
-_PAUSED_UNTIL = "kindred.queue_paused_until"
 
 
 @dataclass
@@ -203,8 +206,7 @@ def hand_off(session: Session) -> None:
     noted = handoff.take(session)
     if not noted:
         return
-    paused_until = current_app.extensions.get(_PAUSED_UNTIL, 0.0)
-    if time.monotonic() < paused_until:
+    if redis_paused():
         log.info("jobs: queue paused after a Redis failure; the sweeper will queue %s job(s)", len(noted))
         return
     for item in noted:
@@ -216,8 +218,7 @@ def hand_off(session: Session) -> None:
             else:
                 spec.enqueue_at(item.at, item.row_id, job_id=job_id)
         except (RedisError, OSError) as exc:
-            if isinstance(exc, RedisTimeoutError):  # hung, not down: waiting again would cost as much
-                current_app.extensions[_PAUSED_UNTIL] = time.monotonic() + QUEUE_PAUSE.total_seconds()
+            pause_redis(exc)
             log.warning("jobs: could not queue %s %s; the sweeper will", item.job, item.row_id, exc_info=True)
             return
 

@@ -21,10 +21,12 @@ from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, SettableClock, Worker
 
 PUBLIC_BASE_URL = "https://kindred.example.org"
-SECRET_KEY = "test-secret-key"
+SECRET_KEY = "kG3v9QeJ2mWtZ8rLx5bN7pHc4yDf6sAu1oEi0TqVwRj"  # strong, as production needs
 INBOUND_EMAIL_DOMAIN = "reply.eastside.example.org"
 SENDGRID_INBOUND_SECRET = "inbound-parse-secret"
 ORGANIZATION_POSTAL_ADDRESS = "Eastside Neighbors, 100 Main St, Springfield, IL 62701"
+# The least an app needs that sends nothing (migrations, the CLI's tests).
+LOCAL = {"SMS_TRANSPORT": "simulator", "EMAIL_TRANSPORT": "none", "PUBLIC_BASE_URL": "http://127.0.0.1:5000"}
 
 
 def email_config(sendgrid_api_url: str, event_public_key: str) -> dict[str, str]:
@@ -52,6 +54,7 @@ def app_config(database_url: str, redis_url: str, twilio_api_url: str, instance:
         "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_API_BASE_URL": twilio_api_url,
+        "EMAIL_TRANSPORT": "none",
         "ORGANIZATION_NAME": "Eastside Neighbors",
         "ORGANIZATION_CONTACT": "organizers@eastside.example.org",
         "INSTANCE_PATH": str(instance),
@@ -59,7 +62,9 @@ def app_config(database_url: str, redis_url: str, twilio_api_url: str, instance:
 
 
 def _migrated(database_url: str, instance: Path) -> None:
-    app = create_app({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
+    app = create_app(
+        {**LOCAL, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
+    )
     with app.app_context():
         migrate.upgrade("head")
         db.engine.dispose()

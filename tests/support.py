@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from gateway.extensions import QUEUES, db, queue, redis_client
 from gateway.models import Address, Base, Organization, Person
 from gateway.models.base import ENCRYPTED_PREFIX
-from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
+from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
 
 PUBLIC_BASE_URL = "https://kindred.example.org"
@@ -25,9 +25,16 @@ KINDRED_NUMBER = "+15005550006"
 
 
 def signed_post(
-    client: FlaskClient, path: str, form: dict[str, str], token: str = TWILIO_AUTH_TOKEN
+    client: FlaskClient,
+    path: str,
+    form: dict[str, str],
+    token: str = TWILIO_AUTH_TOKEN,
+    account: str | None = TWILIO_ACCOUNT_SID,
 ) -> TestResponse:
-    """POST a form to the app as Twilio would, signed for PUBLIC_BASE_URL + path."""
+    """POST a form to the app as Twilio would, signed for PUBLIC_BASE_URL + path; the form
+    names our account unless it names one itself (or `account` is None)."""
+    if account is not None:
+        form = {"AccountSid": account, **form}
     signature = twilio_signature(PUBLIC_BASE_URL + path, form, token)
     return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 

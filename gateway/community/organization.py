@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flows.events import DEFAULT_INTERESTS, STAGES
 from gateway.community import prompts
+from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
 from gateway.models import Organization
@@ -84,6 +85,31 @@ def default() -> Organization:
     except IntegrityError:
         org = db.session.scalars(select(Organization).order_by(Organization.id).limit(1)).one()
     return org
+
+
+def for_number(number: str) -> Organization | None:
+    """The organization volunteers reach by texting `number` (E.164): the one whose number it
+    is, else the only one there is (created on first use, as by `default`); None when several
+    organizations share this deployment and none of them has this number."""
+    orgs = db.session.scalars(select(Organization).order_by(Organization.id)).all()
+    for org in orgs:
+        if _e164(org.phone) == number:
+            return org
+    return default() if len(orgs) <= 1 else None
+
+
+def numbers() -> set[str]:
+    """Every number of this deployment's, in E.164: TWILIO_FROM_NUMBER and each organization's."""
+    phones = [current_app.config["TWILIO_FROM_NUMBER"], *db.session.scalars(select(Organization.phone))]
+    return {number for number in map(_e164, phones) if number}
+
+
+def _e164(number: str) -> str | None:
+    """A number as stored (E.164 in the settings, "(415) 555-0100" on an organization) in E.164."""
+    try:
+        return parse_phone(number, current_app.config["DEFAULT_REGION"]) if number else None
+    except AddressError:
+        return None
 
 
 def learn_number(org: Organization, number: str | None) -> None:

@@ -27,8 +27,10 @@ from sqlalchemy.orm import selectinload
 from gateway.delivery import consent, outbox
 from gateway.delivery.addresses import redact
 from gateway.delivery.status import record_status
+from gateway.delivery.text import storable
 from gateway.extensions import db
 from gateway.models import Address, Message, ProviderEvent
+from gateway.models.base import row_id
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -120,18 +122,18 @@ def parse(raw: object) -> EmailEvent | None:
         kind=kind.lower(),
         email=email.strip().lower(),
         provider_id=sg_message_id.split(".", 1)[0][:64] or None,
-        message_id=int(custom) if custom.isascii() and custom.isdigit() and len(custom) < 19 else None,
+        message_id=row_id(custom),
         reason=_text(raw, "reason")[:200],
         smtp_status=_text(raw, "status"),
         bounce_type=_text(raw, "type").lower(),
-        asm_group_id=str(raw.get("asm_group_id") or "")[:20],
+        asm_group_id=storable(str(raw.get("asm_group_id") or ""))[:20],
     )
 
 
 def _text(raw: Mapping[str, Any], name: str) -> str:
-    """A string field, without NULs (PostgreSQL stores no text with one); "" if not a string."""
+    """A string field, as the database can store it; "" if not a string."""
     value = raw.get(name)
-    return value.replace("\x00", "") if isinstance(value, str) else ""
+    return storable(value) if isinstance(value, str) else ""
 
 
 def meaning(event: EmailEvent) -> Meaning | None:

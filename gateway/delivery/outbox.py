@@ -183,6 +183,19 @@ def blocked_reason(message: Message) -> str | None:
     return None
 
 
+def last_queued(address: Address, reason: str) -> datetime | None:
+    """When a message for `reason` to `address` was last put in the outbox, if ever."""
+    return db.session.scalar(
+        select(func.max(MessageStatusEvent.at))
+        .join(Message, MessageStatusEvent.message_id == Message.id)
+        .where(
+            Message.address_id == address.id,
+            Message.reason == reason,
+            MessageStatusEvent.status == "queued",
+        )
+    )
+
+
 def _replies_sent_recently(message: Message) -> int:
     since = clock.now() - REPLY_WINDOW
     return db.session.scalar(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from gateway import clock
 from gateway.community import inbox
 from gateway.delivery import consent, mail_content, mail_tokens
 from gateway.delivery.addresses import VALUE_MAX, AddressError, find_or_add, redact
+from gateway.delivery.text import storable
 from gateway.email.message import InboundEmail, attachment_lines
 from gateway.email.visible import visible_text
 from gateway.extensions import db
@@ -56,6 +57,8 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
         raise InboundEmailError(
             f"the email has no From address (one over {VALUE_MAX} characters is no address)"
         )
+    # Headers can carry what no column holds: a NUL, or bytes that were no text at all.
+    mail = replace(mail, subject=storable(mail.subject), header_id=storable(mail.header_id or "") or None)
     key = provider_key(mail)
     if db.session.scalar(select(Message.id).where(Message.provider_id == key)):
         return

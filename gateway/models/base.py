@@ -16,6 +16,16 @@ from gateway import keys
 
 log = logging.getLogger(__name__)
 
+MAX_ROW_ID = 2**31 - 1  # the largest id an INTEGER primary key holds on PostgreSQL
+
+
+def row_id(raw: str) -> int | None:
+    """A row id given as text (in a URL, a provider's callback), or None if it can be no id:
+    not plain digits, or past what the column holds (PostgreSQL refuses to compare with that)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ROW_ID))):
+        return None
+    return int(raw) if 0 < int(raw) <= MAX_ROW_ID else None
+
 
 def utcnow() -> datetime:
     """Now, in UTC."""

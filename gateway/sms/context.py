@@ -15,7 +15,7 @@ from gateway.community import events, ideas, members, teams
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
 from gateway.config import email_on
-from gateway.delivery import consent
+from gateway.delivery import consent, outbox
 from gateway.delivery.addresses import timezone_for_zip
 from gateway.extensions import db
 from gateway.models import Address, ConversationReport, Friend, Organization, Person, PromptUse
@@ -69,6 +69,7 @@ def context(
         notices=(*teams.notices(person), *events.notices(person), *ideas.notices(person)) if text else (),
         emails=members.emails_of(person),
         email_on=email_on(current_app.config),
+        opt_out_confirmed_at=outbox.last_queued(address, str(ev.ReplyKind.OPT_OUT_CONFIRMATION)),
     )
 
 

@@ -24,6 +24,7 @@ from gateway.delivery import consent
 from gateway.delivery.addresses import complete_erasure, erased_values, redact
 from gateway.extensions import db
 from gateway.models import Address, FlowSession, Message, Organization, Person
+from gateway.sms import flood
 from gateway.sms.turn import take_turn
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class InboundSms:
 def receive_sms(org: Organization, sms: InboundSms) -> None:
     """Store and answer one inbound text; its replies go to the job queue after the commit.
 
-    A provider id seen before is a no-op (provider retries and duplicates). A NUL character,
+    A provider id seen before is a no-op (provider retries and duplicates). A text from a number
+    that floods us is stored and not answered (gateway.sms.flood). A NUL character,
     which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
     if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
         return
@@ -73,15 +75,18 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     except IntegrityError:
         db.session.rollback()
         return
-    received = ev.Inbound(text, message.created_at, message.num_media)
-    try:
-        take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
-        _answer_failed(message.id)
-        return
+    if flood.throttled(sms.from_number, sms.provider_id, clock.now()):
+        _honour_opt_out(message)  # kept, not answered; but a STOP among them still counts
+    else:
+        received = ev.Inbound(text, message.created_at, message.num_media)
+        try:
+            take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
+            _answer_failed(message.id)
+            return
     if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
         address.pending_erasure = True  # still out: back to the digest once the reply is sent
         complete_erasure(address)
@@ -93,10 +98,7 @@ def _answer_failed(message_id: int) -> None:
     an organizer."""
     message = db.session.get(Message, message_id)
     assert message is not None
-    reason = keywords.opt_out_reason(message.body)
-    if reason:
-        consent.opt_out(message.address, "sms_keyword", reason, evidence_message_id=message.id)
-        db.session.commit()
+    _honour_opt_out(message)
     try:
         inbox.keep(message, message.address.person)
         db.session.commit()
@@ -106,6 +108,15 @@ def _answer_failed(message_id: int) -> None:
         message = db.session.get(Message, message_id)
         assert message is not None
         message.needs_attention = True  # still listed for an organizer, if without a thread
+        db.session.commit()
+
+
+def _honour_opt_out(message: Message) -> None:
+    """Record the opt-out a text asks for when no flow answers it (commits). Every one is on
+    the ledger, as the flows record it."""
+    reason = keywords.opt_out_reason(message.body)
+    if reason:
+        consent.record(message.address, "opt_out", "sms_keyword", reason, message.id)
         db.session.commit()
 
 

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from gateway.community import organization
+from gateway.delivery.text import storable_json
 from gateway.email.inbound import InboundEmailError, receive_email
 from gateway.email.message import (
     Attachment,
@@ -186,7 +187,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         value = json.loads(raw.decode("utf-8", "replace") or "{}")
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return storable_json(value) if isinstance(value, dict) else {}
 
 
 def _strings(value: Any) -> list[str]:

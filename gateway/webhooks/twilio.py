@@ -1,11 +1,15 @@
 """Twilio's webhooks: inbound texts and delivery status callbacks.
 
 Both are signed: Twilio signs the public URL it was configured with, so the signature is
-checked against PUBLIC_BASE_URL plus the request path (it works behind a proxy).
+checked against PUBLIC_BASE_URL plus the request path (it works behind a proxy). A signed
+request must also name our account (AccountSid), and a text must be to one of our numbers and
+not from one: Kindred never answers itself. Every field is bounded in length and shape before
+it is used.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Mapping
 
@@ -21,6 +25,7 @@ from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.twilio_sms import STATUS
 from gateway.extensions import db
 from gateway.models import Message
+from gateway.models.base import row_id
 from gateway.sms.inbound import InboundSms, receive_sms
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,8 @@ bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio attaches at most 10 media to a message
 MAX_ERROR_CODE = 16  # the width of Message.error_code; Twilio's codes have five digits
+MAX_BODY = 1600  # Twilio's limit on a text; anything longer is cut, never refused
+MAX_PHONE = 32  # From and To: an E.164 number has 16 characters, written out a few more
 
 
 @bp.before_request
@@ -41,6 +48,10 @@ def verify_signature() -> None:
         url += "?" + request.query_string.decode("latin-1")
     if not token or not signature or not RequestValidator(token).validate(url, request.form, signature):
         abort(403, description="invalid or missing X-Twilio-Signature")
+    account = current_app.config["TWILIO_ACCOUNT_SID"]
+    if not account or not hmac.compare_digest(request.form.get("AccountSid", "").encode(), account.encode()):
+        log.warning("twilio: a signed %s request for another account was refused", request.path)
+        abort(403, description="AccountSid is not this deployment's Twilio account")
 
 
 @bp.post("/sms")
@@ -50,18 +61,33 @@ def sms() -> Response:
     provider_id = _provider_id(form)
     if not provider_id or not form.get("From"):
         abort(400, description="MessageSid and From are required")
-    try:
-        from_number = parse_phone(form["From"], current_app.config["DEFAULT_REGION"])
-    except AddressError:
+    from_number = _phone_or_empty(form["From"])
+    if not from_number:
         abort(400, description="From is not a phone number")
+    to_number = _phone_or_empty(form.get("To", ""))
+    ours = organization.numbers()
+    # A Messaging Service sends from a pool of numbers Kindred is not told: with one and no
+    # TWILIO_FROM_NUMBER, a text to any number is taken (the signature and AccountSid still
+    # say it reached our account).
+    config = current_app.config
+    pooled = config["TWILIO_MESSAGING_SERVICE_SID"] and not config["TWILIO_FROM_NUMBER"]
+    org = organization.for_number(to_number) if to_number else None
+    if org is None or not (to_number in ours or pooled):
+        log.warning("twilio: a text to a number that is not ours was refused (message %s)", provider_id)
+        abort(403, description="To is not a number of this deployment")
+    if from_number in ours:
+        # Another of our numbers (or a loop through a forwarding service): answering it would
+        # text ourselves, and each answer would be answered again.
+        log.warning("twilio: a text from one of our own numbers was not taken (message %s)", provider_id)
+        return Response(EMPTY_TWIML, mimetype="text/xml")
     inbound = InboundSms(
         provider_id=provider_id,
         from_number=from_number,
-        body=form.get("Body", ""),
+        body=form.get("Body", "")[:MAX_BODY],
         num_media=_media_count(form.get("NumMedia", "0")),
-        to_number=_phone_or_empty(form.get("To", "")),
+        to_number=to_number,
     )
-    receive_sms(organization.default(), inbound)
+    receive_sms(org, inbound)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -80,7 +106,7 @@ def status() -> Response:
     message = db.session.scalar(select(Message).where(Message.provider_id == provider_id).with_for_update())
     if message is None:
         message = _unrecorded_send(request.args.get("message", ""), provider_id)
-    error_code = form.get("ErrorCode", "")[:MAX_ERROR_CODE] or None
+    error_code = _error_code(form.get("ErrorCode", ""))
     if message is None:
         delivery_status.remember_early(provider_id, mapped, error_code)
         return Response(status=204)
@@ -98,9 +124,10 @@ def status() -> Response:
 def _unrecorded_send(message_id: str, provider_id: str) -> Message | None:
     """The message our callback URL names, if its send was never recorded (recording failed
     after the provider took it): reconciled now, from this callback's MessageSid."""
-    if not (message_id.isascii() and message_id.isdigit() and len(message_id) < 19):
+    id_ = row_id(message_id)
+    if id_ is None:
         return None
-    message = db.session.scalar(select(Message).where(Message.id == int(message_id)).with_for_update())
+    message = db.session.scalar(select(Message).where(Message.id == id_).with_for_update())
     if message is None or message.direction != "outbound":
         return None
     if message.provider_id is not None:  # the worker recorded it meanwhile
@@ -115,6 +142,9 @@ def _provider_id(form: Mapping[str, str]) -> str | None:
 
 
 def _phone_or_empty(raw: str) -> str:
+    """From or To in E.164, or "" if it is no phone number (or far too long to be one)."""
+    if len(raw) > MAX_PHONE:
+        return ""
     try:
         return parse_phone(raw, current_app.config["DEFAULT_REGION"])
     except AddressError:
@@ -122,6 +152,14 @@ def _phone_or_empty(raw: str) -> str:
 
 
 def _media_count(raw: str) -> int:
-    """NumMedia as a count Twilio could send; anything else counts as no media."""
+    """NumMedia as a count Twilio could send; anything else counts as no media (a thousand
+    digits would be no count, and past 4,300 more than int() reads)."""
     raw = raw.strip()
-    return min(int(raw), MAX_MEDIA) if raw.isascii() and raw.isdigit() else 0
+    return min(int(raw), MAX_MEDIA) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
+
+
+def _error_code(raw: str) -> str | None:
+    """ErrorCode as Twilio sends it (digits), cut to the column's width; anything else (letters,
+    a NUL PostgreSQL cannot store) is no code."""
+    raw = raw.strip()[:MAX_ERROR_CODE]
+    return raw if raw.isascii() and raw.isdigit() else None

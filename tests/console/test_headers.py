@@ -55,6 +55,7 @@ def every_route_app(
     yield from build(
         database_url, redis_server.url, twilio_api.base_url, tmp_path,
         SMS_TRANSPORT="simulator", EMAIL_TRANSPORT="simulator",
+        PUBLIC_BASE_URL="https://localhost",  # the simulators run only on a machine of one's own
     )  # fmt: skip
 
 

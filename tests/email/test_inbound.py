@@ -21,7 +21,7 @@ from gateway import create_app
 from gateway.delivery import consent, mail_tokens
 from gateway.extensions import db
 from gateway.models import Address, AuditEntry, ConsentEvent, Person, Thread
-from tests.conftest import INBOUND_EMAIL_DOMAIN
+from tests.conftest import INBOUND_EMAIL_DOMAIN, LOCAL
 from tests.console.conftest import SignedIn
 from tests.email.conftest import SAM, MailProgram, basic_auth, inbound_emails, payload, reply_address
 from tests.support import SettableClock
@@ -204,7 +204,12 @@ def test_without_inbound_parse_credentials_nothing_is_stored(
 def test_with_email_off_the_endpoint_does_not_exist(app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = {k: app.config[k] for k in ("SECRET_KEY", "REDIS_URL")}
     off = create_app(
-        {**config, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "INSTANCE_PATH": str(tmp_path)}
+        {
+            **config,
+            **LOCAL,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     assert off.config["EMAIL_TRANSPORT"] == "none"
     response = off.test_client().post(

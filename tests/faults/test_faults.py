@@ -16,7 +16,7 @@ from gateway.extensions import db
 from gateway.models import Message, utcnow
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import Phone, signed_post
+from tests.support import KINDRED_NUMBER, Phone, signed_post
 
 THANKS = "Thanks, Sam."
 
@@ -158,5 +158,5 @@ def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_i
     assert down.status_code == 503
     assert down.get_json()["database"] == "unavailable"
     # A text that cannot be stored is not acknowledged, so Twilio does not count it delivered.
-    form = {"MessageSid": "SM" + "1" * 32, "From": "+15558675309", "Body": "hi", "NumMedia": "0"}
+    form = {"MessageSid": "SM" + "1" * 32, "From": "+15558675309", "To": KINDRED_NUMBER, "Body": "hi"}
     assert signed_post(client, "/webhooks/twilio/sms", form).status_code >= 500

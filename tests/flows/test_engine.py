@@ -121,7 +121,29 @@ def test_stop_wins_at_every_step(step: str, consent: Consent) -> None:
 @pytest.mark.parametrize("text", ["hi", "ADD Maria", "talked to Maria, she's in!", "what?", "STOP"])
 def test_after_opting_out_nothing_but_help_and_start_is_answered(text: str) -> None:
     outcome = run(Row(text, step="opted_out", consent=Consent.OPTED_OUT))
-    assert outcome.replies == () and outcome.effects == ()
+    assert outcome.replies == ()
+    # A STOP again is recorded again (the ledger shows every one), never confirmed again.
+    assert outcome.effects == ((RecordConsent("opt_out", "STOP"),) if text == "STOP" else ())
+
+
+@pytest.mark.parametrize(
+    ("confirmed_ago", "confirmed"),
+    [
+        (None, True),
+        (timedelta(minutes=10), True),
+        (timedelta(minutes=9, seconds=59), False),
+        (timedelta(0), False),
+    ],
+)
+def test_an_opt_out_is_confirmed_at_most_once_in_ten_minutes_and_always_recorded(
+    confirmed_ago: timedelta | None, confirmed: bool
+) -> None:
+    ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (), PROMPTS)
+    ctx = replace(ctx, opt_out_confirmed_at=None if confirmed_ago is None else NOW - confirmed_ago)
+    outcome = engine.respond(State("idle"), Inbound("STOP", NOW), ctx)
+    assert outcome.effects == (RecordConsent("opt_out", "STOP"),)
+    assert outcome.state.step == "opted_out"
+    assert [r.kind for r in outcome.replies] == ([ReplyKind.OPT_OUT_CONFIRMATION] if confirmed else [])
 
 
 def test_help_is_answered_even_after_opting_out() -> None:

@@ -20,7 +20,7 @@ from gateway.delivery import mail_tokens
 from gateway.extensions import db
 from gateway.models import Address, Message
 from gateway.models.base import ENCRYPTED_PREFIX, UNREADABLE
-from tests.conftest import SECRET_KEY
+from tests.conftest import LOCAL, SECRET_KEY
 from tests.support import Phone
 
 NEW_SECRET = "a-brand-new-secret-key-with-plenty-of-entropy-4f9a1c"
@@ -88,7 +88,12 @@ def test_an_unsubscribe_link_sent_before_a_rotation_works_while_the_old_secret_i
 @pytest.fixture
 def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
-        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": empty_database_url, "INSTANCE_PATH": str(tmp_path)}
+        {
+            **LOCAL,
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     yield app
     with app.app_context():

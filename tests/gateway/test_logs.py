@@ -57,6 +57,7 @@ def test_an_unhandled_error_in_a_job_is_logged_once_by_the_worker_process(
         },
         **{key: str(app.config[key]) for key in ("SMS_TRANSPORT", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")},
         **{key: str(app.config[key]) for key in ("TWILIO_FROM_NUMBER", "TWILIO_API_BASE_URL")},
+        "EMAIL_TRANSPORT": "none",
         "KINDRED_INSTANCE": str(tmp_path),
     }
     kindred = Path(sys.executable).parent / "kindred"

@@ -16,14 +16,19 @@ from sqlalchemy import inspect, text
 from gateway import create_app, migrate
 from gateway.extensions import db
 from gateway.models import Base
-from tests.conftest import SECRET_KEY
+from tests.conftest import LOCAL, SECRET_KEY
 
 
 @pytest.fixture
 def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on an empty database (no migration has run)."""
     app = create_app(
-        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": empty_database_url, "INSTANCE_PATH": str(tmp_path)}
+        {
+            **LOCAL,
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     yield app
     with app.app_context():
@@ -31,7 +36,7 @@ def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 def test_the_history_has_a_single_head(tmp_path: Path) -> None:
-    app = create_app({"SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(tmp_path)})
+    app = create_app({**LOCAL, "SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(tmp_path)})
     with app.app_context():
         assert len(migrate.heads()) == 1
 

@@ -15,6 +15,7 @@ from gateway import jobs
 from gateway.config import ConfigError, load
 from gateway.extensions import MAINTENANCE_QUEUE, db
 from gateway.models import ConsentEvent, ConversationReport, Friend, Message, MessageStatusEvent
+from tests.conftest import LOCAL, SECRET_KEY
 from tests.support import Phone, SettableClock
 
 
@@ -72,8 +73,8 @@ def test_a_shorter_retention_is_honoured(app: Flask, volunteer: Phone, clock: Se
 @pytest.mark.parametrize("raw", ["0", "-5", "forever", "1.5", "36501"])
 def test_a_retention_that_is_not_a_number_of_days_stops_the_start(raw: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="MESSAGE_RETENTION_DAYS"):
-        load(str(tmp_path), {"SECRET_KEY": "x" * 40, "MESSAGE_RETENTION_DAYS": raw})
+        load(str(tmp_path), {**LOCAL, "SECRET_KEY": SECRET_KEY, "MESSAGE_RETENTION_DAYS": raw})
 
 
 def test_retention_defaults_to_a_year(tmp_path: Path) -> None:
-    assert load(str(tmp_path), {"SECRET_KEY": "x" * 40}).MESSAGE_RETENTION_DAYS == 365
+    assert load(str(tmp_path), {**LOCAL, "SECRET_KEY": SECRET_KEY}).MESSAGE_RETENTION_DAYS == 365

@@ -22,6 +22,7 @@ def simulator_app(database_url: str, redis_server: RedisServer, tmp_path: Path) 
     config = {
         **app_config(database_url, redis_server.url, "", tmp_path),
         "SMS_TRANSPORT": "simulator",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",  # the simulator serves only a machine of one's own
     }
     app = create_app(config)
     app.test_client_class = Browser

@@ -32,6 +32,7 @@ def mail_app(
         **app_config(database_url, redis_server.url, "", tmp_path),
         "SMS_TRANSPORT": "simulator",
         "EMAIL_TRANSPORT": "simulator",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",  # the simulator serves only a machine of one's own
         "INBOUND_EMAIL_DOMAIN": INBOUND_EMAIL_DOMAIN,
         "ORGANIZATION_POSTAL_ADDRESS": ORGANIZATION_POSTAL_ADDRESS,
         "CLOCK": clock,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.models import Message
-from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
+from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import twilio_signature
 from tests.support import KINDRED_NUMBER, PUBLIC_BASE_URL, Phone, signed_post
 
@@ -24,6 +24,7 @@ TERMS_START = "Eastside Neighbors: plan real conversations with people you know.
 def inbound_form(body: str = "hi", **fields: str) -> dict[str, str]:
     return {
         "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": TWILIO_ACCOUNT_SID,
         "From": "+15558675309",
         "To": KINDRED_NUMBER,
         "Body": body,
