@@ -165,13 +165,15 @@ class Browser(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-def email_member(email: str = "sam@example.org", opted_in: bool = True) -> Address:
-    """A person with an email address (in the current app context), opted in to email unless
-    told otherwise; returns the address."""
+def email_member(
+    email: str = "sam@example.org", opted_in: bool = True, org: Organization | None = None
+) -> Address:
+    """A person with an email address (in the current app context), in `org` or the first
+    organization, opted in to email unless told otherwise; returns the address."""
     from gateway.community import organization
     from gateway.delivery import consent
 
-    org = organization.default()
+    org = org or organization.default()
     person = Person(organization_id=org.id, name="Sam")
     db.session.add(person)
     db.session.flush()

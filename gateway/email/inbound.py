@@ -52,7 +52,8 @@ class Route:
 
 def receive_email(org: Organization, mail: InboundEmail) -> None:
     """Store and route one inbound email; the same Message-ID (or, without one, the same
-    content) a second time is a no-op."""
+    content) a second time is a no-op. It is stored in the organization of the person or
+    address its recipient token names, else in `org` (the instance's first)."""
     if not mail.sender:
         raise InboundEmailError(
             f"the email has no From address (one over {VALUE_MAX} characters is no address)"
@@ -62,6 +63,8 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
     key = provider_key(mail)
     if db.session.scalar(select(Message.id).where(Message.provider_id == key)):
         return
+    route = _route(mail)
+    org = _routed_organization(route) or org
     address = _address_for(org, mail.sender)
     words = _own_words(mail)
     message = Message(
@@ -81,7 +84,6 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
     except IntegrityError:
         db.session.rollback()  # the same email, stored just now by a concurrent retry
         return
-    route = _route(mail)
     try:
         _apply(message, address, route, words, mail)
         db.session.commit()
@@ -121,6 +123,14 @@ def _route(mail: InboundEmail) -> Route:
         if routed is not None:
             return Route(*routed)
     return Route(inbox.UNMATCHED)
+
+
+def _routed_organization(route: Route) -> Organization | None:
+    """The organization of the person or address the recipient's token names: a reply from a
+    member of another organization on this instance is that organization's, never the first's."""
+    model = {mail_tokens.REPLY: Person, mail_tokens.UNSUBSCRIBE: Address}.get(route.purpose)
+    row = db.session.get(model, route.row_id) if model is not None and route.row_id is not None else None
+    return db.session.get(Organization, row.organization_id) if row is not None else None
 
 
 def _apply(message: Message, sender: Address, route: Route, words: str, mail: InboundEmail) -> None:
