@@ -161,12 +161,13 @@ def error_code(event: EmailEvent) -> str | None:
     return None
 
 
-def apply(batch: Iterable[object], organization_id: int) -> Tally:
+def apply(batch: Iterable[object]) -> Tally:
     """Process each event of a webhook post not seen before (the caller commits); elements
-    that are no usable event are counted and skipped, so they cannot cost the rest.
-    `organization_id` is whose addresses an event for a message Kindred cannot find may opt
-    out. The messages are looked up, and the event ids kept, a batch at a time: SendGrid
-    posts up to a few thousand events at once and wants its answer fast."""
+    that are no usable event are counted and skipped, so they cannot cost the rest. An
+    opt-out event for a message Kindred cannot find opts the address out in every organization
+    of this instance: they share the SendGrid account, whose suppression list is the account's.
+    The messages are looked up, and the event ids kept, a batch at a time: SendGrid posts up
+    to a few thousand events at once and wants its answer fast."""
     tally = Tally()
     events: dict[str, EmailEvent] = {}
     for raw in batch:
@@ -202,10 +203,10 @@ def apply(batch: Iterable[object], organization_id: int) -> Tally:
         if what.status and message is not None and message.provider_id is not None:
             tally.applied += record_status(message, what.status, error_code(event), source="provider")
         if what.opt_out:
-            address = message.address if message else _address(organization_id, event.email)
-            if address is not None and consent.opt_out(address, what.opt_out, _detail(event)):
-                tally.opt_outs += 1
-                log.info("sendgrid: %s opted out of email (%s)", redact(address.value), event.kind)
+            for address in [message.address] if message else _addresses(event.email):
+                if consent.opt_out(address, what.opt_out, _detail(event)):
+                    tally.opt_outs += 1
+                    log.info("sendgrid: %s opted out of email (%s)", redact(address.value), event.kind)
     return tally
 
 
@@ -293,12 +294,13 @@ def _addressed(message: Message, event: EmailEvent) -> bool:
     return message.address.value.lower() == event.email and same_send
 
 
-def _address(organization_id: int, email: str) -> Address | None:
+def _addresses(email: str) -> list[Address]:
+    """The email address in each organization that has it."""
     if not email:
-        return None
-    return db.session.scalar(
-        select(Address).where(
-            Address.organization_id == organization_id, Address.channel == "email", Address.value == email
+        return []
+    return list(
+        db.session.scalars(
+            select(Address).where(Address.channel == "email", Address.value == email).order_by(Address.id)
         )
     )
 

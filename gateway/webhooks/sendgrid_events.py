@@ -18,7 +18,6 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 
 from gateway import clock
-from gateway.community import organization
 from gateway.config import ConfigError
 from gateway.delivery import email_events
 from gateway.extensions import db
@@ -93,7 +92,7 @@ def events() -> Response:
         abort(400, description="the body is not JSON")
     if not isinstance(batch, list):
         abort(400, description="the body must be a JSON array of events")
-    tally = email_events.apply(batch, organization.default().id)
+    tally = email_events.apply(batch)
     db.session.commit()
     log.info(
         "sendgrid: %s events: %s steps recorded, %s opt-outs, %s seen before, %s for no message "

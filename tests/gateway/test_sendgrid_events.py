@@ -410,6 +410,26 @@ def test_events_are_matched_to_the_email_they_name_and_nothing_else(
     assert processed_events() == 3
 
 
+def test_a_spam_report_about_no_email_of_ours_opts_the_address_out_in_every_organization(
+    app: Flask, worker: Worker, sendgrid: SendGrid
+) -> None:
+    """The organizations of one instance share its SendGrid account, and so its suppressions."""
+    from gateway.community import organization
+
+    sam = mailed(worker, email_member("sam@example.org"))
+    westside = organization.create("westside", "Westside Neighbors", "+14155550142", "America/Los_Angeles")
+    db.session.commit()
+    lee_east, lee_west = email_member("lee@example.org"), email_member("lee@example.org", org=westside)
+    unknown = {**event("spamreport", sam), "email": "lee@example.org", "sg_message_id": "nope.filter2"}
+    del unknown["kindred_message_id"]
+
+    assert sendgrid.post([unknown]).status_code == 204
+
+    for lee in (lee_east, lee_west):
+        assert email_consent(lee.id) == [("opt_in", "email_confirmed"), ("opt_out", "sendgrid_spamreport")]
+    assert email_consent(sam.address_id) == [("opt_in", "email_confirmed")]
+
+
 def test_unusable_elements_are_skipped_and_the_rest_of_the_batch_is_kept(
     app: Flask, worker: Worker, sendgrid: SendGrid
 ) -> None:
