@@ -43,6 +43,7 @@ from gateway.models import (
     Rsvp,
     TeamMember,
 )
+from gateway.models.base import row_id
 
 REASON = "mailing"  # the outbox reason of a mailing's emails
 BATCH = 1000  # people planned (and queued) at a time
@@ -100,8 +101,8 @@ def parse_audience(org: Organization, raw: str) -> Audience:
     if kind == "team" and value:
         return sending.team_audience(org, value)
     if kind == "event" and value:
-        event_id = int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else 0
-        event = db.session.get(Event, event_id) if event_id else None
+        event_id = row_id(value)
+        event = db.session.get(Event, event_id) if event_id is not None else None
         if event is None or event.organization_id != org.id:
             raise AudienceError(f"no event has the id {value!r}")
         return Audience("event", str(event.id), event.id)

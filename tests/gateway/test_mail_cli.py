@@ -85,6 +85,7 @@ def test_the_body_can_come_from_standard_input_and_audiences_narrow_it(
     [
         (["--audience", "team:NOPE1"], "no team has the join code"),
         (["--audience", "event:x"], "no event has the id"),
+        (["--audience", "event:9999999999"], "no event has the id"),  # past PostgreSQL's integer
         (["--audience", "stage:open"], "choose an audience: all, team:CODE or event:ID"),
         (["--audience", "all", "--subject", ""], "write a subject"),
     ],
