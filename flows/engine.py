@@ -72,7 +72,15 @@ def respond(state: State, inbound: Inbound, ctx: Context) -> Outcome:
     return replace(outcome, effects=(SetLanguage(chosen), *outcome.effects))
 
 
+# Set in the state while the last text was an acknowledgement Kindred answered: the next one
+# gets no answer, so an automatic "OK" from a phone or a bot cannot start a loop of replies.
+ACKNOWLEDGED = "acknowledged"
+
+
 def _respond(state: State, text: str, ctx: Context) -> Outcome:
+    just_acknowledged = bool(state.data.get(ACKNOWLEDGED))
+    if just_acknowledged:
+        state = State(state.step, {k: v for k, v in state.data.items() if k != ACKNOWLEDGED})
     handled = compliance.handle(state, text, ctx)
     if handled is not None:
         return handled
@@ -85,7 +93,7 @@ def _respond(state: State, text: str, ctx: Context) -> Outcome:
     if not text:
         body = say(ctx.language, "engine.media_only")
         return Outcome(state, (Reply(body),), (KeepForInbox("media without text"),))
-    return _opted_in(state, text, ctx) or not_understood(state, ctx)
+    return _opted_in(state, text, ctx, just_acknowledged) or not_understood(state, ctx)
 
 
 def follow_up(state: State, ctx: Context, friend_id: int | None) -> Outcome:
@@ -115,7 +123,7 @@ def _language_chosen(state: State, ctx: Context) -> Outcome:
     return Outcome(next_state, (Reply(say(ctx.language, "engine.language_chosen")),))
 
 
-def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
+def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = False) -> Outcome | None:
     if state.step == "confirm_delete":
         return privacy.confirm_erase(state, text, ctx)
     if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(text):
@@ -134,7 +142,10 @@ def _opted_in(state: State, text: str, ctx: Context) -> Outcome | None:
     acknowledged = None if _asks_for_a_name(state, ctx) else keywords.acknowledgement(text)
     if acknowledged is not None:
         # "ok" or "thanks" answers no question: a pending one stays open for its answer.
-        return Outcome(state, (Reply(say(ctx.language, f"engine.acknowledged.{acknowledged}")),))
+        acknowledging = State(state.step, {**state.data, ACKNOWLEDGED: True})
+        if just_acknowledged:
+            return Outcome(acknowledging)
+        return Outcome(acknowledging, (Reply(say(ctx.language, f"engine.acknowledged.{acknowledged}")),))
     if state.step == "ask_name":
         return onboarding.take_name(state, text, ctx)
     if state.step == "ask_interests":

@@ -130,7 +130,8 @@ def test_an_acknowledgement_gets_a_friendly_reply_and_changes_nothing(
     (reply,) = outcome.replies
     assert reply.body.startswith(says) and reply.kind is ReplyKind.REPLY
     assert outcome.effects == ()  # no inbox, no interests, no report, no language change
-    assert outcome.state == State(step, data)  # a pending question stays open for its answer
+    kept = {k: v for k, v in outcome.state.data.items() if k != engine.ACKNOWLEDGED}
+    assert State(outcome.state.step, kept) == State(step, data)  # a pending question stays open
 
 
 @pytest.mark.parametrize(
@@ -262,3 +263,22 @@ def test_french_is_not_taken_for_spanish() -> None:
     french = [item["text"] for item in map(json.loads, lines) if item["lang"] == "fr"]
     assert len(french) >= 10
     assert [text for text in french if choose_language(text, "en") != "en"] == []
+
+
+def test_an_acknowledgement_of_an_acknowledgement_gets_no_answer_so_no_loop_starts() -> None:
+    """An automatic "OK" answering Kindred's "Sounds good!" would otherwise go back and forth."""
+    first = run("ok")
+    assert len(first.replies) == 1
+    second = engine.respond(
+        first.state, Inbound("OK", NOW), Context(ORG, NOW, Consent.OPTED_IN, "Sam", (ROSA,), PROMPTS)
+    )
+    assert second.replies == () and second.effects == ()
+    third = engine.respond(
+        second.state, Inbound("ok 👍", NOW), Context(ORG, NOW, Consent.OPTED_IN, "Sam", (ROSA,), PROMPTS)
+    )
+    assert third.replies == ()
+    ctx = Context(ORG, NOW, Consent.OPTED_IN, "Sam", (ROSA,), PROMPTS)
+    friends = engine.respond(third.state, Inbound("FRIENDS", NOW), ctx)
+    assert "Rosa" in friends.replies[0].body
+    again = engine.respond(friends.state, Inbound("thanks!", NOW), ctx)
+    assert len(again.replies) == 1  # after anything else, a thank-you is answered again
