@@ -104,6 +104,20 @@ class SignIn:
     ambiguous: bool = False
 
 
+def audit_homes(email: str) -> list[Organization]:
+    """Where a sign-in event about `email` (a failure, a lockout) goes on record: every
+    organization with an account of that email, else the instance's first. No organization's
+    audit log shows what was typed at another's accounts."""
+    ids = db.session.scalars(
+        select(Organizer.organization_id)
+        .where(func.lower(Organizer.email) == normalize_email(email))
+        .distinct()
+        .order_by(Organizer.organization_id)
+    ).all()
+    homes = [org for org in (db.session.get(Organization, i) for i in ids) if org is not None]
+    return homes or [organization.default()]
+
+
 def sign_in(slug: str, email: str, password: str, now: datetime) -> SignIn:
     """Sign in to the organization named by `slug` or, with none named, to the one whose
     account with this email the password opens (an email is unique within an organization
@@ -112,7 +126,7 @@ def sign_in(slug: str, email: str, password: str, now: datetime) -> SignIn:
         named = organization.by_slug(slug)
         if named is None:
             check_password_hash(_NOBODY, password)  # as long as a wrong password takes
-            return SignIn(organization.default(), None)
+            return SignIn(audit_homes(email)[0], None)
         return SignIn(named, authenticate(named, email, password, now))
     accounts = db.session.scalars(
         select(Organizer)

@@ -84,17 +84,19 @@ def lockout_audited(scope: str) -> Callable[[RequestLimit], None]:
         if breach.limiter.storage.incr(f"audited:{breach.key}", window) > 1:  # the store in use
             return  # this lockout is on record already
         signed_in = current_user.organizer if current_user.is_authenticated else _pending()
-        org = organizers.organization_of(signed_in) if signed_in else organization.default()
-        audit.record(
-            org,
-            "login_locked",
-            signed_in,
-            ip=request.remote_addr or "",
-            actor=organizers.normalize_email(request.form.get("email", ""))[:320],
-            throttle=scope,
-            endpoint=request.endpoint or "",
-            limit=str(breach.limit),
-        )
+        email = organizers.normalize_email(request.form.get("email", ""))[:320]
+        homes = [organizers.organization_of(signed_in)] if signed_in else organizers.audit_homes(email)
+        for org in homes:
+            audit.record(
+                org,
+                "login_locked",
+                signed_in,
+                ip=request.remote_addr or "",
+                actor=email,
+                throttle=scope,
+                endpoint=request.endpoint or "",
+                limit=str(breach.limit),
+            )
         db.session.commit()
 
     return record

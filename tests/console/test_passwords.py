@@ -102,3 +102,20 @@ def test_a_login_lockout_is_audited_once_with_the_email_given_and_never_the_pass
     (locked,) = audit_entries("login_locked")  # one entry for the lockout, not one a refusal
     assert (locked.actor, locked.ip, locked.detail["throttle"]) == (email, "127.0.0.1", "address")
     assert "guess number" not in str(locked.detail) + locked.actor
+
+
+def test_a_lockout_at_another_organizations_account_goes_on_that_organizations_record_only(
+    console: Flask,
+) -> None:
+    eastside = organization.default()  # the instance's first organization
+    westside = organization.create("westside", "Westside Neighbors", "+14155550142", "America/Los_Angeles")
+    db.session.commit()
+    jo = organizer("admin", "jo@westside.example.org", org=westside)
+    browser = console.test_client()
+    answers = [sign_in(browser, jo, f"guess number {n}").status_code for n in range(12)]
+    assert answers == [401] * 10 + [429] * 2
+
+    failed, (locked,) = audit_entries("login_failed"), audit_entries("login_locked")
+    assert eastside.id != westside.id
+    assert locked.organization_id == westside.id and locked.actor == jo
+    assert {entry.organization_id for entry in failed} == {westside.id}  # none on the first's record
