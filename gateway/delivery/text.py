@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def storable(text: str) -> str:
-    """`text` without NUL (PostgreSQL's text cannot hold one) and with each lone surrogate (which
-    JSON's "\\ud800" makes, and no encoding can write) as U+FFFD; a surrogate pair is joined."""
+def storable(text: str, nul: str = "") -> str:
+    """`text` with each NUL as `nul` (PostgreSQL's text cannot hold one; a reader is shown
+    U+FFFD where something was) and each lone surrogate (which JSON's "\\ud800" makes, and no
+    encoding can write) as U+FFFD; a surrogate pair is joined."""
     if text.isascii():
-        return text.replace("\x00", "")
-    return text.replace("\x00", "").encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return text.replace("\x00", nul)
+    return text.replace("\x00", nul).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def storable_json(value: Any) -> Any:

@@ -59,12 +59,14 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
             f"the email has no From address (one over {VALUE_MAX} characters is no address)"
         )
     # Headers can carry what no column holds: a NUL, or bytes that were no text at all.
-    mail = replace(mail, subject=storable(mail.subject), header_id=storable(mail.header_id or "") or None)
+    mail = replace(
+        mail, subject=storable(mail.subject, nul="\ufffd"), header_id=storable(mail.header_id or "") or None
+    )
     key = provider_key(mail)
     if db.session.scalar(select(Message.id).where(Message.provider_id == key)):
         return
     route = _route(mail)
-    org = _routed_organization(route) or org
+    org = _routed_organization(route) or _sender_organization(mail.sender) or org
     address = _address_for(org, mail.sender)
     words = _own_words(mail)
     message = Message(
@@ -133,10 +135,22 @@ def _routed_organization(route: Route) -> Organization | None:
     return db.session.get(Organization, row.organization_id) if row is not None else None
 
 
+def _sender_organization(sender: str) -> Organization | None:
+    """For an email no token routes: the organization that knows the sender's address, if
+    exactly one does."""
+    ids = db.session.scalars(
+        select(Address.organization_id).where(Address.channel == "email", Address.value == sender).distinct()
+    ).all()
+    return db.session.get(Organization, ids[0]) if len(ids) == 1 else None
+
+
 def _apply(message: Message, sender: Address, route: Route, words: str, mail: InboundEmail) -> None:
     reason = keywords.email_opt_out_reason(words)
     if reason:  # before any routing: the sender's own address, whatever it was sent to
         consent.opt_out(sender, "email_reply", reason, evidence_message_id=message.id)
+        if route.purpose == inbox.UNMATCHED:  # no telling which organization they mean: every one
+            for elsewhere in _same_address_elsewhere(sender):
+                consent.opt_out(elsewhere, "email_reply", reason, evidence_message_id=message.id)
     if route.purpose == mail_tokens.UNSUBSCRIBE:
         _unsubscribe(message, route.row_id)  # mail programs send these on their own, too
         return
@@ -153,6 +167,19 @@ def _apply(message: Message, sender: Address, route: Route, words: str, mail: In
         return
     person.last_active_at = clock.now()
     inbox.keep(message, person)
+
+
+def _same_address_elsewhere(address: Address) -> list[Address]:
+    """The same email address in the instance's other organizations."""
+    return list(
+        db.session.scalars(
+            select(Address).where(
+                Address.channel == "email",
+                Address.value == address.value,
+                Address.organization_id != address.organization_id,
+            )
+        )
+    )
 
 
 def _token_address(message: Message, address_id: int | None) -> Address | None:

@@ -9,8 +9,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from gateway.community import organization
+from gateway.delivery import consent
 from gateway.extensions import db
 from gateway.models import Address, Message, Person, Thread
+from tests.conftest import INBOUND_EMAIL_DOMAIN
 from tests.email.conftest import MailProgram, reply_address
 from tests.support import email_member, organizer, sign_in
 
@@ -49,3 +51,32 @@ def test_a_reply_from_a_second_organizations_member_lands_in_that_organizations_
     east, west = inbox_of(east_admin), inbox_of(west_admin)
     assert "Ruth" not in east and "westside" not in east  # not even as an unmatched email
     assert f'<a href="/console/inbox/{thread.id}">Ruth</a>' in west
+
+
+def test_an_unsubscribe_reply_no_token_routes_opts_the_address_out_in_every_organization(
+    console: Flask, member: Address
+) -> None:
+    """An expired or forwarded reply address names no organization: the sender meant them all."""
+    westside = organization.create("westside", "Westside Neighbors", "+14155550142", "America/Los_Angeles")
+    db.session.commit()
+    sam_west = email_member("sam@example.org", org=westside)
+    program = MailProgram(console.test_client(), "sam@example.org")
+    assert program.reply("unsubscribe", f"hello@{INBOUND_EMAIL_DOMAIN}").status_code == 200
+
+    db.session.rollback()
+    for address in (member, sam_west):
+        assert consent.status(db.session.get(Address, address.id)).name == "OPTED_OUT"
+
+
+def test_an_email_no_token_routes_is_kept_by_the_one_organization_that_knows_the_sender(
+    console: Flask, member: Address
+) -> None:
+    westside = organization.create("westside", "Westside Neighbors", "+14155550142", "America/Los_Angeles")
+    db.session.commit()
+    email_member(RUTH, org=westside)
+    program = MailProgram(console.test_client(), RUTH)
+    assert program.reply("gmail", f"hello@{INBOUND_EMAIL_DOMAIN}").status_code == 200
+
+    db.session.rollback()
+    stored = db.session.scalars(select(Message).where(Message.direction == "inbound")).one()
+    assert stored.organization_id == westside.id
