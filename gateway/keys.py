@@ -21,6 +21,7 @@ from flask import current_app
 
 DIGEST_PURPOSE = "kindred friend-contact digest v1"
 ENCRYPTION_PURPOSE = "kindred message-body encryption v1"
+FLOOD_PURPOSE = "kindred flood counter v1"  # names Redis's counters: never joined to a stored digest
 
 
 @lru_cache(maxsize=64)

@@ -53,10 +53,10 @@ def normalize_contact(raw: str, region: str = "US") -> str | None:
         return None
 
 
-def digest(value: str, secret: str) -> str:
+def digest(value: str, secret: str, purpose: str = keys.DIGEST_PURPOSE) -> str:
     """The keyed digest under which a friend's contact detail (or an erased address) is kept:
-    HMAC-SHA256 under the key derived from `secret` for DIGEST_PURPOSE (gateway.keys)."""
-    return hmac.new(keys.derive(secret, keys.DIGEST_PURPOSE), value.encode(), hashlib.sha256).hexdigest()
+    HMAC-SHA256 under the key derived from `secret` for `purpose` (gateway.keys)."""
+    return hmac.new(keys.derive(secret, purpose), value.encode(), hashlib.sha256).hexdigest()
 
 
 def digests(value: str, secrets: Iterable[str]) -> list[str]:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 
+from gateway import keys
 from gateway.delivery.addresses import digest, redact
 from gateway.extensions import pause_redis, redis_client, redis_paused
 
@@ -30,7 +31,7 @@ def throttled(number: str, provider_id: str, now: datetime) -> bool:
     limit: more than FLOOD_LIMIT texts from the number in the FLOOD_WINDOW up to `now`."""
     if redis_paused():
         return False
-    key = _KEY.format(digest(number, current_app.config["SECRET_KEY"]))
+    key = _KEY.format(digest(number, current_app.config["SECRET_KEY"], keys.FLOOD_PURPOSE))
     moment = now.timestamp()
     window = FLOOD_WINDOW.total_seconds()
     try:

@@ -117,3 +117,18 @@ def test_if_redis_cannot_count_texts_are_answered_as_usual(
         assert len(messages("outbound")) == FLOOD_LIMIT + 1  # every one answered (queued for the sweeper)
         db.session.remove()
     assert "could not count texts from" in caplog.text
+
+
+def test_the_flood_counter_names_neither_the_number_nor_a_digest_kept_in_the_database(
+    app: Flask, phone: Phone
+) -> None:
+    from gateway.delivery.addresses import digests
+    from gateway.extensions import redis_client
+    from gateway.keys import secrets
+
+    flood(phone, 3)
+    names = [key.decode() for key in redis_client().keys("kindred:flood:*")]
+    assert len(names) == 1
+    stored_digests = digests(phone.number, secrets(app.config))  # as friends' and erased contacts are kept
+    assert phone.number.lstrip("+") not in names[0]
+    assert not any(kept in names[0] for kept in stored_digests)
