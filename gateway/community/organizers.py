@@ -10,8 +10,10 @@ rounds), an admin also manages organizers and settings.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +27,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from gateway.community import organization
 from gateway.extensions import db
 from gateway.models import Invitation, Organization, Organizer
+
+log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "organizer", "admin")  # each may do what the ones before it may
 MIN_PASSWORD = 12
@@ -315,9 +319,12 @@ def _code_step(secret: str, code: str, now: datetime, after: int | None) -> int 
         return None
     totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
     current = totp.timecode(now)
-    for step in (current - 1, current, current + 1):
-        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
-            return step
+    try:
+        for step in (current - 1, current, current + 1):
+            if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+                return step
+    except (binascii.Error, ValueError):  # a key that could not be decrypted matches no code
+        log.error("two-factor: organizer's authenticator key is unreadable (SECRET_KEY changed?)")
     return None
 
 

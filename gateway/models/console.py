@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.models.base import Base, utcnow
+from gateway.models.base import Base, EncryptedText, utcnow
 
 
 class Organizer(Base):
@@ -30,7 +30,7 @@ class Organizer(Base):
     role: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest, as bodies are
     totp_last_step: Mapped[int | None]
     recovery_codes: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

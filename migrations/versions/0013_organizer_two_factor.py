@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Upgrade schema."""
     with op.batch_alter_table("organizer", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("totp_secret", sa.Text(), nullable=True))  # encrypted (EncryptedText)
         batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("recovery_codes", sa.JSON(), nullable=False, server_default="[]"))
     with op.batch_alter_table("organization", schema=None) as batch_op:

@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.extensions import db
 from gateway.models import AuditEntry, Organizer
@@ -86,6 +86,8 @@ def test_an_organizer_sets_up_two_factor_and_then_signing_in_asks_for_a_code(
     assert len(set(codes)) == 10
     account = db.session.scalars(select(Organizer)).one()
     assert account.totp_secret == secret and len(account.recovery_codes) == 10
+    raw = db.session.execute(text("SELECT totp_secret FROM organizer")).scalar_one()
+    assert secret not in raw  # encrypted at rest: a copy of the database gives no second factor
     assert not set(codes) & set(account.recovery_codes)  # kept as digests only
     assert [e.organizer_id for e in audit_entries("two_factor_enabled")] == [account.id]
     assert browser.get("/console/").status_code == 200  # still signed in, afresh
