@@ -56,7 +56,7 @@ def handle(state: State, text: str, ctx: Context) -> Outcome | None:
 
     Runs before any flow logic, whatever step the conversation is in.
     """
-    reason = keywords.opt_out_reason(text)
+    reason = keywords.opt_out_reason(text, organization=ctx.organization.name)
     if reason is not None:
         recorded = (RecordConsent("opt_out", reason),)
         if ctx.consent is Consent.OPTED_OUT:

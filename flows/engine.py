@@ -126,7 +126,9 @@ def _language_chosen(state: State, ctx: Context) -> Outcome:
 def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = False) -> Outcome | None:
     if state.step == "confirm_delete":
         return privacy.confirm_erase(state, text, ctx)
-    if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(text):
+    if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(
+        text, organization=ctx.organization.name
+    ):
         body = say(ctx.language, "engine.maybe_opt_out", organization=ctx.organization.name)
         return Outcome(state, (Reply(body),))
     command = keywords.parse_command(text)

@@ -24,7 +24,10 @@ number for Bob"); "wrong person" only as the whole message. Reported speech is n
 from someone else ("my uncle said leave me alone", not "I said stop texting me") is theirs. A
 phrase that leaves open what it is about ("take me off", "stop texting") is not an opt-out when
 the rest of its clause names another list or someone else's texts ("take me off the RSVP",
-"stop texting Maria so much", "stop the texts from her landlord").
+"stop texting Maria so much", "stop the texts from her landlord", "cancel my subscription to
+the paper"); interjections ("Stop texting Bro"), "Kindred" and the words of the organization's
+name, when the caller passes it, name no one else. "Unsubscribe" followed by more words opts
+out at the start of a clause on the same terms ("Unsubscribe Kindred", not "Unsubscribe Maria").
 
 Typos (decided here, tested in tests/flows/test_corpus.py): a misspelt keyword counts only when
 it is the *whole* message, never inside a longer sentence. Words of three letters or fewer
@@ -61,6 +64,7 @@ _ACCENTED = {
 }
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
 _NOT_KEY = re.compile(r"[\s'-]+")
+_WORD = re.compile(r"[\w'’]+")
 _NOT_WORD = re.compile(r"[^\w\s'-]+|_+")
 _REST_LEADING = " \t\r\n:;,.!?-–—"
 _FIRST_WORD = re.compile(r"[\W_]*([^\W\d_]+)(?![\w'’])(.*)", re.DOTALL)
@@ -147,12 +151,13 @@ class Lexicon:
 _DATA = load_data("keywords.json")
 
 
-def _composed(groups: Mapping[str, Any]) -> list[str]:
-    """The phrases of ``opt_out_composed``: each verb of a group followed by each of its objects."""
+def _composed(groups: Mapping[str, Any], *, only_open: bool = False) -> list[str]:
+    """The phrases of ``opt_out_composed``: each verb of a group followed by each of its objects
+    (with `only_open`, only those of the groups marked "open", which leave open whose texts)."""
     return [
         f"{verb} {obj}"
         for name, group in groups.items()
-        if name != "about"
+        if name != "about" and (group.get("open", False) or not only_open)
         for verb in group["verbs"]
         for obj in group["objects"]
     ]
@@ -178,7 +183,19 @@ _NOT_NAMES = frozenset(fold(word) for word in _NOT_THESE["not_names"])
 _RELATIVES = frozenset(
     fold(word) for group in load_data("relationships.json")["relationships"].values() for word in group
 )
-_OPEN_PHRASES = frozenset(phrase_key(phrase) for phrase in _NOT_THESE["open_phrases"])
+_OPEN_PHRASES = frozenset(
+    phrase_key(phrase)
+    for phrase in (*_NOT_THESE["open_phrases"], *_composed(_DATA["opt_out_composed"], only_open=True))
+)
+_ELSEWHERE = _NOT_THESE["elsewhere"]
+_PREPOSITIONS = frozenset(fold(word) for word in _ELSEWHERE["prepositions"])
+_OURS = frozenset(fold(word) for word in _ELSEWHERE["ours"])
+_SUBSCRIPTIONS = frozenset(("subscription", "subscriptions", "suscripcion"))
+_AFTER_SUBSCRIPTION = frozenset(fold(word) for word in _ELSEWHERE["after_subscription"])
+_FROM_OR_TO = frozenset(("from", "to", "de"))
+_LEADING = Lexicon.build({"": _DATA["opt_out_leading"]["phrases"]})
+_LEADING_KEYS = frozenset(phrase_key(phrase) for phrase in _DATA["opt_out_leading"]["phrases"])
+_CLAUSE_STARTS = re.compile(r"(?:^|[.!?;,:\n()]+|\s[-–—]+\s)\s*")
 _ABOUT_WORDS = 6
 _OPT_IN = {phrase_key(word) for word in _DATA["opt_in"]}
 _HELP = {phrase_key(word) for word in _DATA["help"]}
@@ -292,17 +309,41 @@ def _reported(text: str, position: int) -> bool:
     return False
 
 
-def _about_something_else(text: str, match: re.Match[str]) -> bool:
+def _organization_words(organization: str) -> frozenset[str]:
+    """The folded words of the organization's name: "Stop texting Eastside" names no third
+    person when the organization is Eastside Neighbors."""
+    return frozenset(fold(word) for word in _WORD.findall(organization))
+
+
+def _elsewhere(words: list[str], ours: frozenset[str]) -> bool:
+    """Whether `words` (what follows a subscription or a leading "unsubscribe") start with a
+    preposition naming something not ours ("to the paper", "from Netflix"; not "from these
+    texts", "to Kindred") or say what of the subscription ("fees")."""
+    if words and fold(words[0]) in _AFTER_SUBSCRIPTION:
+        return True
+    if len(words) < 2 or fold(words[0]) not in _PREPOSITIONS:
+        return False
+    named = [fold(word).strip("'") for word in words[1:4]]
+    return not any(word in _OURS or word in ours for word in named)
+
+
+def _about_something_else(text: str, match: re.Match[str], ours: frozenset[str] = frozenset()) -> bool:
     """Whether what follows an open opt-out phrase (one that does not say what it is about:
     ``open_phrases``), in the same clause, shows it is about other texts or another list: a name
     ("stop texting Maria so much"), a relative ("how do I unsubscribe my mom from her gym"),
-    someone's texts ("stop the texts from her landlord") or a volunteer's activity ("take me off
-    the RSVP", "remove me from the Tuesday phone bank")."""
-    if phrase_key(match["core"]) not in _OPEN_PHRASES:
+    someone's texts ("stop the texts from her landlord"), a volunteer's activity ("take me off
+    the RSVP", "remove me from the Tuesday phone bank") or another subscription ("cancel my
+    subscription to the paper"). Interjections ("Stop texting Bro"), "Kindred" and the words of
+    the organization's name (`ours`) are no one else."""
+    core = phrase_key(match["core"])
+    if core not in _OPEN_PHRASES:
         return False
     clause = _CLAUSE.split(text[match.end() :], maxsplit=1)[0]
     words = clause.split()[:_ABOUT_WORDS]
     near = " ".join(words).lower()
+    last = fold(match["core"].split()[-1])
+    if (last in _SUBSCRIPTIONS or core in _LEADING_KEYS) and _elsewhere(words, ours):
+        return True
     if any(found.start() == 0 for _, found in _FOLLOWED_BY_OTHERS.finditer(near)):
         return True
     if any(True for _ in _ACTIVITIES.finditer(near)):
@@ -311,8 +352,11 @@ def _about_something_else(text: str, match: re.Match[str]) -> bool:
         return False
     if len(words) >= 2 and fold(words[0]) in ("my", "mi") and fold(words[1]) in _RELATIVES:
         return True
-    first = words[0] if words else ""
-    return first[:1].isupper() and first[1:].islower() and fold(first) not in _NOT_NAMES
+    if len(words) >= 2 and fold(words[0]) in _FROM_OR_TO:  # "end texts from Maria"
+        words = words[1:]
+    first = words[0].strip(".,!?'\"") if words else ""
+    folded = fold(first)
+    return first[:1].isupper() and first[1:].islower() and folded not in _NOT_NAMES and folded not in ours
 
 
 def _bare(text: str) -> str:
@@ -345,10 +389,14 @@ def _capital_stop_at_end(text: str) -> str | None:
     return label if label in _CLAUSE_KEYWORDS else None
 
 
-def opt_out_reason(text: str) -> str | None:
+def opt_out_reason(text: str, *, organization: str = "") -> str | None:
     """The stop keyword (upper-case, e.g. "STOP") if the whole message is one (or a clause of
     it is a STOP-family keyword: "Who is this? STOP"), else the plain-language opt-out phrase
-    it contains (lower-case, as typed), else None. See the module docstring for typos."""
+    it contains (lower-case, as typed), else None. See the module docstring for typos.
+
+    `organization` is the name of the organization texting: its words are never someone
+    else's name ("Stop texting Eastside" from a volunteer of Eastside Neighbors)."""
+    ours = _organization_words(organization)
     bare = _bare(text)
     whole = _keyword(bare) or _OPT_OUT_WHOLE.get(phrase_key(bare))
     if whole is not None:
@@ -366,9 +414,13 @@ def opt_out_reason(text: str) -> str | None:
         if (
             not _negated(lowered, match.start())
             and not _reported(lowered, match.start())
-            and not _about_something_else(cased, match)
+            and not _about_something_else(cased, match, ours)
         ):
             return " ".join(match[0].split())
+    for start in _CLAUSE_STARTS.finditer(lowered):
+        leading = _LEADING.pattern.match(lowered, start.end())
+        if leading is not None and not _about_something_else(cased, leading, ours):
+            return " ".join(leading[0].split())
     for clause in clauses:
         phrase = _OPT_OUT_CLAUSES.get(phrase_key(clause))
         if phrase is not None:
@@ -393,7 +445,7 @@ def email_opt_out_reason(text: str) -> str | None:
     return " ".join(whole[0].split()) if whole else None
 
 
-def maybe_opt_out(text: str) -> bool:
+def maybe_opt_out(text: str, *, organization: str = "") -> bool:
     """Whether the text might be asking to stop though :func:`opt_out_reason` found no opt-out
     in it; the engine answers such texts "Reply STOP to stop all texts." rather than guess.
 
@@ -402,9 +454,9 @@ def maybe_opt_out(text: str) -> bool:
     ("stoo"); a stop-sign emoji alone; END, CANCEL or QUIT as a clause of a longer text; or
     STOP as a word of a short text, not negated, not part of "bus stop" and not followed by
     what is stopped ("stop by", "stop the cuts", "stop thinking"). Always False when
-    :func:`opt_out_reason` returns a reason.
+    :func:`opt_out_reason` returns a reason (given the same `organization`).
     """
-    if opt_out_reason(text) is not None:
+    if opt_out_reason(text, organization=organization) is not None:
         return False
     stripped = "".join(text.split())
     if (

@@ -1,8 +1,12 @@
 """Opt-out, opt-in, help and command words, as the carriers and volunteers type them."""
 
+from datetime import UTC, datetime
+
 import pytest
 
-from flows.keywords import Command, is_help, is_opt_in, opt_out_reason, parse_command
+from flows import engine
+from flows.events import Consent, Context, Inbound, Organization, RecordConsent, ReplyKind, State
+from flows.keywords import Command, is_help, is_opt_in, maybe_opt_out, opt_out_reason, parse_command
 from tests.flows.hang import finishes
 
 
@@ -69,7 +73,7 @@ from tests.flows.hang import finishes
         ("count me out", "count me out"),
         ("i want to stop", "i want to stop"),
         ("Wrong person", "wrong person"),
-        ("I revoke my consent", "i revoke"),
+        ("I revoke my consent", "i revoke my consent"),
         ("this is spam", "this is spam"),
         ("I said stop texting me", "stop texting me"),
         ("quiero darme de baja", "quiero darme de baja"),
@@ -89,6 +93,78 @@ from tests.flows.hang import finishes
 )
 def test_opt_out_reason(text: str, reason: str) -> None:
     assert opt_out_reason(text) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # Cancel, end, quit or stop a subscription, the texts or the sending.
+        ("cancel subscription", "cancel subscription"),
+        ("Cancel texts", "cancel texts"),
+        ("end subscription", "end subscription"),
+        ("END TEXTS", "end texts"),
+        ("quit sending", "quit sending"),
+        ("Quit sending!!", "quit sending"),
+        ("cancel my subscription to these texts", "cancel my subscription"),
+        ("withdraw consent", "withdraw consent"),
+        ("revoke consent", "revoke consent"),
+        ("enough texts", "enough texts"),
+        ("Enough texts already!", "enough texts already"),
+        ("stop immediately", "STOP"),
+        ("stop right now", "STOP"),
+        # Kindred, interjections and filler are nobody's name.
+        ("take me off Kindred", "take me off"),
+        ("Unsubscribe Kindred", "unsubscribe"),
+        ("Unsubscribe from Kindred", "unsubscribe"),
+        ("stop texting Kindred please", "stop texting"),
+        ("Stop texting Bro", "stop texting"),
+        ("Stop texting Dude", "stop texting"),
+        ("Stop texting Lol", "stop texting"),
+        ("stop texting Tho", "stop texting"),
+        ("stop texting Yo", "stop texting"),  # not in the corpus: "Yo" reads as Spanish there
+    ],
+)
+def test_plain_opt_outs_the_reviewer_found_missed(text: str, reason: str) -> None:
+    assert opt_out_reason(text) == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel my subscription to the paper lol",
+        "the end of the texts you sent was cut off",
+        "I sent enough texts today",
+        "Unsubscribe from Netflix was easy lol",
+        "she had to unsubscribe Maria from the newsletter",
+        "at the end texts from Maria came in",
+        "she wants to end subscription fees for the paper",
+        "I'll withdraw cash before the canvass",
+    ],
+)
+def test_look_alikes_of_the_new_opt_outs_are_not_opt_outs(text: str) -> None:
+    assert opt_out_reason(text) is None
+    assert opt_out_reason(text, organization="Eastside Neighbors") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Stop texting Eastside", "Stop texting Eastside Neighbors"],
+)
+def test_the_organizations_own_name_is_nobody_else(text: str) -> None:
+    assert opt_out_reason(text) is None
+    assert maybe_opt_out(text)  # without the organization: asked "Reply STOP"
+    assert opt_out_reason(text, organization="Eastside Neighbors") == "stop texting"
+    assert not maybe_opt_out(text, organization="Eastside Neighbors")
+    assert opt_out_reason("stop texting Maria so much", organization="Eastside Neighbors") is None
+
+
+def test_a_volunteer_who_names_the_organization_is_opted_out() -> None:
+    org = Organization("Eastside Neighbors", "organizers@eastside.example.org")
+    ctx = Context(org, datetime(2026, 11, 21, 15, 0, tzinfo=UTC), Consent.OPTED_IN, "Sam", (), ())
+    outcome = engine.respond(State("idle", {}), Inbound("Stop texting Eastside", ctx.now), ctx)
+    assert outcome.state.step == "opted_out"
+    assert [reply.kind for reply in outcome.replies] == [ReplyKind.OPT_OUT_CONFIRMATION]
+    assert RecordConsent("opt_out", "stop texting") in outcome.effects
 
 
 @pytest.mark.parametrize(
