@@ -67,7 +67,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     # Before the message joins the session: loading the person would flush it early, and a
     # duplicate webhook's insert must fail in the commit below, where it is expected.
     person = address.person
-    if person is not None and not keywords.opt_out_reason(text):
+    if person is not None and not keywords.opt_out_reason(text, organization=org.name):
         person.last_active_at = clock.now()  # "active this week" is read from it
     db.session.add(message)
     try:
@@ -114,7 +114,8 @@ def _answer_failed(message_id: int) -> None:
 def _honour_opt_out(message: Message) -> None:
     """Record the opt-out a text asks for when no flow answers it (commits). Every one is on
     the ledger, as the flows record it."""
-    reason = keywords.opt_out_reason(message.body)
+    org = db.session.get(Organization, message.organization_id)
+    reason = keywords.opt_out_reason(message.body, organization=org.name if org else "")
     if reason:
         consent.record(message.address, "opt_out", "sms_keyword", reason, message.id)
         db.session.commit()
