@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from gateway.cli.actor import actor, host
 from gateway.community import audit, organization
-from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.extensions import db
 from gateway.models import Organization
 
@@ -55,7 +54,7 @@ def list_organizations() -> None:
     organization.default()
     db.session.commit()
     for org in db.session.scalars(select(Organization).order_by(Organization.id)):
-        click.echo(f"{org.slug}\t{org.name}\t{org.phone or '(no number yet)'}")
+        click.echo(f"{org.slug}\t{org.name}\t{organization.display_number(org.phone) or '(no number yet)'}")
 
 
 @org_group.command("create")
@@ -71,11 +70,7 @@ def create(slug: str, name: str, phone: str, contact: str, timezone: str | None)
     config = current_app.config
     organization.default()  # the deployment's own organization stays the first, the default
     try:
-        number = parse_phone(phone, config["DEFAULT_REGION"]) if phone.strip() else ""
-    except AddressError as exc:
-        raise click.BadParameter(str(exc), param_hint="--phone") from exc
-    try:
-        org = organization.create(slug, name, number, timezone or config["DEFAULT_TIMEZONE"], contact)
+        org = organization.create(slug, name, phone, timezone or config["DEFAULT_TIMEZONE"], contact)
     except organization.OrganizationError as exc:
         raise click.ClickException(str(exc)) from exc
     audit.record(org, "organization_created", actor=actor(), ip=host(), slug=org.slug, name=org.name)
@@ -95,8 +90,9 @@ def show(org_slug: str | None) -> None:
     """Print the organization's settings."""
     org = chosen(org_slug)
     db.session.commit()
+    number = organization.display_number(org.phone) or "(not set)"
     click.echo(
-        f"name: {org.name}\ncontact: {org.contact}\nphone: {org.phone or '(not set)'}\n"
+        f"name: {org.name}\ncontact: {org.contact}\nphone: {number}\n"
         f"timezone: {org.timezone}\nframing: {org.frequency}\n"
         f"calling window: {org.window_start_hour}:00 to {org.window_end_hour}:00 recipient's local time\n"
         f"caps: at most {org.daily_cap} a day and {org.weekly_cap} a week per person"

@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from flows.events import DEFAULT_INTERESTS, STAGES
 from gateway.community import prompts
-from gateway.delivery.addresses import AddressError, parse_phone
+from gateway.delivery.addresses import AddressError, organization_number, parse_phone
+from gateway.delivery.outbox import serves_several
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import db
-from gateway.models import Organization
+from gateway.models import Address, Organization
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 
@@ -34,27 +35,28 @@ def by_slug(slug: str) -> Organization | None:
 
 def several() -> bool:
     """Whether this instance serves more than one organization."""
-    return len(db.session.scalars(select(Organization.id).limit(2)).all()) > 1
+    return serves_several()
 
 
 def create(slug: str, name: str, phone: str, timezone: str, contact: str = "") -> Organization:
     """A new organization with the starter prompt library (the caller audits and commits).
-    `phone` is the number its volunteers text, in E.164 (or "" to set it later): texts are told
-    apart by the number they were sent to, so no two organizations may share one."""
+    `phone` is the number its volunteers text (or "" to set it later): texts are told apart by
+    the number they were sent to, so it is checked as `kindred org set --phone` checks it."""
     slug = slug.strip().lower()
     if not SLUG.fullmatch(slug):
         raise OrganizationError("the slug is 1 to 64 lower-case letters, digits and dashes, like eastside")
     if by_slug(slug) is not None:
         raise OrganizationError(f"there is an organization {slug!r} already")
-    shown = display_number(phone)
-    if shown and db.session.scalar(select(Organization.id).where(Organization.phone == shown)):
-        raise OrganizationError(f"another organization is texted at {shown}; each needs its own number")
     try:
-        checked = {field: SETTINGS[field](value) for field, value in (("name", name), ("contact", contact))}
+        checked = {
+            field: SETTINGS[field](value)
+            for field, value in (("name", name), ("contact", contact), ("phone", phone))
+        }
         checked["timezone"] = _timezone(timezone)
+        _claimable(None, checked["phone"])
     except SettingsError as exc:
         raise OrganizationError(str(exc)) from None
-    return _add(slug=slug, phone=shown, **checked)
+    return _add(slug=slug, **checked)
 
 
 def _add(**fields: Any) -> Organization:
@@ -80,7 +82,7 @@ def default() -> Organization:
                 name=config["ORGANIZATION_NAME"],
                 contact=config["ORGANIZATION_CONTACT"],
                 timezone=config["DEFAULT_TIMEZONE"],
-                phone=display_number(sender),
+                phone=organization_number(sender) or "",
             )
     except IntegrityError:
         org = db.session.scalars(select(Organization).order_by(Organization.id).limit(1)).one()
@@ -93,7 +95,7 @@ def for_number(number: str) -> Organization | None:
     organizations share this deployment and none of them has this number."""
     orgs = db.session.scalars(select(Organization).order_by(Organization.id)).all()
     for org in orgs:
-        if _e164(org.phone) == number:
+        if organization_number(org.phone) == number:
             return org
     return default() if len(orgs) <= 1 else None
 
@@ -101,24 +103,38 @@ def for_number(number: str) -> Organization | None:
 def numbers() -> set[str]:
     """Every number of this deployment's, in E.164: TWILIO_FROM_NUMBER and each organization's."""
     phones = [current_app.config["TWILIO_FROM_NUMBER"], *db.session.scalars(select(Organization.phone))]
-    return {number for number in map(_e164, phones) if number}
+    return {number for number in map(organization_number, phones) if number}
 
 
-def _e164(number: str) -> str | None:
-    """A number as stored (E.164 in the settings, "(415) 555-0100" on an organization) in E.164."""
-    try:
-        return parse_phone(number, current_app.config["DEFAULT_REGION"]) if number else None
-    except AddressError:
-        return None
+def _claimable(org: Organization | None, number: str) -> None:
+    """SettingsError unless `number` (E.164, or "" for none) may be `org`'s (None: one being
+    made): not another organization's, whose texts it would take, and not anyone's own phone,
+    whose texts would be dropped as coming from one of our numbers."""
+    if not number:
+        return
+    for other in db.session.scalars(select(Organization)):
+        if other is not org and organization_number(other.phone) == number:
+            raise SettingsError(
+                f"another organization is texted at {display_number(number)}; each needs its own number"
+            )
+    person = select(Address.id).where(Address.channel == "sms", Address.value == number).limit(1)
+    if db.session.scalar(person) is not None:
+        raise SettingsError(
+            f"{display_number(number)} is the phone of someone Kindred texts, not the organization's"
+        )
 
 
 def learn_number(org: Organization, number: str | None) -> None:
     """Remember the number volunteers text, from a text that names it, if it is not known yet
     (a Messaging Service sends from a pool, and TWILIO_FROM_NUMBER may be unset), or if the
     simulator's was taken when the organization was first set up. INVITE and HELP name it."""
-    simulated = org.phone == display_number(SIMULATOR_NUMBER)  # first run on the simulator
+    simulated = organization_number(org.phone) == SIMULATOR_NUMBER  # first run on the simulator
     if number and (not org.phone or (simulated and number != SIMULATOR_NUMBER)):
-        org.phone = display_number(number)
+        try:
+            _claimable(org, number)
+        except SettingsError:
+            return
+        org.phone = number
 
 
 def display_number(number: str) -> str:
@@ -163,6 +179,11 @@ def change_settings(org: Organization, **values: Any) -> dict[str, Any]:
                 checked[field] = SETTINGS[field](value)
             except SettingsError as exc:
                 raise SettingsError(str(exc), field) from None
+    if "phone" in checked:
+        try:
+            _claimable(org, checked["phone"])
+        except SettingsError as exc:
+            raise SettingsError(str(exc), "phone") from None
     window = checked.pop("window", None)
     if window is not None:
         checked["window_start_hour"], checked["window_end_hour"] = window
@@ -185,6 +206,19 @@ def _text(limit: int, required: bool = False) -> Callable[[str], str]:
         return value
 
     return check
+
+
+def _phone(value: str) -> str:
+    """A number in E.164, which reads back the same wherever the instance is ("" for none)."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        return parse_phone(value, current_app.config["DEFAULT_REGION"])
+    except AddressError:
+        raise SettingsError(
+            f"{value[:30]!r} is not a phone number (give one with its country code, like +14155550100)"
+        ) from None
 
 
 def _window(value: tuple[int, int]) -> tuple[int, int]:
@@ -248,7 +282,7 @@ def _stage_labels(value: dict[str, str]) -> dict[str, str]:
 SETTINGS: dict[str, Callable[[Any], Any]] = {
     "name": _text(120, required=True),
     "contact": _text(200),
-    "phone": _text(20),
+    "phone": _phone,
     "timezone": _timezone,
     "frequency": _text(80, required=True),
     "help_text": _text(HELP_TEXT_LENGTH),

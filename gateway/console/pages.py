@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from gateway import clock
 from gateway.access import current_organization, needs
-from gateway.community import audit, organizers
+from gateway.community import audit, organization, organizers
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
 from gateway.delivery.addresses import redact
@@ -87,3 +87,5 @@ def day(moment: object) -> str:
 
 
 bp.add_app_template_filter(redact, "redact")
+# An organization's number as people write it ("(415) 555-0100"); it is stored in E.164.
+bp.add_app_template_filter(organization.display_number, "phone_number")

@@ -42,6 +42,15 @@ def parse_phone(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def organization_number(stored: str) -> str | None:
+    """An organization's number as stored, in E.164 (None if unset or unreadable). Numbers are
+    stored in E.164; older rows hold the national format of DEFAULT_REGION."""
+    try:
+        return parse_phone(stored, current_app.config["DEFAULT_REGION"]) if stored else None
+    except AddressError:
+        return None
+
+
 def normalize_contact(raw: str, region: str = "US") -> str | None:
     """A phone number in E.164 or a lower-cased email, or None if it is neither."""
     raw = raw.strip()

@@ -23,7 +23,7 @@ from flows import pacing
 from flows.events import Consent
 from gateway import clock
 from gateway.delivery import consent, handoff, mail_content
-from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, redact
+from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, organization_number, redact
 from gateway.delivery.status import apply_early, history, record_status
 from gateway.delivery.transports import (
     OutboundSms,
@@ -277,7 +277,7 @@ def _send_queued(message_id: int) -> str:
         email = mail_content.compose(message)
         send = lambda: mail.send(email)  # noqa: E731
     else:
-        sms = OutboundSms(message.address.value, message.body, _status_callback(message.id))
+        sms = OutboundSms(message.address.value, message.body, _status_callback(message.id), _sender(message))
         send = lambda: sms_transport(app).send(sms)  # noqa: E731
     # No lock is held through the provider call (on SQLite that would be the database's): the
     # row is `sending` now, which the caps of a second worker count, and consent was just read.
@@ -608,6 +608,21 @@ def _finish(message: Message, status: str, error_code: str | None = None, commit
     if commit:
         db.session.commit()
     return status
+
+
+def serves_several() -> bool:
+    """Whether this instance serves more than one organization."""
+    return len(db.session.scalars(select(Organization.id).limit(2)).all()) > 1
+
+
+def _sender(message: Message) -> str | None:
+    """The number a text goes from: its organization's own when the instance serves several
+    (a reply from another organization's number would bring the answer, STOP included, to
+    that organization); else None, the deployment's configured sender."""
+    if not serves_several():
+        return None
+    org = db.session.get(Organization, message.organization_id)
+    return organization_number(org.phone) if org is not None else None
 
 
 def _status_callback(message_id: int) -> str | None:

@@ -11,7 +11,7 @@ from flows import events as ev
 from flows import keywords, profile
 from flows import teams as team_flows
 from gateway import clock
-from gateway.community import events, ideas, members, teams
+from gateway.community import events, ideas, members, organization, teams
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
 from gateway.config import email_on
@@ -46,7 +46,7 @@ def context(
             org.contact,
             org.frequency,
             tuple(org.interests or ()) or ev.DEFAULT_INTERESTS,
-            org.phone,
+            organization.display_number(org.phone),
             org.help_text,
             current_app.config["DEFAULT_REGION"],
         ),

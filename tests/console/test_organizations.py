@@ -658,7 +658,7 @@ def test_kindred_org_create_makes_an_organization_with_its_own_number_and_prompt
     first = organization.default()
     db.session.commit()
     second = second_organization(app)
-    assert (second.name, second.phone) == ("Pinecrest Neighbors", "(500) 555-0009")
+    assert (second.name, second.phone) == ("Pinecrest Neighbors", "+15005550009")
     assert db.session.scalars(select(Prompt.id).where(Prompt.organization_id == second.id)).first()
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "organization_created")).one()
     assert entry.organization_id == second.id and entry.actor.endswith("(command line)")

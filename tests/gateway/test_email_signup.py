@@ -308,7 +308,11 @@ def test_join_end_to_end(
     # and texting us is how to get texts.
     assert 'type="tel"' in text and "Giving it does not sign you up for texts." in text
     org = organization.default()
-    assert org.phone and f"Want our texts too? Text HI to {org.phone} from your phone." in text
+    assert (
+        org.phone
+        and f"Want our texts too? Text HI to {organization.display_number(org.phone)} from your phone."
+        in text
+    )
 
     status, answer = join(client, name="Ana Ruiz", email="Ana@Example.org")
     assert status == 200 and "Check your inbox" in answer

@@ -74,4 +74,4 @@ def test_the_number_taken_from_the_simulator_gives_way_to_the_real_one(app: Flas
     db.session.commit()
     phone.post("hi", To="+14155550100")
     db.session.rollback()
-    assert db.session.scalars(select(Organization)).one().phone == "(415) 555-0100"
+    assert db.session.scalars(select(Organization)).one().phone == "+14155550100"

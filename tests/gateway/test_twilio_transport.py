@@ -37,6 +37,17 @@ def test_sends_through_a_messaging_service(twilio_api: TwilioApiDouble) -> None:
 
 
 @pytest.mark.parametrize(
+    "configured", [{"from_number": "+15005550006"}, {"messaging_service_sid": "MG" + "1" * 32}]
+)
+def test_a_text_that_names_its_sender_goes_from_that_number(
+    twilio_api: TwilioApiDouble, configured: dict[str, str]
+) -> None:
+    transport(twilio_api, **configured).send(OutboundSms("+15558675309", "hi", sender="+15550100200"))
+    (sent,) = twilio_api.sent
+    assert sent["from_"] == "+15550100200" and not sent["messaging_service_sid"]
+
+
+@pytest.mark.parametrize(
     ("fault", "code", "permanent", "opt_out"),
     [
         (("reject", 400, 21610), "21610", True, True),

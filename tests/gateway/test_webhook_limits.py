@@ -147,7 +147,7 @@ def test_with_a_messaging_service_and_no_number_a_text_to_any_number_is_taken(
             assert signed_post(client, SMS, text_form("hi", To=to)).status_code == 200
         assert signed_post(client, SMS, text_form("hi", To="")).status_code == 403
         assert len(inbound()) == 2
-        assert organization.default().phone == "(555) 010-0300"  # learned from the first text
+        assert organization.default().phone == "+15550100300"  # learned from the first text
         db.session.remove()
 
 

@@ -18,6 +18,9 @@ class OutboundSms:
     to: str
     body: str
     status_callback: str | None = None
+    # The number to send from (E.164): the organization's own when the instance serves several,
+    # so replies come back to it; None for the deployment's configured sender.
+    sender: str | None = None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ class TwilioSmsTransport:
 
     def send(self, sms: OutboundSms) -> SendResult:
         sender: dict[str, str] = (
-            {"messaging_service_sid": self.messaging_service_sid}
+            {"from_": sms.sender}
+            if sms.sender
+            else {"messaging_service_sid": self.messaging_service_sid}
             if self.messaging_service_sid
             else {"from_": self.from_number}
         )
