@@ -15,7 +15,7 @@ from gateway.delivery import outbox
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
 from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, READER, db, queue
 from gateway.models import Address, Organization
-from tests.support import Phone
+from tests.support import KINDRED_NUMBER, Phone
 
 
 def queued_jobs() -> int:
@@ -72,6 +72,6 @@ def test_the_number_taken_from_the_simulator_gives_way_to_the_real_one(app: Flas
     org = organization.default()
     org.phone = organization.display_number(SIMULATOR_NUMBER)  # set up while the simulator was on
     db.session.commit()
-    phone.post("hi", To="+14155550100")
+    phone.post("hi", To=KINDRED_NUMBER)  # the real number, now that Twilio sends
     db.session.rollback()
-    assert db.session.scalars(select(Organization)).one().phone == "+14155550100"
+    assert db.session.scalars(select(Organization)).one().phone == KINDRED_NUMBER
