@@ -22,7 +22,7 @@ from gateway.community.prompts import default_prompts, validate
 from gateway.community.sending import Audience
 from gateway.extensions import db
 from gateway.models import Friend, Prompt, PromptUse
-from tests.conftest import SECRET_KEY
+from tests.conftest import LOCAL, SECRET_KEY
 from tests.support import Phone, SettableClock
 
 CLOSING = " When you've talked, reply with how it went."
@@ -163,7 +163,12 @@ def test_a_round_leaves_out_a_volunteer_with_no_new_idea_for_any_friend(
 def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on an empty database (no migration has run)."""
     app = create_app(
-        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": empty_database_url, "INSTANCE_PATH": str(tmp_path)}
+        {
+            **LOCAL,
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     yield app
     with app.app_context():
