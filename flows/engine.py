@@ -5,8 +5,11 @@ conversation is in. Someone who has not opted in only ever gets the program's te
 that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP, EMAIL ...) win over a pending
 question, then an RSVP in plain words ("count me in for the forum"), then an acknowledgement ("ok
 👍", "thanks!", "gracias") gets a short friendly reply and leaves a pending question open (one
-asking for a name reads it itself: "Dale" may be one), a pending question takes its answer, and
-free text is read as a report or a new friend. Anything not understood
+asking for a name reads it itself: "Dale" may be one), a pending question takes only its answer
+(a report or a new friend of the volunteer's own sent instead is handled as that, and the
+question dropped; after DELETE's question anything but YES keeps everything and is handled as
+itself), and free text is read as a report (about a listed friend, or someone it adds) or a new
+friend. Anything not understood
 gets a short helpful reply and goes to the organizer inbox. News from the organizers (a volunteer
 made a team lead, their proposed event approved) rides on the answer (flows/notices.py).
 
@@ -37,6 +40,7 @@ from flows import (
     language,
     notices,
     onboarding,
+    parse,
     privacy,
     profile,
     prompts,
@@ -125,7 +129,7 @@ def _language_chosen(state: State, ctx: Context) -> Outcome:
 
 def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = False) -> Outcome | None:
     if state.step == "confirm_delete":
-        return privacy.confirm_erase(state, text, ctx)
+        return _after_delete_question(state, text, ctx, just_acknowledged)
     if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(
         text, organization=ctx.organization.name
     ):
@@ -148,6 +152,10 @@ def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = F
         if just_acknowledged:
             return Outcome(acknowledging)
         return Outcome(acknowledging, (Reply(say(ctx.language, f"engine.acknowledged.{acknowledged}")),))
+    if state.step in ("ask_name", "ask_interests") or _asks_for_a_name(state, ctx):
+        other = _not_the_answer(state, text, ctx)
+        if other is not None:
+            return other
     if state.step == "ask_name":
         return onboarding.take_name(state, text, ctx)
     if state.step == "ask_interests":
@@ -161,6 +169,37 @@ def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = F
     # Outside a question, free text adds a friend only when it says how the volunteer knows
     # them ("my neighbor Carlos"), so a stray word is not mistaken for a name.
     return reports.read(state, text, ctx) or friends.add(state, text, ctx, with_relationship_only=True)
+
+
+def _after_delete_question(state: State, text: str, ctx: Context, just_acknowledged: bool) -> Outcome:
+    """The answer to DELETE's question: YES erases; anything else keeps everything, and a text
+    that is something else (a report, a command, a new friend) is handled as that too."""
+    kept = privacy.confirm_erase(state, text, ctx)
+    if keywords.is_opt_in(text):
+        return kept
+    other = _opted_in(State("idle"), text, ctx, just_acknowledged)
+    if other is None or not other.replies:
+        return kept
+    first, *rest = other.replies
+    joined = replace(first, body=f"{kept.replies[0].body} {first.body}")
+    return replace(other, replies=(joined, *rest))
+
+
+def _not_the_answer(state: State, text: str, ctx: Context) -> Outcome | None:
+    """A text sent while a question waits for a name or what a friend cares about that is
+    something else: a report (about the friend asked about, if it names nobody) or a new friend
+    of the volunteer's own ("my neighbor Carlos"). It is handled as that and the question is
+    dropped; None when the text is the answer."""
+    if parse.reads_as_report(text, ctx.organization.interests):
+        about = None
+        if state.step == "ask_interests":
+            about = friends.find_by_name(ctx.friends, str(state.data.get("friend_name", "")))
+        report = reports.read(State("idle"), text, ctx, about=about)
+        if report is not None:
+            return report
+    if state.step != "ask_friend" and parse.introduces_own(text):
+        return friends.add(State("idle"), text, ctx, with_relationship_only=True)
+    return None
 
 
 def _asks_for_a_name(state: State, ctx: Context) -> bool:

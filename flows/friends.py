@@ -45,22 +45,38 @@ def add(state: State, text: str, ctx: Context, with_relationship_only: bool = Fa
         body = say(language, key, names=join_names(language, [m.name for m in mentions]))
         return Outcome(State("idle"), (Reply(body),))
 
-    effects = tuple(
-        AddFriend(f"new:{i}", m.name, m.relationship, m.interests, m.contacts) for i, m in enumerate(fresh)
-    )
-    names = join_names(language, [m.name for m in fresh])
-    added = say(language, "friends.added", names=names, description=_describe(language, fresh))
-    if any(m.contacts for m in fresh):
-        added += " " + say(language, "friends.never_texted")
+    effects = adding(fresh)
+    added = added_line(language, fresh)
     first = fresh[0]
     if len(fresh) == 1 and not first.interests:
         examples = ", ".join(interest_label(language, i) for i in ctx.organization.interests[:3])
         body = say(language, "friends.ask_interests", added=added, name=first.name, examples=examples)
         return Outcome(State("ask_interests", {"friend_name": first.name}), (Reply(body),), effects)
 
-    view = _view(first)
-    reply, marks, next_state = prompts.prompt_reply(view, effects[0].key, ctx, lead=added)
+    reply, marks, next_state = prompts.prompt_reply(view(first), effects[0].key, ctx, lead=added)
     return Outcome(next_state, (reply,), effects + marks)
+
+
+def adding(mentions: Sequence[FriendMention]) -> tuple[AddFriend, ...]:
+    """The effects that add these people, keyed "new:0", "new:1" ... for the same turn's other
+    effects."""
+    return tuple(
+        AddFriend(f"new:{i}", m.name, m.relationship, m.interests, m.contacts) for i, m in enumerate(mentions)
+    )
+
+
+def added_line(language: str, mentions: Sequence[FriendMention]) -> str:
+    """ "Added Joe (family)." and, when a number or email was given, that Kindred never texts it."""
+    names = join_names(language, [m.name for m in mentions])
+    added = say(language, "friends.added", names=names, description=_describe(language, mentions))
+    if any(m.contacts for m in mentions):
+        added += " " + say(language, "friends.never_texted")
+    return added
+
+
+def view(mention: FriendMention) -> Friend:
+    """A friend added by this very text, as the prompt engine sees it."""
+    return Friend(id=0, name=mention.name, relationship=mention.relationship, interests=mention.interests)
 
 
 def take_interests(state: State, text: str, ctx: Context) -> Outcome:
@@ -107,11 +123,6 @@ def find_by_name(friends: Sequence[Friend], name: str) -> Friend | None:
     """The most recently added friend with this name (case-insensitive)."""
     matches = [f for f in friends if f.name.casefold() == name.casefold()]
     return max(matches, key=lambda f: f.id) if matches else None
-
-
-def _view(mention: FriendMention) -> Friend:
-    """A friend added by this very text, as the prompt engine sees it."""
-    return Friend(id=0, name=mention.name, relationship=mention.relationship, interests=mention.interests)
 
 
 def _describe(language: str, mentions: Sequence[FriendMention]) -> str:

@@ -23,6 +23,7 @@ from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
 _MAX_NAME_WORDS = 4
 _MAX_NAME_CHARS = 40
 _MAX_PHRASE_WORDS = 3
+_INITIALS = 2
 _NEGATION_WINDOW_WORDS = 3
 _NEGATION_WINDOW_CHARS = 60
 
@@ -79,6 +80,8 @@ def report_words() -> frozenset[str]:
 _CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNORECASE)
 
 _POSSESSIVE = re.compile(r"['’]s?(?!\w)")
+# "Martha and her husband Phil", "Theo & his wife Jo": family of someone else, not the writer's.
+_THEIRS = re.compile(r"\b(?:her|his|their|su|sus)\s+$", re.IGNORECASE)
 _CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 CONTACT_PLACEHOLDER = "[contact]"
@@ -257,9 +260,9 @@ def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 def _proper(word: str) -> str:
     """A name word capitalised as a name ("maria" -> "Maria", "o'brien" -> "O'Brien"); mixed
-    case the volunteer typed ("McKenzie") is kept."""
-    if not (word.islower() or word.isupper()):
-        return word
+    case the volunteer typed ("McKenzie") and initials ("DJ") are kept."""
+    if not (word.islower() or word.isupper()) or (word.isupper() and len(word) <= _INITIALS):
+        return word  # "McKenzie" as typed; "DJ", "TJ" are initials
     return re.sub(r"[^\W\d_]+", lambda part: part[0].capitalize(), word.lower())
 
 
@@ -317,6 +320,14 @@ def _names(text: str) -> list[tuple[int, str]]:
         if run and len(run) <= _MAX_NAME_WORDS and len(name) <= _MAX_NAME_CHARS:
             names.setdefault(fold(name), (run[0].start(), name))
     return list(names.values())
+
+
+def _someone_elses_named(text: str, match: re.Match[str]) -> bool:
+    """Whether a kin word is someone else's and names them: "her husband Phil", "his wife
+    Jo" (Phil is Martha's husband, not the volunteer's family). As an aside about the name
+    before it ("Martha, her mother, Carlos") it still says who that is."""
+    after = _WORD.match(text, match.end() + 1) if text[match.end() : match.end() + 1].isspace() else None
+    return bool(_THEIRS.search(text, 0, match.start())) and after is not None and _is_name_word(after[0])
 
 
 def _relationship(labels: Sequence[str]) -> str:
@@ -441,7 +452,7 @@ def parse_friends(
     contacts = [(span.start, span.value) for span in found]
     text = _mask(text, ((span.start, span.end) for span in found))
     relationships = [
-        (label, match)
+        ("other" if label == "family" and _someone_elses_named(text, match) else label, match)
         for label, match in _RELATIONSHIPS.finditer(text)
         if not _is_capitalised_name(match[0]) and not _POSSESSIVE.match(text, match.end())
     ]
@@ -545,6 +556,14 @@ def first_name(name: str) -> str:
     return phrase_key(words[0]) if words else ""
 
 
+# What follows a lower-case name that is also a word when it is the name: "will said he'll
+# think about it", "will is in" (the verb is never followed by these).
+_SPOKEN_OF = re.compile(
+    r"\s+(?:said|says|told|texted|called|agreed|signed|came|thinks|wants|is|was|isn't|wasn't|has|had)\b",
+    re.IGNORECASE,
+)
+
+
 def _friend_ids(text: str, friends: Sequence[tuple[int, str]]) -> tuple[int, ...]:
     """The ids of the friends `text` names, in order of appearance. A full name beats a first
     name; a first name shared by several friends names none of them."""
@@ -559,12 +578,82 @@ def _friend_ids(text: str, friends: Sequence[tuple[int, str]]) -> tuple[int, ...
     ids: list[int] = []
     for _, match in lexicon.finditer(text):
         key = phrase_key(match["core"])
-        if match["core"].islower() and fold(match["core"]) in _COMMON_WORDS:
+        if (
+            match["core"].islower()
+            and fold(match["core"]) in _COMMON_WORDS
+            and not _SPOKEN_OF.match(text, match.end())
+        ):
             continue
         candidates = by_full.get(key) or by_first.get(key, set())
         if len(candidates) == 1:
             ids.extend(candidates)
     return tuple(dict.fromkeys(ids))
+
+
+# What joins "talked" to the person talked with: "talked to Joe", "spoke w/ Ana", "hablé con Lucía".
+_TALKED_TO = re.compile(r"\s*(?:(?:to|with|w/?|con|a|al|over|up)\s+)*", re.IGNORECASE)
+# Where the person a report is about stops being named: the next clause.
+_REPORT_CLAUSE_END = re.compile(
+    r"[.,;:!?()\n]|\s[-–—]+\s|\b(?:and|but|y|pero|about|today|yesterday|ayer|hoy)\b", re.IGNORECASE
+)
+_PRONOUNS = frozenset(fold(word) for word in _OUTCOME_DATA["pronouns"])
+_THIRD_PERSON = frozenset(("she", "he", "they", "ella", "el", "ellos", "ellas"))
+_MY = re.compile(r"\b(?:my|mi|mis|our|nuestr[ao]s?)\s+$", re.IGNORECASE)
+
+
+def reads_as_report(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> bool:
+    """Whether `text`, sent in answer to a question (a name, what a friend cares about), is a
+    report instead: the volunteer says they talked ("talked to her", "we had coffee"), that
+    someone is in or could not be reached, or that someone is open or not interested without
+    saying what they care about ("she's not interested", but not "she's interested in housing",
+    which answers the question). "Not sure" answers it too."""
+    outcome = _outcome(text)
+    if outcome in ("committed", "not_reached") or _volunteer_talked(text):
+        return True
+    return outcome in ("open", "not_interested") and not find_interests(text, interests)
+
+
+def _volunteer_talked(text: str) -> bool:
+    """Whether the volunteer says they talked with someone: a talk phrase, not negated, and not
+    said of someone else ("she talked about rent", "he told me about the bus")."""
+    for _, match in _TALKED.finditer(text):
+        before = _WORD.findall(text[: match.start()])
+        if not _negated(text, match.start()) and not (before and fold(before[-1]) in _THIRD_PERSON):
+            return True
+    return False
+
+
+def report_people(text: str, friends: Sequence[tuple[int, str]] = ()) -> list[FriendMention]:
+    """The people a report is about who are not among `friends` (id, name): whoever the
+    volunteer says they talked with ("talked to my cousin Joe, he's in", "hablé con mi prima
+    Lucía"), or introduces as their own ("my coworker Dana is in!"). Pronouns ("talked to
+    her") and the volunteer's listed friends name nobody new. [] when the text names no one new.
+    """
+    known = {first_name(name) for _, name in friends} | {phrase_key(name) for _, name in friends}
+    mentions: list[FriendMention] = []
+    for _, match in _TALKED.finditer(text):
+        if _negated(text, match.start()):
+            continue
+        start = _TALKED_TO.match(text, match.end()).end()
+        end = _REPORT_CLAUSE_END.search(text, start)
+        segment = text[start : end.start() if end else len(text)]
+        words = _WORD.findall(segment)
+        if not words or fold(words[0]) in _PRONOUNS:
+            continue
+        mentions += parse_friends(segment)
+    if not mentions and introduces_own(text):
+        mentions = [m for m in parse_friends(text) if m.relationship != "other"]
+    fresh: dict[str, FriendMention] = {}
+    for mention in mentions:
+        key = phrase_key(mention.name)
+        if key not in known and first_name(mention.name) not in known and fold(mention.name) not in _PRONOUNS:
+            fresh.setdefault(key, mention)
+    return list(fresh.values())
+
+
+def introduces_own(text: str) -> bool:
+    """Whether `text` calls someone its writer's own ("my cousin Joe", "mi prima Lucía")."""
+    return any(_MY.search(text[: match.start()]) for _, match in _RELATIONSHIPS.finditer(text))
 
 
 def parse_report(text: str, friends: Sequence[tuple[int, str]]) -> ReportReading:

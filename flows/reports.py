@@ -9,9 +9,11 @@ question instead of a guess.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+from flows import friends as friends_flow
 from flows import parse
-from flows.events import STAGES, Context, Friend, LogReport, Outcome, Reply, State
+from flows.events import STAGES, Context, Friend, FriendRef, LogReport, Outcome, Reply, State
 from flows.friends import find_by_name
 from flows.messages import day_and_month, interest_label, join_names, say
 from flows.prompts import event_to_invite_to, prompted_friend
@@ -27,16 +29,25 @@ OUTCOME_STAGE = {
 MAX_CHOICES = 5
 
 
-def read(state: State, text: str, ctx: Context) -> Outcome | None:
+def read(state: State, text: str, ctx: Context, about: Friend | None = None) -> Outcome | None:
     """Log a report when the text is one; ask a numbered question when it is one but unclear;
-    None when the text does not read as a report at all."""
-    reading = parse.parse_report(text, [(f.id, f.name) for f in ctx.friends])
+    None when the text does not read as a report at all.
+
+    A report about someone not on the volunteer's list ("talked to my cousin Joe, he's in")
+    adds them and logs it in one turn. A report naming nobody is about `about` when given (the
+    friend a pending question is about), else the friend last given an idea for, or the only one.
+    """
+    listed = [(f.id, f.name) for f in ctx.friends]
+    reading = parse.parse_report(text, listed)
     if reading.outcome is None and not reading.talked:
         return None
     by_id = {f.id: f for f in ctx.friends}
     friends = [by_id[i] for i in reading.friend_ids if i in by_id]
     if not friends:
-        implied = _implied_friend(state, ctx)
+        new = parse.report_people(text, listed)
+        if new:
+            return _about_new_people(new, reading.outcome, text, ctx)
+        implied = about or _implied_friend(state, ctx)
         if implied is None:
             return _ask_friend(text, reading.outcome, ctx) if ctx.friends else None
         friends = [implied]
@@ -64,18 +75,32 @@ def answer(state: State, text: str, ctx: Context) -> Outcome | None:
         body = say(ctx.language, "reports.choose_number", count=len(OUTCOME_CHOICES))
         return Outcome(state, (Reply(body),))
     friends = [f for f in ctx.friends if f.id in data.get("friends", ())]
+    named = (find_by_name(ctx.friends, str(name)) for name in data.get("names", ()))
+    friends += [f for f in named if f is not None and f not in friends]
     if not friends:
         return None
     return log(friends, OUTCOME_CHOICES[choice - 1], data.get("text", ""), ctx)
 
 
-def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Outcome:
+def log(
+    friends: Sequence[Friend],
+    outcome: str,
+    text: str,
+    ctx: Context,
+    refs: Sequence[FriendRef] = (),
+    lead: str = "",
+) -> Outcome:
     """Record the report for each friend and thank the volunteer with what was logged, and
     suggest the next step on the ladder: for one friend who is open, an invite to share for
-    the next upcoming event (one the volunteer is going to first), if there is one."""
+    the next upcoming event (one the volunteer is going to first), if there is one. `refs`
+    name the friends in the effects when they are added by this same turn; `lead` goes first."""
     tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
-    effects = tuple(LogReport(f.id, outcome, learned, tags, _next_stage(f.stage, outcome)) for f in friends)
+    refs = refs or [f.id for f in friends]
+    effects = tuple(
+        LogReport(ref, outcome, learned, tags, _next_stage(f.stage, outcome))
+        for f, ref in zip(friends, refs, strict=True)
+    )
     language = ctx.language
     names = join_names(language, [f.name for f in friends])
     count = "one" if len(friends) == 1 else "many"
@@ -99,7 +124,23 @@ def log(friends: Sequence[Friend], outcome: str, text: str, ctx: Context) -> Out
         )
     else:
         body = say(language, key, logged=logged, names=names)
-    return Outcome(State("idle"), (Reply(body),), effects)
+    return Outcome(State("idle"), (Reply(f"{lead} {body}" if lead else body),), effects)
+
+
+def _about_new_people(
+    people: Sequence[parse.FriendMention], outcome: str | None, text: str, ctx: Context
+) -> Outcome:
+    """Add the people a report is about to the volunteer's list, and log it (or ask how it went)."""
+    added = friends_flow.adding(people)
+    lead = friends_flow.added_line(ctx.language, people)
+    views = [friends_flow.view(person) for person in people]
+    if outcome is None:
+        asked = _ask_outcome(text, views, ctx)
+        data = {"names": [person.name for person in people], "text": text}
+        (reply,) = asked.replies
+        return Outcome(State("choose_outcome", data), (Reply(f"{lead} {reply.body}"),), added)
+    logged = log(views, outcome, text, ctx, refs=[effect.key for effect in added], lead=lead)
+    return replace(logged, effects=added + logged.effects)
 
 
 def _next_stage(current: str, outcome: str) -> str | None:

@@ -6,6 +6,8 @@ Every line is a JSON object with "text" and "lang" ("en" or "es"; "fr" for the F
 Canadian carriers require, which Kindred honours but does not write in, so the language
 category leaves them out) plus what the category expects. Only friends and reports lines may
 carry "known_miss" (the reason); those are expected to fail and count as misses in the accuracy.
+A report line may carry "new": the people it is about who are not on the volunteer's list
+("talked to my cousin Joe, he's in"), whom the report adds.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 
 from flows.keywords import maybe_opt_out, opt_out_reason
 from flows.language import detect_language
-from flows.parse import parse_friends, parse_report
+from flows.parse import parse_friends, parse_report, report_people
 
 CORPUS = Path(__file__).parent / "corpus"
 FRIENDS = [
@@ -41,8 +43,8 @@ TARGETS = {
     "opt_out": 1.0,
     "not_opt_out": 1.0,
     "maybe_opt_out": 1.0,
-    "friends": 0.95,
-    "reports": 0.95,
+    "friends": 0.97,
+    "reports": 0.97,
     "language": 0.95,
 }
 KNOWN_MISS_ALLOWED = {"friends", "reports"}
@@ -80,10 +82,13 @@ def read_friends(item: dict[str, Any]) -> list[dict[str, Any]]:
 
 def read_report(item: dict[str, Any]) -> dict[str, Any]:
     reading = parse_report(item["text"], FRIENDS)
+    # As a report is read: people not on the list count only when it names nobody who is.
+    new = [] if reading.friend_ids else report_people(item["text"], FRIENDS)
     return {
         "friends": [NAMES[i] for i in reading.friend_ids],
         "outcome": reading.outcome,
         "talked": reading.talked,
+        "new": [{"name": m.name, "relationship": m.relationship} for m in new],
     }
 
 
@@ -98,7 +103,10 @@ READERS: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[[dict[str, An
     "friends": (read_friends, lambda item: item["friends"]),
     "reports": (
         read_report,
-        lambda item: {key: item[key] for key in ("friends", "outcome", "talked")},
+        lambda item: {
+            **{key: item[key] for key in ("friends", "outcome", "talked")},
+            "new": item.get("new", []),
+        },
     ),
     "language": (lambda item: detect_language(item["text"]), lambda item: item["lang"]),
 }

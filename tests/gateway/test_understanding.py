@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.extensions import db
-from gateway.models import Address, ConsentEvent, Friend, Message, Person, Thread
+from gateway.models import Address, ConsentEvent, ConversationReport, Friend, Message, Person, Thread
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, Worker
 
@@ -132,3 +132,59 @@ def test_spanish_words_and_commands_are_answered_in_spanish(
     assert volunteer.reply_to("ALTO") == CONFIRMATION["es"]
     assert opted_out(volunteer)
     assert volunteer.send("hola") == []
+
+
+def reports_of(phone: Phone) -> list[tuple[str, str, str]]:
+    """(friend's name, outcome, what was learned) of each report the volunteer made, oldest first."""
+    db.session.rollback()
+    rows = db.session.execute(
+        select(Friend.name, ConversationReport.outcome, ConversationReport.learned)
+        .join(Friend, ConversationReport.friend_id == Friend.id)
+        .where(ConversationReport.volunteer_id == person(phone).id)
+        .order_by(ConversationReport.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def friends_of(phone: Phone) -> dict[str, tuple[str, str, list[str]]]:
+    db.session.rollback()
+    friends = db.session.scalars(select(Friend).where(Friend.volunteer_id == person(phone).id))
+    return {f.name: (f.relationship, f.stage, list(f.interests)) for f in friends}
+
+
+def test_a_report_sent_instead_of_the_answer_to_a_question_is_recorded(phone: Phone) -> None:
+    join(phone)
+    assert "What does Maria care about?" in phone.reply_to("my neighbor Maria")
+    reply = phone.reply_to("Talked to her already, she's in! She's worried about rent")
+    assert "Logged: Maria is in" in reply
+    assert reports_of(phone) == [
+        ("Maria", "committed", "Talked to her already, she's in! She's worried about rent")
+    ]
+    assert friends_of(phone)["Maria"][1] == "committed"
+    # The question was dropped: the next text is read for what it is, not as Maria's interests.
+    assert "Added Carlos" in phone.reply_to("my coworker Carlos")
+    assert "What does Carlos care about?" in phone.replies()[-1]
+    assert "Idea for Carlos" in phone.reply_to("jobs and childcare")
+    assert friends_of(phone)["Carlos"][2] == ["jobs", "childcare"]
+    assert friends_of(phone)["Maria"][2] == []
+
+
+def test_a_report_about_someone_not_listed_adds_them_and_records_it_in_one_turn(phone: Phone) -> None:
+    join(phone)
+    phone.send("my neighbor Maria")
+    phone.send("SKIP")
+    reply = phone.reply_to("talked to my cousin Joe 555-201-7788, he's in!")
+    assert reply.startswith("Added Joe (family).")
+    assert "Logged: Joe is in" in reply
+    assert friends_of(phone)["Joe"] == ("family", "committed", [])
+    assert [name for name, _, _ in reports_of(phone)] == ["Joe"]
+    assert "555" not in reports_of(phone)[0][2] and "7788" not in reports_of(phone)[0][2]
+    # With no word for how it went, Kindred adds them and asks (in the language written in);
+    # the number answers it.
+    assert phone.reply_to("hablé con mi prima Lucía ayer").startswith(
+        "Agregué a Lucía (familia). ¿Qué tal te fue con Lucía?"
+    )
+    assert "Lucía" in phone.reply_to("2")
+    assert friends_of(phone)["Lucía"][1] == "open"
+    assert [outcome for _, outcome, _ in reports_of(phone)] == ["committed", "open"]
+    assert len(friends_of(phone)) == 3
