@@ -3,18 +3,17 @@ DELETE: admins only, after typing ERASE, and written to the audit log."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import StringField
 
 from gateway.access import current_organization, needs
 from gateway.community import privacy
 from gateway.console import bp
 from gateway.console.forms import ConsoleForm, no_nul
+from gateway.console.volunteers import volunteer_or_404
 from gateway.extensions import db
-from gateway.models import Person
 
 CONFIRMATION = "ERASE"
 
@@ -27,13 +26,7 @@ class EraseForm(ConsoleForm):
 @needs("admin")
 def erase_volunteer(id: int) -> ResponseReturnValue:
     org = current_organization()
-    person = db.session.scalar(
-        select(Person).where(
-            Person.id == id, Person.organization_id == org.id, Person.volunteer_since.is_not(None)
-        )
-    )
-    if person is None:
-        abort(404, description="no such volunteer")
+    person = volunteer_or_404(id)
     form = EraseForm()
     if not form.validate_on_submit() or (form.confirm.data or "").strip().upper() != CONFIRMATION:
         flash(f"Nothing was erased: type {CONFIRMATION} to confirm.", "error")

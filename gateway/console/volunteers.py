@@ -213,17 +213,25 @@ class FriendRow:
     conversations: int
 
 
-@bp.get("/volunteers/<id:id>")
-@needs("viewer")
-def volunteer(id: int) -> ResponseReturnValue:
-    org = current_organization()
+def volunteer_or_404(id: int) -> Person:
+    """The volunteer `id` of the organization the console is showing; 404 for anyone else."""
     person = db.session.scalar(
         select(Person).where(
-            Person.id == id, Person.organization_id == org.id, Person.volunteer_since.is_not(None)
+            Person.id == id,
+            Person.organization_id == current_organization().id,
+            Person.volunteer_since.is_not(None),
         )
     )
     if person is None:
         abort(404, description="no such volunteer")
+    return person
+
+
+@bp.get("/volunteers/<id:id>")
+@needs("viewer")
+def volunteer(id: int) -> ResponseReturnValue:
+    org = current_organization()
+    person = volunteer_or_404(id)
     addresses = db.session.scalars(select(Address).where(Address.person_id == person.id)).all()
     address_ids = [address.id for address in addresses]
     friends = db.session.scalars(
