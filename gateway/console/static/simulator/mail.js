@@ -1,12 +1,7 @@
 // The mailbox simulator (/simulator/mail): email Kindred sends to an address, and the member's replies.
-const urls = document.querySelector("main").dataset;
 const list = document.getElementById("list");
 const reader = document.getElementById("reader");
 const email = document.getElementById("email");
-const headers = {
-  "Content-Type": "application/json",
-  "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
-};
 let shown = "";
 let opened = null;
 let mails = [];
@@ -18,9 +13,7 @@ function el(tag, props, ...children) {
 }
 
 async function refresh() {
-  const res = await fetch(urls.messages, {
-    method: "POST", headers, body: JSON.stringify({email: email.value}),
-  });
+  const res = await post(urls.messages, {email: email.value});
   if (!res.ok) return;
   mails = (await res.json()).messages;
   const key = JSON.stringify(mails.map(m => m.id));
@@ -65,20 +58,7 @@ function open(id) {
     e.preventDefault();
     if (!box.value.trim()) return;
     error.textContent = "";
-    let res;
-    try {
-      res = await fetch(urls.reply, {
-        method: "POST", headers, body: JSON.stringify({email: email.value, message: m.id, body: box.value}),
-      });
-    } catch (err) {
-      error.textContent = "Not sent: Kindred did not answer. Is the demo still running?";
-      return;
-    }
-    if (!res.ok) {
-      const detail = await res.json().catch(() => ({}));
-      error.textContent = "Not sent: " + (detail.description || res.statusText || "error " + res.status);
-      return;
-    }
+    if (!await deliver(urls.reply, {email: email.value, message: m.id, body: box.value}, error)) return;
     box.value = "";
     error.textContent = "";
     form.replaceWith(el("p", {className: "hint", id: "replied", textContent: "Reply sent. It lands in the console inbox."}));
