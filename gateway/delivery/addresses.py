@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Iterable
 
@@ -16,9 +17,11 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from flows.parse import mask_email
-from gateway import keys
+from gateway import clock, keys
 from gateway.extensions import db
 from gateway.models import Address, Message
+
+log = logging.getLogger(__name__)
 
 
 class AddressError(ValueError):
@@ -84,6 +87,14 @@ def redact(value: str) -> str:
     if "@" in value:
         return mask_email(value)
     return value[:2] + "*" * max(len(value) - 6, 0) + value[-4:] if len(value) > 6 else "***"
+
+
+def mark_undeliverable(address: Address) -> None:
+    """Note that the provider said this number cannot get texts: nothing more is sent to it until
+    it texts in (the caller commits)."""
+    if address.undeliverable_since is None:
+        address.undeliverable_since = clock.now()
+        log.info("addresses: %s marked undeliverable", redact(address.value))
 
 
 def timezone_for_zip(code: str) -> str | None:

@@ -10,6 +10,7 @@ nothing is sent twice.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Collection
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -23,9 +24,16 @@ from flows import pacing
 from flows.events import Consent
 from gateway import clock
 from gateway.delivery import consent, handoff, mail_content
-from gateway.delivery.addresses import ERASED_PREFIX, complete_erasure, organization_number, redact
+from gateway.delivery.addresses import (
+    ERASED_PREFIX,
+    complete_erasure,
+    mark_undeliverable,
+    organization_number,
+    redact,
+)
 from gateway.delivery.status import apply_early, history, record_status
 from gateway.delivery.transports import (
+    Failure,
     OutboundSms,
     SendResult,
     TransportError,
@@ -57,17 +65,17 @@ ANSWER_FRESH = timedelta(hours=24)
 REPLY_LIMIT = 30
 REPLY_WINDOW = timedelta(hours=1)
 
-# Retries of a send the provider could not take for a passing reason: the delay before each.
+# Retries of a send the provider could not take for a passing reason: the delay before each
+# (a random part of it is left off, so sends that failed together do not retry together).
 RETRY_DELAYS = (10, 60, 300, 900)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+RETRY_JITTER = 0.25  # up to this share of a delay is left off
+# A failure that may pass (an unreachable handset) fails the message after this many tries.
+FAIL_AFTER_ATTEMPTS = 3
 # A queued row nobody picked up this long after it was due is queued again by the sweeper;
 # a row claimed this long ago whose send never finished is marked failed.
 SWEEP_GRACE = timedelta(minutes=2)
 LOST_AFTER = timedelta(minutes=10)
-
-
-class SendDeferredError(Exception):
-    """A send failed for a passing reason; the job raises this so RQ retries it."""
 
 
 class SendNotRecordedError(Exception):
@@ -176,6 +184,8 @@ def blocked_reason(message: Message) -> str | None:
         return "erased"
     if message.reason not in AFTER_OPT_OUT and state is Consent.OPTED_OUT:
         return "opted_out"
+    if message.address.undeliverable_since is not None:
+        return "undeliverable"
     if starts_conversation(message):
         return None if state is Consent.OPTED_IN else "no_opt_in"
     if message.reason in REPLY_REASONS and _replies_sent_recently(message) >= REPLY_LIMIT:
@@ -513,22 +523,37 @@ def _unrecorded_ids() -> list[int]:
 
 
 def _failed_attempt(message: Message, exc: TransportError) -> str:
+    """Act on what the provider's refusal means (`exc.failure`, from the transport's table of
+    error codes): opt the recipient out, mark the number undeliverable, fail the message, or
+    queue it again after a backoff with jitter. Returns the message's status."""
     log.warning(
-        "outbox: message %s to %s not sent (code %s, attempt %s)",
+        "outbox: message %s to %s not sent (code %s, %s, attempt %s)",
         message.id,
         redact(message.address.value),
         exc.code,
+        exc.failure,
         message.attempts,
     )
-    if exc.opt_out:
+    if exc.failure is Failure.OPTED_OUT:
         consent.opt_out(message.address, source="provider_error", detail=f"{message.channel} {exc.code}")
-    if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+    elif exc.failure is Failure.UNDELIVERABLE:
+        mark_undeliverable(message.address)
+    allowed = FAIL_AFTER_ATTEMPTS if exc.failure is Failure.FAIL_AFTER else MAX_ATTEMPTS
+    if exc.permanent or message.attempts >= allowed:
         return _finish(message, "failed", exc.code)
     message.status = "queued"
     message.error_code = exc.code
-    message.next_attempt_at = clock.now() + timedelta(seconds=RETRY_DELAYS[message.attempts - 1])
+    message.next_attempt_at = clock.now() + retry_delay(message.attempts)
+    handoff.after_commit(handoff.SEND, message.id, at=message.next_attempt_at)
     db.session.commit()
-    raise SendDeferredError(f"message {message.id}: provider error {exc.code}, will retry")
+    return "retrying"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait before trying a message again after `attempts` failed tries: the
+    schedule's delay, less a random part of it."""
+    delay = RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+    return timedelta(seconds=delay * (1 - RETRY_JITTER * random.random()))  # noqa: S311 (not a secret)
 
 
 def _allowed_at(message: Message, now: datetime) -> datetime:

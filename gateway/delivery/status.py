@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway import clock
 from gateway.delivery import consent
-from gateway.delivery.transports.twilio_sms import error_is_opt_out
+from gateway.delivery.addresses import mark_undeliverable
+from gateway.delivery.transports.twilio_sms import error_is_opt_out, error_is_undeliverable
 from gateway.extensions import db
 from gateway.models import EarlyStatus, Message, MessageStatusEvent
 
@@ -98,6 +99,8 @@ def record(message: Message, status: str, error_code: str | None) -> None:
     changed = record_status(message, status, error_code, source="provider")
     if changed and error_is_opt_out(error_code):
         consent.opt_out(message.address, source="provider_error", detail=f"twilio {error_code}")
+    if changed and error_is_undeliverable(error_code):
+        mark_undeliverable(message.address)
 
 
 def remember_early(provider_id: str, status: str, error_code: str | None) -> None:

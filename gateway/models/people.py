@@ -75,6 +75,9 @@ class Address(Base):
     # Set when the person asked to erase their data: once nothing is left to send, the value is
     # replaced by its keyed digest, which is all that is kept to honour their opt-out.
     pending_erasure: Mapped[bool] = mapped_column(default=False)
+    # Set when the provider said the number cannot get texts (not a mobile, invalid, a
+    # landline): nothing is sent to it until it texts in, which clears it.
+    undeliverable_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     person: Mapped[Person | None] = relationship(back_populates="addresses")

@@ -52,6 +52,7 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     text = sms.body.replace("\x00", "\ufffd")
     organization.learn_number(org, sms.to_number)
     address, was_erased = _address_for(org, sms.from_number)
+    address.undeliverable_since = None  # it just texted us: it can get texts after all
     message = Message(
         organization_id=org.id,
         direction="inbound",

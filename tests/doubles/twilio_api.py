@@ -111,6 +111,11 @@ class TwilioApiDouble(ApiDouble):
         with self._lock:
             self._rejections[to] = Reply(status, twilio_error(status, code, message))
 
+    def accept(self, to: str) -> None:
+        """Take messages to `to` again (undoes :meth:`reject`)."""
+        with self._lock:
+            self._rejections.pop(to, None)
+
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next `n` send requests with a transient server error."""
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.delivery.transports import OutboundSms, TransportError
+from gateway.delivery.transports import Failure, OutboundSms, TransportError
 from gateway.delivery.transports.twilio_sms import TwilioSmsTransport
 from tests.doubles.twilio_api import TwilioApiDouble
 
@@ -48,16 +48,25 @@ def test_a_text_that_names_its_sender_goes_from_that_number(
 
 
 @pytest.mark.parametrize(
-    ("fault", "code", "permanent", "opt_out"),
+    ("fault", "code", "failure"),
     [
-        (("reject", 400, 21610), "21610", True, True),
-        (("reject", 400, 21211), "21211", True, False),
-        (("fail", 500, None), "20500", False, False),
-        (("fail", 503, None), None, False, False),
+        (("reject", 400, 21610), "21610", Failure.OPTED_OUT),
+        (("reject", 400, 21211), "21211", Failure.UNDELIVERABLE),
+        (("reject", 400, 21614), "21614", Failure.UNDELIVERABLE),
+        (("reject", 400, 30006), "30006", Failure.UNDELIVERABLE),
+        (("reject", 400, 30003), "30003", Failure.FAIL_AFTER),
+        (("reject", 400, 30005), "30005", Failure.FAIL_AFTER),
+        (("reject", 429, 20429), "20429", Failure.THROTTLE),
+        (("reject", 429, 63018), "63018", Failure.THROTTLE),
+        (("reject", 400, 21408), "21408", Failure.PERMANENT),
+        (("reject", 400, 21604), "21604", Failure.PERMANENT),  # not in the table: a 4xx
+        (("fail", 429, None), "20429", Failure.THROTTLE),
+        (("fail", 500, None), "20500", Failure.RETRY),
+        (("fail", 503, None), None, Failure.RETRY),
     ],
 )
 def test_provider_errors_are_translated_in_one_place(
-    twilio_api: TwilioApiDouble, fault: tuple, code: str | None, permanent: bool, opt_out: bool
+    twilio_api: TwilioApiDouble, fault: tuple, code: str | None, failure: Failure
 ) -> None:
     kind, status, error = fault
     if kind == "reject":
@@ -66,7 +75,9 @@ def test_provider_errors_are_translated_in_one_place(
         twilio_api.fail_next(status=status)
     with pytest.raises(TransportError) as caught:
         transport(twilio_api, from_number="+15005550006").send(OutboundSms("+15558675309", "hi"))
-    assert (caught.value.permanent, caught.value.opt_out) == (permanent, opt_out)
+    assert caught.value.failure is failure
+    assert caught.value.permanent == (failure in (Failure.OPTED_OUT, Failure.UNDELIVERABLE, Failure.PERMANENT))
+    assert caught.value.opt_out == (failure is Failure.OPTED_OUT)
     if code:
         assert caught.value.code == code
 

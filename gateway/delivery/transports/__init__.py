@@ -4,6 +4,7 @@ gateway.delivery.outbox calls them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from flask import Flask
@@ -49,15 +50,35 @@ class SendResult:
     status: str
 
 
-class TransportError(Exception):
-    """The provider did not take the message. `permanent` errors are not retried;
-    `opt_out` means the provider knows the recipient unsubscribed."""
+class Failure(StrEnum):
+    """What a provider's refusal means for the message and its recipient: each transport maps
+    its provider's error codes to one of these in one table."""
 
-    def __init__(self, message: str, code: str | None = None, permanent: bool = False, opt_out: bool = False):
+    RETRY = "retry"  # passing (a 5xx, a timeout): try again later, with backoff
+    THROTTLE = "throttle"  # the sender is over its rate: slow it down, try again
+    FAIL_AFTER = "fail_after"  # may pass (an unreachable handset): a few tries, then failed
+    UNDELIVERABLE = "undeliverable"  # the address cannot get texts: failed, not tried again until it texts in
+    OPTED_OUT = "opted_out"  # the provider knows the recipient unsubscribed
+    PERMANENT = "permanent"  # trying again will not help (a malformed request, a blocked number)
+
+
+class TransportError(Exception):
+    """The provider did not take the message, and what that means (`failure`)."""
+
+    def __init__(self, message: str, code: str | None = None, failure: Failure = Failure.RETRY):
         super().__init__(message)
         self.code = code
-        self.permanent = permanent
-        self.opt_out = opt_out
+        self.failure = failure
+
+    @property
+    def permanent(self) -> bool:
+        """Whether trying the same message again is pointless."""
+        return self.failure in (Failure.UNDELIVERABLE, Failure.OPTED_OUT, Failure.PERMANENT)
+
+    @property
+    def opt_out(self) -> bool:
+        """Whether the provider knows the recipient unsubscribed."""
+        return self.failure is Failure.OPTED_OUT
 
 
 class SmsTransport(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.error import URLError
 
@@ -11,10 +12,18 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import CustomArg, From, Header, Mail, ReplyTo, To
 
-from gateway.delivery.transports import OutboundEmail, SendResult, TransportError
+from gateway.delivery.transports import Failure, OutboundEmail, SendResult, TransportError
 
 DEFAULT_HOST = "https://api.sendgrid.com"
 TIMEOUT_SECONDS = 15
+
+
+def failure_of(status: int) -> Failure:
+    """What SendGrid refusing an email with this HTTP status means: 429 is its rate limit, other
+    4xx a request that will not change, anything else (5xx, no answer) passing."""
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return Failure.THROTTLE
+    return Failure.PERMANENT if 400 <= status < 500 else Failure.RETRY
 
 
 class SendGridEmailTransport:
@@ -46,9 +55,7 @@ class SendGridEmailTransport:
         except HTTPError as exc:
             status = int(getattr(exc, "status_code", 0) or 0)
             raise TransportError(
-                f"sendgrid refused the email (HTTP {status})",
-                code=f"sg{status}",
-                permanent=400 <= status < 500 and status != 429,
+                f"sendgrid refused the email (HTTP {status})", code=f"sg{status}", failure=failure_of(status)
             ) from exc
         except (TimeoutError, URLError, OSError) as exc:
             raise TransportError(f"sendgrid unreachable: {type(exc).__name__}") from exc

@@ -4,6 +4,7 @@ error codes to ours."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -11,7 +12,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from gateway.delivery.transports import OutboundSms, SendResult, TransportError
+from gateway.delivery.transports import Failure, OutboundSms, SendResult, TransportError
 
 # Twilio message status -> Kindred status.
 STATUS = {
@@ -26,17 +27,44 @@ STATUS = {
     "failed": "failed",
     "canceled": "failed",
 }
-# 21610: the recipient replied STOP to this sender; Twilio refuses to send until START.
-OPT_OUT_ERRORS = frozenset({"21610"})
-# Errors that will not go away by trying again (bad number, landline, blocked, ...).
-PERMANENT_ERRORS = frozenset(
-    {"21211", "21214", "21408", "21612", "21614", "21610", "30003", "30004", "30005", "30006"}
-)
+# Twilio error code -> what it means for the message and its recipient (gateway.delivery.outbox
+# acts on it: retries with backoff, fails, opts out, marks the number undeliverable, slows the
+# sender). Codes: https://www.twilio.com/docs/api/errors. A code not listed falls back on the
+# HTTP status (429: throttle; other 4xx: permanent; 5xx: retry).
+ERRORS: Mapping[str, Failure] = {
+    "21610": Failure.OPTED_OUT,  # the recipient replied STOP to this sender; refused until START
+    "21211": Failure.UNDELIVERABLE,  # invalid 'To' number
+    "21614": Failure.UNDELIVERABLE,  # 'To' is not a mobile number
+    "30006": Failure.UNDELIVERABLE,  # landline or unreachable carrier
+    "30003": Failure.FAIL_AFTER,  # unreachable handset (off, out of coverage)
+    "30005": Failure.FAIL_AFTER,  # unknown destination handset (may be a passing carrier fault)
+    "20429": Failure.THROTTLE,  # too many requests
+    "63018": Failure.THROTTLE,  # rate limit exceeded for the channel
+    "21214": Failure.PERMANENT,  # 'To' cannot be reached
+    "21408": Failure.PERMANENT,  # no permission to send to this region
+    "21612": Failure.PERMANENT,  # this 'To' and 'From' cannot be routed
+    "30004": Failure.PERMANENT,  # message blocked (the recipient blocked the sender)
+    "30007": Failure.PERMANENT,  # filtered by the carrier as spam: the same text would be again
+}
+
+
+def failure_of(code: str | None, http_status: int = 0) -> Failure:
+    """What a Twilio error code (or, for a code not in ERRORS, the HTTP status) means."""
+    if code in ERRORS:
+        return ERRORS[code]
+    if http_status == HTTPStatus.TOO_MANY_REQUESTS:
+        return Failure.THROTTLE
+    return Failure.PERMANENT if 400 <= http_status < 500 else Failure.RETRY
 
 
 def error_is_opt_out(code: str | None) -> bool:
     """Whether a Twilio error code means the recipient has opted out."""
-    return code in OPT_OUT_ERRORS
+    return ERRORS.get(code or "") is Failure.OPTED_OUT
+
+
+def error_is_undeliverable(code: str | None) -> bool:
+    """Whether a Twilio error code means the number cannot get texts at all."""
+    return ERRORS.get(code or "") is Failure.UNDELIVERABLE
 
 
 class TwilioSmsTransport:
@@ -84,12 +112,10 @@ class TwilioSmsTransport:
             message = self.messages.create(to=sms.to, body=sms.body, **sender)
         except TwilioRestException as exc:
             code = str(exc.code) if exc.code else None
-            permanent = code in PERMANENT_ERRORS or (400 <= exc.status < 500 and exc.status != 429)
             raise TransportError(
                 f"twilio refused the message (HTTP {exc.status})",
                 code=code or str(exc.status),
-                permanent=permanent,
-                opt_out=error_is_opt_out(code),
+                failure=failure_of(code, exc.status),
             ) from exc
         except (requests.RequestException, TwilioException) as exc:
             raise TransportError(f"twilio unreachable: {type(exc).__name__}") from exc
