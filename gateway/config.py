@@ -56,6 +56,7 @@ class Settings:
     TRUSTED_PROXIES: int
     SECRET_KEY_PREVIOUS: str = ""  # retired secrets still honoured, comma-separated (README, Key rotation)
     MESSAGE_RETENTION_DAYS: int = 365  # message bodies older than this are purged
+    SMS_SENDER_MPS: float = 1.0  # texts a second each sending number may send (1: a long code)
 
     def as_flask_config(self) -> dict[str, str | int]:
         """The settings as Flask config keys (same names)."""
@@ -131,6 +132,7 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         TRUSTED_PROXIES=_count("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
         SECRET_KEY_PREVIOUS=get("SECRET_KEY_PREVIOUS"),
         MESSAGE_RETENTION_DAYS=_days("MESSAGE_RETENTION_DAYS", get("MESSAGE_RETENTION_DAYS", "365")),
+        SMS_SENDER_MPS=_rate("SMS_SENDER_MPS", get("SMS_SENDER_MPS", "1")),
     )
     _validate(settings)
     return settings
@@ -140,6 +142,23 @@ def _count(name: str, raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) > 5:
         raise ConfigError(f"{name} must be a number of proxies from 0 to 5, not {raw!r}")
     return int(raw)
+
+
+# Carriers allow a number up to 225 texts a second at most (a 10DLC number of the top tier).
+MAX_SENDER_MPS = 225.0
+
+
+def _rate(name: str, raw: str) -> float:
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = 0.0
+    if not 0.1 <= rate <= MAX_SENDER_MPS:
+        raise ConfigError(
+            f"{name} must be the texts a second each number may send, from 0.1 to 225 "
+            f"(1 for a long code, 3 toll-free, up to 225 a 10DLC number, 100 a short code), not {raw!r}"
+        )
+    return rate
 
 
 def _validate(s: Settings) -> None:

@@ -17,10 +17,12 @@ from gateway.models import Base
 
 db = SQLAlchemy(model_class=Base)
 
-OUTBOX_QUEUE = "outbox"
+OUTBOX_QUEUE = "outbox"  # replies to a person's own text (and opt-out confirmations, HELP): first
+INITIATED_QUEUE = "outbox-initiated"  # what Kindred starts (rounds, follow-ups): after every reply
 MAINTENANCE_QUEUE = "maintenance"
 ROUNDS_QUEUE = "rounds"  # planning prompt rounds: long jobs, served after the outbox
-QUEUES = (OUTBOX_QUEUE, MAINTENANCE_QUEUE, ROUNDS_QUEUE)
+# A worker serves its queues in this order, so a prompt round never delays an answer.
+QUEUES = (OUTBOX_QUEUE, INITIATED_QUEUE, MAINTENANCE_QUEUE, ROUNDS_QUEUE)
 
 # The app's Redis calls (queueing a reply after a commit, /healthz) give up fast and are not
 # retried: a webhook must answer Twilio within its 15 s even when Redis hangs, and whatever

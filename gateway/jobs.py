@@ -29,6 +29,7 @@ from gateway.community import privacy, round_previews, rounds
 from gateway.delivery import addresses, handoff, outbox
 from gateway.delivery import status as delivery_status
 from gateway.extensions import (
+    INITIATED_QUEUE,
     MAINTENANCE_QUEUE,
     OUTBOX_QUEUE,
     ROUNDS_QUEUE,
@@ -109,6 +110,16 @@ def send_message(message_id: int) -> str:
     return outbox.send_queued_message(message_id)
 
 
+@job(
+    INITIATED_QUEUE,
+    timeout=60,
+    retry=Retry(max=outbox.MAX_ATTEMPTS - 1, interval=list(outbox.RETRY_DELAYS)),
+)
+def send_initiated_message(message_id: int) -> str:
+    """Send one outbox message Kindred starts itself, from the queue served after replies."""
+    return outbox.send_queued_message(message_id)
+
+
 @job(OUTBOX_QUEUE, timeout=60)
 def send_follow_up(follow_up_id: int) -> str:
     """Text a volunteer the follow-up they asked for (see gateway.sms.scheduled)."""
@@ -183,6 +194,7 @@ def ensure_rounds_started(now: datetime) -> int:
 # What each kind of hand-off runs, and the job id it runs under (None: any number may wait).
 _HANDOFF_JOBS: dict[str, tuple[JobSpec, str | None]] = {
     handoff.SEND: (send_message, None),
+    handoff.SEND_INITIATED: (send_initiated_message, None),
     handoff.FOLLOW_UP: (send_follow_up, "kindred-follow-up-{}"),
     handoff.ROUND_PREVIEW: (plan_round_preview, "kindred-round-preview-{}"),
     handoff.ROUND_START: (start_round, ROUND_JOB_ID),

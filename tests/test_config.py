@@ -71,6 +71,10 @@ def start(tmp_path: Path, **settings: str | None) -> Flask:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus_Mons"}, "DEFAULT_TIMEZONE"),
         ({"TRUSTED_PROXIES": "yes"}, "TRUSTED_PROXIES"),
+        ({"SMS_SENDER_MPS": "fast"}, "SMS_SENDER_MPS"),
+        ({"SMS_SENDER_MPS": "0"}, "SMS_SENDER_MPS"),
+        ({"SMS_SENDER_MPS": "500"}, "SMS_SENDER_MPS"),
+        ({"SMS_SENDER_MPS": "nan"}, "SMS_SENDER_MPS"),
         ({"EMAIL_TRANSPORT": "pigeon-post"}, "EMAIL_TRANSPORT"),
         ({"EMAIL_TRANSPORT": "simulator"}, "INBOUND_EMAIL_DOMAIN, ORGANIZATION_POSTAL_ADDRESS"),
         (

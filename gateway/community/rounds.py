@@ -541,7 +541,7 @@ def change(
             select(Message.id).where(Message.round_id == locked.id, Message.status == "queued")
         )
         for message_id in waiting:
-            handoff.after_commit(handoff.SEND, message_id)
+            handoff.after_commit(handoff.SEND_INITIATED, message_id)
             touched += 1
     org = db.session.get(Organization, locked.organization_id)
     assert org is not None

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from gateway.extensions import db
 
-SEND = "send_message"
+SEND = "send_message"  # a reply to a person's text: the outbox's first queue
+SEND_INITIATED = "send_initiated_message"  # a message Kindred starts: served after every reply
 FOLLOW_UP = "send_follow_up"
 ROUND_PREVIEW = "plan_round_preview"  # row_id: a stored preview's id (gateway.community.round_previews)
 ROUND_START = "start_round"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time as wall_clock
 from collections.abc import Collection
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flows import pacing
 from flows.events import Consent
 from gateway import clock
-from gateway.delivery import consent, handoff, mail_content
+from gateway.delivery import consent, handoff, mail_content, rate
 from gateway.delivery.addresses import (
     ERASED_PREFIX,
     complete_erasure,
@@ -72,6 +73,9 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 RETRY_JITTER = 0.25  # up to this share of a delay is left off
 # A failure that may pass (an unreachable handset) fails the message after this many tries.
 FAIL_AFTER_ATTEMPTS = 3
+# A text whose sender has no token of its rate left waits this long at most in the worker; a
+# longer wait puts it back in the queue for then, so the worker goes on with other senders'.
+MAX_RATE_WAIT = 2.0
 # A queued row nobody picked up this long after it was due is queued again by the sweeper;
 # a row claimed this long ago whose send never finished is marked failed.
 SWEEP_GRACE = timedelta(minutes=2)
@@ -113,7 +117,7 @@ def queue_sms(
     db.session.add(message)
     db.session.flush()
     history(message, "queued", source="outbox")
-    handoff.after_commit(handoff.SEND, message.id)
+    handoff.after_commit(send_job(message), message.id)
     return message
 
 
@@ -151,8 +155,19 @@ def queue_email(
     db.session.flush()
     message.header_id = mail_content.new_header_id(message.id)
     history(message, "queued", source="outbox")
-    handoff.after_commit(handoff.SEND, message.id)
+    handoff.after_commit(send_job(message), message.id)
     return message
+
+
+def send_job(message: Message) -> str:
+    """The job that sends this message: a reply goes on the queue served first."""
+    return send_job_for(message.reason)
+
+
+def send_job_for(reason: str) -> str:
+    """The job that sends a message for `reason`: what Kindred starts itself waits behind every
+    reply, so a prompt round never delays an answer to a volunteer."""
+    return handoff.SEND_INITIATED if reason in INITIATED_REASONS else handoff.SEND
 
 
 def starts_conversation(message: Message) -> bool:
@@ -263,23 +278,33 @@ def _send_queued(message_id: int) -> str:
         return _hold(message)
     if round_status == "cancelled":
         return _finish(message, "suppressed", "round_cancelled")
-    # Consent is read after any wait for that lock, right before the provider call.
-    blocked = blocked_reason(message)
-    if blocked:
-        log.info(
-            "outbox: message %s to %s suppressed (%s)",
-            message.id,
-            redact(message.address.value),
-            blocked,
-        )
-        return _finish(message, "suppressed", blocked)
-    if initiated:
-        now = clock.now()
-        allowed = _allowed_at(message, now)
-        if allowed > now:
-            return _defer(message, allowed)
-
     app = current_app._get_current_object()
+    sender = _sender(message) if message.channel == "sms" else None
+    while True:
+        # Consent is read after any wait for that lock or the sender's rate, right before the
+        # provider call.
+        blocked = blocked_reason(message)
+        if blocked:
+            log.info(
+                "outbox: message %s to %s suppressed (%s)",
+                message.id,
+                redact(message.address.value),
+                blocked,
+            )
+            return _finish(message, "suppressed", blocked)
+        if initiated:
+            now = clock.now()
+            allowed = _allowed_at(message, now)
+            if allowed > now:
+                return _defer(message, allowed)
+        wait = _sender_rate_wait(message, sender)
+        if not wait:
+            break
+        if wait > MAX_RATE_WAIT:
+            return _defer(message, clock.now() + timedelta(seconds=wait), note=False)
+        db.session.commit()  # no lock is held while waiting for the sender's next token
+        wall_clock.sleep(wait)
+
     if message.channel == "email":
         mail = email_transport(app)
         if mail is None:
@@ -287,7 +312,7 @@ def _send_queued(message_id: int) -> str:
         email = mail_content.compose(message)
         send = lambda: mail.send(email)  # noqa: E731
     else:
-        sms = OutboundSms(message.address.value, message.body, _status_callback(message.id), _sender(message))
+        sms = OutboundSms(message.address.value, message.body, _status_callback(message.id), sender)
         send = lambda: sms_transport(app).send(sms)  # noqa: E731
     # No lock is held through the provider call (on SQLite that would be the database's): the
     # row is `sending` now, which the caps of a second worker count, and consent was just read.
@@ -500,16 +525,16 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     ).all()
     for message in lost:
         _finish(message, "failed", "worker_lost")
-    stuck = db.session.scalars(
-        select(Message.id).where(
+    stuck = db.session.execute(
+        select(Message.id, Message.reason).where(
             Message.direction == "outbound",
             Message.status == "queued",
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < now - SWEEP_GRACE),
             or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
         )
     ).all()
-    for message_id in stuck:
-        handoff.after_commit(handoff.SEND, message_id)
+    for message_id, reason in stuck:
+        handoff.after_commit(send_job_for(reason), message_id)
     db.session.commit()
     return {"requeued": len(stuck), "failed": len(lost), "reconciled": reconciled}
 
@@ -538,13 +563,15 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
         consent.opt_out(message.address, source="provider_error", detail=f"{message.channel} {exc.code}")
     elif exc.failure is Failure.UNDELIVERABLE:
         mark_undeliverable(message.address)
+    elif exc.failure is Failure.THROTTLE and message.channel == "sms":
+        _throttle_sender(_sender(message))
     allowed = FAIL_AFTER_ATTEMPTS if exc.failure is Failure.FAIL_AFTER else MAX_ATTEMPTS
     if exc.permanent or message.attempts >= allowed:
         return _finish(message, "failed", exc.code)
     message.status = "queued"
     message.error_code = exc.code
     message.next_attempt_at = clock.now() + retry_delay(message.attempts)
-    handoff.after_commit(handoff.SEND, message.id, at=message.next_attempt_at)
+    handoff.after_commit(send_job(message), message.id, at=message.next_attempt_at)
     db.session.commit()
     return "retrying"
 
@@ -610,14 +637,15 @@ def recent_initiated_sends(
     return recent
 
 
-def _defer(message: Message, until: datetime) -> str:
-    """Put an initiated message back to wait for its allowed time; it is not dropped."""
+def _defer(message: Message, until: datetime, note: bool = True) -> str:
+    """Put a message back to wait for its allowed time (an initiated message's calling window
+    or caps, or the sender's rate); it is not dropped. `note` puts the wait in its history."""
     message.status = "queued"
     message.attempts -= 1  # waiting is not a failed attempt
     message.next_attempt_at = until
-    if not any(event.status == "deferred" for event in message.history):
+    if note and not any(event.status == "deferred" for event in message.history):
         history(message, "deferred", source="outbox")
-    handoff.after_commit(handoff.SEND, message.id, at=until)
+    handoff.after_commit(send_job(message), message.id, at=until)
     db.session.commit()
     log.info("outbox: message %s deferred until %s", message.id, until.isoformat())
     return "deferred"
@@ -633,6 +661,29 @@ def _finish(message: Message, status: str, error_code: str | None = None, commit
     if commit:
         db.session.commit()
     return status
+
+
+def _sender_key(sender: str | None) -> str | None:
+    """What names the number a text goes from, for its rate: the organization's own, else the
+    configured number or Messaging Service; None when texts go to no carrier (the simulator)."""
+    config = current_app.config
+    if config["SMS_TRANSPORT"] != "twilio":
+        return None
+    return sender or config["TWILIO_FROM_NUMBER"] or config["TWILIO_MESSAGING_SERVICE_SID"]
+
+
+def _sender_rate_wait(message: Message, sender: str | None) -> float:
+    """Take a token of the sender's rate for this text; the seconds to wait first (0: none)."""
+    key = _sender_key(sender) if message.channel == "sms" else None
+    if key is None:
+        return 0.0
+    return rate.take(redis_client(), key, current_app.config["SMS_SENDER_MPS"])
+
+
+def _throttle_sender(sender: str | None) -> None:
+    key = _sender_key(sender)
+    if key is not None:
+        rate.throttle(redis_client(), key, current_app.config["SMS_SENDER_MPS"])
 
 
 def serves_several() -> bool:

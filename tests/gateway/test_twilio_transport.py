@@ -76,7 +76,9 @@ def test_provider_errors_are_translated_in_one_place(
     with pytest.raises(TransportError) as caught:
         transport(twilio_api, from_number="+15005550006").send(OutboundSms("+15558675309", "hi"))
     assert caught.value.failure is failure
-    assert caught.value.permanent == (failure in (Failure.OPTED_OUT, Failure.UNDELIVERABLE, Failure.PERMANENT))
+    assert caught.value.permanent == (
+        failure in (Failure.OPTED_OUT, Failure.UNDELIVERABLE, Failure.PERMANENT)
+    )
     assert caught.value.opt_out == (failure is Failure.OPTED_OUT)
     if code:
         assert caught.value.code == code

@@ -1,0 +1,74 @@
+"""How fast each sending number may text: a token bucket per sender in Redis, shared by every
+worker, refilled at SMS_SENDER_MPS tokens a second and holding a tenth of a second's worth (at
+least one), so even a short stretch of sending keeps close to the rate.
+
+Redis's own clock times the refill, so workers on several machines agree on it. A sender the
+provider says is over its rate (Twilio 20429, 63018, HTTP 429) is emptied for a moment. Each
+sender has its own bucket, so one busy number never slows another. If Redis cannot be reached,
+the send goes ahead: the provider's own limit still holds, and a text must not wait on us.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+_KEY = "kindred:sender-rate:{}"
+# KEYS[1]: the bucket. ARGV: rate (tokens a second), capacity, and the seconds to empty it for
+# (a throttle; 0 to take a token). Returns the milliseconds to wait before a token is there
+# (0: one was taken now).
+_TAKE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local rate = tonumber(ARGV[1]) / 1000
+local capacity = tonumber(ARGV[2])
+local hold = tonumber(ARGV[3]) * 1000
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or capacity
+local at = tonumber(bucket[2]) or now
+local ttl = math.ceil(capacity / rate) + 1000
+if hold > 0 then
+  redis.call('HSET', KEYS[1], 'tokens', -hold * rate, 'at', now)
+  redis.call('PEXPIRE', KEYS[1], ttl + hold)
+  return 0
+end
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+if tokens >= 1 then
+  redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return 0
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return math.ceil((1 - tokens) / rate)
+"""
+THROTTLE_SECONDS = 1.0  # how long a sender the provider throttled is held back
+
+
+def capacity(rate: float) -> float:
+    """The most tokens a sender's bucket holds: a tenth of a second's worth, at least one."""
+    return max(1.0, rate / 10)
+
+
+def take(redis: Redis, sender: str, rate: float) -> float:
+    """Take a token for one text from `sender` at `rate` texts a second; returns the seconds to
+    wait before one is there (0.0: it may send now)."""
+    try:
+        waited = redis.eval(_TAKE, 1, _KEY.format(sender), rate, capacity(rate), 0)
+    except RedisError:
+        log.warning("rate: could not read the rate of a sender; sending anyway", exc_info=True)
+        return 0.0
+    return cast(int, waited) / 1000
+
+
+def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_SECONDS) -> None:
+    """Hold `sender` back for `seconds`: the provider said it is over its rate."""
+    try:
+        redis.eval(_TAKE, 1, _KEY.format(sender), rate, capacity(rate), seconds)
+    except RedisError:
+        log.warning("rate: could not hold back a throttled sender", exc_info=True)

@@ -1,0 +1,104 @@
+"""How fast each sending number texts, and in what order (issue 10): a token bucket per sender
+in the real Redis, shared by every worker, at SMS_SENDER_MPS. A text whose sender has no token
+left waits in the queue for its turn rather than going early; another number's texts go
+meanwhile; a sender Twilio says is over its rate is held back; and replies go before the
+messages Kindred starts, even those queued ahead of them. Whether a long run keeps within 5% of the rate is
+measured by bench/outbox_throughput.py, not here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway import clock
+from gateway.community import organization
+from gateway.delivery import outbox, rate
+from gateway.extensions import db, redis_client
+from gateway.jobs import send_message
+from gateway.models import Address, Message
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import KINDRED_NUMBER, Phone, SettableClock, Worker
+
+WESTSIDE = "+15550100200"
+ONE_IN_TEN_SECONDS = 0.1
+
+
+def outbound() -> list[Message]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(select(Message).where(Message.direction == "outbound").order_by(Message.id))
+    )
+
+
+def test_a_bucket_holds_a_tenth_of_a_second_and_each_sender_has_its_own(app: Flask) -> None:
+    redis = redis_client()
+    assert [rate.take(redis, "+15550001111", 20.0) for _ in range(2)] == [0.0, 0.0]
+    third = rate.take(redis, "+15550001111", 20.0)
+    assert 0 < third <= 0.05  # the next token, a twentieth of a second away at most
+    assert rate.take(redis, "+15550002222", 20.0) == 0.0  # another number is not slowed
+    rate.throttle(redis, "+15550002222", 20.0)
+    assert 1.0 <= rate.take(redis, "+15550002222", 20.0) <= 1.1  # held back for a second
+
+
+def test_a_text_over_the_senders_rate_waits_its_turn_and_another_numbers_goes(
+    app: Flask, client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
+) -> None:
+    organization.default()
+    organization.create("westside", "Westside Tenants", WESTSIDE, "America/New_York")
+    db.session.commit()
+    app.config["SMS_SENDER_MPS"] = ONE_IN_TEN_SECONDS
+    sam = Phone(client, twilio_api, worker, "+15558675309")
+    ann = Phone(client, twilio_api, worker, "+15558675310")
+    lee = Phone(client, twilio_api, worker, "+15558675311")
+    for phone, to in ((sam, KINDRED_NUMBER), (ann, KINDRED_NUMBER), (lee, WESTSIDE)):
+        assert phone.post("hi", To=to).status_code == 200
+    before = clock.now()
+    worker.run()
+
+    assert sorted(m["to"] for m in twilio_api.sent) == [sam.number, lee.number]  # one per number
+    waiting = [m for m in outbound() if m.status == "queued"]
+    assert [m.address.value for m in waiting] == [ann.number]
+    (late,) = waiting
+    due = late.next_attempt_at.replace(tzinfo=late.next_attempt_at.tzinfo or before.tzinfo)
+    assert before + timedelta(seconds=5) < due <= before + timedelta(seconds=11)
+    assert late.attempts == 0 and [e.status for e in late.history] == ["queued"]
+
+    app.config["SMS_SENDER_MPS"] = 100.0  # its turn: the number may send again
+    send_message.enqueue(late.id)
+    worker.run()
+    assert sorted(m["to"] for m in twilio_api.sent) == sorted([sam.number, ann.number, lee.number])
+    assert len(twilio_api.sent) == 3
+
+
+def test_a_sender_twilio_throttles_is_held_back(
+    app: Flask, phone: Phone, twilio_api: TwilioApiDouble, client: FlaskClient, worker: Worker
+) -> None:
+    app.config["SMS_SENDER_MPS"] = 1.0
+    twilio_api.fail_next(status=429)
+    phone.post("hi")
+    worker.run()
+    assert twilio_api.sent == []
+    assert rate.take(redis_client(), KINDRED_NUMBER, 1.0) >= 1.0  # emptied for a second and more
+
+
+def test_replies_go_before_the_messages_kindred_starts_queued_ahead_of_them(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker, clock: SettableClock
+) -> None:
+    clock.set(datetime(2026, 11, 24, 20, 0, tzinfo=UTC))  # 3 p.m. in New York: calling hours
+    phones = [Phone(client, twilio_api, worker, f"+1555867{n:04d}") for n in range(6)]
+    for phone in phones:
+        phone.send("hi")
+        phone.send("yes")
+    addresses = db.session.scalars(select(Address).where(Address.channel == "sms").order_by(Address.id)).all()
+    for address in addresses[1:]:
+        outbox.queue_sms(address, "A team update", "team_relay")
+    db.session.commit()
+    sent_before = len(twilio_api.sent)
+    assert phones[0].post("Maria").status_code == 200  # queued after the five
+    worker.run()
+    order = [m["to"] for m in twilio_api.sent[sent_before:]]
+    assert order[0] == phones[0].number
+    assert sorted(order[1:]) == sorted(p.number for p in phones[1:])
