@@ -2,10 +2,11 @@
 
 Opt-out, re-subscribe and HELP are handled first, before any flow logic and whatever step the
 conversation is in. Someone who has not opted in only ever gets the program's terms. After
-that, commands (ADD, FRIENDS, PROMPT, IDEA, SKIP, TEAM, UPDATE, EVENTS, RSVP, EMAIL ...) win over a pending
-question, then an RSVP in plain words ("count me in for the forum"), then an acknowledgement ("ok
-👍", "thanks!", "gracias") gets a short friendly reply and leaves a pending question open (one
-asking for a name reads it itself: "Dale" may be one), a pending question takes only its answer
+that, commands (ADD, FRIENDS, PROMPT, IDEA, TIPS, SKIP, TEAM, UPDATE, EVENTS, RSVP, EMAIL ...) win
+over a pending question (TIPS, like HELP, leaves it open), then an RSVP in plain words ("count
+me in for the forum"), then an acknowledgement ("ok 👍", "thanks!", "gracias") gets a short
+friendly reply and leaves a pending question open (one asking for a name reads it itself:
+"Dale" may be one), a pending question takes only its answer
 (a report or a new friend of the volunteer's own sent instead is handled as that, and the
 question dropped; after DELETE's question anything but YES keeps everything and is handled as
 itself), and free text is read as a report (about a listed friend, or someone it adds) or a new
@@ -46,6 +47,7 @@ from flows import (
     prompts,
     reports,
     teams,
+    tips,
 )
 from flows.events import (
     Consent,
@@ -250,6 +252,8 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome |
         return events_rsvp.rsvp(state, command.rest, ctx)
     if command.name == "idea":
         return ideas.share(state, command.rest, ctx)
+    if command.name == "tips":
+        return tips.next_tip(state, ctx)
     if command.name == "join":
         if ctx.name:
             return Outcome(state, (Reply(say(ctx.language, "engine.already_in", name=ctx.name)),))

@@ -102,6 +102,7 @@ class Friend:
     last_reported_at: datetime | None = None
     snoozed_until: datetime | None = None
     used_prompt_ids: frozenset[int] = frozenset()
+    listen_first: bool = False  # the last talk was hard: the next idea leads with listening
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,17 @@ class Prompt:
     interests: tuple[str, ...] = ()
     relationships: tuple[str, ...] = ()
     language: str = "en"
+
+
+@dataclass(frozen=True)
+class TipView:
+    """A coaching tip for hard conversations from the organization's library, and how many
+    times the volunteer was sent it."""
+
+    id: int
+    body: str
+    language: str = "en"
+    times_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,9 @@ class Context:
     emails: tuple[EmailView, ...] = ()  # the volunteer's own email addresses (EMAIL, MYDATA)
     email_on: bool = True  # whether this deployment sends email at all (EMAIL)
     opt_out_confirmed_at: datetime | None = None  # when an opt-out was last confirmed to this number
+    # The active coaching tips, in both languages, when the text asks for one (TIPS): those sent
+    # fewest times first (never sent, first of all), then in the library's order.
+    tips: tuple[TipView, ...] = ()
 
     @property
     def local_now(self) -> datetime:
@@ -235,6 +250,16 @@ class LogReport:
     learned: str
     tags: tuple[str, ...] = ()
     new_stage: str | None = None
+    # "Not interested" or a tense talk: the next idea for the friend leads with listening.
+    listen_first: bool = False
+
+
+@dataclass(frozen=True)
+class MarkTipSent:
+    """The reply carries coaching tip `tip_id`: the next TIPS sends one the volunteer has had
+    fewer times."""
+
+    tip_id: int
 
 
 @dataclass(frozen=True)
@@ -440,6 +465,7 @@ Effect = (
     | SetInterests
     | MarkPrompted
     | LogReport
+    | MarkTipSent
     | KeepForInbox
     | ScheduleFollowUp
     | SnoozeFriend

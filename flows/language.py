@@ -25,7 +25,7 @@ weak evidence, so switching takes more than a name or an "ok":
 2. A one-word Spanish greeting ("Hola", "Buenas": ``one_word_es`` in the data file) switches to
    Spanish, since it is how many Spanish speakers open a conversation; so does a Spanish word
    Kindred reads as a keyword, a command or an acknowledgement: AYUDA, ALTO, PARAR, BAJA,
-   MISDATOS, BORRAR, AMIGOS, "gracias" (Spanish by the lexicon, and understood by
+   MISDATOS, BORRAR, AMIGOS, CONSEJOS, "gracias" (Spanish by the lexicon, and understood by
    :mod:`flows.keywords`). Its answer is already in Spanish, and so are the next ones. "Vale"
    and "Dale" are not in the lexicon: they are names too.
 3. Otherwise a volunteer not writing in Spanish switches to it when :func:`detect_language`

@@ -18,8 +18,8 @@ Decisions:
   ("relationship.family"); a value without a key (an interest the volunteer typed, "church")
   is shown as written.
 - Spanish is Latin-American and uses "tú". Words that must be typed back (IDEA, AGREGAR,
-  AMIGOS, SALTAR, INVITAR, OLVIDAR, BORRAR, AYUDA, ALTO, SÍ) are the Spanish command words
-  ``flows/data/keywords.json`` understands; START stays START in Spanish, since the carrier
+  AMIGOS, SALTAR, INVITAR, OLVIDAR, BORRAR, CONSEJOS, AYUDA, ALTO, SÍ) are the Spanish command
+  words ``flows/data/keywords.json`` understands; START stays START in Spanish, since the carrier
   itself lifts a STOP block only on START, UNSTOP or YES.
 """
 

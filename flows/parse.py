@@ -56,6 +56,7 @@ _OUTCOMES_AT_CLAUSE_END = Lexicon.build(
 _NEGATED_OUTCOME: dict[str, str] = _OUTCOME_DATA["negated"]
 _NEGATORS = frozenset(phrase_key(word) for word in _OUTCOME_DATA["negators"])
 _TALKED = Lexicon.build({"talked": _OUTCOME_DATA["talked"]})
+_TENSE = Lexicon.build({"tense": _OUTCOME_DATA["tense"]})
 _CLAUSE_WORDS = "|".join(map(re.escape, _OUTCOME_DATA["clause_boundaries"]))
 
 
@@ -547,6 +548,12 @@ def _outcome(text: str) -> str | None:
                 outcome = _NEGATED_OUTCOME[outcome]
             found.add(outcome)
     return next((outcome for outcome in _OUTCOME_PRECEDENCE if outcome in found), None)
+
+
+def sounds_tense(text: str) -> bool:
+    """Whether a report says the talk was hard: "it got heated", "we argued", "she hung up on
+    me", "se enojó" ("tense" in outcomes.json), not negated ("it wasn't tense", "no fue tenso")."""
+    return any(not _negated(text, match.start()) for _, match in _TENSE.finditer(text))
 
 
 def first_name(name: str) -> str:

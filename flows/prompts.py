@@ -129,7 +129,9 @@ def matching_prompt(
 def suggest(friend: Friend, ctx: Context, lead: str = "") -> Suggestion:
     """Write out the best unused idea for a conversation with `friend`, after `lead`, in at
     most MAX_SEGMENTS segments where the text allows: the closing line goes first, then the
-    lead. With no unused idea left for them, the text says so and what would help."""
+    lead. For a friend whose last talk was hard (`listen_first`), the idea opens with a line
+    to lead with listening and a personal story, which is never dropped. With no unused idea
+    left for them, the text says so and what would help."""
     language = ctx.language
     event = event_to_invite_to(ctx)
     prompt = matching_prompt(friend, ctx.prompts, language, event)
@@ -137,6 +139,8 @@ def suggest(friend: Friend, ctx: Context, lead: str = "") -> Suggestion:
         return Suggestion(friend, None, f"{lead} {_none_left(friend, ctx)}".strip())
     filled = _sentence(fill(gsm_friendly(prompt.body), _placeholders(friend, prompt, ctx, event)))
     idea = say(language, "prompts.idea", friend=friend.name, idea=filled)
+    if friend.listen_first:
+        idea = f"{say(language, 'prompts.listen_first', friend=friend.name)} {idea}"
     closing = say(language, "prompts.closing")
     candidates = [f"{lead} {idea} {closing}", f"{lead} {idea}", f"{idea} {closing}", idea]
     fitting = (c.strip() for c in candidates if segments.count(c.strip()).count <= MAX_SEGMENTS)

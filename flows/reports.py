@@ -93,12 +93,15 @@ def log(
     """Record the report for each friend and thank the volunteer with what was logged, and
     suggest the next step on the ladder: for one friend who is open, an invite to share for
     the next upcoming event (one the volunteer is going to first), if there is one. `refs`
-    name the friends in the effects when they are added by this same turn; `lead` goes first."""
+    name the friends in the effects when they are added by this same turn; `lead` goes first.
+    A friend who was not interested, or a talk that sounds tense ("we argued"), marks the
+    friend's next idea to lead with listening (see :func:`flows.prompts.suggest`)."""
     tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
     refs = refs or [f.id for f in friends]
+    listen_first = outcome == "not_interested" or parse.sounds_tense(text)
     effects = tuple(
-        LogReport(ref, outcome, learned, tags, _next_stage(f.stage, outcome))
+        LogReport(ref, outcome, learned, tags, _next_stage(f.stage, outcome), listen_first)
         for f, ref in zip(friends, refs, strict=True)
     )
     language = ctx.language

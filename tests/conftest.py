@@ -111,6 +111,22 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty database (no migration has run), for tests of the migrations."""
+    app = create_app(
+        {
+            **LOCAL,
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": empty_database_url,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def clock() -> SettableClock:
     """The app's clock: real time unless the test sets it."""
     return SettableClock()

@@ -29,6 +29,9 @@ from gateway.models import (
     PromptUse,
 )
 
+# Outcomes after which a friend no longer needs to be approached by listening first.
+LISTENING_DONE = frozenset({"open", "committed"})
+
 
 class FriendFields(Protocol):
     """What a friend's view is made of: a Friend row, or the same columns selected on their own
@@ -43,6 +46,7 @@ class FriendFields(Protocol):
     last_prompted_at: datetime | None
     last_reported_at: datetime | None
     snoozed_until: datetime | None
+    listen_first: bool
 
 
 VIEW_COLUMNS = (
@@ -55,6 +59,7 @@ VIEW_COLUMNS = (
     Friend.last_prompted_at,
     Friend.last_reported_at,
     Friend.snoozed_until,
+    Friend.listen_first,
 )
 
 
@@ -71,6 +76,7 @@ def view(friend: FriendFields, used: Iterable[int]) -> ev.Friend:
         last_reported_at=friend.last_reported_at,
         snoozed_until=friend.snoozed_until,
         used_prompt_ids=frozenset(used),
+        listen_first=bool(friend.listen_first),
     )
 
 
@@ -104,8 +110,10 @@ def add(
 
 
 def mark_prompted(friend: Friend, prompt_id: int, message: Message | None, now: datetime) -> None:
-    """Record that `message` suggested prompt `prompt_id` for `friend`, so it is not reused."""
+    """Record that `message` suggested prompt `prompt_id` for `friend`, so it is not reused.
+    The idea that went out led with listening if it had to: the next one need not."""
     friend.last_prompted_at = now
+    friend.listen_first = False
     db.session.add(
         PromptUse(friend_id=friend.id, prompt_id=prompt_id, message_id=message.id if message else None)
     )
@@ -121,11 +129,18 @@ def log_report(
     message: Message | None,
     now: datetime,
     region: str,
+    listen_first: bool = False,
 ) -> ConversationReport:
     """Record how a conversation went; it moves the friend up the ladder to `new_stage`. Any
-    phone number in what was learned is masked, national numbers read as `region`'s."""
+    phone number in what was learned is masked, national numbers read as `region`'s. A hard
+    talk (`listen_first`) makes the friend's next idea lead with listening; an open or committed
+    report means that is no longer needed."""
     friend.last_reported_at = now
     friend.snoozed_until = None
+    if listen_first:
+        friend.listen_first = True
+    elif outcome in LISTENING_DONE:
+        friend.listen_first = False
     if new_stage:
         friend.stage = new_stage
     report = ConversationReport(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows.events import DEFAULT_INTERESTS, STAGES
-from gateway.community import prompts
+from gateway.community import prompts, tips
 from gateway.delivery.addresses import AddressError, organization_number, parse_phone
 from gateway.delivery.outbox import serves_several
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
@@ -39,7 +39,7 @@ def several() -> bool:
 
 
 def create(slug: str, name: str, phone: str, timezone: str, contact: str = "") -> Organization:
-    """A new organization with the starter prompt library (the caller audits and commits).
+    """A new organization with the starter prompts and tips (the caller audits and commits).
     `phone` is the number its volunteers text (or "" to set it later): texts are told apart by
     the number they were sent to, so it is checked as `kindred org set --phone` checks it."""
     slug = slug.strip().lower()
@@ -64,11 +64,12 @@ def _add(**fields: Any) -> Organization:
     db.session.add(org)
     db.session.flush()
     prompts.seed(org)
+    tips.seed(org)
     return org
 
 
 def default() -> Organization:
-    """The deployment's organization, created with the starter prompt library on first use."""
+    """The deployment's organization, created with the starter prompts and tips on first use."""
     org = db.session.scalar(select(Organization).order_by(Organization.id).limit(1))
     if org is not None:
         return org

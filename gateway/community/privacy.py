@@ -33,6 +33,7 @@ from gateway.models import (
     Rsvp,
     TeamMember,
     Thread,
+    TipUse,
 )
 
 FORGOTTEN = "[forgotten]"
@@ -128,6 +129,7 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         (Rsvp, Rsvp.person_id),
         (Thread, Thread.person_id),
         (Idea, Idea.person_id),
+        (TipUse, TipUse.person_id),
     ):
         db.session.execute(
             delete(model).where(column == person.id).execution_options(synchronize_session=False)

@@ -27,6 +27,7 @@ from gateway.models import Organization, Organizer, Prompt
 PLACEHOLDERS = ("friend", "interest", "relationship", "volunteer", "event")
 LANGUAGES = frozenset({"en", "es"})
 FIELDS = ("key", "body", "language", "stages", "interests", "relationships")
+KEY_MAX = 64
 BODY_MAX = 600  # an idea fills two segments at most; this leaves room to cut one down
 SAMPLE_EVENT = "Community Forum"  # what a preview names for {event}, a week out
 
@@ -39,8 +40,9 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
     """A clean prompt record from an organizer's input, or PromptError saying what is wrong."""
     key = str(item.get("key", "")).strip()
     body = str(item.get("body", "")).strip()
-    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
-        raise PromptError(f"key {key!r}: use 1-64 letters, digits, - or _")
+    problem = key_problem(key)
+    if problem:
+        raise PromptError(problem)
     if not body:
         raise PromptError(f"{key}: the body is empty")
     if len(body) > BODY_MAX:
@@ -62,6 +64,14 @@ def validate(item: Mapping[str, Any]) -> dict[str, Any]:
             raise PromptError(f"{key}: unknown {field} {bad}; use {list(allowed or [])}")
         record[field] = values
     return record
+
+
+def key_problem(key: str) -> str | None:
+    """What is wrong with `key` as the key of a library entry (a prompt or a tip); None if
+    nothing is."""
+    if not key or len(key) > KEY_MAX or not all(c.isalnum() or c in "-_" for c in key):
+        return f"key {key!r}: use 1-{KEY_MAX} letters, digits, - or _"
+    return None
 
 
 def _unknown_placeholders(names: set[str]) -> str:
@@ -187,9 +197,14 @@ def library(org_id: int) -> tuple[ev.Prompt, ...]:
     )
 
 
+def shipped(name: str) -> list[dict[str, Any]]:
+    """A starter library shipped with Kindred (``gateway/data/<name>.json``)."""
+    return json.loads(resources.files("gateway").joinpath(f"data/{name}.json").read_text("utf-8"))
+
+
 def default_prompts() -> list[dict[str, Any]]:
     """The starter prompt library shipped with Kindred."""
-    return json.loads(resources.files("gateway").joinpath("data/prompts.json").read_text("utf-8"))
+    return shipped("prompts")
 
 
 def seed(org: Organization) -> int:

@@ -64,5 +64,6 @@ from gateway.console import (  # noqa: E402, F401 (their routes join the bluepri
     rounds,
     settings,
     teams,
+    tips,
     volunteers,
 )

@@ -2,7 +2,8 @@
 live preview of what a volunteer would read and what it costs in SMS segments; and the review
 queue of ideas volunteers texted in (IDEA ...), which organizers adopt into the library,
 credited to the volunteer, or dismiss. Viewers read; organizers change. Every change is audited
-by key, never with a prompt's or an idea's text."""
+by key, never with a prompt's or an idea's text. The page's other tab, the coaching tips, is
+gateway/console/tips.py."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def preview_of(item: dict[str, Any]) -> Preview:
     try:
         record = library.validate({**item, "key": item.get("key") or "preview"})
     except library.PromptError as exc:
-        return Preview(problem=_without_key(str(exc), item.get("key") or "preview"))
+        return Preview(problem=without_key(str(exc), item.get("key") or "preview"))
     text = library.preview(record, SAMPLE_FRIEND, volunteer=SAMPLE_VOLUNTEER)
     return Preview(text, segments.count(text))
 
@@ -102,7 +103,7 @@ def create_prompt() -> ResponseReturnValue:
     org = current_organization()
     form = PromptForm()
     if not form.validate_on_submit():
-        return _edit_page(None, form, Preview(problem=_expired(form)), 400)
+        return _edit_page(None, form, Preview(problem=expired(form)), 400)
     item = form.item()
     if request.form.get("action") == "preview":
         return _edit_page(None, form, preview_of(item))
@@ -110,8 +111,8 @@ def create_prompt() -> ResponseReturnValue:
         prompt = library.create(org, item)
     except library.PromptError as exc:
         db.session.rollback()
-        return _edit_page(None, form, Preview(problem=_without_key(str(exc), item["key"])), 400)
-    audit.record(org, "prompt_created", current_user.organizer, ip=_ip(), key=prompt.key)
+        return _edit_page(None, form, Preview(problem=without_key(str(exc), item["key"])), 400)
+    audit.record(org, "prompt_created", current_user.organizer, ip=client_ip(), key=prompt.key)
     db.session.commit()
     flash(f"Added {prompt.key}. Volunteers it fits can get it from now on.", "info")
     return redirect(url_for("console.prompt_page", id=prompt.id), 303)
@@ -129,7 +130,7 @@ def preview_prompt() -> ResponseReturnValue:
     """The live preview's fragment, for htmx as the organizer types."""
     form = PromptForm()
     if not form.validate_on_submit():
-        return render_template("console/prompt_preview.html", preview=Preview(problem=_expired(form))), 400
+        return render_template("console/prompt_preview.html", preview=Preview(problem=expired(form))), 400
     return render_template("console/prompt_preview.html", preview=preview_of(form.item()))
 
 
@@ -156,7 +157,7 @@ def edit_prompt(id: int) -> ResponseReturnValue:
     prompt = _prompt(org, id, lock=True)
     form = PromptForm()
     if not form.validate_on_submit():
-        return _edit_page(prompt, form, Preview(problem=_expired(form)), 400)
+        return _edit_page(prompt, form, Preview(problem=expired(form)), 400)
     item = form.item(prompt.key)
     if request.form.get("action") == "preview":
         return _edit_page(prompt, form, preview_of(item))
@@ -164,8 +165,8 @@ def edit_prompt(id: int) -> ResponseReturnValue:
         library.edit(prompt, item)
     except library.PromptError as exc:
         db.session.rollback()
-        return _edit_page(prompt, form, Preview(problem=_without_key(str(exc), prompt.key)), 400)
-    audit.record(org, "prompt_edited", current_user.organizer, ip=_ip(), key=prompt.key)
+        return _edit_page(prompt, form, Preview(problem=without_key(str(exc), prompt.key)), 400)
+    audit.record(org, "prompt_edited", current_user.organizer, ip=client_ip(), key=prompt.key)
     db.session.commit()
     flash(f"Saved {prompt.key}.", "info")
     return redirect(url_for("console.prompt_page", id=prompt.id), 303)
@@ -203,16 +204,16 @@ def adopt_idea(id: int) -> ResponseReturnValue:
     person = db.session.get(Person, idea.person_id)
     form = PromptForm()
     if not form.validate_on_submit():
-        return _idea_page(idea, person, form, Preview(problem=_expired(form)), 400)
+        return _idea_page(idea, person, form, Preview(problem=expired(form)), 400)
     item = form.item()
     if request.form.get("action") == "preview":
         return _idea_page(idea, person, form, preview_of(item))
     try:
-        prompt = ideas.adopt(org, idea, item, current_user.organizer, ip=_ip())
+        prompt = ideas.adopt(org, idea, item, current_user.organizer, ip=client_ip())
     except (library.PromptError, ideas.IdeaError) as exc:
         db.session.rollback()
         status = 409 if isinstance(exc, ideas.IdeaError) else 400
-        return _idea_page(idea, person, form, Preview(problem=_without_key(str(exc), item["key"])), status)
+        return _idea_page(idea, person, form, Preview(problem=without_key(str(exc), item["key"])), status)
     db.session.commit()
     flash(f"Adopted as {prompt.key}. The volunteer is told with the reply to their next text.", "info")
     return redirect(url_for("console.prompt_page", id=prompt.id), 303)
@@ -225,10 +226,10 @@ def dismiss_idea(id: int) -> ResponseReturnValue:
     idea = _idea(org, id, lock=True)
     form = ConsoleForm()
     if not form.validate_on_submit():
-        flash(_expired(form), "error")
+        flash(expired(form), "error")
         return redirect(url_for("console.idea_page", id=idea.id, confirm=1), 303)
     try:
-        ideas.dismiss(org, idea, current_user.organizer, ip=_ip())
+        ideas.dismiss(org, idea, current_user.organizer, ip=client_ip())
     except ideas.IdeaError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -243,9 +244,9 @@ def _set_active(id: int, active: bool) -> ResponseReturnValue:
     prompt = _prompt(org, id, lock=True)
     form = ConsoleForm()
     if not form.validate_on_submit():
-        flash(_expired(form), "error")
+        flash(expired(form), "error")
         return redirect(url_for("console.prompt_page", id=prompt.id), 303)
-    library.set_active(org, prompt, active, current_user.organizer, ip=_ip())
+    library.set_active(org, prompt, active, current_user.organizer, ip=client_ip())
     db.session.commit()
     if active:
         flash(f"Restored {prompt.key}: volunteers it fits can get it again.", "info")
@@ -300,16 +301,18 @@ def _people(ids: set[int]) -> dict[int, Person]:
     return {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(ids)))}
 
 
-def _without_key(message: str, key: str) -> str:
+def without_key(message: str, key: str) -> str:
     """A library error without the "key: " it starts with: the form shows the key already."""
     return message.removeprefix(f"{key}: ")
 
 
-def _expired(form: ConsoleForm) -> str:
+def expired(form: ConsoleForm) -> str:
+    """Why a library form (a prompt's or a tip's) was refused before its fields were read."""
     if "csrf_token" in form.errors:
         return "The form had expired; nothing was changed. Try again."
     return "Check the form and try again."
 
 
-def _ip() -> str:
+def client_ip() -> str:
+    """The address the request came from, for the audit log."""
     return request.remote_addr or ""

@@ -18,6 +18,8 @@ from gateway.models.community import (
     Rsvp,
     Team,
     TeamMember,
+    Tip,
+    TipUse,
 )
 from gateway.models.console import AuditEntry, Invitation, Organizer, Thread
 from gateway.models.email import EmailSignup, Mailing, ProviderEvent
@@ -53,6 +55,8 @@ __all__ = [
     "Team",
     "TeamMember",
     "Thread",
+    "Tip",
+    "TipUse",
     "UTCDateTime",
     "utcnow",
 ]

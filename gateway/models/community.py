@@ -28,6 +28,8 @@ class Friend(Base):
     last_prompted_at: Mapped[datetime | None]
     last_reported_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    # The last report was "not interested" or a tense talk: the next idea leads with listening.
+    listen_first: Mapped[bool] = mapped_column(default=False)
 
 
 class FriendContactDigest(Base):
@@ -59,6 +61,34 @@ class Prompt(Base):
     credited_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]
+
+
+class Tip(Base):
+    """A short piece of coaching for hard conversations in the organization's library, sent one
+    at a time to a volunteer who texts TIPS (CONSEJOS in Spanish)."""
+
+    __tablename__ = "tip"
+    __table_args__ = (UniqueConstraint("organization_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
+
+
+class TipUse(Base):
+    """A tip was sent to a volunteer: the next TIPS sends one they have had fewer times."""
+
+    __tablename__ = "tip_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Idea(Base):

@@ -1,6 +1,7 @@
 """What the flows know about a person and the organization at the start of a turn: their
 friends and which prompts each has had, consent, team, upcoming events, their shared ideas, their
-email addresses, and the prompt library, as the plain values of flows.events."""
+email addresses, the prompt library, and the coaching tips when the text asks for one (TIPS), as
+the plain values of flows.events."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flows import events as ev
 from flows import keywords, profile
 from flows import teams as team_flows
 from gateway import clock
-from gateway.community import events, ideas, members, organization, teams
+from gateway.community import events, ideas, members, organization, teams, tips
 from gateway.community import friends as friend_services
 from gateway.community import prompts as prompt_library
 from gateway.config import email_on
@@ -70,9 +71,16 @@ def context(
         emails=members.emails_of(person),
         email_on=email_on(current_app.config),
         opt_out_confirmed_at=outbox.last_queued(address, str(ev.ReplyKind.OPT_OUT_CONFIRMATION)),
+        tips=tips.for_volunteer(org.id, person.id) if _command(text) == "tips" else (),
     )
 
 
 def _zip_command(text: str) -> str | None:
     command = keywords.parse_command(text)
     return profile.zip_in(command.rest) if command and command.name == "zip" else None
+
+
+def _command(text: str) -> str | None:
+    """The name of the command `text` gives, if any: what it asks for is looked up only then."""
+    command = keywords.parse_command(text)
+    return command.name if command else None

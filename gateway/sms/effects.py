@@ -12,7 +12,7 @@ from flask import current_app
 
 from flows import events as ev
 from gateway import keys
-from gateway.community import events, friends, ideas, inbox, members, privacy, teams
+from gateway.community import events, friends, ideas, inbox, members, privacy, teams, tips
 from gateway.delivery import consent
 from gateway.models import Address, FollowUp, Friend, Message, Organization, Person
 
@@ -102,7 +102,13 @@ def log_report(effect: ev.LogReport, turn: Turn) -> None:
         turn.inbound,
         turn.now,
         current_app.config["DEFAULT_REGION"],
+        effect.listen_first,
     )
+
+
+@apply.register
+def mark_tip_sent(effect: ev.MarkTipSent, turn: Turn) -> None:
+    tips.mark_sent(turn.person, effect.tip_id, turn.now)
 
 
 @apply.register

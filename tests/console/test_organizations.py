@@ -39,6 +39,7 @@ from gateway.community import (
     rounds,
     seeding,
     teams,
+    tips,
 )
 from gateway.community.exports import EXPORTS
 from gateway.delivery.addresses import redact
@@ -91,6 +92,7 @@ class Side:
     event: int = 0
     proposed: int = 0
     prompt: int = 0
+    tip: int = 0
     idea: int = 0
     round: int = 0
     mailing: int = 0
@@ -182,6 +184,7 @@ def build(org: Organization, word: str, numbers: str, seed: int) -> Side:
     )  # fmt: skip
     db.session.add(proposed)
     prompt = prompts.create(org, {"key": f"{word.lower()}-prompt", "body": "Ask {friend} about the park."})
+    tip = tips.create(org, {"key": f"{word.lower()}-tip", "body": f"{word} says: listen first."})
     idea = ideas.share(org, person, "an idea", None)
     prompt_round = PromptRound(organization_id=org.id, audience="all", status="paused", planned=1)
     mailing = Mailing(
@@ -205,7 +208,7 @@ def build(org: Organization, word: str, numbers: str, seed: int) -> Side:
     side = Side(
         org_id=org.id, word=word, admin=admin, person=person.id, phone=sms.value, email=email.value,
         thread=thread.id if thread else 0, unmatched=unmatched.id, event=event.id, proposed=proposed.id,
-        prompt=prompt.id, idea=idea.id, round=prompt_round.id, mailing=mailing.id,
+        prompt=prompt.id, tip=tip.id, idea=idea.id, round=prompt_round.id, mailing=mailing.id,
         sent_email=sent.id, team=team.id, team_code=team.join_code, organizer=helper.one().id,
     )  # fmt: skip
     side.preview = round_previews.ask(org, rounds.Audience("all"), None).id
@@ -382,6 +385,20 @@ ROUTES: dict[tuple[str, str], Asks] = {
     ("console.restore_prompt", "POST"): lambda me, other: [
         Ask(f"/console/prompts/{other.prompt}/restore", 404, {})
     ],
+    ("console.tips_page", "GET"): lambda me, other: [Ask("/console/prompts/tips", 200)],
+    ("console.create_tip", "POST"): lambda me, other: [
+        Ask("/console/prompts/tips", 303, {"key": "from-the-walk", "body": "Listen first.", "language": "en"})
+    ],
+    ("console.tip_page", "GET"): lambda me, other: [Ask(f"/console/prompts/tips/{other.tip}", 404)],
+    ("console.edit_tip", "POST"): lambda me, other: [
+        Ask(f"/console/prompts/tips/{other.tip}", 404, {"body": "Listen.", "language": "en"})
+    ],
+    ("console.retire_tip", "POST"): lambda me, other: [
+        Ask(f"/console/prompts/tips/{other.tip}/retire", 404, {})
+    ],
+    ("console.restore_tip", "POST"): lambda me, other: [
+        Ask(f"/console/prompts/tips/{other.tip}/restore", 404, {})
+    ],
     ("console.idea_page", "GET"): lambda me, other: [
         Ask(f"/console/prompts/ideas/{other.idea}?confirm=1", 404)
     ],
@@ -461,6 +478,8 @@ OWN_PAGES: list[Callable[[Side], str]] = [
     lambda me: "/console/inbox?show=unmatched",
     lambda me: "/console/prompts",
     lambda me: f"/console/prompts/{me.prompt}",
+    lambda me: "/console/prompts/tips",
+    lambda me: f"/console/prompts/tips/{me.tip}",
     lambda me: f"/console/prompts/ideas/{me.idea}?confirm=1",
     lambda me: "/console/mail",
     lambda me: f"/console/mail/{me.mailing}",

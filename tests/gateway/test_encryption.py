@@ -8,19 +8,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from gateway import create_app, migrate
+from gateway import migrate
 from gateway.delivery import mail_tokens
 from gateway.extensions import db
 from gateway.models import Address, Message
 from gateway.models.base import ENCRYPTED_PREFIX, UNREADABLE
-from tests.conftest import LOCAL, SECRET_KEY
+from tests.conftest import SECRET_KEY
 from tests.support import Phone
 
 NEW_SECRET = "a-brand-new-secret-key-with-plenty-of-entropy-4f9a1c"
@@ -83,21 +81,6 @@ def test_an_unsubscribe_link_sent_before_a_rotation_works_while_the_old_secret_i
     assert mail_tokens.read(mail_tokens.UNSUBSCRIBE, mail_tokens.make(mail_tokens.UNSUBSCRIBE, 7)) == 7
     app.config.update(SECRET_KEY_PREVIOUS="")
     assert mail_tokens.read(mail_tokens.UNSUBSCRIBE, token) is None
-
-
-@pytest.fixture
-def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            **LOCAL,
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": empty_database_url,
-            "INSTANCE_PATH": str(tmp_path),
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_the_migration_encrypts_stored_bodies_and_its_downgrade_decrypts_them(empty_app: Flask) -> None:

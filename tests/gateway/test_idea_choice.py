@@ -6,23 +6,19 @@ organizations created before the library grew receive the new starter ideas on u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from gateway import create_app, migrate
+from gateway import migrate
 from gateway.community import organization, rounds
 from gateway.community.events import add_event
 from gateway.community.prompts import default_prompts, validate
 from gateway.community.sending import Audience
 from gateway.extensions import db
 from gateway.models import Friend, Prompt, PromptUse
-from tests.conftest import LOCAL, SECRET_KEY
 from tests.support import Phone, SettableClock
 
 CLOSING = " When you've talked, reply with how it went."
@@ -157,22 +153,6 @@ def test_a_round_leaves_out_a_volunteer_with_no_new_idea_for_any_friend(
     db.session.commit()
     preview = rounds.preview(org, Audience("all"))
     assert (preview.count, preview.excluded) == (0, {"no_idea": 1})
-
-
-@pytest.fixture
-def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app on an empty database (no migration has run)."""
-    app = create_app(
-        {
-            **LOCAL,
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": empty_database_url,
-            "INSTANCE_PATH": str(tmp_path),
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_an_organization_from_before_receives_the_new_starter_ideas_and_keeps_its_own_edits(

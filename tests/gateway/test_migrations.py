@@ -3,11 +3,9 @@ the migrated schema is exactly what the models describe."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
@@ -17,22 +15,6 @@ from gateway import create_app, migrate
 from gateway.extensions import db
 from gateway.models import Base
 from tests.conftest import LOCAL, SECRET_KEY
-
-
-@pytest.fixture
-def empty_app(empty_database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app on an empty database (no migration has run)."""
-    app = create_app(
-        {
-            **LOCAL,
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": empty_database_url,
-            "INSTANCE_PATH": str(tmp_path),
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_the_history_has_a_single_head(tmp_path: Path) -> None:

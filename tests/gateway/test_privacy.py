@@ -18,6 +18,7 @@ from gateway.models import (
     FriendContactDigest,
     Message,
     Person,
+    TipUse,
 )
 from tests.doubles.sendgrid_api import SendGridApiDouble
 from tests.support import Phone, email_member, every_stored_value
@@ -71,6 +72,8 @@ def test_delete_needs_a_yes(volunteer: Phone) -> None:
 
 
 def test_delete_erases_everything_but_a_digest_that_honours_the_opt_out(app: Flask, volunteer: Phone) -> None:
+    volunteer.send("TIPS")
+    assert db.session.query(TipUse).count() == 1
     volunteer.send("DELETE")
     confirmation = volunteer.reply_to("yes")
     assert "Your data is erased" in confirmation and "START" in confirmation
@@ -79,7 +82,7 @@ def test_delete_erases_everything_but_a_digest_that_honours_the_opt_out(app: Fla
     assert address.value.startswith("hmac:") and not address.pending_erasure
     person = db.session.scalars(select(Person)).one()
     assert person.name is None
-    for model in (Friend, ConversationReport, FriendContactDigest):
+    for model in (Friend, ConversationReport, FriendContactDigest, TipUse):
         assert db.session.query(model).count() == 0
     stored = every_stored_value()
     for secret in (

@@ -4,8 +4,8 @@ Each address gets `undeliverable_since` (none): set when the provider refuses a 
 reports it undelivered, with an error that means it cannot get texts (Twilio 21211, 21614,
 30006); cleared when it texts in.
 
-Revision ID: 0016_undeliverable_numbers
-Revises: 0015_starter_library
+Revision ID: 0017_undeliverable_numbers
+Revises: 0016_coaching_tips
 Create Date: 2026-11-29 11:00:00.000000
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0016_undeliverable_numbers"
-down_revision: str | Sequence[str] | None = "0015_starter_library"
+revision: str = "0017_undeliverable_numbers"
+down_revision: str | Sequence[str] | None = "0016_coaching_tips"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
