@@ -29,6 +29,18 @@ ORGANIZATION_POSTAL_ADDRESS = "Eastside Neighbors, 100 Main St, Springfield, IL 
 LOCAL = {"SMS_TRANSPORT": "simulator", "EMAIL_TRANSPORT": "none", "PUBLIC_BASE_URL": "http://127.0.0.1:5000"}
 
 
+# Tests that run Kindred's own processes (gunicorn, RQ workers, Chromium, a fresh install) take
+# turns on one test worker: two bursts of real processes at once on a small machine would time
+# each other out. Every other test is spread over all of them.
+OWN_PROCESSES = ("tests/concurrency/", "tests/faults/", "tests/browser/", "tests/test_demo.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(OWN_PROCESSES):
+            item.add_marker(pytest.mark.xdist_group("own-processes"))
+
+
 def email_config(sendgrid_api_url: str, event_public_key: str) -> dict[str, str]:
     """The email settings of an app under test: SendGrid, pointed at the local double."""
     return {
