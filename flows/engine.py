@@ -154,7 +154,7 @@ def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = F
         if just_acknowledged:
             return Outcome(acknowledging)
         return Outcome(acknowledging, (Reply(say(ctx.language, f"engine.acknowledged.{acknowledged}")),))
-    if state.step in ("ask_name", "ask_interests") or _asks_for_a_name(state, ctx):
+    if state.step == "ask_interests" or _asks_for_a_name(state, ctx):
         other = _not_the_answer(state, text, ctx)
         if other is not None:
             return other
@@ -177,7 +177,7 @@ def _after_delete_question(state: State, text: str, ctx: Context, just_acknowled
     """The answer to DELETE's question: YES erases; anything else keeps everything, and a text
     that is something else (a report, a command, a new friend) is handled as that too."""
     kept = privacy.confirm_erase(state, text, ctx)
-    if keywords.is_opt_in(text):
+    if privacy.confirms_erasure(text) or privacy.declines_erasure(text):
         return kept
     other = _opted_in(State("idle"), text, ctx, just_acknowledged)
     if other is None or not other.replies:
@@ -191,15 +191,21 @@ def _not_the_answer(state: State, text: str, ctx: Context) -> Outcome | None:
     """A text sent while a question waits for a name or what a friend cares about that is
     something else: a report (about the friend asked about, if it names nobody) or a new friend
     of the volunteer's own ("my neighbor Carlos"). It is handled as that and the question is
-    dropped; None when the text is the answer."""
-    if parse.reads_as_report(text, ctx.organization.interests):
+    dropped; None when the text is the answer. A name answers the name question whatever
+    follows it ("Dana, my coworker Lucy sent me"); short of a report, a text naming one of the
+    organization's interests answers what a friend cares about ("same as my mom, healthcare")."""
+    if state.step == "ask_name" and parse.parse_first_name(text) is not None:
+        return None
+    if parse.reads_as_report(text):
         about = None
         if state.step == "ask_interests":
             about = friends.find_by_name(ctx.friends, str(state.data.get("friend_name", "")))
         report = reports.read(State("idle"), text, ctx, about=about)
         if report is not None:
             return report
-    if state.step != "ask_friend" and parse.introduces_own(text):
+    if state.step == "ask_interests" and parse.find_interests(text, ctx.organization.interests):
+        return None
+    if state.step != "ask_friend" and parse.introduces_own(text, leading=state.step == "ask_name"):
         return friends.add(State("idle"), text, ctx, with_relationship_only=True)
     return None
 

@@ -237,7 +237,7 @@ class _CommandSpec:
 
 _COMMANDS = {
     fold(word): _CommandSpec(
-        name,
+        spec.get("means", name),
         spec["argument"],
         frozenset(fold(w) for w in spec.get("not_followed_by", ())),
         {fold(w): command for w, command in spec.get("followed_by_means", {}).items()},
@@ -246,6 +246,14 @@ _COMMANDS = {
     for word in spec["words"]
 }
 _FUZZY_COMMANDS = {fold(word): fold(word) for word in _DATA["fuzzy"]["commands"]}
+# "any tips for talking to my grandma?", "need advice", "algún consejo?": asking for TIPS. (A
+# bare "Tip ..." is a friend of that name: "Tip said no".)
+_TIPS = _DATA["commands"]["tips"]
+_ASKED_WITH = "|".join(_phrase_regex(word) for word in _TIPS["asked_with"])
+_ASKED_FOR = "|".join(_phrase_regex(word) for word in _TIPS["asked_for"])
+_ASKS_FOR_TIPS = re.compile(
+    rf"^\W*(?:{_ASKED_WITH})\s+(?:(?:good|more|other|buenos?)\s+)?(?:{_ASKED_FOR})(?!\w)", re.IGNORECASE
+)
 
 
 def _squeeze(word: str) -> str:
@@ -534,6 +542,8 @@ def parse_command(text: str) -> Command | None:
     for Ruth" asks for an idea, where "IDEA ..." shares one). A whole-message typo of FRIENDS or
     PROMPT ("frinds", "promt") counts.
     """
+    if _ASKS_FOR_TIPS.match(text):
+        return Command("tips", "")
     match = _FIRST_WORD.match(text)
     if match is None:
         return None

@@ -60,6 +60,7 @@ _TENSE = Lexicon.build({"tense": _OUTCOME_DATA["tense"]})
 _CLAUSE_WORDS = "|".join(map(re.escape, _OUTCOME_DATA["clause_boundaries"]))
 
 
+@lru_cache(maxsize=1)
 def report_words() -> frozenset[str]:
     """The words volunteers use to say that they talked and how it went ("talked", "chatted",
     "undecided", "hablé", "not interested" ...), lower-cased: the frame of a report rather than
@@ -502,15 +503,32 @@ def parse_interest_answer(text: str, interests: Sequence[str] = DEFAULT_INTEREST
     """
     found: list[str] = []
     for segment in _LIST_SEPARATOR.split(text):
-        known = [interest for interest, _ in _interest_matches(segment, interests) if interest]
-        phrase = None if known else _answer_phrase(segment)
+        known = [
+            interest
+            for interest, match in _interest_matches(segment, interests)
+            if interest and not _negated(segment, match.start())
+        ]
+        negated = any(phrase_key(word) in _NEGATORS for word in _WORD.findall(segment))
+        phrase = None if known or negated else _answer_phrase(segment)  # "not into politics": none
         found.extend(known or ([phrase] if phrase else []))
     return _unique(found)
 
 
 def parse_first_name(text: str) -> str | None:
     """The volunteer's first name from an answer like "Sam", "I'm Sam", "my name is Sam Lee"
-    or "me llamo Ana"; None when the answer does not look like a name ("what is this?")."""
+    or "me llamo Ana", also when more follows it after a comma or a bracket ("Dana, my
+    coworker Lucy sent me"); None when the answer does not look like a name ("what is this?")."""
+    name = _first_name_in(text)
+    if name is None:
+        leading = _LEADING_CLAUSE.match(text)
+        name = _first_name_in(leading[1]) if leading else None
+    return name
+
+
+_LEADING_CLAUSE = re.compile(r"\s*([^,(;:\n]+?)\s*[,(;:\n]")
+
+
+def _first_name_in(text: str) -> str | None:
     rest = text.strip()
     greeting = _GREETING.pattern.match(rest)
     if greeting is not None:
@@ -599,25 +617,24 @@ def _friend_ids(text: str, friends: Sequence[tuple[int, str]]) -> tuple[int, ...
 
 # What joins "talked" to the person talked with: "talked to Joe", "spoke w/ Ana", "hablé con Lucía".
 _TALKED_TO = re.compile(r"\s*(?:(?:to|with|w/?|con|a|al|over|up)\s+)*", re.IGNORECASE)
-# Where the person a report is about stops being named: the next clause.
+# Where the person a report is about stops being named: the next clause, or a word that says
+# when, what about, or someone else's ("my mom already", "re the forum", "& his wife").
 _REPORT_CLAUSE_END = re.compile(
-    r"[.,;:!?()\n]|\s[-–—]+\s|\b(?:and|but|y|pero|about|today|yesterday|ayer|hoy)\b", re.IGNORECASE
+    r"[.,;:!?()\n&+/]|\s[-–—]+\s|\b(?:and|but|y|pero|about|re|over|for|after|before|since|already|"
+    r"earlier|today|tonight|yesterday|last|this|just|finally|his|her|their|ya|hoy|ayer|anoche|sobre)\b",
+    re.IGNORECASE,
 )
 _PRONOUNS = frozenset(fold(word) for word in _OUTCOME_DATA["pronouns"])
 _THIRD_PERSON = frozenset(("she", "he", "they", "ella", "el", "ellos", "ellas"))
 _MY = re.compile(r"\b(?:my|mi|mis|our|nuestr[ao]s?)\s+$", re.IGNORECASE)
 
 
-def reads_as_report(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> bool:
+def reads_as_report(text: str) -> bool:
     """Whether `text`, sent in answer to a question (a name, what a friend cares about), is a
-    report instead: the volunteer says they talked ("talked to her", "we had coffee"), that
-    someone is in or could not be reached, or that someone is open or not interested without
-    saying what they care about ("she's not interested", but not "she's interested in housing",
-    which answers the question). "Not sure" answers it too."""
-    outcome = _outcome(text)
-    if outcome in ("committed", "not_reached") or _volunteer_talked(text):
-        return True
-    return outcome in ("open", "not_interested") and not find_interests(text, interests)
+    report instead: the volunteer says they talked ("talked to her", "we had coffee"), or that
+    someone is in or could not be reached. Open or not interested without a talk is taken as
+    the answer ("she's interested in housing", "she's not into politics", "not sure")."""
+    return _outcome(text) in ("committed", "not_reached") or _volunteer_talked(text)
 
 
 def _volunteer_talked(text: str) -> bool:
@@ -633,34 +650,58 @@ def _volunteer_talked(text: str) -> bool:
 def report_people(text: str, friends: Sequence[tuple[int, str]] = ()) -> list[FriendMention]:
     """The people a report is about who are not among `friends` (id, name): whoever the
     volunteer says they talked with ("talked to my cousin Joe, he's in", "hablé con mi prima
-    Lucía"), or introduces as their own ("my coworker Dana is in!"). Pronouns ("talked to
-    her") and the volunteer's listed friends name nobody new. [] when the text names no one new.
+    Lucía"), or introduces as their own ("my coworker Dana is in!"). Names are read only right
+    after the talk phrase or the "my", up to the end of that clause or a word that says when or
+    what about, so neither the talk phrase ("Texted", "Hablé") nor what follows ("already", "re
+    the forum") is ever a name. Pronouns ("talked to her") and the volunteer's listed friends name
+    nobody new. [] when the text names no one new.
     """
     known = {first_name(name) for _, name in friends} | {phrase_key(name) for _, name in friends}
     mentions: list[FriendMention] = []
     for _, match in _TALKED.finditer(text):
         if _negated(text, match.start()):
             continue
-        start = _TALKED_TO.match(text, match.end()).end()
-        end = _REPORT_CLAUSE_END.search(text, start)
-        segment = text[start : end.start() if end else len(text)]
+        segment = _named_after(text, _TALKED_TO.match(text, match.end()).end())
         words = _WORD.findall(segment)
-        if not words or fold(words[0]) in _PRONOUNS:
-            continue
-        mentions += parse_friends(segment)
-    if not mentions and introduces_own(text):
-        mentions = [m for m in parse_friends(text) if m.relationship != "other"]
+        if words and fold(words[0]) not in _PRONOUNS:
+            mentions += parse_friends(segment)
+    if not mentions:
+        for _, match in _RELATIONSHIPS.finditer(text):
+            mine = _MY.search(text, 0, match.start())
+            if mine is not None:
+                introduced = parse_friends(_named_after(text, mine.start()))
+                mentions += [m for m in introduced if m.relationship != "other"]
+    said = report_words()
     fresh: dict[str, FriendMention] = {}
     for mention in mentions:
         key = phrase_key(mention.name)
-        if key not in known and first_name(mention.name) not in known and fold(mention.name) not in _PRONOUNS:
-            fresh.setdefault(key, mention)
+        if key in known or first_name(mention.name) in known or fold(mention.name) in _PRONOUNS:
+            continue
+        if any(fold(word) in said for word in mention.name.split()):
+            continue
+        fresh.setdefault(key, mention)
     return list(fresh.values())
 
 
-def introduces_own(text: str) -> bool:
-    """Whether `text` calls someone its writer's own ("my cousin Joe", "mi prima Lucía")."""
-    return any(_MY.search(text[: match.start()]) for _, match in _RELATIONSHIPS.finditer(text))
+def _named_after(text: str, start: int) -> str:
+    """The part of `text` from `start` that can name someone: up to the end of its clause."""
+    end = _REPORT_CLAUSE_END.search(text, start)
+    return text[start : end.start() if end else len(text)]
+
+
+def is_kin_name(name: str) -> bool:
+    """Whether a name is a kin word standing in for one ("Mom", "Grandma", "Abuela")."""
+    return phrase_key(name) in _KIN_NAMES
+
+
+def introduces_own(text: str, leading: bool = False) -> bool:
+    """Whether `text` calls someone its writer's own ("my cousin Joe", "mi prima Lucía"); with
+    `leading`, only as the first words ("my neighbor Carlos", not "Maria, my neighbor, signed me up")."""
+    for _, match in _RELATIONSHIPS.finditer(text):
+        mine = _MY.search(text, 0, match.start())
+        if mine is not None and (not leading or not text[: mine.start()].strip()):
+            return True
+    return False
 
 
 def parse_report(text: str, friends: Sequence[tuple[int, str]]) -> ReportReading:

@@ -7,6 +7,8 @@ to us first (or, for email, confirm a new sign-up).
 
 from __future__ import annotations
 
+import re
+
 from flows.events import (
     Context,
     EraseVolunteer,
@@ -75,9 +77,33 @@ def ask_to_erase(ctx: Context) -> Outcome:
     return Outcome(State("confirm_delete"), (Reply(say(ctx.language, "privacy.ask_to_erase")),))
 
 
+# DELETE's question answered: "yes, delete everything", "sí, borrar" erase like YES does;
+# "no thanks", "never mind", "mejor no" only keep everything.
+_CONFIRMS = re.compile(
+    r"^\W*(?:yes|yep|yeah|ok|s[ií])\b[\s,.!]*(?:please\s+)?"
+    r"(?:delete|erase|remove|borra|borrar|b[oó]rralo|borrarlo|elimina|eliminar)\b",
+    re.IGNORECASE,
+)
+_DECLINES = re.compile(
+    r"^\W*(?:no|nope|nah|never\s*mind|nvm|cancel|not\s+now|don'?t|do\s+not|mejor\s+no|"
+    r"olv[ií]dalo|todav[ií]a\s+no|a[uú]n\s+no)\b",
+    re.IGNORECASE,
+)
+
+
+def confirms_erasure(text: str) -> bool:
+    """Whether `text` answers DELETE's question with a yes."""
+    return is_opt_in(text) or bool(_CONFIRMS.match(text))
+
+
+def declines_erasure(text: str) -> bool:
+    """Whether `text` answers DELETE's question with a no ("no thanks", "never mind")."""
+    return bool(_DECLINES.match(text))
+
+
 def confirm_erase(state: State, text: str, ctx: Context) -> Outcome:
     """The answer to DELETE's question: YES erases, anything else keeps everything."""
-    if not is_opt_in(text):
+    if not confirms_erasure(text):
         return Outcome(State("idle"), (Reply(say(ctx.language, "privacy.nothing_deleted")),))
     body = say(ctx.language, "privacy.erased", organization=ctx.organization.name)
     return Outcome(State("opted_out"), (Reply(body, ReplyKind.OPT_OUT_CONFIRMATION),), (EraseVolunteer(),))

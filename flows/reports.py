@@ -45,6 +45,9 @@ def read(state: State, text: str, ctx: Context, about: Friend | None = None) -> 
     friends = [by_id[i] for i in reading.friend_ids if i in by_id]
     if not friends:
         new = parse.report_people(text, listed)
+        if any(f.relationship == "family" for f in ctx.friends):
+            # "talked to grandma" from someone whose grandma is listed by name: not someone new.
+            new = [person for person in new if not parse.is_kin_name(person.name)]
         if new:
             return _about_new_people(new, reading.outcome, text, ctx)
         implied = about or _implied_friend(state, ctx)
@@ -99,7 +102,10 @@ def log(
     tags = parse.find_interests(text, ctx.organization.interests)
     learned = " ".join(text.split())
     refs = refs or [f.id for f in friends]
-    listen_first = outcome == "not_interested" or parse.sounds_tense(text)
+    # A tense talk that still ended well ("it got heated but she's in") needs no softer start.
+    listen_first = outcome == "not_interested" or (
+        parse.sounds_tense(text) and outcome not in ("committed", "open")
+    )
     effects = tuple(
         LogReport(ref, outcome, learned, tags, _next_stage(f.stage, outcome), listen_first)
         for f, ref in zip(friends, refs, strict=True)

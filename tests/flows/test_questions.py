@@ -16,11 +16,13 @@ from flows.events import (
     AddFriend,
     Consent,
     Context,
+    EraseVolunteer,
     EventView,
     Friend,
     Inbound,
     LogReport,
     MarkPrompted,
+    MarkTipSent,
     Organization,
     Prompt,
     RecordConsent,
@@ -28,6 +30,7 @@ from flows.events import (
     SetInterests,
     SetName,
     State,
+    TipView,
 )
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
@@ -165,6 +168,11 @@ INTEREST_ANSWERS = [
     "not sure",
     "idk",
     "her sister Ana is worried about rent",
+    "no thanks",
+    "she is not interested",  # in what? no talk is reported: taken as the answer, asking nothing
+    "she's not into politics",
+    "not interested in politics, likes gardening",
+    "same as my mom, healthcare",
 ]
 
 
@@ -184,7 +192,7 @@ def test_what_a_friend_cares_about_is_still_taken_as_the_answer(text: str) -> No
         ("Already talked to Maria, she said yes", "committed"),
         ("she's coming to the forum!", "committed"),
         ("we had coffee, she's not interested", "not_interested"),
-        ("she is not interested", "not_interested"),
+        ("talked to her, not interested", "not_interested"),
         ("couldn't reach her yet", "not_reached"),
         ("she cares about seniors and she's coming!", "committed"),
     ],
@@ -221,3 +229,72 @@ def test_a_first_friend_is_still_taken_as_the_answer(text: str) -> None:
 def test_a_number_still_answers_which_friend_and_how_it_went() -> None:
     assert run(QUESTIONS["choose_friend"], "2").state.step == "choose_outcome"
     assert reports(run(QUESTIONS["choose_outcome"], "1")) == [(MARIA.id, "committed")]
+
+
+# Texts that once read wrong: talk phrases and time words are nobody's name, a kin word is the
+# listed relative it stands for, a name answers the name question whatever follows it, a no
+# to DELETE's question is only that, and asking for tips is asking for tips.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Texted my cousin, she's in!",
+        "Spoke with my coworker today, she might come",
+        "Finally talked to my brother, he's in",
+        "hablé con mi jefe, le interesa",
+        "Hablé con mi jefa hoy, se apunta",
+        "talked with my cousin over dinner, she is in",
+    ],
+)
+def test_a_talk_phrase_or_a_time_word_is_never_taken_for_someone_new(text: str) -> None:
+    outcome = run(Question("idle", {}, (MARIA, RUTH)), text)
+    assert not added(outcome)
+
+
+def test_a_kin_word_is_the_listed_relative_the_last_idea_was_for() -> None:
+    question = Question("idle", {"prompted_friend": "Ruth"}, (MARIA, RUTH))  # Ruth is family
+    outcome = run(question, "talked to grandma, she's open to it")
+    assert not added(outcome)
+    assert reports(outcome) == [(RUTH.id, "open")]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Dana, my coworker Lucy sent me", "Dana"), ("Jo (my friend Sam referred me)", "Jo")],
+)
+def test_a_name_answers_the_name_question_whatever_follows_it(text: str, name: str) -> None:
+    outcome = run(QUESTIONS["ask_name"], text)
+    assert [e.name for e in outcome.effects if isinstance(e, SetName)] == [name]
+    assert not added(outcome)
+
+
+@pytest.mark.parametrize("text", ["no thanks", "Never mind, not interested", "nope", "mejor no"])
+def test_a_no_to_deletes_question_keeps_everything_and_asks_nothing(text: str) -> None:
+    outcome = run(QUESTIONS["confirm_delete"], text)
+    assert not outcome.effects
+    assert outcome.state.step == "idle"
+    assert outcome.replies[0].body == "Okay, nothing was deleted."
+
+
+@pytest.mark.parametrize("text", ["YES", "yes, delete everything", "Yes delete", "sí, borrar"])
+def test_a_yes_to_deletes_question_erases(text: str) -> None:
+    outcome = run(QUESTIONS["confirm_delete"], text)
+    assert EraseVolunteer in kinds(outcome)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["any tips for talking to my grandma?", "tips on talking to my dad", "TIPS my grandma", "need advice"],
+)
+def test_asking_for_tips_in_words_gets_a_tip_and_adds_nobody(text: str) -> None:
+    ctx = Context(
+        ORG, NOW, Consent.OPTED_IN, "Sam", (MARIA, RUTH), PROMPTS, tips=(TipView(5, "Listen first."),)
+    )
+    outcome = engine.respond(State("idle", {}), Inbound(text, NOW), ctx)
+    assert [e.tip_id for e in outcome.effects if isinstance(e, MarkTipSent)] == [5]
+    assert not added(outcome)
+
+
+def test_a_tense_talk_that_ended_well_needs_no_softer_start() -> None:
+    outcome = run(Question("idle", {}, (MARIA, RUTH)), "talked to Maria, it got heated but she's in")
+    (logged,) = [e for e in outcome.effects if isinstance(e, LogReport)]
+    assert (logged.outcome, logged.listen_first) == ("committed", False)
