@@ -160,8 +160,9 @@ def queue_email(
 
 
 def send_job(message: Message) -> str:
-    """The job that sends this message: a reply goes on the queue served first."""
-    return send_job_for(message.reason)
+    """The job that sends this message: a reply goes on the queue served first (an organizer's
+    answer to a text more than a day old is a message the organization starts)."""
+    return handoff.SEND_INITIATED if starts_conversation(message) else handoff.SEND
 
 
 def send_job_for(reason: str) -> str:
@@ -268,6 +269,17 @@ def _send_queued(message_id: int) -> str:
     if not claimed:
         return reconcile(message) if message.status == "sending" else message.status
 
+    # The sender's rate first: whatever the wait, the round, consent and the caps are read after
+    # it, right before the provider call.
+    sender = _sender(message) if message.channel == "sms" else None
+    wait = _sender_rate_wait(message, sender)
+    while wait:
+        if wait > MAX_RATE_WAIT:
+            return _defer(message, clock.now() + timedelta(seconds=wait), note=False)
+        db.session.commit()  # no lock is held while waiting for the sender's next token
+        wall_clock.sleep(wait)
+        wait = _sender_rate_wait(message, sender)  # its own token, now due: no other is taken
+
     initiated = starts_conversation(message)
     if initiated:
         # Serialize the system's own messages to one person: the lock is held through the
@@ -278,33 +290,23 @@ def _send_queued(message_id: int) -> str:
         return _hold(message)
     if round_status == "cancelled":
         return _finish(message, "suppressed", "round_cancelled")
-    app = current_app._get_current_object()
-    sender = _sender(message) if message.channel == "sms" else None
-    while True:
-        # Consent is read after any wait for that lock or the sender's rate, right before the
-        # provider call.
-        blocked = blocked_reason(message)
-        if blocked:
-            log.info(
-                "outbox: message %s to %s suppressed (%s)",
-                message.id,
-                redact(message.address.value),
-                blocked,
-            )
-            return _finish(message, "suppressed", blocked)
-        if initiated:
-            now = clock.now()
-            allowed = _allowed_at(message, now)
-            if allowed > now:
-                return _defer(message, allowed)
-        wait = _sender_rate_wait(message, sender)
-        if not wait:
-            break
-        if wait > MAX_RATE_WAIT:
-            return _defer(message, clock.now() + timedelta(seconds=wait), note=False)
-        db.session.commit()  # no lock is held while waiting for the sender's next token
-        wall_clock.sleep(wait)
+    # Consent is read after any wait for that lock, right before the provider call.
+    blocked = blocked_reason(message)
+    if blocked:
+        log.info(
+            "outbox: message %s to %s suppressed (%s)",
+            message.id,
+            redact(message.address.value),
+            blocked,
+        )
+        return _finish(message, "suppressed", blocked)
+    if initiated:
+        now = clock.now()
+        allowed = _allowed_at(message, now)
+        if allowed > now:
+            return _defer(message, allowed)
 
+    app = current_app._get_current_object()
     if message.channel == "email":
         mail = email_transport(app)
         if mail is None:
@@ -673,11 +675,12 @@ def _sender_key(sender: str | None) -> str | None:
 
 
 def _sender_rate_wait(message: Message, sender: str | None) -> float:
-    """Take a token of the sender's rate for this text; the seconds to wait first (0: none)."""
+    """Take a token of the sender's rate for this text, once however often it asks; the seconds
+    to wait for it (0: none)."""
     key = _sender_key(sender) if message.channel == "sms" else None
     if key is None:
         return 0.0
-    return rate.take(redis_client(), key, current_app.config["SMS_SENDER_MPS"])
+    return rate.take(redis_client(), key, current_app.config["SMS_SENDER_MPS"], str(message.id))
 
 
 def _throttle_sender(sender: str | None) -> None:

@@ -19,9 +19,12 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 _KEY = "kindred:sender-rate:{}"
-# KEYS[1]: the bucket. ARGV: rate (tokens a second), capacity, and the seconds to empty it for
-# (a throttle; 0 to take a token). Returns the milliseconds to wait before a token is there
-# (0: one was taken now).
+_TICKET = "kindred:sender-rate:{}:ticket:{}"
+# KEYS[1]: the bucket; KEYS[2]: the ticket of one text. ARGV: rate (tokens a second), capacity,
+# and the seconds to empty the bucket for (a throttle; 0 to take a token). A text takes one token
+# the first time it asks, even when that leaves the bucket in debt: its ticket then holds the
+# moment its token is due, and it waits for that moment, asking again, without taking another.
+# Returns the milliseconds to wait (0: it may send now).
 _TAKE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -31,21 +34,28 @@ local hold = tonumber(ARGV[3]) * 1000
 local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(bucket[1]) or capacity
 local at = tonumber(bucket[2]) or now
-local ttl = math.ceil(capacity / rate) + 1000
-if hold > 0 then
-  redis.call('HSET', KEYS[1], 'tokens', -hold * rate, 'at', now)
-  redis.call('PEXPIRE', KEYS[1], ttl + hold)
-  return 0
-end
 tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
-if tokens >= 1 then
-  redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  return 0
+if hold > 0 then
+  tokens = math.min(tokens, -hold * rate)
+else
+  local due = tonumber(redis.call('GET', KEYS[2]))
+  if due then
+    if due <= now then
+      redis.call('DEL', KEYS[2])
+      return 0
+    end
+    return due - now
+  end
+  tokens = tokens - 1
 end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', KEYS[1], ttl)
-return math.ceil((1 - tokens) / rate)
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / rate) + 1000)
+if hold > 0 or tokens >= 0 then
+  return 0
+end
+local wait = math.ceil(-tokens / rate)
+redis.call('SET', KEYS[2], now + wait, 'PX', wait + 3600000)
+return wait
 """
 THROTTLE_SECONDS = 1.0  # how long a sender the provider throttled is held back
 
@@ -55,11 +65,14 @@ def capacity(rate: float) -> float:
     return max(1.0, rate / 10)
 
 
-def take(redis: Redis, sender: str, rate: float) -> float:
-    """Take a token for one text from `sender` at `rate` texts a second; returns the seconds to
-    wait before one is there (0.0: it may send now)."""
+def take(redis: Redis, sender: str, rate: float, ticket: str) -> float:
+    """Take a token for one text (`ticket`: the same for every try of that text) from `sender`
+    at `rate` texts a second; returns the seconds to wait for it (0.0: it may send now). A text
+    that must wait keeps its place: asking again, it waits only for the rest of that time."""
     try:
-        waited = redis.eval(_TAKE, 1, _KEY.format(sender), rate, capacity(rate), 0)
+        waited = redis.eval(
+            _TAKE, 2, _KEY.format(sender), _TICKET.format(sender, ticket), rate, capacity(rate), 0
+        )
     except RedisError:
         log.warning("rate: could not read the rate of a sender; sending anyway", exc_info=True)
         return 0.0
@@ -69,6 +82,8 @@ def take(redis: Redis, sender: str, rate: float) -> float:
 def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_SECONDS) -> None:
     """Hold `sender` back for `seconds`: the provider said it is over its rate."""
     try:
-        redis.eval(_TAKE, 1, _KEY.format(sender), rate, capacity(rate), seconds)
+        redis.eval(
+            _TAKE, 2, _KEY.format(sender), _TICKET.format(sender, "throttle"), rate, capacity(rate), seconds
+        )
     except RedisError:
         log.warning("rate: could not hold back a throttled sender", exc_info=True)

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from gateway import clock
 from gateway.community import organization
 from gateway.delivery import outbox, rate
-from gateway.extensions import db, redis_client
+from gateway.extensions import INITIATED_QUEUE, OUTBOX_QUEUE, db, queue, redis_client
 from gateway.jobs import send_message
 from gateway.models import Address, Message
 from tests.doubles.twilio_api import TwilioApiDouble
@@ -33,14 +34,19 @@ def outbound() -> list[Message]:
     )
 
 
-def test_a_bucket_holds_a_tenth_of_a_second_and_each_sender_has_its_own(app: Flask) -> None:
+def test_a_bucket_holds_a_tenth_of_a_second_each_text_keeps_its_place_and_each_sender_has_its_own(
+    app: Flask,
+) -> None:
     redis = redis_client()
-    assert [rate.take(redis, "+15550001111", 20.0) for _ in range(2)] == [0.0, 0.0]
-    third = rate.take(redis, "+15550001111", 20.0)
+    assert [rate.take(redis, "+15550001111", 20.0, ticket) for ticket in ("1", "2")] == [0.0, 0.0]
+    third = rate.take(redis, "+15550001111", 20.0, "3")
     assert 0 < third <= 0.05  # the next token, a twentieth of a second away at most
-    assert rate.take(redis, "+15550002222", 20.0) == 0.0  # another number is not slowed
+    fourth = rate.take(redis, "+15550001111", 20.0, "4")
+    assert third < fourth <= 0.1  # behind the third: its token is the one after
+    assert rate.take(redis, "+15550001111", 20.0, "3") <= third  # asking again takes no other
+    assert rate.take(redis, "+15550002222", 20.0, "5") == 0.0  # another number is not slowed
     rate.throttle(redis, "+15550002222", 20.0)
-    assert 1.0 <= rate.take(redis, "+15550002222", 20.0) <= 1.1  # held back for a second
+    assert 1.0 <= rate.take(redis, "+15550002222", 20.0, "6") <= 1.1  # held back for a second
 
 
 def test_a_text_over_the_senders_rate_waits_its_turn_and_another_numbers_goes(
@@ -66,11 +72,25 @@ def test_a_text_over_the_senders_rate_waits_its_turn_and_another_numbers_goes(
     assert before + timedelta(seconds=5) < due <= before + timedelta(seconds=11)
     assert late.attempts == 0 and [e.status for e in late.history] == ["queued"]
 
-    app.config["SMS_SENDER_MPS"] = 100.0  # its turn: the number may send again
+    # RQ's scheduler holds its next try for the moment its token is due.
+    scheduled = ScheduledJobRegistry(
+        queue=queue(INITIATED_QUEUE if late.reason != "opt_in_request" else OUTBOX_QUEUE)
+    )
+    assert any(
+        abs((time - due).total_seconds()) < 1
+        for time in (scheduled.get_scheduled_time(job) for job in scheduled.get_job_ids())
+    )
+    # Tried early, it keeps its place and takes no second token: the next text from that number
+    # is due a token's time after it, not with it.
     send_message.enqueue(late.id)
+    assert sam.post("hi again").status_code == 200
     worker.run()
-    assert sorted(m["to"] for m in twilio_api.sent) == sorted([sam.number, ann.number, lee.number])
-    assert len(twilio_api.sent) == 3
+    waiting = {m.address.value: m for m in outbound() if m.status == "queued"}
+    assert set(waiting) == {ann.number, sam.number}
+    assert waiting[ann.number].next_attempt_at == late.next_attempt_at
+    gap = waiting[sam.number].next_attempt_at - late.next_attempt_at
+    assert timedelta(seconds=9) <= gap <= timedelta(seconds=11)
+    assert ann.number not in [m["to"] for m in twilio_api.sent]
 
 
 def test_a_sender_twilio_throttles_is_held_back(
@@ -81,7 +101,7 @@ def test_a_sender_twilio_throttles_is_held_back(
     phone.post("hi")
     worker.run()
     assert twilio_api.sent == []
-    assert rate.take(redis_client(), KINDRED_NUMBER, 1.0) >= 1.0  # emptied for a second and more
+    assert rate.take(redis_client(), KINDRED_NUMBER, 1.0, "next") >= 1.0  # emptied for a second and more
 
 
 def test_replies_go_before_the_messages_kindred_starts_queued_ahead_of_them(
