@@ -229,7 +229,7 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome |
     if command.name == "skip" and state.step == "ask_interests":
         return friends.take_interests(state, "SKIP", ctx)
     if command.name in ("prompt", "skip"):
-        return _next_prompt(state, ctx)
+        return _next_prompt(state, ctx, command.rest if command.name == "prompt" else "")
     if command.name == "invite":
         return invites.invitation(ctx, command.rest.strip(" .!?") or None)
     if command.name == "forget":
@@ -267,9 +267,12 @@ def _command(state: State, command: keywords.Command, ctx: Context) -> Outcome |
     return not_understood(state, ctx)
 
 
-def _next_prompt(state: State, ctx: Context) -> Outcome:
-    # The most due friend with an idea left; if nobody has one, the most due is told so.
-    friend = prompts.with_idea(ctx) or prompts.most_due(ctx.friends, ctx.now)
+def _next_prompt(state: State, ctx: Context, asked: str = "") -> Outcome:
+    # The friend named ("PROMPT Ruth", "IDEA for Ruth"), else the most due friend with an idea
+    # left; if nobody has one, the most due is told so.
+    named = parse.parse_report(asked, [(f.id, f.name) for f in ctx.friends]).friend_ids if asked else ()
+    by_id = {f.id: f for f in ctx.friends}
+    friend = by_id[named[0]] if named else prompts.with_idea(ctx) or prompts.most_due(ctx.friends, ctx.now)
     if friend is None:
         if ctx.friends:
             return Outcome(State("idle"), (Reply(say(ctx.language, "engine.everyone_joined")),))

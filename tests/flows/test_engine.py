@@ -209,3 +209,15 @@ def test_a_report_naming_nobody_is_about_the_last_idea_only_once_it_was_sent() -
     later = replace(ctx, now=now + timedelta(hours=11))
     after = engine.respond(waiting, Inbound("she's in!", later.now), later)
     assert after.replies[0].body.startswith("Thank you! Logged: Ruth")
+
+
+@pytest.mark.parametrize("text", ["PROMPT Ruth", "IDEA for Ruth", "next ruth please"])
+def test_an_idea_asked_for_a_friend_by_name_is_for_that_friend(text: str) -> None:
+    outcome = run(Row(text))
+    assert outcome.replies[0].body.startswith("Idea for Ruth:")
+    assert [e.friend for e in outcome.effects if isinstance(e, MarkPrompted)] == [RUTH.id]
+
+
+def test_an_idea_asked_for_someone_not_listed_is_for_the_friend_most_due() -> None:
+    outcome = run(Row("PROMPT Bob"))
+    assert outcome.replies[0].body.startswith("Idea for Maria:")
