@@ -41,6 +41,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("own-processes"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Captured output that is not valid UTF-8 (a fuzz test's lone surrogate in a logged
+    traceback) is kept escaped: a test worker sends its report as UTF-8, and one it cannot
+    send would end the whole run."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    report.sections = [(title, _sendable(text)) for title, text in report.sections]
+    if isinstance(report.longrepr, str):
+        report.longrepr = _sendable(report.longrepr)
+
+
+def _sendable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def email_config(sendgrid_api_url: str, event_public_key: str) -> dict[str, str]:
     """The email settings of an app under test: SendGrid, pointed at the local double."""
     return {
