@@ -10,16 +10,15 @@ from datetime import datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from gateway import clock
 from gateway.delivery import outbox
-from gateway.extensions import OUTBOX_QUEUE, db, queue
+from gateway.extensions import OUTBOX_QUEUE, db
 from gateway.jobs import send_message
 from gateway.models import Address, Message
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import KINDRED_NUMBER, Phone, signed_post
+from tests.support import KINDRED_NUMBER, Phone, scheduled_for, signed_post
 
 FRIENDS_ANSWER = "You haven't added anyone yet."
 
@@ -130,8 +129,7 @@ def test_a_passing_error_or_a_throttled_sender_is_retried_later_with_jitter_and_
     first = timedelta(seconds=outbox.RETRY_DELAYS[0])
     assert first * (1 - outbox.RETRY_JITTER) - timedelta(seconds=1) <= delay <= first + timedelta(seconds=1)
     # The retry is scheduled for then (RQ's scheduler enqueues it).
-    scheduled = ScheduledJobRegistry(queue=queue(OUTBOX_QUEUE))
-    assert any(job_id for job_id in scheduled.get_job_ids())
+    assert scheduled_for(OUTBOX_QUEUE, waiting.next_attempt_at)
     twilio_api.accept(phone.number)
     send_message.enqueue(waiting.id)
     phone.worker.run()
