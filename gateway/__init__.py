@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import clock, extensions, logs
+from gateway import clock, extensions, logs, sqlite
 from gateway import config as config_module
 
 
@@ -26,7 +25,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config_module.load(app.instance_path, config)
     app.config.from_mapping(settings.as_flask_config())
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+        **sqlite.engine_options(app.config["DATABASE_URL"]),
+    }
 
     if app.config["TRUSTED_PROXIES"]:
         # Behind a platform's router: the client's address and scheme come from its headers
@@ -36,8 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.init_app(app)
     with app.app_context():
         if extensions.db.engine.dialect.name == "sqlite":
-            event.listen(extensions.db.engine, "connect", _sqlite_pragmas)
-            event.listen(extensions.db.engine, "begin", _sqlite_begin)
+            sqlite.init_engine(extensions.db.engine)
 
     from gateway import access, console, health, jobs, public, security_headers
     from gateway.webhooks import sendgrid, sendgrid_events, simulator, twilio
@@ -71,24 +73,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _http_error(exc: HTTPException):
     """Errors as short JSON: what was wrong, never a stack trace."""
     return jsonify(error=exc.name, description=exc.description), exc.code
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite begins transactions lazily and never before a SAVEPOINT, so releasing a
-    # savepoint would commit everything before it. Take transactions over (SQLAlchemy's recipe).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE takes the write lock up front, waiting up to busy_timeout for it. A deferred
-    # BEGIN that reads first cannot upgrade to a write lock under WAL once another writer has
-    # committed (SQLITE_BUSY at once, busy_timeout or not): two texts at once lost one of them.
-    # A transaction that only reads says so (extensions.begin_reading) and takes no lock.
-    connection.exec_driver_sql(
-        "BEGIN" if connection.get_execution_options().get(extensions.READER) else "BEGIN IMMEDIATE"
-    )
