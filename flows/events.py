@@ -7,7 +7,7 @@ in one transaction. Nothing here knows about HTTP, SQL or queues.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -159,7 +159,7 @@ class Context:
     consent: Consent = Consent.UNKNOWN
     name: str | None = None
     friends: tuple[Friend, ...] = ()
-    prompts: tuple[Prompt, ...] = ()
+    prompts: Sequence[Prompt] = ()  # read when first looked at (gateway.community.prompts.Library)
     language: str = "en"
     timezone: str = "America/New_York"  # the volunteer's, for "remind me Friday"
     joined_at: datetime | None = None

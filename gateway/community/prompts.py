@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
 
@@ -195,6 +195,34 @@ def library(org_id: int) -> tuple[ev.Prompt, ...]:
         )
         for p in rows
     )
+
+
+class Library(Sequence[ev.Prompt]):
+    """The organization's active prompts (:func:`library`), read the first time a flow looks
+    at them: most texts (a first "hi", STOP, a report) never do, and reading a few hundred
+    prompts would be most of such a turn's work."""
+
+    def __init__(self, org_id: int) -> None:
+        self._org_id = org_id
+        self._prompts: tuple[ev.Prompt, ...] | None = None
+
+    def _read(self) -> tuple[ev.Prompt, ...]:
+        if self._prompts is None:
+            self._prompts = library(self._org_id)
+        return self._prompts
+
+    @overload
+    def __getitem__(self, index: int) -> ev.Prompt: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ev.Prompt]: ...
+    def __getitem__(self, index: int | slice) -> ev.Prompt | Sequence[ev.Prompt]:
+        return self._read()[index]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __iter__(self) -> Iterator[ev.Prompt]:
+        return iter(self._read())
 
 
 def shipped(name: str) -> list[dict[str, Any]]:

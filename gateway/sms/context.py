@@ -55,7 +55,7 @@ def context(
         consent=consent.status(address),
         name=person.name,
         friends=tuple(friend_services.view(f, used[f.id]) for f in friends),
-        prompts=prompt_library.library(org.id),
+        prompts=prompt_library.Library(org.id),
         language=person.language,
         timezone=person.timezone or org.timezone,
         joined_at=person.volunteer_since,
