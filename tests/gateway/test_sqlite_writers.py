@@ -154,3 +154,42 @@ def test_a_process_killed_while_writing_does_not_hold_up_the_others(
     assert done.wait(10), "still waiting after the other process died"
 
     assert turns(engine) == ["this process"]  # what the killed process wrote was never committed
+
+
+def test_a_writer_held_up_by_another_process_gets_database_is_locked_in_time(
+    engine: Engine, other_process: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A shell left in the middle of a write, say: the wait ends, as SQLite's own would.
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_SECONDS", 0.3)
+    with pytest.raises(OperationalError, match="database is locked"):
+        write(engine, "this process")
+
+    other_process.kill()
+    write(engine, "after")
+    assert turns(engine) == ["after"]
+
+
+class JobTimeout(Exception):
+    """As RQ raises from SIGALRM in a work-horse whose job ran too long."""
+
+
+def test_a_writer_interrupted_while_waiting_does_not_keep_the_others_out(engine: Engine, url: str) -> None:
+    waiting = queue(url)
+
+    def time_out(_signum: int, _frame: object) -> None:
+        raise JobTimeout
+
+    previous = signal.signal(signal.SIGALRM, time_out)
+    try:
+        with engine.begin() as holding:
+            holding.execute(text("INSERT INTO turns (writer) VALUES ('first')"))
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with pytest.raises(JobTimeout):
+                write(engine, "interrupted")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert waiting.waiting == 0
+
+    write(engine, "after")  # the turn the holder let go of was not handed to the interrupted one
+    assert turns(engine) == ["first", "after"]
