@@ -32,7 +32,13 @@ LOCAL = {"SMS_TRANSPORT": "simulator", "EMAIL_TRANSPORT": "none", "PUBLIC_BASE_U
 # Tests that run Kindred's own processes (gunicorn, RQ workers, Chromium, a fresh install) take
 # turns on one test worker: two bursts of real processes at once on a small machine would time
 # each other out. Every other test is spread over all of them.
-OWN_PROCESSES = ("tests/concurrency/", "tests/faults/", "tests/browser/", "tests/test_demo.py")
+OWN_PROCESSES = (
+    "tests/concurrency/",
+    "tests/faults/",
+    "tests/browser/",
+    "tests/test_demo.py",
+    "tests/test_benchmarks.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -18,6 +18,7 @@ import binascii
 import http
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -98,6 +99,8 @@ class TwilioApiDouble(ApiDouble):
         self._next_sids: list[str] = []
         self._on_accept: list[Callable[[SentMessage], None]] = []
         self._lock = threading.Lock()
+        self.latency = 0.0  # seconds each send request takes to answer, as a real API's round trip
+        self.accepted_at: list[float] = []  # time.monotonic() of each accepted message, as `sent`
         super().__init__()
 
     def reject(
@@ -154,6 +157,8 @@ class TwilioApiDouble(ApiDouble):
                 {"WWW-Authenticate": 'Basic realm="Twilio API"'},
             )
         form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.received.append(form)
             if self._failures:
@@ -199,6 +204,7 @@ class TwilioApiDouble(ApiDouble):
                 status_callback=form.get("StatusCallback"),
             )
         )
+        self.accepted_at.append(time.monotonic())
         if self._on_accept:
             self._on_accept.pop(0)(self.sent[-1])
         if self._responses_to_drop:

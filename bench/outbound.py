@@ -1,0 +1,124 @@
+"""How fast one worker process sends texts through the whole outbox path, to a Twilio double that
+takes 150 ms to answer each, and how closely it keeps to a configured per-sender rate.
+
+    python -m bench.outbound [--texts 300] [--latency 0.15] [--rate 2] [--database postgres|sqlite]
+                             [--smoke]
+
+Kindred runs as deployed (the Procfile's release, web and worker lines, a real Redis and
+PostgreSQL) and talks to a Twilio API double in this process that answers each send after
+`--latency` seconds. The web line takes `--texts` first texts, signed as Twilio signs them,
+while no worker runs, so that many replies wait in the outbox. Then one worker process starts
+and sends them: each is claimed, waits for the sender's rate (SMS_SENDER_MPS, 225 here, the
+most a 10DLC number is allowed), has consent read again, goes to the double, and has its
+status recorded. The figure is texts a second between the double taking the first and the
+last. A second batch is sent the same way with SMS_SENDER_MPS set to `--rate` (below what the
+worker can do), and the rate achieved is compared with it (the target: within 5%).
+
+Today's worker runs one RQ job per text in a forked work-horse, one after another: that is the
+baseline the issue's target (225 a second) is measured against. `--smoke` sends a few texts
+to check the script works (CI runs it), not to judge speed. Exits 1 if a text was not sent
+exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import deployed
+from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from tests.doubles.servers import free_port
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.processes import Deployment, Text, fictional_numbers, poll, post_texts
+
+TARGET_PER_SECOND = 225.0
+TARGET_RATE_ERROR = 0.05
+IN_FLIGHT = 16
+
+
+@dataclass(frozen=True)
+class Sent:
+    texts: int
+    per_second: float
+    duplicates: int
+    missing: int
+
+
+def send_batch(deployment: Deployment, twilio: TwilioApiDouble, numbers: list[str], rate: float) -> Sent:
+    """Queue a reply to each of `numbers` (their first texts, through the web line), then
+    start one worker at `rate` texts a second and measure how fast it sends them."""
+    answers = post_texts(deployment.base_url, [Text.new(number, "hi") for number in numbers], IN_FLIGHT)
+    refused = [answer.status for answer in answers if answer.status != 200]
+    if refused:
+        raise SystemExit(f"the webhook refused {len(refused)} texts: {Counter(refused)}")
+    already = len(twilio.sent)
+    deployment.env["SMS_SENDER_MPS"] = str(rate)
+    deployment.start("worker")
+    timeout = 60 + len(numbers) / min(rate, 1.0)
+    done = poll(lambda: len(twilio.sent) - already >= len(numbers) and deployment.worker_idle(), timeout)
+    deployment.processes.pop("worker").stop()
+    if not done:
+        raise SystemExit(f"the worker sent {len(twilio.sent) - already} of {len(numbers)} in {timeout:.0f} s")
+    sent = Counter(message["to"] for message in twilio.sent[already:])
+    times = twilio.accepted_at[already:]
+    span = times[-1] - times[0]
+    return Sent(
+        texts=len(times),
+        per_second=(len(times) - 1) / span if span else float("inf"),
+        duplicates=sum(count - 1 for count in sent.values() if count > 1),
+        missing=sum(1 for number in numbers if number not in sent),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=300)
+    parser.add_argument("--latency", type=float, default=0.15, help="seconds the double takes to answer")
+    parser.add_argument("--rate", type=float, default=2.0, help="a per-sender rate below the worker's")
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--smoke", action="store_true", help="a few texts: does the script work")
+    args = parser.parse_args()
+    texts = 10 if args.smoke else args.texts
+    rated = 5 if args.smoke else max(10, round(args.rate * 30))  # about 30 s at that rate
+
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kindred-bench-")))
+        twilio = stack.enter_context(TwilioApiDouble(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN))
+        twilio.latency = args.latency
+        settings = deployed.settings(stack, root, args.database, twilio.base_url)
+        deployment = stack.enter_context(Deployment({**settings, "PORT": str(free_port())}, root / "logs"))
+        deployment.release()
+        deployment.start("web")
+        deployment.wait_until_serving()
+        started = time.monotonic()
+        fastest = send_batch(deployment, twilio, fictional_numbers(texts), TARGET_PER_SECOND)
+        paced = send_batch(deployment, twilio, fictional_numbers(rated, start=texts), args.rate)
+        took = time.monotonic() - started
+        errors = deployment.errors()
+
+    error = paced.per_second / args.rate - 1
+    print(f"machine: {deployed.machine()}; database: {args.database}")
+    print(f"double answers each send after {args.latency * 1000:.0f} ms; {took:.0f} s in all")
+    print(f"{'':44}{'texts':>7}{'texts/s':>9}{'dup':>5}{'lost':>6}")
+    for name, sent in [
+        (f"one worker, SMS_SENDER_MPS={TARGET_PER_SECOND:.0f}", fastest),
+        (f"one worker, SMS_SENDER_MPS={args.rate:g}", paced),
+    ]:
+        print(f"{name:44}{sent.texts:7d}{sent.per_second:9.1f}{sent.duplicates:5d}{sent.missing:6d}")
+    print(f"at most the sender's rate: {fastest.per_second:.1f}/s (target {TARGET_PER_SECOND:.0f}/s)")
+    print(f"a configured {args.rate:g}/s was kept to {error:+.1%} (target within {TARGET_RATE_ERROR:.0%})")
+    wrong = fastest.duplicates + fastest.missing + paced.duplicates + paced.missing
+    if wrong or errors:
+        print(f"{wrong} texts were not sent exactly once; errors logged: {errors[:3]}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
