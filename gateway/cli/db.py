@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import click
 from flask.cli import with_appcontext
 
-from gateway import migrate
 from gateway.community import organization
 from gateway.extensions import db
 
@@ -20,6 +21,7 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Upgrade the database to REVISION (default: head) and make sure the organization exists."""
+    migrate = migrations()
     migrate.upgrade(revision)
     organization.default()
     db.session.commit()
@@ -31,5 +33,14 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Downgrade the database to REVISION ("base" removes every table)."""
+    migrate = migrations()
     migrate.downgrade(revision)
     click.echo(f"database at {migrate.current() or 'base'}")
+
+
+def migrations() -> ModuleType:
+    """gateway.migrate, imported only when a command needs it: Alembic takes some 12 MB that
+    every web and worker process (which build the app, and so this CLI) would hold for nothing."""
+    from gateway import migrate
+
+    return migrate

@@ -23,7 +23,8 @@ import click
 from dotenv import dotenv_values
 from werkzeug.security import check_password_hash
 
-from gateway import create_app, migrate
+from gateway import create_app
+from gateway.cli.db import migrations
 from gateway.community import organization, organizers
 from gateway.config import SETTINGS_FILE, instance_folder
 from gateway.extensions import db
@@ -53,7 +54,7 @@ def demo(host: str, port: int) -> None:
     try:
         app = create_app()
         with app.app_context():
-            migrate.upgrade("head")
+            migrations().upgrade("head")
             org = organization.default()
             admin = organizers.find(org, DEMO_ADMIN)
             if admin is None:
