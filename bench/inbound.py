@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -42,11 +41,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import deployed
-from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
 from tests.doubles.servers import free_port
 from tests.doubles.twilio_api import twilio_signature
-from tests.processes import SMS_WEBHOOK, Deployment, ProcfileProcess, wait_for
-from tests.support import KINDRED_NUMBER, PUBLIC_BASE_URL
+from tests.processes import SMS_WEBHOOK, Deployment, ProcfileProcess, Text, wait_for
+from tests.support import PUBLIC_BASE_URL
 
 TARGET_SHARE = 0.30
 TARGET_P99_MS = 50.0
@@ -154,16 +153,7 @@ class SignedTexts:
         url = PUBLIC_BASE_URL + SMS_WEBHOOK
         with path.open("w") as out:
             for number in numbers(count, self.next):
-                sid = "SM" + secrets.token_hex(16)
-                form = {
-                    "MessageSid": sid,
-                    "SmsSid": sid,
-                    "AccountSid": TWILIO_ACCOUNT_SID,
-                    "From": number,
-                    "To": KINDRED_NUMBER,
-                    "Body": "hi",
-                    "NumMedia": "0",
-                }
+                form = Text.new(number, "hi").form()
                 out.write(f"{twilio_signature(url, form, TWILIO_AUTH_TOKEN)} {urlencode(form)}\n")
         self.next += count
         return path

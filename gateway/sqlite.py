@@ -32,7 +32,6 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -65,22 +64,19 @@ class FifoLock:
             if turn.acquire(timeout=timeout):
                 return True  # handed over by release: still held, now by this thread
         except BaseException:
-            self._leave_line(turn, handed_over=self.release)  # interrupted (a job's timeout)
+            if self._leave_line(turn):  # interrupted (a job's timeout) just as it was handed over
+                self.release()
             raise
-        return self._leave_line(turn, handed_over=lambda: None)
+        return self._leave_line(turn)  # handed over just as the wait ran out: it is this thread's
 
-    def _leave_line(self, turn: threading.Lock, handed_over: Callable[[], None]) -> bool:
-        """Stop waiting for `turn`; True if it was handed over meanwhile (then `handed_over`
-        is called: to pass it on, if this thread will not use it)."""
+    def _leave_line(self, turn: threading.Lock) -> bool:
+        """Stop waiting for `turn`; True if it was handed over meanwhile."""
         with self._guard:
             try:
                 self._waiting.remove(turn)
             except ValueError:
-                pass
-            else:
-                return False
-        handed_over()
-        return True
+                return True
+            return False
 
     @property
     def waiting(self) -> int:

@@ -58,6 +58,13 @@ def write(engine: Engine, writer: str) -> None:
         connection.execute(text("INSERT INTO turns (writer) VALUES (:writer)"), {"writer": writer})
 
 
+def write_in_background(engine: Engine, writer: str) -> threading.Event:
+    """Start writing from another thread; the event is set once the write is committed."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (write(engine, writer), done.set())).start()
+    return done
+
+
 def turns(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         return list(connection.scalars(text("SELECT writer FROM turns ORDER BY id")))
@@ -128,9 +135,7 @@ def other_process(url: str, engine: Engine) -> Iterator[subprocess.Popen[str]]:
 def test_a_process_waits_for_another_to_finish_writing(
     engine: Engine, other_process: subprocess.Popen[str]
 ) -> None:
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (write(engine, "this process"), done.set()))
-    thread.start()
+    done = write_in_background(engine, "this process")
     assert not done.wait(0.5), "wrote while the other process was writing"
 
     assert other_process.stdin is not None and other_process.stdout is not None
@@ -145,9 +150,7 @@ def test_a_process_waits_for_another_to_finish_writing(
 def test_a_process_killed_while_writing_does_not_hold_up_the_others(
     engine: Engine, other_process: subprocess.Popen[str]
 ) -> None:
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (write(engine, "this process"), done.set()))
-    thread.start()
+    done = write_in_background(engine, "this process")
     assert not done.wait(0.5), "wrote while the other process was writing"
 
     other_process.kill()
