@@ -57,6 +57,7 @@ class Settings:
     SECRET_KEY_PREVIOUS: str = ""  # retired secrets still honoured, comma-separated (README, Key rotation)
     MESSAGE_RETENTION_DAYS: int = 365  # message bodies older than this are purged
     SMS_SENDER_MPS: float = 1.0  # texts a second each sending number may send (1: a long code)
+    SEND_CONCURRENCY: int = 64  # sends one worker process keeps in flight at once
 
     def as_flask_config(self) -> dict[str, str | int]:
         """The settings as Flask config keys (same names)."""
@@ -133,6 +134,7 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
         SECRET_KEY_PREVIOUS=get("SECRET_KEY_PREVIOUS"),
         MESSAGE_RETENTION_DAYS=_days("MESSAGE_RETENTION_DAYS", get("MESSAGE_RETENTION_DAYS", "365")),
         SMS_SENDER_MPS=_rate("SMS_SENDER_MPS", get("SMS_SENDER_MPS", "1")),
+        SEND_CONCURRENCY=_concurrency("SEND_CONCURRENCY", get("SEND_CONCURRENCY", "64")),
     )
     _validate(settings)
     return settings
@@ -141,6 +143,18 @@ def load(instance_path: str, overrides: Mapping[str, object] | None = None) -> S
 def _count(name: str, raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) > 5:
         raise ConfigError(f"{name} must be a number of proxies from 0 to 5, not {raw!r}")
+    return int(raw)
+
+
+MAX_SEND_CONCURRENCY = 256
+
+
+def _concurrency(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_SEND_CONCURRENCY:
+        raise ConfigError(
+            f"{name} must be how many sends one worker keeps in flight, from 1 to "
+            f"{MAX_SEND_CONCURRENCY}, not {raw!r}"
+        )
     return int(raw)
 
 

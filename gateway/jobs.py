@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from gateway import clock
 from gateway.community import privacy, round_previews, rounds
-from gateway.delivery import addresses, handoff, outbox
+from gateway.delivery import addresses, handoff, outbox, sender
 from gateway.delivery import status as delivery_status
 from gateway.extensions import (
     INITIATED_QUEUE,
@@ -36,6 +36,7 @@ from gateway.extensions import (
     db,
     pause_redis,
     queue,
+    redis_client,
     redis_paused,
 )
 from gateway.sms import scheduled
@@ -100,23 +101,17 @@ def job(queue: str, timeout: int, retry: Retry | None = None) -> Callable[[Calla
     return wrap
 
 
-@job(
-    OUTBOX_QUEUE,
-    timeout=60,
-    retry=Retry(max=outbox.MAX_ATTEMPTS - 1, interval=list(outbox.RETRY_DELAYS)),
-)
+@job(OUTBOX_QUEUE, timeout=60)
 def send_message(message_id: int) -> str:
-    """Send one outbox message (see gateway.delivery.outbox.send_queued_message)."""
+    """Send one outbox message if it is still queued (see outbox.send_queued_message). The
+    worker's senders claim messages from the outbox itself; this job is what versions before
+    them queued for each message, kept so jobs still queued at an upgrade do no harm."""
     return outbox.send_queued_message(message_id)
 
 
-@job(
-    INITIATED_QUEUE,
-    timeout=60,
-    retry=Retry(max=outbox.MAX_ATTEMPTS - 1, interval=list(outbox.RETRY_DELAYS)),
-)
+@job(INITIATED_QUEUE, timeout=60)
 def send_initiated_message(message_id: int) -> str:
-    """Send one outbox message Kindred starts itself, from the queue served after replies."""
+    """The same, from the queue those versions served after replies."""
     return outbox.send_queued_message(message_id)
 
 
@@ -141,7 +136,7 @@ def start_round(round_id: int) -> str:
 
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
-    """Re-queue outbox rows nobody picked up, start follow-ups whose job was lost, finish
+    """Settle outbox rows whose send was cut off, start follow-ups whose job was lost, finish
     erasures, purge message bodies past their retention, queue due event reminders (and
     withdraw ones too late to help), queue again the check of console rounds whose job was
     lost, then schedule the next sweep."""
@@ -193,8 +188,6 @@ def ensure_rounds_started(now: datetime) -> int:
 
 # What each kind of hand-off runs, and the job id it runs under (None: any number may wait).
 _HANDOFF_JOBS: dict[str, tuple[JobSpec, str | None]] = {
-    handoff.SEND: (send_message, None),
-    handoff.SEND_INITIATED: (send_initiated_message, None),
     handoff.FOLLOW_UP: (send_follow_up, "kindred-follow-up-{}"),
     handoff.ROUND_PREVIEW: (plan_round_preview, "kindred-round-preview-{}"),
     handoff.ROUND_START: (start_round, ROUND_JOB_ID),
@@ -221,7 +214,16 @@ def hand_off(session: Session) -> None:
     if redis_paused():
         log.info("jobs: queue paused after a Redis failure; the sweeper will queue %s job(s)", len(noted))
         return
+    try:
+        if any(item.job == handoff.SEND for item in noted):
+            sender.wake(redis_client())
+    except (RedisError, OSError) as exc:
+        pause_redis(exc)
+        log.warning("jobs: could not wake the senders; they poll for what was queued", exc_info=True)
+        return
     for item in noted:
+        if item.job == handoff.SEND:
+            continue
         spec, job_id = _HANDOFF_JOBS[item.job]
         job_id = job_id and job_id.format(item.row_id)
         try:

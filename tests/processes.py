@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from redis import Redis
 from rq import Queue, Worker
 
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.servers import die_with_parent
-from tests.doubles.twilio_api import twilio_signature
+from tests.doubles.twilio_api import SentMessage, twilio_signature
 from tests.support import KINDRED_NUMBER, PUBLIC_BASE_URL
 
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
@@ -141,6 +141,11 @@ class ProcfileProcess:
                 self.process.kill()
                 self.process.wait()
         self._signal_group(signal.SIGKILL)  # children that outlived their leader
+
+    def kill(self) -> None:
+        """SIGKILL to the process group, as a crash or an out-of-memory kill would: no cleanup."""
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
 
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -310,13 +315,24 @@ class Answer:
 
 def post_text(base_url: str, text: Text, timeout: float) -> Answer:
     """Post one text to the webhook as Twilio does, signed for PUBLIC_BASE_URL + path."""
-    form = text.form()
+    return post_signed(base_url, SMS_WEBHOOK, text.form(), timeout)
+
+
+def post_status(base_url: str, sent: SentMessage, status: str, timeout: float = 15.0) -> Answer:
+    """Post Twilio's status callback for a message it took, to the URL it was given."""
+    callback = urlsplit(sent["status_callback"] or "")
+    form = {"MessageSid": sent["sid"], "MessageStatus": status, "AccountSid": TWILIO_ACCOUNT_SID}
+    return post_signed(base_url, f"{callback.path}?{callback.query}", form, timeout)
+
+
+def post_signed(base_url: str, path: str, form: dict[str, str], timeout: float) -> Answer:
+    """Post a form to the deployment as Twilio does, signed for PUBLIC_BASE_URL + path."""
     request = urllib.request.Request(
-        base_url + SMS_WEBHOOK,
+        base_url + path,
         data=urlencode(form).encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": twilio_signature(PUBLIC_BASE_URL + SMS_WEBHOOK, form, TWILIO_AUTH_TOKEN),
+            "X-Twilio-Signature": twilio_signature(PUBLIC_BASE_URL + path, form, TWILIO_AUTH_TOKEN),
         },
         method="POST",
     )

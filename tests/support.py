@@ -15,7 +15,8 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
-from gateway.extensions import QUEUES, db, queue, redis_client
+from gateway.delivery import sender
+from gateway.extensions import INITIATED_QUEUE, OUTBOX_QUEUE, QUEUES, db, queue, redis_client
 from gateway.models import Address, Base, Organization, Person
 from gateway.models.base import ENCRYPTED_PREFIX
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
@@ -79,13 +80,17 @@ class Worker:
         self.app = app
 
     def run(self, *names: str) -> None:
-        """Run the jobs of the queues named (all of Kindred's by default) until they are empty."""
+        """Run the jobs of the queues named (all of Kindred's by default) until they are empty,
+        then send every message that is due (naming a queue leaves the outbox alone unless it
+        is an outbox queue)."""
         caller = has_app_context()
         if caller:
             db.session.commit()  # what the test wrote is what the worker, a separate process, sees
         with self.app.app_context():
             queues = [queue(name) for name in names or QUEUES]
             _BurstWorker(queues, connection=redis_client()).work(burst=True)
+            if not names or {OUTBOX_QUEUE, INITIATED_QUEUE} & set(names):
+                sender.drain()  # the worker's senders, one send at a time
         if caller:
             # End the test's transaction too, as a request boundary would: on SQLite a transaction
             # keeps reading the snapshot it started with, and the worker has changed things since.

@@ -75,6 +75,9 @@ def start(tmp_path: Path, **settings: str | None) -> Flask:
         ({"SMS_SENDER_MPS": "0"}, "SMS_SENDER_MPS"),
         ({"SMS_SENDER_MPS": "500"}, "SMS_SENDER_MPS"),
         ({"SMS_SENDER_MPS": "nan"}, "SMS_SENDER_MPS"),
+        ({"SEND_CONCURRENCY": "0"}, "SEND_CONCURRENCY"),
+        ({"SEND_CONCURRENCY": "1000"}, "SEND_CONCURRENCY"),
+        ({"SEND_CONCURRENCY": "many"}, "SEND_CONCURRENCY"),
         ({"EMAIL_TRANSPORT": "pigeon-post"}, "EMAIL_TRANSPORT"),
         ({"EMAIL_TRANSPORT": "simulator"}, "INBOUND_EMAIL_DOMAIN, ORGANIZATION_POSTAL_ADDRESS"),
         (

@@ -1,4 +1,5 @@
-"""`kindred worker`: an RQ worker, with its scheduler, for Kindred's queues."""
+"""`kindred worker`: the outbox's senders, and an RQ worker with its scheduler for Kindred's
+other jobs, in one process."""
 
 from __future__ import annotations
 
@@ -6,29 +7,38 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 
 from gateway import jobs
-from gateway.delivery.transports import sms_transport
-from gateway.extensions import QUEUES, db, worker_redis
+from gateway.delivery import sender
+from gateway.extensions import QUEUES, worker_redis
 
 
 @click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--burst", is_flag=True, help="Send what is due and run the queued jobs, then stop.")
 @with_appcontext
 def worker(burst: bool) -> None:
-    """Run an RQ worker, with its scheduler, for Kindred's queues."""
-    jobs.sweep_outbox.enqueue(job_id="kindred-sweep-outbox-start")
-    sms_transport(current_app._get_current_object())  # built once, before RQ forks for each job
-    db.engine.dispose()
+    """Send the outbox (SEND_CONCURRENCY sends in flight) and run Kindred's queued jobs."""
+    app = current_app._get_current_object()
     connection = worker_redis()
     queues = [Queue(name, connection=connection) for name in QUEUES]
-    KindredWorker(queues, connection=connection).work(with_scheduler=True, burst=burst)
+    if burst:
+        KindredWorker(queues, connection=connection).work(burst=True)
+        sender.drain()
+        return
+    jobs.sweep_outbox.enqueue(job_id="kindred-sweep-outbox-start")
+    senders = sender.Sender(app, app.config["SEND_CONCURRENCY"], sender.wake_redis(app.config["REDIS_URL"]))
+    senders.start()
+    try:
+        KindredWorker(queues, connection=connection).work(with_scheduler=True)
+    finally:
+        senders.stop()
 
 
-class KindredWorker(Worker):
-    """RQ's worker, which also makes sure the outbox sweep is scheduled whenever it does its
-    own maintenance (at start and every ten minutes)."""
+class KindredWorker(SimpleWorker):
+    """RQ's worker, running each job in this process (a forked work-horse would inherit the
+    sending threads' locks mid-use), which also makes sure the outbox sweep is scheduled
+    whenever it does its own maintenance (at start and every ten minutes)."""
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()

@@ -537,12 +537,13 @@ def change(
         touched = outbox.withdraw_round(locked.id, "round_cancelled")
         locked.finished_at = now
     elif action == "resume":
-        waiting = db.session.scalars(
-            select(Message.id).where(Message.round_id == locked.id, Message.status == "queued")
+        touched = (
+            db.session.scalar(
+                select(func.count()).where(Message.round_id == locked.id, Message.status == "queued")
+            )
+            or 0
         )
-        for message_id in waiting:
-            handoff.after_commit(handoff.SEND_INITIATED, message_id)
-            touched += 1
+        handoff.after_commit(handoff.SEND, locked.id)  # its held messages are claimable again
     org = db.session.get(Organization, locked.organization_id)
     assert org is not None
     audit.record(

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from gateway.extensions import db
 
-SEND = "send_message"  # a reply to a person's text: the outbox's first queue
-SEND_INITIATED = "send_initiated_message"  # a message Kindred starts: served after every reply
+# Messages are waiting in the outbox: wake the worker's senders, which claim due rows from the
+# table (row_id names one, for the log). A lost wake-up delays a message by one poll at most.
+SEND = "send_message"
 FOLLOW_UP = "send_follow_up"
 ROUND_PREVIEW = "plan_round_preview"  # row_id: a stored preview's id (gateway.community.round_previews)
 ROUND_START = "start_round"

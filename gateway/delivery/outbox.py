@@ -1,10 +1,11 @@
 """The outbox and its consent guard: the only code that calls a transport.
 
-Every outbound message is first committed as a `queued` row that says why it exists. After the
-commit its id goes on the RQ queue; the worker claims the row, checks consent again right
-before the provider call, sends, and records the outcome. If Redis or a worker fails in
-between, the sweeper finds the row and queues it again, so nothing committed is lost and
-nothing is sent twice.
+Every outbound message is first committed as a `queued` row that says why it exists. The
+worker's senders (gateway.delivery.sender) claim due rows from the table itself, the oldest due
+message of each address first and replies ahead of what the system starts, mark each `sending`
+before the provider call, check consent again right before it, send, and record the outcome.
+The table is the queue: Redis only wakes the senders sooner, so a Redis outage delays nothing
+committed by more than a poll, and nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from flows import pacing
 from flows.events import Consent
@@ -76,10 +78,12 @@ FAIL_AFTER_ATTEMPTS = 3
 # A text whose sender has no token of its rate left waits this long at most in the worker; a
 # longer wait puts it back in the queue for then, so the worker goes on with other senders'.
 MAX_RATE_WAIT = 2.0
-# A queued row nobody picked up this long after it was due is queued again by the sweeper;
-# a row claimed this long ago whose send never finished is marked failed.
-SWEEP_GRACE = timedelta(minutes=2)
+# The leases of a claim. A row claimed this long ago that never called the provider (its worker
+# died first) is queued again: nobody sent it. One that called this long ago and never recorded
+# the outcome is reconciled from what is known of its send, else marked failed: never sent again.
+CLAIM_LEASE = timedelta(minutes=2)
 LOST_AFTER = timedelta(minutes=10)
+REPLY_PRIORITY, INITIATED_PRIORITY = 0, 1
 
 
 class SendNotRecordedError(Exception):
@@ -116,8 +120,7 @@ def queue_sms(
     )
     db.session.add(message)
     db.session.flush()
-    history(message, "queued", source="outbox")
-    handoff.after_commit(send_job(message), message.id)
+    _queued(message)
     return message
 
 
@@ -154,21 +157,17 @@ def queue_email(
     db.session.add(message)
     db.session.flush()
     message.header_id = mail_content.new_header_id(message.id)
-    history(message, "queued", source="outbox")
-    handoff.after_commit(send_job(message), message.id)
+    _queued(message)
     return message
 
 
-def send_job(message: Message) -> str:
-    """The job that sends this message: a reply goes on the queue served first (an organizer's
-    answer to a text more than a day old is a message the organization starts)."""
-    return handoff.SEND_INITIATED if starts_conversation(message) else handoff.SEND
-
-
-def send_job_for(reason: str) -> str:
-    """The job that sends a message for `reason`: what Kindred starts itself waits behind every
-    reply, so a prompt round never delays an answer to a volunteer."""
-    return handoff.SEND_INITIATED if reason in INITIATED_REASONS else handoff.SEND
+def _queued(message: Message) -> None:
+    """Give a new outbox row its priority and history, and wake a sender once it commits.
+    What Kindred starts itself waits behind every reply (an organizer's answer to a text more
+    than a day old is a message the organization starts), so a round never delays an answer."""
+    message.priority = INITIATED_PRIORITY if starts_conversation(message) else REPLY_PRIORITY
+    history(message, "queued", source="outbox")
+    handoff.after_commit(handoff.SEND, message.id)
 
 
 def starts_conversation(message: Message) -> bool:
@@ -237,38 +236,88 @@ def _replies_sent_recently(message: Message) -> int:
     )
 
 
+def claim_due(limit: int, now: datetime | None = None) -> list[int]:
+    """Claim up to `limit` messages that are due, for this worker to send: each is marked
+    `sending` (its claim, counted as a try) and committed before any provider call, so no other
+    worker takes it. Replies go first, then what the system starts, each oldest first; only the
+    oldest waiting message of an address is due (a reply waits for earlier replies, anything
+    else for every earlier message), so a person's messages go in order, one at a time. Rows
+    another worker is claiming right now are skipped, not waited for. Returns their ids."""
+    now = now or clock.now()
+    earlier = aliased(Message)
+    ahead = select(earlier.id).where(
+        earlier.address_id == Message.address_id,
+        earlier.direction == "outbound",
+        earlier.id < Message.id,
+        or_(
+            earlier.status == "sending",
+            and_(earlier.status == "queued", earlier.priority <= Message.priority),
+        ),
+    )
+    # Materialized, so the rows are picked once: a subquery the planner runs again could skip
+    # the rows it just locked and pick more than `limit`.
+    due = (
+        select(Message.id)
+        .where(
+            Message.status == "queued",
+            Message.direction == "outbound",
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
+            ~ahead.exists(),
+        )
+        .order_by(Message.priority, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Message)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
+    )
+    claimed = db.session.execute(
+        update(Message)
+        .where(Message.id.in_(select(due.c.id)), Message.status == "queued")
+        .values(status="sending", attempts=Message.attempts + 1, called_at=None, updated_at=now)
+        .returning(Message.priority, Message.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return [message_id for _, message_id in sorted(claimed)]
+
+
 def send_queued_message(message_id: int) -> str:
-    """Send one outbox row if it is still queued; returns its status afterwards.
+    """Claim one outbox row if it is still queued, and send it; returns its status afterwards.
 
-    Idempotent: the row is claimed with a conditional update, so a second job for the same
-    row (a retry, the sweeper, a duplicate) finds nothing to do but, for a row a crashed
-    recording left `sending`, to reconcile it from what is known of its send. A message of a
-    prompt round or mailing that has nothing left to send marks it done.
+    Idempotent: the row is claimed with a conditional update, so a second call for the same
+    row (a duplicate, a stray job) finds nothing to do but, for a row a crashed recording left
+    `sending`, to reconcile it from what is known of its send.
     """
-    status = _send_queued(message_id)
-    part_of = db.session.execute(
-        select(Message.round_id, Message.mailing_id).where(Message.id == message_id)
-    ).one_or_none()
-    if part_of is not None:
-        settle_round(part_of.round_id)
-        settle_mailing(part_of.mailing_id)
-    return status
-
-
-def _send_queued(message_id: int) -> str:
-    now = clock.now()
     claimed = db.session.execute(
         update(Message)
         .where(Message.id == message_id, Message.direction == "outbound", Message.status == "queued")
-        .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+        .values(status="sending", attempts=Message.attempts + 1, called_at=None, updated_at=clock.now())
     ).rowcount
     db.session.commit()
+    if not claimed:
+        message = db.session.get(Message, message_id)
+        if message is None:
+            return "missing"
+        return reconcile(message) if message.status == "sending" else message.status
+    return send_claimed(message_id)
+
+
+def send_claimed(message_id: int) -> str:
+    """Send a message this worker claimed (marked `sending`); returns its status afterwards. A
+    message of a prompt round or mailing that has nothing left to send marks it done."""
     message = db.session.get(Message, message_id)
     if message is None:
         return "missing"
-    if not claimed:
-        return reconcile(message) if message.status == "sending" else message.status
+    round_id, mailing_id = message.round_id, message.mailing_id
+    status = _send_claimed(message)
+    settle_round(round_id)
+    settle_mailing(mailing_id)
+    return status
 
+
+def _send_claimed(message: Message) -> str:
+    message_id = message.id  # for when a failed write leaves the session unreadable
     # The sender's rate first: whatever the wait, the round, consent and the caps are read after
     # it, right before the provider call.
     sender = _sender(message) if message.channel == "sms" else None
@@ -315,9 +364,16 @@ def _send_queued(message_id: int) -> str:
         send = lambda: mail.send(email)  # noqa: E731
     else:
         sms = OutboundSms(message.address.value, message.body, _status_callback(message.id), sender)
-        send = lambda: sms_transport(app).send(sms)  # noqa: E731
+        transport = sms_transport(app)  # built before the call is noted: it can take a while
+        send = lambda: transport.send(sms)  # noqa: E731
     # No lock is held through the provider call (on SQLite that would be the database's): the
     # row is `sending` now, which the caps of a second worker count, and consent was just read.
+    # The call is noted first, on the claim this worker holds: a claim the sweeper gave to
+    # another worker (this one stalled past its lease) is not this worker's to send any more.
+    if not _note_call(message):
+        db.session.commit()
+        log.warning("outbox: message %s was claimed again while it waited; not sending it", message.id)
+        return "taken"
     db.session.commit()
     try:
         result = send()
@@ -333,6 +389,24 @@ def _send_queued(message_id: int) -> str:
         raise SendNotRecordedError(
             f"message {message_id}: sent as {result.provider_id}, but recording it failed"
         ) from exc
+
+
+def _note_call(message: Message) -> bool:
+    """Note that this worker is calling the provider for the message, if its claim is still
+    this worker's (the same try, not yet called); returns whether it was."""
+    now = clock.now()
+    noted = db.session.execute(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.status == "sending",
+            Message.attempts == message.attempts,
+            Message.called_at.is_(None),
+        )
+        .values(called_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(noted)
 
 
 def reconcile(message: Message, provider_id: str | None = None) -> str:
@@ -371,9 +445,10 @@ def _record_sent(message: Message, result: SendResult) -> str:
     if result.status != "sent":
         record_status(message, result.status, source="provider")
     apply_early(message)
+    message_id, to, status = message.id, redact(message.address.value), message.status
     db.session.commit()
-    log.info("outbox: message %s sent to %s", message.id, redact(message.address.value))
-    return message.status
+    log.info("outbox: message %s sent to %s", message_id, to)  # read before the commit expired them
+    return status
 
 
 def _remember_unrecorded(message_id: int, result: SendResult) -> None:
@@ -513,7 +588,9 @@ def _settle(model: Any, by: Any, row_id: int | None, updated: bool) -> bool:
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
-    """Queue again what was committed but never picked up, and fail what was lost mid-send."""
+    """Reconcile sends whose recording failed, and settle claims whose worker was lost (their
+    lease ran out): queued again if the provider was never called, else reconciled if their
+    send is known, else failed (the senders poll the outbox, so what is queued again goes)."""
     now = now or clock.now()
     reconciled = 0
     for message_id in _unrecorded_ids():
@@ -522,23 +599,28 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             reconciled += reconcile(message) != "sending"
         elif message is not None:
             _forget_unrecorded(message_id)
+    # Claims whose worker died before calling the provider: nobody sent them, so they go again.
+    released = db.session.execute(
+        update(Message)
+        .where(
+            Message.status == "sending",
+            Message.called_at.is_(None),
+            Message.updated_at < now - CLAIM_LEASE,
+        )
+        .values(status="queued", attempts=Message.attempts - 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     lost = db.session.scalars(
-        select(Message).where(Message.status == "sending", Message.updated_at < now - LOST_AFTER)
+        select(Message).where(
+            Message.status == "sending",
+            Message.called_at.is_not(None),
+            Message.updated_at < now - LOST_AFTER,
+        )
     ).all()
     for message in lost:
         _finish(message, "failed", "worker_lost")
-    stuck = db.session.execute(
-        select(Message.id, Message.reason).where(
-            Message.direction == "outbound",
-            Message.status == "queued",
-            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < now - SWEEP_GRACE),
-            or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
-        )
-    ).all()
-    for message_id, reason in stuck:
-        handoff.after_commit(send_job_for(reason), message_id)
     db.session.commit()
-    return {"requeued": len(stuck), "failed": len(lost), "reconciled": reconciled}
+    return {"released": released, "failed": len(lost), "reconciled": reconciled}
 
 
 def _unrecorded_ids() -> list[int]:
@@ -573,7 +655,6 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
     message.status = "queued"
     message.error_code = exc.code
     message.next_attempt_at = clock.now() + retry_delay(message.attempts)
-    handoff.after_commit(send_job(message), message.id, at=message.next_attempt_at)
     db.session.commit()
     return "retrying"
 
@@ -647,7 +728,6 @@ def _defer(message: Message, until: datetime, note: bool = True) -> str:
     message.next_attempt_at = until
     if note and not any(event.status == "deferred" for event in message.history):
         history(message, "deferred", source="outbox")
-    handoff.after_commit(send_job(message), message.id, at=until)
     db.session.commit()
     log.info("outbox: message %s deferred until %s", message.id, until.isoformat())
     return "deferred"

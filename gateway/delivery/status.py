@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway import clock
@@ -69,10 +69,15 @@ KEEP_EARLY = timedelta(days=2)
 
 
 def history(message: Message, status: str, error_code: str | None = None, source: str = "outbox") -> None:
-    """Append a step to the message's history, whatever its order (the caller commits)."""
-    message.history.append(
-        MessageStatusEvent(status=status, error_code=error_code, source=source, at=clock.now())
-    )
+    """Append a step to the message's history, whatever its order (the caller commits). A
+    history not read yet is not read for this: the step is added on its own, and reading the
+    history later in the transaction finds it."""
+    event = MessageStatusEvent(status=status, error_code=error_code, source=source, at=clock.now())
+    if "history" in inspect(message).unloaded and message.id is not None:
+        event.message_id = message.id
+        db.session.add(event)
+    else:
+        message.history.append(event)
     message.updated_at = clock.now()
 
 

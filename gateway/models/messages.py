@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.models.base import Base, EncryptedText, utcnow
@@ -31,6 +31,7 @@ class Message(Base):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_outbox", "status", "next_attempt_at"),
+        Index("ix_message_due", "status", "priority", "id"),  # the sender's next claim
         Index("ix_message_round", "round_id", "status"),
     )
 
@@ -58,7 +59,13 @@ class Message(Base):
     mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"), index=True)
     # Unmatched email sent with a person's reply address by someone else: whose address it was.
     token_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # Which outbound messages go first: 0 for replies to a person's own text, 1 for those the
+    # system starts itself (rounds, follow-ups, reminders), so a round never delays an answer.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(default=0)
+    # When the send this message is claimed for called the provider (None: not yet). A claim
+    # whose worker died before the call is queued again; one that called is never sent again.
+    called_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # retention finds old ones

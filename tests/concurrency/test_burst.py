@@ -42,9 +42,9 @@ class Settled:
 
 def settle(deployment: Deployment) -> Settled:
     """Wait until the worker is done: no job waiting or running, and no reply in the outbox
-    still `queued` (`kindred export messages`). A reply left `sending` with no job running is
-    stuck, whether or not it reached Twilio: only the sweeper touches it again, ten minutes on,
-    to mark it failed."""
+    still `queued` or `sending` (`kindred export messages`). A reply left `sending` is stuck,
+    whether or not it reached Twilio: only the sweeper touches it again, ten minutes on, to
+    mark it failed."""
     started = time.monotonic()
     outbox: Counter[str] = Counter()
 
@@ -53,7 +53,7 @@ def settle(deployment: Deployment) -> Settled:
             return False
         outbox.clear()
         outbox.update(m["status"] for m in deployment.export("messages") if m["direction"] == "outbound")
-        return outbox["queued"] == 0
+        return outbox["queued"] == 0 and outbox["sending"] == 0
 
     finished = poll(done, SETTLE_TIMEOUT_SECONDS)
     return Settled(

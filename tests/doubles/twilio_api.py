@@ -101,6 +101,8 @@ class TwilioApiDouble(ApiDouble):
         self._lock = threading.Lock()
         self.latency = 0.0  # seconds each send request takes to answer, as a real API's round trip
         self.accepted_at: list[float] = []  # time.monotonic() of each accepted message, as `sent`
+        self.in_flight = 0  # send requests being answered right now
+        self.most_in_flight = 0  # the most there ever were at once
         super().__init__()
 
     def reject(
@@ -157,8 +159,15 @@ class TwilioApiDouble(ApiDouble):
                 {"WWW-Authenticate": 'Basic realm="Twilio API"'},
             )
         form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
-        if self.latency:
-            time.sleep(self.latency)
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         with self._lock:
             self.received.append(form)
             if self._failures:

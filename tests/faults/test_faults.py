@@ -16,7 +16,7 @@ from gateway.extensions import db
 from gateway.models import Message, utcnow
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import KINDRED_NUMBER, Phone, signed_post
+from tests.support import KINDRED_NUMBER, Phone, SettableClock, signed_post
 
 THANKS = "Thanks, Sam."
 
@@ -60,11 +60,7 @@ def test_a_text_that_arrives_while_redis_is_down_is_kept_and_answered_once(
     assert (reply.status, reply.body[: len(THANKS)]) == ("queued", THANKS)
 
     redis_outage.restart()  # empty: whatever was queued is gone
-    phone.worker.run()
-    assert thanks_received(phone) == 0
-
-    assert sweep_after(timedelta(minutes=5)) == {"requeued": 1, "failed": 0, "reconciled": 0}
-    phone.worker.run()
+    phone.worker.run()  # the senders claim it from the outbox itself: Redis only wakes them
     assert thanks_received(phone) == 1
     assert messages("outbound")[-1].status == "sent"
 
@@ -78,25 +74,25 @@ def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
 ) -> None:
     assert phone.post("hi").status_code == 200
     reply = messages("outbound")[-1]
-    # A worker claimed the reply and died before the provider call returned: the row is left
-    # as its claim left it. (Arranged directly: the worker is the thing that is gone.)
+    # A worker claimed the reply, called the provider and died before the call returned: the
+    # row is left as it left it. (Arranged directly: the worker is the thing that is gone.)
     db.session.execute(
         update(Message)
         .where(Message.id == reply.id)
-        .values(status="sending", attempts=1, updated_at=utcnow())
+        .values(status="sending", attempts=1, called_at=utcnow(), updated_at=utcnow())
     )
     db.session.commit()
 
-    phone.worker.run()  # the job finds the row claimed: nothing to do
+    phone.worker.run()  # the senders leave a claimed row alone
     assert sweep_after(outbox.LOST_AFTER - timedelta(minutes=1)) == {
-        "requeued": 0,
+        "released": 0,
         "failed": 0,
         "reconciled": 0,
     }
     assert messages("outbound")[-1].status == "sending"
 
     assert sweep_after(outbox.LOST_AFTER + timedelta(minutes=1)) == {
-        "requeued": 0,
+        "released": 0,
         "failed": 1,
         "reconciled": 0,
     }
@@ -112,8 +108,41 @@ def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
     assert twilio_api.received == []
 
 
-def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
+def test_a_message_a_lost_worker_claimed_but_never_sent_goes_once_its_claim_runs_out(
     phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    assert phone.post("hi").status_code == 200
+    reply = messages("outbound")[-1]
+    # A worker claimed the reply and died before calling the provider.
+    db.session.execute(
+        update(Message)
+        .where(Message.id == reply.id)
+        .values(status="sending", attempts=1, updated_at=utcnow())
+    )
+    db.session.commit()
+
+    phone.worker.run()
+    assert sweep_after(outbox.CLAIM_LEASE - timedelta(seconds=30))["released"] == 0
+    assert twilio_api.received == []
+    assert sweep_after(outbox.CLAIM_LEASE + timedelta(seconds=30))["released"] == 1
+    phone.worker.run()
+    sent = messages("outbound")[-1]
+    assert (sent.status, sent.attempts) == ("sent", 1)
+    assert len(twilio_api.sent) == 1
+
+    # A worker that stalled past its claim finds the message claimed again, and does not send it.
+    outbox.queue_sms(sent.address, "A second reply", "reply")
+    db.session.commit()
+    (second,) = outbox.claim_due(10)
+    assert sweep_after(outbox.CLAIM_LEASE + timedelta(seconds=30))["released"] == 1
+    assert outbox.claim_due(10) == [second]  # another worker has it now
+    assert outbox.send_claimed(second) == "sent"
+    assert outbox.send_claimed(second) == "taken"  # the stalled worker, going on at last
+    assert len(twilio_api.sent) == 2
+
+
+def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
+    phone: Phone, twilio_api: TwilioApiDouble, clock: SettableClock
 ) -> None:
     """Twilio took the text but the answer never came back. The worker cannot know it went out,
     so it treats it like any passing error: the message goes back to `queued` (no crash, no
@@ -128,7 +157,8 @@ def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
     assert (waiting.status, waiting.provider_id, waiting.attempts) == ("queued", None, 1)
 
     for minutes in (5, 30, 120):
-        sweep_after(timedelta(minutes=minutes))
+        clock.advance(timedelta(minutes=minutes))
+        sweep_after(timedelta(0))
         phone.worker.run()
     assert thanks_received(phone) == 2  # one further send, not more
     sent = messages("outbound")[-1]

@@ -17,7 +17,7 @@ from gateway.extensions import db
 from gateway.jobs import send_message
 from gateway.models import Address, ConsentEvent, Message, utcnow
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import KINDRED_NUMBER, Phone, signed_post
+from tests.support import KINDRED_NUMBER, Phone, SettableClock, signed_post
 
 STATUS = "/webhooks/twilio/status"
 TERMS_START = "Eastside Neighbors: plan real conversations with people you know."
@@ -66,13 +66,17 @@ def sweep_later() -> None:
     outbox.sweep(now=utcnow() + timedelta(minutes=30))
 
 
-def run_the_job_again() -> None:
-    send_message.enqueue(outbound()[-1].id)
+def run_a_stray_job(clock: SettableClock) -> None:
+    send_message.enqueue(outbound()[-1].id)  # a job an older version queued for it
 
 
-@pytest.mark.parametrize("retry", [run_the_job_again, sweep_later], ids=["job again", "sweeper"])
+def let_its_time_come(clock: SettableClock) -> None:
+    clock.advance(timedelta(minutes=30))
+
+
+@pytest.mark.parametrize("retry", [run_a_stray_job, let_its_time_come], ids=["stray job", "time comes"])
 def test_a_passing_provider_error_is_retried_and_sent_exactly_once(
-    phone: Phone, twilio_api: TwilioApiDouble, retry: Callable[[], object]
+    phone: Phone, twilio_api: TwilioApiDouble, clock: SettableClock, retry: Callable[[SettableClock], object]
 ) -> None:
     join(phone)
     twilio_api.fail_next()
@@ -80,8 +84,10 @@ def test_a_passing_provider_error_is_retried_and_sent_exactly_once(
     waiting = outbound()[-1]
     assert (waiting.status, waiting.attempts) == ("queued", 1)
     assert waiting.next_attempt_at is not None and waiting.next_attempt_at > utcnow()
+    phone.worker.run()
+    assert outbound()[-1].status == "queued"  # not before its time
 
-    retry()
+    retry(clock)
     phone.worker.run()
     # Whatever else runs afterwards (RQ's own retry, another sweep) finds nothing to send.
     sweep_later()

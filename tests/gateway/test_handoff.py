@@ -1,5 +1,5 @@
-"""The one hand-off to the queue: what a transaction wrote goes on the queue when, and only
-when, it commits; a savepoint is not a commit; a reader never holds up a writer on SQLite; and
+"""The one hand-off to the queue: the senders are woken for what a transaction wrote when, and
+only when, it commits; a savepoint is not a commit; a reader never holds up a writer on SQLite; and
 the worker puts back an outbox sweep that a Redis failure left unscheduled."""
 
 from __future__ import annotations
@@ -11,20 +11,22 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.community import organization
-from gateway.delivery import outbox
+from gateway.delivery import outbox, sender
 from gateway.delivery.transports.simulator import SIMULATOR_NUMBER
-from gateway.extensions import MAINTENANCE_QUEUE, OUTBOX_QUEUE, READER, db, queue
+from gateway.extensions import MAINTENANCE_QUEUE, READER, db, queue, redis_client
 from gateway.models import Address, Organization
 from tests.support import KINDRED_NUMBER, Phone
 
 
 def queued_jobs() -> int:
-    return queue(OUTBOX_QUEUE).count
+    """Wake-ups waiting for the senders (the list holds one at most)."""
+    return redis_client().llen(sender.WAKE_KEY)
 
 
 @pytest.fixture
 def address(phone: Phone) -> Address:
     phone.send("hi")
+    redis_client().delete(sender.WAKE_KEY)
     return db.session.scalars(select(Address).where(Address.value == phone.number)).one()
 
 

@@ -43,7 +43,7 @@ def test_an_unhandled_error_in_a_request_is_logged_once_with_its_traceback_and_p
         assert private not in line  # ...but no number, email or text
 
 
-def test_an_unhandled_error_in_a_job_is_logged_once_by_the_worker_process(
+def test_an_unhandled_error_in_a_send_is_logged_once_by_the_worker_process(
     app: Flask, phone: Phone, tmp_path: Path
 ) -> None:
     assert phone.post(SECRET_TEXT).status_code == 200  # stored, its reply queued
@@ -67,7 +67,7 @@ def test_an_unhandled_error_in_a_job_is_logged_once_by_the_worker_process(
 
     lines = error_lines(worker.stderr + worker.stdout)
     assert len(lines) == 1, worker.stderr
-    assert "gateway.jobs.send_message" in lines[0]
+    assert "could not be sent" in lines[0] and "gateway.delivery.sender" in lines[0]
     assert "Traceback (most recent call last):\\n" in lines[0]
     assert "message_status_event" in lines[0]
     for private in (phone.number, phone.number[2:], "415-555-0199", "dee@example.org"):

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from gateway import clock
 from gateway.delivery import outbox
-from gateway.extensions import OUTBOX_QUEUE, db
+from gateway.extensions import db
 from gateway.jobs import send_message
 from gateway.models import Address, Message
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import KINDRED_NUMBER, Phone, scheduled_for, signed_post
+from tests.support import KINDRED_NUMBER, Phone, SettableClock, signed_post
 
 FRIENDS_ANSWER = "You haven't added anyone yet."
 
@@ -113,7 +113,11 @@ def test_an_unreachable_handset_is_tried_three_times_then_fails(
     ("fault", "code"), [((500, None), "20500"), ((429, None), "20429"), ((429, 63018), "63018")]
 )
 def test_a_passing_error_or_a_throttled_sender_is_retried_later_with_jitter_and_sent_once(
-    phone: Phone, twilio_api: TwilioApiDouble, fault: tuple[int, int | None], code: str
+    phone: Phone,
+    twilio_api: TwilioApiDouble,
+    fault: tuple[int, int | None],
+    code: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     join(phone)
     status, twilio_code = fault
@@ -128,10 +132,13 @@ def test_a_passing_error_or_a_throttled_sender_is_retried_later_with_jitter_and_
     delay = as_utc(waiting.next_attempt_at) - before
     first = timedelta(seconds=outbox.RETRY_DELAYS[0])
     assert first * (1 - outbox.RETRY_JITTER) - timedelta(seconds=1) <= delay <= first + timedelta(seconds=1)
-    # The retry is scheduled for then (RQ's scheduler enqueues it).
-    assert scheduled_for(OUTBOX_QUEUE, waiting.next_attempt_at)
+    # It is tried again then, not before.
     twilio_api.accept(phone.number)
-    send_message.enqueue(waiting.id)
+    asked = len(twilio_api.received)
+    phone.worker.run()
+    assert (last_reply().status, len(twilio_api.received)) == ("queued", asked)
+    app_clock: SettableClock = request.getfixturevalue("clock")
+    app_clock.set(as_utc(waiting.next_attempt_at))
     phone.worker.run()
     assert last_reply().status == "sent"
     assert [r for r in phone.replies() if r.startswith(FRIENDS_ANSWER)] == [phone.replies()[-1]]

@@ -3,6 +3,7 @@ gateway.delivery.outbox calls them."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -88,8 +89,10 @@ class SmsTransport(Protocol):
 
 
 def sms_transport(app: Flask) -> SmsTransport:
-    """The app's SMS transport, built once per app from its settings."""
-    transport = app.extensions.get("kindred.sms_transport")
+    """The app's SMS transport, built once per app and thread from its settings: each of a
+    worker's sending threads has its own provider client, with its own pool of connections."""
+    transports = app.extensions.setdefault("kindred.sms_transports", threading.local())
+    transport = getattr(transports, "transport", None)
     if transport is None:
         if app.config["SMS_TRANSPORT"] == "twilio":
             from gateway.delivery.transports.twilio_sms import TwilioSmsTransport
@@ -99,7 +102,7 @@ def sms_transport(app: Flask) -> SmsTransport:
             from gateway.delivery.transports.simulator import SimulatorTransport
 
             transport = SimulatorTransport()
-        app.extensions["kindred.sms_transport"] = transport
+        transports.transport = transport
     return transport
 
 

@@ -1,0 +1,163 @@
+"""The worker's senders: threads that send the outbox's due messages, many in flight at once.
+
+A dispatcher thread claims due messages (`outbox.claim_due`: each marked `sending` and committed
+before anything else happens to it) for the sending threads that are free, never more, and
+hands one to each. A sending thread runs the rest of the outbox path for it, the same code a
+single send runs: the sender's rate, the round and consent read again right before the provider
+call, the call, the record. Each thread has its own app context, so its own database session,
+and its own provider client, so its own pool of HTTP connections.
+
+Threads rather than asyncio: the twilio and sendgrid clients and the database session are
+synchronous, and a thread waiting for the provider's answer gives up the interpreter, so one
+process keeps SEND_CONCURRENCY sends in flight through the outbox code as it is.
+
+When nothing is due the dispatcher waits for a wake-up (pushed on a Redis list once a
+transaction that queued a message commits) or POLL_SECONDS, whichever comes first. Redis only
+makes a send sooner: a message whose time comes (a retry, a deferral), or one whose wake-up was
+lost, is claimed within a poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from queue import SimpleQueue
+
+from flask import Flask
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway.delivery import outbox
+from gateway.extensions import db
+
+log = logging.getLogger(__name__)
+
+WAKE_KEY = "kindred:outbox:wake"
+POLL_SECONDS = 1.0
+# How many due messages `drain` claims at a time.
+DRAIN_BATCH = 50
+
+
+def wake_redis(url: str) -> Redis:
+    """A connection for the dispatcher's wait for wake-ups: a hung Redis times it out, and the
+    dispatcher goes on polling the outbox."""
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=POLL_SECONDS + 2)
+
+
+def wake(redis: Redis) -> None:
+    """Tell a waiting dispatcher that messages were queued (the list holds one wake-up at most)."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.lpush(WAKE_KEY, 1)
+    pipe.ltrim(WAKE_KEY, 0, 0)
+    pipe.execute()
+
+
+def drain() -> int:
+    """Send, in this thread and one after another, every message that is due now: the test
+    worker's way, and `kindred worker --burst`'s. Returns how many were claimed."""
+    claimed = 0
+    while ids := outbox.claim_due(DRAIN_BATCH):
+        for message_id in ids:
+            send(message_id)
+        claimed += len(ids)
+    return claimed
+
+
+def send(message_id: int) -> None:
+    """Send one claimed message; an error is logged with its traceback, and what the outbox
+    recorded before it stands (a send it could not record is reconciled by the sweeper)."""
+    try:
+        outbox.send_claimed(message_id)
+    except Exception:
+        log.exception("sender: message %s could not be sent", message_id)
+    finally:
+        db.session.remove()
+
+
+class Sender:
+    """A dispatcher and `threads` sending threads, sending for `app` until stopped."""
+
+    def __init__(self, app: Flask, threads: int, redis: Redis):
+        self.app = app
+        self.threads = threads
+        self.redis = redis  # its own connection: a wait for a wake-up blocks on it
+        self._work: SimpleQueue[int | None] = SimpleQueue()
+        self._idle = threads
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._running: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the sending threads and the dispatcher."""
+        for number in range(self.threads):
+            self._running.append(threading.Thread(target=self._send, name=f"sender-{number}", daemon=True))
+        self._running.append(threading.Thread(target=self._dispatch, name="sender-dispatch", daemon=True))
+        for thread in self._running:
+            thread.start()
+        log.info("sender: sending with %s threads", self.threads)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Claim nothing more, let the sends in flight finish (`timeout` seconds at most), and
+        stop. A send cut off by the timeout stays `sending` until its lease runs out."""
+        self._stopping.set()
+        with self._changed:
+            self._changed.notify_all()
+        dispatcher, senders = self._running[-1], self._running[:-1]
+        dispatcher.join(timeout)  # what it claimed is on the work queue, ahead of the ends
+        for _ in senders:
+            self._work.put(None)
+        for thread in senders:
+            thread.join(timeout)
+        left = [thread.name for thread in self._running if thread.is_alive()]
+        if left:
+            log.warning("sender: %s sending thread(s) still busy at shutdown", len(left))
+
+    def _dispatch(self) -> None:
+        with self.app.app_context():
+            while not self._stopping.is_set():
+                free = self._take_idle()
+                if not free:
+                    continue
+                try:
+                    claimed = outbox.claim_due(free)
+                except Exception:
+                    log.exception("sender: could not claim due messages; trying again in %s s", POLL_SECONDS)
+                    claimed = []
+                finally:
+                    db.session.remove()
+                for message_id in claimed:
+                    self._work.put(message_id)
+                self._give_back(free - len(claimed))
+                if len(claimed) < free:
+                    self._wait_for_wake()
+
+    def _send(self) -> None:
+        with self.app.app_context():
+            while (message_id := self._work.get()) is not None:
+                try:
+                    send(message_id)
+                finally:
+                    self._give_back(1)
+
+    def _take_idle(self) -> int:
+        """Wait until a sending thread is idle, and take every idle one."""
+        with self._changed:
+            while not self._idle and not self._stopping.is_set():
+                self._changed.wait(POLL_SECONDS)
+            taken, self._idle = self._idle, 0
+            return 0 if self._stopping.is_set() else taken
+
+    def _give_back(self, count: int) -> None:
+        if count:
+            with self._changed:
+                self._idle += count
+                self._changed.notify()
+
+    def _wait_for_wake(self) -> None:
+        """Wait for a wake-up, POLL_SECONDS at most."""
+        try:
+            if self.redis.blpop([WAKE_KEY], timeout=POLL_SECONDS) is not None:
+                self.redis.delete(WAKE_KEY)  # several wake-ups at once need one claim
+        except RedisError:
+            log.warning("sender: could not wait for a wake-up; polling", exc_info=True)
+            self._stopping.wait(POLL_SECONDS)
