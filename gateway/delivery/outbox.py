@@ -15,7 +15,7 @@ import random
 import time as wall_clock
 from collections.abc import Collection
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -236,22 +236,38 @@ def _replies_sent_recently(message: Message) -> int:
     )
 
 
-def claim_due(limit: int, now: datetime | None = None) -> list[int]:
+class Claim(NamedTuple):
+    """A message claimed for sending, and which try of it the claim is."""
+
+    message_id: int
+    attempt: int
+
+
+def claim_due(limit: int, now: datetime | None = None) -> list[Claim]:
     """Claim up to `limit` messages that are due, for this worker to send: each is marked
     `sending` (its claim, counted as a try) and committed before any provider call, so no other
-    worker takes it. Replies go first, then what the system starts, each oldest first; only the
-    oldest waiting message of an address is due (a reply waits for earlier replies, anything
-    else for every earlier message), so a person's messages go in order, one at a time. Rows
-    another worker is claiming right now are skipped, not waited for. Returns their ids."""
+    worker takes it. Replies go first, then what the system starts, each oldest first. A
+    person's messages go one at a time and in order: a message waits while another to the same
+    address is being sent, or is waiting ahead of it (an earlier one of the same priority, or
+    any reply). Rows another worker is claiming right now are skipped, not waited for. Returns
+    the claims, each with the try it is (`attempts`): the sender's proof the claim is still its
+    own."""
     now = now or clock.now()
-    earlier = aliased(Message)
-    ahead = select(earlier.id).where(
-        earlier.address_id == Message.address_id,
-        earlier.direction == "outbound",
-        earlier.id < Message.id,
+    other = aliased(Message)
+    ahead = select(other.id).where(
+        other.address_id == Message.address_id,
+        other.direction == "outbound",
+        other.id != Message.id,
         or_(
-            earlier.status == "sending",
-            and_(earlier.status == "queued", earlier.priority <= Message.priority),
+            other.status == "sending",  # one at a time
+            and_(other.status == "queued", other.priority < Message.priority),  # replies first
+            and_(
+                other.status == "queued",
+                other.priority == Message.priority,
+                other.id < Message.id,
+                # a paused round's message waits for its round, not everything after it
+                or_(other.round_id.is_(None), other.round_id.not_in(_paused_rounds())),
+            ),
         ),
     )
     # Materialized, so the rows are picked once: a subquery the planner runs again could skip
@@ -263,7 +279,8 @@ def claim_due(limit: int, now: datetime | None = None) -> list[int]:
             Message.direction == "outbound",
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
             or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
-            ~ahead.exists(),
+            # A STOP's confirmation (and HELP) never waits behind what consent will suppress.
+            or_(Message.reason.in_(AFTER_OPT_OUT), ~ahead.exists()),
         )
         .order_by(Message.priority, Message.id)
         .limit(limit)
@@ -275,11 +292,11 @@ def claim_due(limit: int, now: datetime | None = None) -> list[int]:
         update(Message)
         .where(Message.id.in_(select(due.c.id)), Message.status == "queued")
         .values(status="sending", attempts=Message.attempts + 1, called_at=None, updated_at=now)
-        .returning(Message.priority, Message.id)
+        .returning(Message.priority, Message.id, Message.attempts)
         .execution_options(synchronize_session=False)
     ).all()
     db.session.commit()
-    return [message_id for _, message_id in sorted(claimed)]
+    return [Claim(message_id, attempt) for _, message_id, attempt in sorted(claimed)]
 
 
 def send_queued_message(message_id: int) -> str:
@@ -289,42 +306,52 @@ def send_queued_message(message_id: int) -> str:
     row (a duplicate, a stray job) finds nothing to do but, for a row a crashed recording left
     `sending`, to reconcile it from what is known of its send.
     """
-    claimed = db.session.execute(
+    attempt = db.session.scalar(
         update(Message)
         .where(Message.id == message_id, Message.direction == "outbound", Message.status == "queued")
         .values(status="sending", attempts=Message.attempts + 1, called_at=None, updated_at=clock.now())
-    ).rowcount
+        .returning(Message.attempts)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    if not claimed:
+    if attempt is None:
         message = db.session.get(Message, message_id)
         if message is None:
             return "missing"
         return reconcile(message) if message.status == "sending" else message.status
-    return send_claimed(message_id)
+    return send_claimed(Claim(message_id, attempt))
 
 
-def send_claimed(message_id: int) -> str:
+def send_claimed(claim: Claim) -> str:
     """Send a message this worker claimed (marked `sending`); returns its status afterwards. A
     message of a prompt round or mailing that has nothing left to send marks it done."""
-    message = db.session.get(Message, message_id)
+    message = db.session.get(Message, claim.message_id)
     if message is None:
         return "missing"
     round_id, mailing_id = message.round_id, message.mailing_id
-    status = _send_claimed(message)
+    status = _send_claimed(message, claim.attempt)
     settle_round(round_id)
     settle_mailing(mailing_id)
     return status
 
 
-def _send_claimed(message: Message) -> str:
+def _send_claimed(message: Message, attempt: int) -> str:
     message_id = message.id  # for when a failed write leaves the session unreadable
+
+    def mine() -> bool:
+        """Whether the claim is still this worker's (its lease may have run out while it
+        waited), locking the row until what is decided for it is committed. Every way out
+        before the provider call asks first."""
+        return _still_claimed(message_id, attempt)
+
     # The sender's rate first: whatever the wait, the round, consent and the caps are read after
     # it, right before the provider call.
     sender = _sender(message) if message.channel == "sms" else None
     wait = _sender_rate_wait(message, sender)
     while wait:
         if wait > MAX_RATE_WAIT:
-            return _defer(message, clock.now() + timedelta(seconds=wait), note=False)
+            until = clock.now() + timedelta(seconds=wait)
+            return _defer(message, until, note=False) if mine() else _taken(message_id)
         db.session.commit()  # no lock is held while waiting for the sender's next token
         wall_clock.sleep(wait)
         wait = _sender_rate_wait(message, sender)  # its own token, now due: no other is taken
@@ -336,9 +363,9 @@ def _send_claimed(message: Message) -> str:
         db.session.execute(select(Address.id).where(Address.id == message.address_id).with_for_update())
     round_status = _round_status(message)
     if round_status == "paused":
-        return _hold(message)
+        return _hold(message) if mine() else _taken(message_id)
     if round_status == "cancelled":
-        return _finish(message, "suppressed", "round_cancelled")
+        return _finish(message, "suppressed", "round_cancelled") if mine() else _taken(message_id)
     # Consent is read after any wait for that lock, right before the provider call.
     blocked = blocked_reason(message)
     if blocked:
@@ -348,18 +375,18 @@ def _send_claimed(message: Message) -> str:
             redact(message.address.value),
             blocked,
         )
-        return _finish(message, "suppressed", blocked)
+        return _finish(message, "suppressed", blocked) if mine() else _taken(message_id)
     if initiated:
         now = clock.now()
         allowed = _allowed_at(message, now)
         if allowed > now:
-            return _defer(message, allowed)
+            return _defer(message, allowed) if mine() else _taken(message_id)
 
     app = current_app._get_current_object()
     if message.channel == "email":
         mail = email_transport(app)
         if mail is None:
-            return _finish(message, "suppressed", "email_off")
+            return _finish(message, "suppressed", "email_off") if mine() else _taken(message_id)
         email = mail_content.compose(message)
         send = lambda: mail.send(email)  # noqa: E731
     else:
@@ -370,10 +397,8 @@ def _send_claimed(message: Message) -> str:
     # row is `sending` now, which the caps of a second worker count, and consent was just read.
     # The call is noted first, on the claim this worker holds: a claim the sweeper gave to
     # another worker (this one stalled past its lease) is not this worker's to send any more.
-    if not _note_call(message):
-        db.session.commit()
-        log.warning("outbox: message %s was claimed again while it waited; not sending it", message.id)
-        return "taken"
+    if not _note_call(message_id, attempt):
+        return _taken(message_id)
     db.session.commit()
     try:
         result = send()
@@ -391,22 +416,45 @@ def _send_claimed(message: Message) -> str:
         ) from exc
 
 
-def _note_call(message: Message) -> bool:
-    """Note that this worker is calling the provider for the message, if its claim is still
-    this worker's (the same try, not yet called); returns whether it was."""
+def _still_claimed(message_id: int, attempt: int) -> bool:
+    """Whether try `attempt` of the message is still claimed and has not called the provider,
+    locking the row until the caller commits."""
+    found = db.session.scalar(
+        select(Message.id)
+        .where(
+            Message.id == message_id,
+            Message.status == "sending",
+            Message.attempts == attempt,
+            Message.called_at.is_(None),
+        )
+        .with_for_update(of=Message)
+    )
+    return found is not None
+
+
+def _note_call(message_id: int, attempt: int) -> bool:
+    """Note that this worker is calling the provider for the message, if try `attempt` is still
+    claimed and has not called; returns whether it was."""
     now = clock.now()
     noted = db.session.execute(
         update(Message)
         .where(
-            Message.id == message.id,
+            Message.id == message_id,
             Message.status == "sending",
-            Message.attempts == message.attempts,
+            Message.attempts == attempt,
             Message.called_at.is_(None),
         )
         .values(called_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     return bool(noted)
+
+
+def _taken(message_id: int) -> str:
+    """Leave a message whose claim ran out while this worker waited: another has it now."""
+    db.session.rollback()
+    log.warning("outbox: message %s was claimed again while this worker waited; leaving it", message_id)
+    return "taken"
 
 
 def reconcile(message: Message, provider_id: str | None = None) -> str:
@@ -420,9 +468,12 @@ def reconcile(message: Message, provider_id: str | None = None) -> str:
     result = SendResult(provider_id, "sent") if provider_id else _unrecorded(message.id)
     if result is None:
         return message.status
+    message_id, round_id, mailing_id = message.id, message.round_id, message.mailing_id
     status = _record_sent(message, result)
-    _forget_unrecorded(message.id)
-    log.info("outbox: message %s reconciled as sent", message.id)
+    _forget_unrecorded(message_id)
+    log.info("outbox: message %s reconciled as sent", message_id)
+    settle_round(round_id)
+    settle_mailing(mailing_id)
     return status
 
 
@@ -599,17 +650,20 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             reconciled += reconcile(message) != "sending"
         elif message is not None:
             _forget_unrecorded(message_id)
-    # Claims whose worker died before calling the provider: nobody sent them, so they go again.
+    # Claims whose worker died (or failed) before calling the provider: nobody sent them, so
+    # they go again. The try counts, so one that fails that way every time ends failed.
+    never_called = (
+        Message.status == "sending",
+        Message.called_at.is_(None),
+        Message.updated_at < now - CLAIM_LEASE,
+    )
     released = db.session.execute(
         update(Message)
-        .where(
-            Message.status == "sending",
-            Message.called_at.is_(None),
-            Message.updated_at < now - CLAIM_LEASE,
-        )
-        .values(status="queued", attempts=Message.attempts - 1, updated_at=now)
+        .where(*never_called, Message.attempts < MAX_ATTEMPTS)
+        .values(status="queued", updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    given_up = db.session.scalars(select(Message).where(*never_called)).all()
     lost = db.session.scalars(
         select(Message).where(
             Message.status == "sending",
@@ -617,10 +671,16 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             Message.updated_at < now - LOST_AFTER,
         )
     ).all()
+    for message in given_up:
+        _finish(message, "failed", "send_failed", commit=False)
     for message in lost:
-        _finish(message, "failed", "worker_lost")
+        _finish(message, "failed", "worker_lost", commit=False)
+    settled = {(m.round_id, m.mailing_id) for m in [*given_up, *lost]}
     db.session.commit()
-    return {"released": released, "failed": len(lost), "reconciled": reconciled}
+    for round_id, mailing_id in settled:
+        settle_round(round_id)
+        settle_mailing(mailing_id)
+    return {"released": released, "failed": len(given_up) + len(lost), "reconciled": reconciled}
 
 
 def _unrecorded_ids() -> list[int]:

@@ -56,20 +56,20 @@ def drain() -> int:
     """Send, in this thread and one after another, every message that is due now: the test
     worker's way, and `kindred worker --burst`'s. Returns how many were claimed."""
     claimed = 0
-    while ids := outbox.claim_due(DRAIN_BATCH):
-        for message_id in ids:
-            send(message_id)
-        claimed += len(ids)
+    while claims := outbox.claim_due(DRAIN_BATCH):
+        for claim in claims:
+            send(claim)
+        claimed += len(claims)
     return claimed
 
 
-def send(message_id: int) -> None:
+def send(claim: outbox.Claim) -> None:
     """Send one claimed message; an error is logged with its traceback, and what the outbox
-    recorded before it stands (a send it could not record is reconciled by the sweeper)."""
+    recorded before it stands (the sweeper settles a claim an error cut short)."""
     try:
-        outbox.send_claimed(message_id)
+        outbox.send_claimed(claim)
     except Exception:
-        log.exception("sender: message %s could not be sent", message_id)
+        log.exception("sender: message %s could not be sent", claim.message_id)
     finally:
         db.session.remove()
 
@@ -81,7 +81,7 @@ class Sender:
         self.app = app
         self.threads = threads
         self.redis = redis  # its own connection: a wait for a wake-up blocks on it
-        self._work: SimpleQueue[int | None] = SimpleQueue()
+        self._work: SimpleQueue[outbox.Claim | None] = SimpleQueue()
         self._idle = threads
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -118,24 +118,25 @@ class Sender:
                 free = self._take_idle()
                 if not free:
                     continue
+                claimed: list[outbox.Claim] = []
                 try:
                     claimed = outbox.claim_due(free)
-                except Exception:
-                    log.exception("sender: could not claim due messages; trying again in %s s", POLL_SECONDS)
-                    claimed = []
-                finally:
                     db.session.remove()
-                for message_id in claimed:
-                    self._work.put(message_id)
+                except Exception:
+                    # Whatever it was (the database down, say), the dispatcher goes on.
+                    log.exception("sender: could not claim due messages; trying again in %s s", POLL_SECONDS)
+                    self._stopping.wait(POLL_SECONDS)
+                for claim in claimed:
+                    self._work.put(claim)
                 self._give_back(free - len(claimed))
                 if len(claimed) < free:
                     self._wait_for_wake()
 
     def _send(self) -> None:
         with self.app.app_context():
-            while (message_id := self._work.get()) is not None:
+            while (claim := self._work.get()) is not None:
                 try:
-                    send(message_id)
+                    send(claim)
                 finally:
                     self._give_back(1)
 
@@ -158,6 +159,6 @@ class Sender:
         try:
             if self.redis.blpop([WAKE_KEY], timeout=POLL_SECONDS) is not None:
                 self.redis.delete(WAKE_KEY)  # several wake-ups at once need one claim
-        except RedisError:
+        except (RedisError, OSError):
             log.warning("sender: could not wait for a wake-up; polling", exc_info=True)
             self._stopping.wait(POLL_SECONDS)

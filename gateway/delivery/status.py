@@ -57,6 +57,7 @@ OUTBOX_REASONS = {
     "invalid_address": "Not sent: SendGrid found the address invalid.",
     "spam_content": "Not sent: SendGrid's spam checker stopped it.",
     "over_quota": "Not sent: the SendGrid account had reached its plan's sending limit.",
+    "send_failed": "Not sent: every try to send it failed before it reached the provider.",
     "worker_lost": (
         "Unknown: the send was interrupted and could not be confirmed; it may or may not have "
         "reached the phone, and Kindred will not send it again."

@@ -42,7 +42,8 @@ def upgrade() -> None:
         sa.column("called_at"),
         sa.column("updated_at"),
     )
-    op.execute(message.update().where(message.c.reason.in_(INITIATED)).values(priority=1))
+    queued = message.c.status == "queued"  # the priority only orders what is still to send
+    op.execute(message.update().where(queued, message.c.reason.in_(INITIATED)).values(priority=1))
     # A send in flight at the upgrade may have called the provider: it is never sent again.
     op.execute(message.update().where(message.c.status == "sending").values(called_at=message.c.updated_at))
 

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from gateway.delivery import outbox
+from gateway.delivery.addresses import mark_undeliverable
 from gateway.extensions import db
 from gateway.models import Message, utcnow
 from tests.doubles.servers import PostgresServer, RedisServer
@@ -127,18 +128,41 @@ def test_a_message_a_lost_worker_claimed_but_never_sent_goes_once_its_claim_runs
     assert sweep_after(outbox.CLAIM_LEASE + timedelta(seconds=30))["released"] == 1
     phone.worker.run()
     sent = messages("outbound")[-1]
-    assert (sent.status, sent.attempts) == ("sent", 1)
+    assert (sent.status, sent.attempts) == ("sent", 2)  # the lost claim counts as a try
     assert len(twilio_api.sent) == 1
 
-    # A worker that stalled past its claim finds the message claimed again, and does not send it.
-    outbox.queue_sms(sent.address, "A second reply", "reply")
+    # A worker that stalled past its claim finds the message claimed again, and leaves it to
+    # the worker that has it: it neither sends it nor writes to it, before that one sends or after.
+    address = sent.address
+    outbox.queue_sms(address, "A second reply", "reply")
     db.session.commit()
-    (second,) = outbox.claim_due(10)
+    (stalled,) = outbox.claim_due(10)
     assert sweep_after(outbox.CLAIM_LEASE + timedelta(seconds=30))["released"] == 1
-    assert outbox.claim_due(10) == [second]  # another worker has it now
-    assert outbox.send_claimed(second) == "sent"
-    assert outbox.send_claimed(second) == "taken"  # the stalled worker, going on at last
+    (current,) = outbox.claim_due(10)
+    assert current.message_id == stalled.message_id and current.attempt > stalled.attempt
+    mark_undeliverable(address)  # what the stalled one reads now would suppress it...
+    db.session.commit()
+    assert outbox.send_claimed(stalled) == "taken"
+    assert messages("outbound")[-1].status == "sending"  # ...but the claim is not its to end
+    address.undeliverable_since = None
+    db.session.commit()
+    assert outbox.send_claimed(current) == "sent"
+    assert outbox.send_claimed(stalled) == "taken"
+    assert [m["body"] for m in twilio_api.sent][-1] == "A second reply"
     assert len(twilio_api.sent) == 2
+
+
+def test_a_claim_that_fails_before_calling_the_provider_every_time_ends_failed_not_looping(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    assert phone.post("hi").status_code == 200
+    reply = messages("outbound")[-1]
+    for _ in range(outbox.MAX_ATTEMPTS):
+        assert outbox.claim_due(10)  # claimed, and the worker dies before the call each time
+        sweep_after(outbox.CLAIM_LEASE + timedelta(seconds=30))
+    failed = messages("outbound")[-1]
+    assert (failed.id, failed.status, failed.error_code) == (reply.id, "failed", "send_failed")
+    assert twilio_api.received == []
 
 
 def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
