@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from rq import SimpleWorker
-from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
@@ -55,14 +54,6 @@ class SettableClock:
 
     def advance(self, delta: timedelta) -> None:
         self.moment = self() + delta
-
-
-def scheduled_for(name: str, moment: datetime) -> bool:
-    """Whether RQ's scheduler holds a job of queue `name` for `moment` (to the second)."""
-    registry = ScheduledJobRegistry(queue=queue(name))
-    due = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    times = (registry.get_scheduled_time(job) for job in registry.get_job_ids())
-    return any(abs((time - due).total_seconds()) < 1 for time in times)
 
 
 class _BurstWorker(SimpleWorker):

@@ -70,19 +70,27 @@ def test_a_text_that_arrives_while_redis_is_down_is_kept_and_answered_once(
     assert thanks_received(phone) == 1
 
 
-def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
-    phone: Phone, twilio_api: TwilioApiDouble
-) -> None:
+def left_sending_by_a_lost_worker(phone: Phone, called: bool) -> Message:
+    """A first text whose reply a worker claimed (and, if `called`, called the provider for)
+    before it died: the row is left as the worker left it. (Arranged directly: the worker is
+    the thing that is gone.)"""
     assert phone.post("hi").status_code == 200
     reply = messages("outbound")[-1]
-    # A worker claimed the reply, called the provider and died before the call returned: the
-    # row is left as it left it. (Arranged directly: the worker is the thing that is gone.)
+    now = utcnow()
     db.session.execute(
         update(Message)
         .where(Message.id == reply.id)
-        .values(status="sending", attempts=1, called_at=utcnow(), updated_at=utcnow())
+        .values(status="sending", attempts=1, called_at=now if called else None, updated_at=now)
     )
     db.session.commit()
+    return reply
+
+
+def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    # A worker claimed the reply, called the provider and died before the call returned.
+    left_sending_by_a_lost_worker(phone, called=True)
 
     phone.worker.run()  # the senders leave a claimed row alone
     assert sweep_after(outbox.LOST_AFTER - timedelta(minutes=1)) == {
@@ -112,15 +120,8 @@ def test_a_message_a_lost_worker_was_sending_is_marked_failed_never_resent(
 def test_a_message_a_lost_worker_claimed_but_never_sent_goes_once_its_claim_runs_out(
     phone: Phone, twilio_api: TwilioApiDouble
 ) -> None:
-    assert phone.post("hi").status_code == 200
-    reply = messages("outbound")[-1]
     # A worker claimed the reply and died before calling the provider.
-    db.session.execute(
-        update(Message)
-        .where(Message.id == reply.id)
-        .values(status="sending", attempts=1, updated_at=utcnow())
-    )
-    db.session.commit()
+    left_sending_by_a_lost_worker(phone, called=False)
 
     phone.worker.run()
     assert sweep_after(outbox.CLAIM_LEASE - timedelta(seconds=30))["released"] == 0
