@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import clock, extensions, logs, sqlite
@@ -63,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/", "index", lambda: ("", 302, {"Location": home}))
 
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
     jobs.init_app(app)
     from gateway import cli
 
@@ -73,3 +76,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _http_error(exc: HTTPException):
     """Errors as short JSON: what was wrong, never a stack trace."""
     return jsonify(error=exc.name, description=exc.description), exc.code
+
+
+def _database_unavailable(exc: OperationalError):
+    """The database could not be reached (restarting, say) or stayed locked: 503 with a
+    Retry-After, an outage that passes, which Twilio and SendGrid treat as not delivered. Any
+    other complaint of the database (a missing table) is a fault: 500. Logged with its
+    traceback either way, like any other unexpected error."""
+    current_app.log_exception((type(exc), exc, exc.__traceback__))
+    if isinstance(exc.orig, sqlite3.OperationalError) and "database is locked" not in str(exc.orig):
+        return _http_error(InternalServerError(original_exception=exc))
+    body = jsonify(error="Service Unavailable", description="The database is unavailable; try again shortly.")
+    return body, 503, {"Retry-After": "5"}

@@ -322,6 +322,29 @@ def send_queued_message(message_id: int) -> str:
     return send_claimed(Claim(message_id, attempt))
 
 
+def release(claim: Claim) -> bool:
+    """Queue again, after its backoff, a claim that an error (the database going away, say) cut
+    short before its provider call was noted: nobody sent it, so it need not wait out its lease.
+    The try counts, as the sweeper's release counts it, so a message that fails this way every
+    time still ends failed. Returns whether it was queued again: not when the claim is no longer
+    this one, its call was noted, or it has had its last try (the sweeper settles those)."""
+    now = clock.now()
+    released = db.session.execute(
+        update(Message)
+        .where(
+            Message.id == claim.message_id,
+            Message.status == "sending",
+            Message.attempts == claim.attempt,
+            Message.attempts < MAX_ATTEMPTS,
+            Message.called_at.is_(None),
+        )
+        .values(status="queued", next_attempt_at=now + retry_delay(claim.attempt), updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(released)
+
+
 def send_claimed(claim: Claim) -> str:
     """Send a message this worker claimed (marked `sending`); returns its status afterwards. A
     message of a prompt round or mailing that has nothing left to send marks it done."""

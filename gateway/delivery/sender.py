@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from queue import SimpleQueue
 
 from flask import Flask
@@ -63,15 +64,31 @@ def drain() -> int:
     return claimed
 
 
-def send(claim: outbox.Claim) -> None:
-    """Send one claimed message; an error is logged with its traceback, and what the outbox
-    recorded before it stands (the sweeper settles a claim an error cut short)."""
+def send(claim: outbox.Claim) -> bool:
+    """Send one claimed message. An error is logged with its traceback, what the outbox recorded
+    before it stands, and the claim is given back if its provider call was never noted. Returns
+    False when that could not be done yet (the database still away): `give_back` later."""
     try:
         outbox.send_claimed(claim)
+        return True
     except Exception:
         log.exception("sender: message %s could not be sent", claim.message_id)
+        return give_back(claim)
     finally:
         db.session.remove()
+
+
+def give_back(claim: outbox.Claim) -> bool:
+    """Queue again a claim an error cut short (`outbox.release`); False if the database could not
+    be reached. Left alone, the sweeper would release it once its lease ran out."""
+    db.session.remove()  # the failed transaction, and its connection with it
+    try:
+        outbox.release(claim)
+        return True
+    except Exception:
+        log.warning("sender: message %s cannot be given back yet", claim.message_id, exc_info=True)
+        db.session.remove()
+        return False
 
 
 class Sender:
@@ -86,6 +103,8 @@ class Sender:
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._running: list[threading.Thread] = []
+        self._to_give_back: list[tuple[outbox.Claim, float]] = []  # and when each was cut short
+        self._to_give_back_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the sending threads and the dispatcher."""
@@ -118,6 +137,7 @@ class Sender:
                 free = self._take_idle()
                 if not free:
                     continue
+                self._give_back_claims()
                 claimed: list[outbox.Claim] = []
                 try:
                     claimed = outbox.claim_due(free)
@@ -136,9 +156,24 @@ class Sender:
         with self.app.app_context():
             while (claim := self._work.get()) is not None:
                 try:
-                    send(claim)
+                    if not send(claim):
+                        with self._to_give_back_lock:
+                            self._to_give_back.append((claim, time.monotonic()))
                 finally:
                     self._give_back(1)
+
+    def _give_back_claims(self) -> None:
+        """Give back the claims errors cut short while the database was away, now that it may be
+        back, stopping at the first it still cannot take; those whose lease has run out
+        meanwhile are the sweeper's."""
+        with self._to_give_back_lock:
+            waiting, self._to_give_back = self._to_give_back, []
+        lease = outbox.CLAIM_LEASE.total_seconds()
+        waiting = [(claim, since) for claim, since in waiting if time.monotonic() - since < lease]
+        while waiting and give_back(waiting[0][0]):
+            waiting.pop(0)
+        with self._to_give_back_lock:
+            self._to_give_back.extend(waiting)
 
     def _take_idle(self) -> int:
         """Wait until a sending thread is idle, and take every idle one."""

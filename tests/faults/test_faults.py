@@ -4,6 +4,7 @@ message, the database goes away."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -153,6 +154,31 @@ def test_a_message_a_lost_worker_claimed_but_never_sent_goes_once_its_claim_runs
     assert len(twilio_api.sent) == 2
 
 
+@pytest.mark.parametrize("called", [False, True], ids=["before the call", "after the call was noted"])
+def test_a_claim_an_error_cut_short_is_given_back_only_if_its_call_was_never_noted(
+    phone: Phone, twilio_api: TwilioApiDouble, clock: SettableClock, called: bool
+) -> None:
+    # The sending thread's database went away mid-send, and came back.
+    reply = left_sending_by_a_lost_worker(phone, called=called)
+
+    assert outbox.release(outbox.Claim(reply.id, attempt=2)) is False  # not this claim: someone else's try
+    assert outbox.release(outbox.Claim(reply.id, attempt=1)) is not called
+
+    given_back = messages("outbound")[-1]
+    assert (given_back.status, given_back.attempts) == ("sending" if called else "queued", 1)
+    if called:  # it may have gone: only its callback, or the sweeper, can settle it
+        assert sweep_after(outbox.LOST_AFTER + timedelta(minutes=1))["failed"] == 1
+    else:  # nobody sent it: it goes after its backoff, not its lease
+        assert given_back.next_attempt_at is not None
+        sweep_after(outbox.CLAIM_LEASE + timedelta(minutes=1))
+        assert messages("outbound")[-1].status == "queued"
+        phone.worker.run()
+        assert twilio_api.sent == []  # its backoff first
+        clock.advance(timedelta(seconds=outbox.RETRY_DELAYS[0]))
+        phone.worker.run()
+    assert len(twilio_api.sent) == (0 if called else 1)
+
+
 def test_a_claim_that_fails_before_calling_the_provider_every_time_ends_failed_not_looping(
     phone: Phone, twilio_api: TwilioApiDouble
 ) -> None:
@@ -203,7 +229,7 @@ def test_healthz_answers_503_while_redis_is_down(client: FlaskClient, redis_outa
 
 @pytest.mark.postgres
 def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_is_down(
-    app_on_own_postgres: Flask, own_postgres: PostgresServer
+    app_on_own_postgres: Flask, own_postgres: PostgresServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = app_on_own_postgres.test_client()
     assert client.get("/healthz").status_code == 200
@@ -212,6 +238,11 @@ def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_i
     down = client.get("/healthz")
     assert down.status_code == 503
     assert down.get_json()["database"] == "unavailable"
-    # A text that cannot be stored is not acknowledged, so Twilio does not count it delivered.
+    # A text that cannot be stored is not acknowledged, so Twilio does not count it delivered:
+    # an outage that passes (503, try again), logged with its traceback.
     form = {"MessageSid": "SM" + "1" * 32, "From": "+15558675309", "To": KINDRED_NUMBER, "Body": "hi"}
-    assert signed_post(client, "/webhooks/twilio/sms", form).status_code >= 500
+    with caplog.at_level(logging.ERROR, logger="gateway"):
+        refused = signed_post(client, "/webhooks/twilio/sms", form)
+    assert (refused.status_code, refused.headers["Retry-After"]) == (503, "5")
+    assert refused.get_json()["error"] == "Service Unavailable"
+    assert any(record.exc_info for record in caplog.records), "the outage was not logged with its traceback"
