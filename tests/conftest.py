@@ -209,3 +209,22 @@ def phone(client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker) -> P
     """A volunteer's phone: texts go to the signed Twilio webhook, replies arrive via the
     worker and the Twilio API double."""
     return Phone(client, twilio_api, worker, "+15558675309")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the figures the concurrency and fault tests recorded."""
+    folders = {Path(__file__).parent / "concurrency", Path(__file__).parent / "faults"}
+    root = terminalreporter.config.rootpath
+    lines = [
+        f"{report.nodeid}: " + ", ".join(f"{name}={value}" for name, value in report.user_properties)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if isinstance(report, pytest.TestReport)
+        and report.when == "call"
+        and report.user_properties
+        and (root / report.nodeid.split("::")[0]).parent in folders
+    ]
+    if lines:
+        terminalreporter.section("concurrency and fault figures")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

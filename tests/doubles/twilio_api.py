@@ -7,7 +7,8 @@ Twilio's JSON error shape (`code`, `message`, `more_info`, `status`) on failure,
 would against Twilio. Point a client at it with `client.api.base_url = double.base_url`.
 
 Faults are programmed per test: a recipient Twilio refuses (`reject`), transient server
-errors (`fail_next`), and an accepted message whose response never arrives
+errors (`fail_next`), a share of every call refused at random with 429 or 500
+(`refuse_share`), and an accepted message whose response never arrives
 (`drop_response_next`).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import http
+import random
 import re
 import threading
 import time
@@ -95,6 +97,7 @@ class TwilioApiDouble(ApiDouble):
         self.received: list[dict[str, str]] = []
         self._rejections: dict[str, Reply] = {}
         self._failures: list[int] = []
+        self._refusals: tuple[float, tuple[int, ...], random.Random] | None = None
         self._responses_to_drop = 0
         self._next_sids: list[str] = []
         self._on_accept: list[Callable[[SentMessage], None]] = []
@@ -125,6 +128,13 @@ class TwilioApiDouble(ApiDouble):
         """Answer the next `n` send requests with a transient server error."""
         with self._lock:
             self._failures.extend([status] * n)
+
+    def refuse_share(self, share: float, statuses: tuple[int, ...] = (429, 500), seed: int = 10) -> None:
+        """From now on, answer this share of send requests, drawn at random (repeatably, from
+        `seed`), with one of `statuses` (429 as Twilio's 20429 "Too Many Requests", 500 as a
+        server error); 0 stops."""
+        with self._lock:
+            self._refusals = (share, statuses, random.Random(seed)) if share else None
 
     def drop_response_next(self, n: int = 1) -> None:
         """Accept the next `n` valid messages but close the connection without answering.
@@ -170,11 +180,18 @@ class TwilioApiDouble(ApiDouble):
                 self.in_flight -= 1
         with self._lock:
             self.received.append(form)
-            if self._failures:
-                status = self._failures.pop(0)
+            status = self._failures.pop(0) if self._failures else self._refusal()
+            if status:
                 phrase = http.HTTPStatus(status).phrase
                 return Reply(status, twilio_error(status, 20000 + status, phrase))
             return self._send(form)
+
+    def _refusal(self) -> int | None:
+        """The status a random refusal answers with, or None (caller holds the lock)."""
+        if self._refusals is None:
+            return None
+        share, statuses, draw = self._refusals
+        return draw.choice(statuses) if draw.random() < share else None
 
     def _authorized(self, authorization: str) -> bool:
         scheme, _, encoded = authorization.partition(" ")

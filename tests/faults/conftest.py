@@ -1,19 +1,26 @@
-"""Fixtures for fault tests: an outage of Redis that always ends with the test, and an app on a
-PostgreSQL server of its own that a test may stop."""
+"""Fixtures for fault tests: an outage of Redis that always ends with the test, an app on a
+PostgreSQL server of its own that a test may stop, and Kindred deployed (the Procfile's
+processes) on either."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from redis import Redis
 
 from gateway import create_app
 from gateway.extensions import db
+from tests.concurrency.conftest import deploy, deploy_kindred, deployment, figures
 from tests.conftest import app_config
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
+from tests.processes import Deployment
+
+__all__ = ["deploy", "deployment", "figures"]  # the deployed fault tests use them as the burst tests do
 
 
 @pytest.fixture
@@ -47,3 +54,14 @@ def app_on_own_postgres(
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def deployment_on_own_postgres(
+    own_postgres: PostgresServer, redis_server: RedisServer, twilio_api: TwilioApiDouble, tmp_path: Path
+) -> Iterator[Deployment]:
+    """Kindred deployed on a PostgreSQL server of this test's own, which the test may restart."""
+    with Redis.from_url(redis_server.url) as redis:
+        redis.flushall()
+    with ExitStack() as started:
+        yield deploy_kindred(started, own_postgres.create_database(), redis_server, twilio_api, tmp_path)

@@ -1,0 +1,284 @@
+"""The fault suite, on Kindred as deployed (issue 10): the Procfile's release, web and worker
+lines, a real Redis, SQLite and PostgreSQL, and the Twilio double, with hundreds of texts in
+flight when the fault strikes. After each fault:
+
+- every inbound text answered 2xx is stored exactly once;
+- every reply is sent exactly once, or ends `failed` with a reason, never left in between;
+- nobody gets a text twice.
+
+(A worker killed with -9 mid-batch, webhooks delivered three times and STOPs in a burst are in
+tests/concurrency, on the same deployment.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from gateway import create_app
+from gateway.delivery import outbox
+from gateway.extensions import db
+from gateway.models import Message, utcnow
+from tests.concurrency.conftest import Figures
+from tests.concurrency.test_burst import settle
+from tests.conftest import app_config
+from tests.doubles.servers import PostgresServer, RedisServer
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.processes import (
+    Answer,
+    Deployment,
+    Text,
+    fictional_numbers,
+    poll,
+    post_status,
+    post_texts,
+    wait_for,
+)
+
+TEXTS = 200
+IN_FLIGHT = 16
+JOIN_REQUEST = "Reply YES"
+REFUSED_SHARE = 0.3
+REDIS_OUTAGE_SECONDS = 30.0
+SETTLE_SECONDS = 120.0
+GIVEN_BACK_WITHIN_SECONDS = 60.0  # half a claim's lease
+
+
+@contextmanager
+def app_of(deployment: Deployment, tmp_path: Path) -> Iterator[Flask]:
+    """An app on the deployment's database and Redis, for what a test does as the clock or
+    the sweeper, and to read the outbox whole."""
+    env = deployment.env
+    app = create_app(app_config(env["DATABASE_URL"], env["REDIS_URL"], "", tmp_path / "checker"))
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def outbound(app: Flask) -> list[Message]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(Message).where(Message.direction == "outbound")))
+        db.session.expunge_all()
+        return rows
+
+
+def let_backoffs_pass(app: Flask) -> int:
+    """Bring every waiting retry's time to now, as if its backoff (10 s, then 1, 5 and 15
+    minutes) had passed; returns how many were waiting."""
+    with app.app_context():
+        now = utcnow()
+        moved = db.session.execute(
+            update(Message)
+            .where(Message.status == "queued", Message.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        ).rowcount
+        db.session.commit()
+        return moved
+
+
+def nothing_due(app: Flask) -> bool:
+    """Whether the worker has done all it can now: nothing being sent, and every reply still
+    queued waits for a later time (a backoff, a throttled sender)."""
+    now = utcnow()
+    for message in outbound(app):
+        if message.status == "sending":
+            return False
+        due = message.next_attempt_at is None or message.next_attempt_at.replace(tzinfo=now.tzinfo) <= now
+        if message.status == "queued" and due:
+            return False
+    return True
+
+
+def assert_each_stored_once(deployment: Deployment, numbers: list[str]) -> None:
+    inbound = Counter(
+        row["address"] for row in deployment.export("messages") if row["direction"] == "inbound"
+    )
+    assert {number: inbound[number] for number in numbers} == dict.fromkeys(numbers, 1)
+
+
+def assert_sent_once_or_failed_with_a_reason(
+    app: Flask, twilio_api: TwilioApiDouble, numbers: list[str]
+) -> list[Message]:
+    """Each number's one reply was sent exactly once, or failed with a reason and was never
+    taken by Twilio; returns the failed ones."""
+    took = Counter(sent["to"] for sent in twilio_api.sent)
+    replies = outbound(app)
+    with app.app_context():
+        addresses = {message.id: message.address.value for message in map(db.session.merge, replies)}
+    assert sorted(addresses.values()) == sorted(numbers), "a text got no reply, or more than one"
+    assert max(took.values()) == 1, "a text was sent twice"
+    for message in replies:
+        assert message.status in ("sent", "failed"), f"a reply was left {message.status}"
+        assert took[addresses[message.id]] == (message.status == "sent")
+        assert message.status == "sent" or message.error_code, "a reply failed without a reason"
+    return [message for message in replies if message.status == "failed"]
+
+
+class ThreadedPosts:
+    """Post texts as Twilio does, IN_FLIGHT at a time, in the background while the block runs;
+    `answers` holds how each was answered once the block ends."""
+
+    def __init__(self, base_url: str, texts: list[Text]) -> None:
+        self.answers: list[Answer] = []
+        self._thread = threading.Thread(
+            target=lambda: self.answers.extend(post_texts(base_url, texts, IN_FLIGHT)), name="posts"
+        )
+
+    def __enter__(self) -> ThreadedPosts:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.join()
+
+
+def answered(answers: list[Answer]) -> Counter[int | None]:
+    return Counter(answer.status for answer in answers)
+
+
+def test_the_provider_refusing_30_percent_of_sends_loses_and_duplicates_nothing(
+    deployment: Deployment, twilio_api: TwilioApiDouble, figures: Figures, tmp_path: Path
+) -> None:
+    """Twilio answers 30% of sends, drawn at random, with 429 (Too Many Requests, which also
+    holds the sender back a second) or 500. Each refused reply is tried again after its
+    backoff, up to five tries; the backoffs are let pass rather than waited out."""
+    twilio_api.latency = 0.05
+    twilio_api.refuse_share(REFUSED_SHARE)
+    numbers = fictional_numbers(TEXTS)
+
+    answers = post_texts(deployment.base_url, [Text.new(number, "hi") for number in numbers], IN_FLIGHT)
+    assert answered(answers) == {200: TEXTS}
+
+    with app_of(deployment, tmp_path) as app:
+        rounds = 0
+        while True:
+            wait_for(lambda: nothing_due(app), SETTLE_SECONDS, "the worker to do what it can")
+            if not let_backoffs_pass(app):
+                break
+            rounds += 1
+        failed = assert_sent_once_or_failed_with_a_reason(app, twilio_api, numbers)
+
+    calls = len(twilio_api.received)
+    figures(
+        texts=TEXTS,
+        provider_calls=calls,
+        refused=calls - len(twilio_api.sent),
+        backoffs_let_pass=rounds,
+        failed_after_five_tries=len(failed),
+        lost=0,
+        sent_twice=0,
+    )
+    assert calls - len(twilio_api.sent) >= REFUSED_SHARE / 2 * TEXTS  # the fault did strike
+    for message in failed:  # refused five times in a row: rare, and never a permanent error
+        assert message.attempts == outbox.MAX_ATTEMPTS and message.error_code in ("20429", "20500")
+    assert_each_stored_once(deployment, numbers)
+    assert deployment.errors() == []
+
+
+def test_redis_stopped_for_30_seconds_mid_burst_loses_and_duplicates_nothing(
+    deployment: Deployment, redis_outage: RedisServer, twilio_api: TwilioApiDouble, figures: Figures
+) -> None:
+    """Redis dies with half of a burst answered, stays down 30 s while the other half comes
+    in, and comes back empty: every job queued in it is gone. The webhooks keep every text
+    and the worker keeps sending from the outbox meanwhile."""
+    twilio_api.latency = 0.05
+    numbers = fictional_numbers(TEXTS)
+    texts = [Text.new(number, "hi") for number in numbers]
+    half = TEXTS // 2
+
+    before = post_texts(deployment.base_url, texts[:half], IN_FLIGHT)
+    redis_outage.kill()
+    down_at = time.monotonic()
+    during = post_texts(deployment.base_url, texts[half:], IN_FLIGHT)
+    sent_while_down = poll(lambda: len(twilio_api.sent) >= TEXTS or None, REDIS_OUTAGE_SECONDS)
+    time.sleep(max(0.0, REDIS_OUTAGE_SECONDS - (time.monotonic() - down_at)))  # the outage itself
+    replies_while_down = len(twilio_api.sent)
+    redis_outage.restart()
+
+    settled = settle(deployment)
+    figures(
+        texts=TEXTS,
+        posted_while_down=len(during),
+        answered_2xx=sum(a.status == 200 for a in before + during),
+        replies_sent_by_the_end_of_the_outage=replies_while_down,
+        worker_done_after_s=settled.after_seconds,
+        outbox=settled.outbox,
+    )
+    assert answered(before + during) == {200: TEXTS}
+    assert settled.after_seconds is not None, f"the outbox was not done: {settled.outbox}"
+    assert sent_while_down, "the worker stopped sending while Redis was down"
+    assert deployment.processes["worker"].running and deployment.processes["web"].running
+    took = Counter(sent["to"] for sent in twilio_api.sent)
+    assert took == dict.fromkeys(numbers, 1)
+    assert all(JOIN_REQUEST in sent["body"] for sent in twilio_api.sent)
+    assert_each_stored_once(deployment, numbers)
+
+
+def test_postgresql_restarted_mid_batch_loses_and_duplicates_nothing(
+    deployment_on_own_postgres: Deployment,
+    own_postgres: PostgresServer,
+    twilio_api: TwilioApiDouble,
+    figures: Figures,
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL restarts while the worker has many sends in flight and texts keep coming.
+    A webhook the database could not take is answered 503, never 200, and Twilio's retry of it
+    (the same MessageSid) is taken once the database is back. Claims the restart cut off are
+    given back at once, not left for their lease to run out; a send Twilio took whose record the
+    restart cut off is reconciled, never sent again."""
+    deployment = deployment_on_own_postgres
+    twilio_api.latency = 0.2
+    numbers = fictional_numbers(TEXTS)
+    texts = [Text.new(number, "hi") for number in numbers]
+    deployment.processes.pop("worker").stop()
+    first = post_texts(deployment.base_url, texts[: TEXTS // 2], IN_FLIGHT)
+    deployment.start("worker")
+    wait_for(lambda: len(twilio_api.sent) >= TEXTS // 8, 60, "the worker to send")
+
+    with ThreadedPosts(deployment.base_url, texts[TEXTS // 2 :]) as rest:
+        own_postgres.restart()
+    retried = [
+        text for text, answer in zip(texts[TEXTS // 2 :], rest.answers, strict=True) if answer.status != 200
+    ]
+    again = post_texts(deployment.base_url, retried, IN_FLIGHT)  # as Twilio retries, same MessageSid
+
+    wait_for(lambda: twilio_api.in_flight == 0, 30, "the double to answer what it was asked")
+    for sent in list(twilio_api.sent):  # Twilio reports on every text it took, recorded or not
+        assert post_status(deployment.base_url, sent, "sent").status == 204
+    with app_of(deployment, tmp_path) as app:
+        # Claims the restart cut short before their call are given back as soon as the database
+        # is back, sent after a backoff let pass: well before their two-minute lease runs out.
+        wait_for(lambda: nothing_due(app), GIVEN_BACK_WITHIN_SECONDS, "the worker to give back its claims")
+        backoffs = let_backoffs_pass(app)
+        wait_for(
+            lambda: nothing_due(app), GIVEN_BACK_WITHIN_SECONDS, "the worker to send what was given back"
+        )
+        with app.app_context():
+            swept = outbox.sweep(now=utcnow() + outbox.LOST_AFTER + timedelta(minutes=1))
+        failed = assert_sent_once_or_failed_with_a_reason(app, twilio_api, numbers)
+
+    worker_log = (deployment.logs / "worker.log").read_text()
+    figures(
+        texts=TEXTS,
+        refused_while_restarting=len(retried),
+        sends_cut_short=worker_log.count("could not be sent"),
+        claims_given_back=backoffs,
+        left_for_the_sweeper=swept["released"] + swept["failed"] + swept["reconciled"],
+        reconciled_by_callback=(deployment.logs / "web.log").read_text().count("reconciled as sent"),
+        window_opened=len(failed),
+    )
+    assert answered(first) == {200: TEXTS // 2}
+    assert set(answered(rest.answers)) <= {200, 503}, "a webhook got an answer other than 200 or 503"
+    assert answered(again) == {200: len(retried)}
+    assert swept == {"released": 0, "failed": 0, "reconciled": 0}, "something was left for the sweeper"
+    assert all(message.error_code == "worker_lost" for message in failed)
+    assert_each_stored_once(deployment, numbers)
