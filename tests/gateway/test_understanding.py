@@ -77,6 +77,52 @@ def test_every_way_of_saying_stop_opts_out_and_look_alikes_do_not(
         assert not opted_out(phone), text
 
 
+# Opt-outs a held-out check once saw taken for a first friend ("Quítenme"), a friend's interests or
+# an idea, with the question pending when they came, and look-alikes that must stay what they are.
+MISSED_OPT_OUTS = [
+    ("quítenme de los mensajes", "ask_friend", "es"),
+    ("no quiero que me sigan mandando textos", "ask_friend", "es"),
+    ("ya no quiero estar en esta lista", "ask_friend", "es"),
+    ("quítenme de los mensajes", "ask_interests", "es"),
+    ("ya no me interesa recibir esto", "idle", "es"),
+    ("I want out of these texts", "ask_interests", "en"),
+    ("I want out of these texts", "idle", "en"),
+]
+MISSED_LOOK_ALIKES = [
+    ("no quiero ir a la reunión", "ask_interests"),
+    ("sácame de dudas, ¿cuándo es el foro?", "idle"),
+    ("I want out of my lease", "idle"),
+    ("get me out of this meeting lol", "ask_interests"),
+]
+
+
+def at_step(phone: Phone, step: str) -> None:
+    """Join as Sam and stop at `step`: the first friend's question, Maria's interests, or idle."""
+    join(phone)
+    if step != "ask_friend":
+        assert "What does Maria care about?" in phone.reply_to("my neighbor Maria")
+    if step == "idle":
+        assert phone.reply_to("SKIP").startswith("Idea for Maria")
+
+
+def test_opt_outs_once_missed_opt_out_at_the_question_pending_and_look_alikes_do_not(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
+) -> None:
+    for n, (text, step, language) in enumerate(MISSED_OPT_OUTS):
+        phone = Phone(client, twilio_api, worker, f"+1555304{n:04d}")
+        at_step(phone, step)
+        assert phone.send(text) == [CONFIRMATION[language]], (text, step)
+        assert opted_out(phone), (text, step)
+        assert set(friends_of(phone)) == (set() if step == "ask_friend" else {"Maria"}), (text, step)
+        assert friends_of(phone).get("Maria", ("", "", []))[2] == [], (text, step)
+    for n, (text, step) in enumerate(MISSED_LOOK_ALIKES):
+        phone = Phone(client, twilio_api, worker, f"+1555305{n:04d}")
+        at_step(phone, step)
+        replies = phone.send(text)
+        assert replies and not any("unsubscribed" in r or "Te diste de baja" in r for r in replies), text
+        assert not opted_out(phone), text
+
+
 def test_acknowledgements_get_a_friendly_reply_and_reach_no_organizer(phone: Phone) -> None:
     join(phone)
     assert phone.reply_to("my grandma Ruth").startswith("Added Ruth (family). What does Ruth care about?")
