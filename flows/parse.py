@@ -48,7 +48,16 @@ _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 
 _OUTCOME_DATA = load_data("outcomes.json")
 _OUTCOME_PRECEDENCE: tuple[str, ...] = tuple(_OUTCOME_DATA["precedence"])
-_OUTCOMES = Lexicon.build(_OUTCOME_DATA["phrases"])
+_REPORTED = _OUTCOME_DATA["reported"]
+_OUTCOMES = Lexicon.build(
+    {
+        outcome: [
+            *phrases,
+            *(f"{said} {phrase}" for said in _REPORTED["reporters"] for phrase in _REPORTED.get(outcome, ())),
+        ]
+        for outcome, phrases in _OUTCOME_DATA["phrases"].items()
+    }
+)
 _OUTCOMES_AT_CLAUSE_END = Lexicon.build(
     _OUTCOME_DATA["clause_end_phrases"],
     suffix=r"(?=\s*(?:$|[^\w\s'’]|(?:and|but|too|now|for|on|with|as|already)\b))",

@@ -234,3 +234,23 @@ def test_a_report_about_someone_not_listed_adds_them_and_records_it_in_one_turn(
     assert friends_of(phone)["Lucía"][1] == "open"
     assert [outcome for _, outcome, _ in reports_of(phone)] == ["committed", "open"]
     assert len(friends_of(phone)) == 3
+
+
+def test_a_report_about_the_friend_just_added_in_pronouns_is_logged_for_them(phone: Phone) -> None:
+    join(phone)
+    sent = {
+        "my neighbor Maria": "just got off the phone w her, she said she'd come to the next meeting",
+        "my coworker Carlos": "he said he'll be there",
+        "my cousin Rosa": "she said she'd come to the next meeting",
+    }
+    for added, report in sent.items():
+        name = added.split()[-1]
+        assert f"What does {name} care about?" in phone.reply_to(added)
+        assert f"Logged: {name} is in" in phone.reply_to(report), report
+    assert reports_of(phone) == [(added.split()[-1], "committed", report) for added, report in sent.items()]
+    # Taken as the report it is, not as what each friend cares about.
+    assert {name: (stage, interests) for name, (_, stage, interests) in friends_of(phone).items()} == {
+        "Maria": ("committed", []),
+        "Carlos": ("committed", []),
+        "Rosa": ("committed", []),
+    }
