@@ -254,3 +254,16 @@ def test_a_report_about_the_friend_just_added_in_pronouns_is_logged_for_them(pho
         "Carlos": ("committed", []),
         "Rosa": ("committed", []),
     }
+
+
+def test_a_long_chat_with_someone_listed_is_a_talk_with_them(phone: Phone) -> None:
+    join(phone)
+    phone.send("my neighbor Dolores")
+    phone.send("SKIP")
+    phone.send("my coworker Carlos")
+    phone.send("SKIP")  # the last idea was for Carlos
+    assert phone.reply_to("had a long chat with Dolores").startswith("How did it go with Dolores? Reply 1 In")
+    assert "Logged: Dolores is open" in phone.reply_to("2")
+    assert reports_of(phone) == [("Dolores", "open", "had a long chat with Dolores")]
+    db.session.rollback()
+    assert not db.session.scalars(select(Message).where(Message.needs_attention)).all()
