@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.extensions import db
-from gateway.models import Address, ConsentEvent, ConversationReport, Friend, Message, Person, Thread
+from gateway.models import Friend, Message, Thread
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import Phone, Worker
+from tests.support import Phone, Worker, friends_of, opted_out, person_of, reports_of
 
 CONFIRMATION = {
     "en": "Eastside Neighbors: You're unsubscribed and will get no more texts from us. Reply START to rejoin.",
@@ -35,22 +35,6 @@ LOOK_ALIKES = [
     "my uncle said leave me alone, I'll try again later",
     "alto el precio de la renta",
 ]
-
-
-def opted_out(phone: Phone) -> bool:
-    db.session.rollback()
-    kinds = db.session.scalars(
-        select(ConsentEvent.kind)
-        .join(Address, ConsentEvent.address_id == Address.id)
-        .where(Address.value == phone.number)
-        .order_by(ConsentEvent.id)
-    ).all()
-    return kinds[-1:] == ["opt_out"]
-
-
-def person(phone: Phone) -> Person:
-    db.session.rollback()
-    return db.session.scalars(select(Person).join(Address).where(Address.value == phone.number)).one()
 
 
 def join(phone: Phone, name: str | None = "Sam") -> None:
@@ -149,7 +133,7 @@ def test_acknowledgements_get_a_friendly_reply_and_reach_no_organizer(phone: Pho
     db.session.rollback()
     (thread,) = db.session.scalars(select(Thread)).all()
     (kept,) = db.session.scalars(select(Message).where(Message.needs_attention)).all()
-    assert kept.body == "asdf qwerty" and thread.person_id == person(phone).id
+    assert kept.body == "asdf qwerty" and thread.person_id == person_of(phone).id
 
 
 def test_spanish_words_and_commands_are_answered_in_spanish(
@@ -159,14 +143,14 @@ def test_spanish_words_and_commands_are_answered_in_spanish(
     help_text = newcomer.reply_to("ayuda")
     assert "¿Preguntas? Escribe a organizers@eastside.example.org" in help_text
     assert "Responde ALTO para cancelar" in help_text
-    assert person(newcomer).language == "es"
+    assert person_of(newcomer).language == "es"
     assert newcomer.reply_to("hola").startswith("Eastside Neighbors: planea conversaciones reales")
 
     volunteer = Phone(client, twilio_api, worker, "+15553030002")
     join(volunteer)
-    assert person(volunteer).language == "en"
+    assert person_of(volunteer).language == "en"
     assert volunteer.reply_to("MISDATOS").startswith("Guardamos: tu teléfono; tu nombre (Sam)")
-    assert person(volunteer).language == "es"
+    assert person_of(volunteer).language == "es"
     assert volunteer.reply_to("ENGLISH").startswith("Got it! I'll text you in English.")
     assert volunteer.reply_to("gracias") == "¡De nada! Escríbeme cuando quieras."
     assert volunteer.reply_to("ENGLISH").startswith("Got it!")
@@ -178,24 +162,6 @@ def test_spanish_words_and_commands_are_answered_in_spanish(
     assert volunteer.reply_to("ALTO") == CONFIRMATION["es"]
     assert opted_out(volunteer)
     assert volunteer.send("hola") == []
-
-
-def reports_of(phone: Phone) -> list[tuple[str, str, str]]:
-    """(friend's name, outcome, what was learned) of each report the volunteer made, oldest first."""
-    db.session.rollback()
-    rows = db.session.execute(
-        select(Friend.name, ConversationReport.outcome, ConversationReport.learned)
-        .join(Friend, ConversationReport.friend_id == Friend.id)
-        .where(ConversationReport.volunteer_id == person(phone).id)
-        .order_by(ConversationReport.id)
-    )
-    return [tuple(row) for row in rows]
-
-
-def friends_of(phone: Phone) -> dict[str, tuple[str, str, list[str]]]:
-    db.session.rollback()
-    friends = db.session.scalars(select(Friend).where(Friend.volunteer_id == person(phone).id))
-    return {f.name: (f.relationship, f.stage, list(f.interests)) for f in friends}
 
 
 def test_a_report_sent_instead_of_the_answer_to_a_question_is_recorded(phone: Phone) -> None:
