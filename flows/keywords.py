@@ -7,7 +7,8 @@ texting me", "remove me", "no más mensajes") count anywhere in a message unless
 stop texting me", "no paren de mandar ideas"), and written as one word ("stoptexting",
 "unsubscribeme") as the whole message. Besides the listed phrases, each verb of
 ``opt_out_composed`` followed by each of its objects is one ("stop" + "textin me", "don't want" +
-"ur texts", "take this number off" + "your list"). The words live in
+"ur texts", "take this number off" + "your list", "I want out of" + "these texts", "quítenme" + "de
+los mensajes", "no me sigan" + "mandando textos"). The words live in
 ``flows/data/keywords.json``, whose "sources" entry names where each list comes from (CTIA, the
 FCC's 2024 revocation order, Twilio and other providers, the Canadian carriers' French keywords
 such as ARRET, and Spoke's opt-out rules), so organizers can extend them; they are compiled to

@@ -48,14 +48,35 @@ _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 
 _OUTCOME_DATA = load_data("outcomes.json")
 _OUTCOME_PRECEDENCE: tuple[str, ...] = tuple(_OUTCOME_DATA["precedence"])
-_OUTCOMES = Lexicon.build(_OUTCOME_DATA["phrases"])
+_REPORTED = _OUTCOME_DATA["reported"]
+_OUTCOMES = Lexicon.build(
+    {
+        outcome: [
+            *phrases,
+            *(f"{said} {phrase}" for said in _REPORTED["reporters"] for phrase in _REPORTED.get(outcome, ())),
+        ]
+        for outcome, phrases in _OUTCOME_DATA["phrases"].items()
+    }
+)
 _OUTCOMES_AT_CLAUSE_END = Lexicon.build(
     _OUTCOME_DATA["clause_end_phrases"],
     suffix=r"(?=\s*(?:$|[^\w\s'’]|(?:and|but|too|now|for|on|with|as|already)\b))",
 )
 _NEGATED_OUTCOME: dict[str, str] = _OUTCOME_DATA["negated"]
 _NEGATORS = frozenset(phrase_key(word) for word in _OUTCOME_DATA["negators"])
-_TALKED = Lexicon.build({"talked": _OUTCOME_DATA["talked"]})
+_TALKED_PHRASES = [
+    *_OUTCOME_DATA["talked"],
+    *(
+        " ".join(words)
+        for name, group in _OUTCOME_DATA["talked_composed"].items()
+        if name != "about"
+        for start in group["starts"]
+        for size in ("", *group["sizes"])
+        for kind in group["kinds"]
+        if (words := [start, size, kind] if size else [start, kind])
+    ),
+]
+_TALKED = Lexicon.build({"talked": _TALKED_PHRASES})
 _TENSE = Lexicon.build({"tense": _OUTCOME_DATA["tense"]})
 _CLAUSE_WORDS = "|".join(map(re.escape, _OUTCOME_DATA["clause_boundaries"]))
 
@@ -66,7 +87,7 @@ def report_words() -> frozenset[str]:
     "undecided", "hablé", "not interested" ...), lower-cased: the frame of a report rather than
     what was learned in it, which a summary of reports leaves out."""
     phrases = [
-        *_OUTCOME_DATA["talked"],
+        *_TALKED_PHRASES,
         *_OUTCOME_DATA["negators"],
         *(
             phrase

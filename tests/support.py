@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from gateway.delivery import sender
 from gateway.extensions import INITIATED_QUEUE, OUTBOX_QUEUE, QUEUES, db, queue, redis_client
-from gateway.models import Address, Base, Organization, Person
+from gateway.models import Address, Base, ConsentEvent, ConversationReport, Friend, Organization, Person
 from gateway.models.base import ENCRYPTED_PREFIX
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
@@ -127,6 +127,54 @@ class Phone:
     def replies(self) -> list[str]:
         """Every text Twilio was asked to send to this phone, oldest first."""
         return [m["body"] for m in self.twilio_api.sent if m["to"] == self.number]
+
+
+def text_together(texts: list[tuple[Phone, str]], worker: Worker) -> list[list[str]]:
+    """Several phones text Kindred at once (one text each), the worker runs once for them all,
+    and each phone's replies come back in the same order: volunteers set up side by side."""
+    before = [len(phone.replies()) for phone, _ in texts]
+    for phone, body in texts:
+        response = phone.post(body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+    worker.run()
+    return [phone.replies()[count:] for (phone, _), count in zip(texts, before, strict=True)]
+
+
+def opted_out(phone: Phone) -> bool:
+    """Whether the phone's latest consent event is an opt-out."""
+    db.session.rollback()
+    kinds = db.session.scalars(
+        select(ConsentEvent.kind)
+        .join(Address, ConsentEvent.address_id == Address.id)
+        .where(Address.value == phone.number)
+        .order_by(ConsentEvent.id)
+    ).all()
+    return kinds[-1:] == ["opt_out"]
+
+
+def person_of(phone: Phone) -> Person:
+    """The person who texts from this phone."""
+    db.session.rollback()
+    return db.session.scalars(select(Person).join(Address).where(Address.value == phone.number)).one()
+
+
+def reports_of(phone: Phone) -> list[tuple[str, str, str]]:
+    """(friend's name, outcome, what was learned) of each report the volunteer made, oldest first."""
+    db.session.rollback()
+    rows = db.session.execute(
+        select(Friend.name, ConversationReport.outcome, ConversationReport.learned)
+        .join(Friend, ConversationReport.friend_id == Friend.id)
+        .where(ConversationReport.volunteer_id == person_of(phone).id)
+        .order_by(ConversationReport.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def friends_of(phone: Phone) -> dict[str, tuple[str, str, list[str]]]:
+    """The volunteer's friends by name: (relationship, stage, interests)."""
+    db.session.rollback()
+    friends = db.session.scalars(select(Friend).where(Friend.volunteer_id == person_of(phone).id))
+    return {f.name: (f.relationship, f.stage, list(f.interests)) for f in friends}
 
 
 PASSWORD = "correct horse battery staple"

@@ -173,6 +173,8 @@ INTEREST_ANSWERS = [
     "she's not into politics",
     "not interested in politics, likes gardening",
     "same as my mom, healthcare",
+    "she had a long talk with her boss about rent",
+    "she'd come to church with me more if she had a ride",
 ]
 
 
@@ -195,6 +197,10 @@ def test_what_a_friend_cares_about_is_still_taken_as_the_answer(text: str) -> No
         ("talked to her, not interested", "not_interested"),
         ("couldn't reach her yet", "not_reached"),
         ("she cares about seniors and she's coming!", "committed"),
+        ("just got off the phone w her, she said she'd come to the next meeting", "committed"),
+        ("she said she'd come to the next meeting", "committed"),
+        ("he said he'll be there", "committed"),
+        ("got off the phone with her, she said she wouldn't come", "not_interested"),
     ],
 )
 def test_a_report_sent_instead_of_what_a_friend_cares_about_is_logged_for_that_friend(

@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.extensions import db
-from gateway.models import Address, ConsentEvent, ConversationReport, Friend, Message, Person, Thread
+from gateway.models import Friend, Message, Thread
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import Phone, Worker
+from tests.support import Phone, Worker, friends_of, opted_out, person_of, reports_of
 
 CONFIRMATION = {
     "en": "Eastside Neighbors: You're unsubscribed and will get no more texts from us. Reply START to rejoin.",
@@ -37,22 +37,6 @@ LOOK_ALIKES = [
 ]
 
 
-def opted_out(phone: Phone) -> bool:
-    db.session.rollback()
-    kinds = db.session.scalars(
-        select(ConsentEvent.kind)
-        .join(Address, ConsentEvent.address_id == Address.id)
-        .where(Address.value == phone.number)
-        .order_by(ConsentEvent.id)
-    ).all()
-    return kinds[-1:] == ["opt_out"]
-
-
-def person(phone: Phone) -> Person:
-    db.session.rollback()
-    return db.session.scalars(select(Person).join(Address).where(Address.value == phone.number)).one()
-
-
 def join(phone: Phone, name: str | None = "Sam") -> None:
     phone.send("hi")
     assert phone.reply_to("yes").endswith("What's your first name?")
@@ -72,6 +56,52 @@ def test_every_way_of_saying_stop_opts_out_and_look_alikes_do_not(
     for n, text in enumerate(LOOK_ALIKES):
         phone = Phone(client, twilio_api, worker, f"+1555302{n:04d}")
         join(phone)
+        replies = phone.send(text)
+        assert replies and not any("unsubscribed" in r or "Te diste de baja" in r for r in replies), text
+        assert not opted_out(phone), text
+
+
+# Opt-outs a held-out check once saw taken for a first friend ("Quítenme"), a friend's interests or
+# an idea, with the question pending when they came, and look-alikes that must stay what they are.
+MISSED_OPT_OUTS = [
+    ("quítenme de los mensajes", "ask_friend", "es"),
+    ("no quiero que me sigan mandando textos", "ask_friend", "es"),
+    ("ya no quiero estar en esta lista", "ask_friend", "es"),
+    ("quítenme de los mensajes", "ask_interests", "es"),
+    ("ya no me interesa recibir esto", "idle", "es"),
+    ("I want out of these texts", "ask_interests", "en"),
+    ("I want out of these texts", "idle", "en"),
+]
+MISSED_LOOK_ALIKES = [
+    ("no quiero ir a la reunión", "ask_interests"),
+    ("sácame de dudas, ¿cuándo es el foro?", "idle"),
+    ("I want out of my lease", "idle"),
+    ("get me out of this meeting lol", "ask_interests"),
+]
+
+
+def at_step(phone: Phone, step: str) -> None:
+    """Join as Sam and stop at `step`: the first friend's question, Maria's interests, or idle."""
+    join(phone)
+    if step != "ask_friend":
+        assert "What does Maria care about?" in phone.reply_to("my neighbor Maria")
+    if step == "idle":
+        assert phone.reply_to("SKIP").startswith("Idea for Maria")
+
+
+def test_opt_outs_once_missed_opt_out_at_the_question_pending_and_look_alikes_do_not(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
+) -> None:
+    for n, (text, step, language) in enumerate(MISSED_OPT_OUTS):
+        phone = Phone(client, twilio_api, worker, f"+1555304{n:04d}")
+        at_step(phone, step)
+        assert phone.send(text) == [CONFIRMATION[language]], (text, step)
+        assert opted_out(phone), (text, step)
+        assert set(friends_of(phone)) == (set() if step == "ask_friend" else {"Maria"}), (text, step)
+        assert friends_of(phone).get("Maria", ("", "", []))[2] == [], (text, step)
+    for n, (text, step) in enumerate(MISSED_LOOK_ALIKES):
+        phone = Phone(client, twilio_api, worker, f"+1555305{n:04d}")
+        at_step(phone, step)
         replies = phone.send(text)
         assert replies and not any("unsubscribed" in r or "Te diste de baja" in r for r in replies), text
         assert not opted_out(phone), text
@@ -103,7 +133,7 @@ def test_acknowledgements_get_a_friendly_reply_and_reach_no_organizer(phone: Pho
     db.session.rollback()
     (thread,) = db.session.scalars(select(Thread)).all()
     (kept,) = db.session.scalars(select(Message).where(Message.needs_attention)).all()
-    assert kept.body == "asdf qwerty" and thread.person_id == person(phone).id
+    assert kept.body == "asdf qwerty" and thread.person_id == person_of(phone).id
 
 
 def test_spanish_words_and_commands_are_answered_in_spanish(
@@ -113,14 +143,14 @@ def test_spanish_words_and_commands_are_answered_in_spanish(
     help_text = newcomer.reply_to("ayuda")
     assert "¿Preguntas? Escribe a organizers@eastside.example.org" in help_text
     assert "Responde ALTO para cancelar" in help_text
-    assert person(newcomer).language == "es"
+    assert person_of(newcomer).language == "es"
     assert newcomer.reply_to("hola").startswith("Eastside Neighbors: planea conversaciones reales")
 
     volunteer = Phone(client, twilio_api, worker, "+15553030002")
     join(volunteer)
-    assert person(volunteer).language == "en"
+    assert person_of(volunteer).language == "en"
     assert volunteer.reply_to("MISDATOS").startswith("Guardamos: tu teléfono; tu nombre (Sam)")
-    assert person(volunteer).language == "es"
+    assert person_of(volunteer).language == "es"
     assert volunteer.reply_to("ENGLISH").startswith("Got it! I'll text you in English.")
     assert volunteer.reply_to("gracias") == "¡De nada! Escríbeme cuando quieras."
     assert volunteer.reply_to("ENGLISH").startswith("Got it!")
@@ -132,24 +162,6 @@ def test_spanish_words_and_commands_are_answered_in_spanish(
     assert volunteer.reply_to("ALTO") == CONFIRMATION["es"]
     assert opted_out(volunteer)
     assert volunteer.send("hola") == []
-
-
-def reports_of(phone: Phone) -> list[tuple[str, str, str]]:
-    """(friend's name, outcome, what was learned) of each report the volunteer made, oldest first."""
-    db.session.rollback()
-    rows = db.session.execute(
-        select(Friend.name, ConversationReport.outcome, ConversationReport.learned)
-        .join(Friend, ConversationReport.friend_id == Friend.id)
-        .where(ConversationReport.volunteer_id == person(phone).id)
-        .order_by(ConversationReport.id)
-    )
-    return [tuple(row) for row in rows]
-
-
-def friends_of(phone: Phone) -> dict[str, tuple[str, str, list[str]]]:
-    db.session.rollback()
-    friends = db.session.scalars(select(Friend).where(Friend.volunteer_id == person(phone).id))
-    return {f.name: (f.relationship, f.stage, list(f.interests)) for f in friends}
 
 
 def test_a_report_sent_instead_of_the_answer_to_a_question_is_recorded(phone: Phone) -> None:
@@ -188,3 +200,36 @@ def test_a_report_about_someone_not_listed_adds_them_and_records_it_in_one_turn(
     assert friends_of(phone)["Lucía"][1] == "open"
     assert [outcome for _, outcome, _ in reports_of(phone)] == ["committed", "open"]
     assert len(friends_of(phone)) == 3
+
+
+def test_a_report_about_the_friend_just_added_in_pronouns_is_logged_for_them(phone: Phone) -> None:
+    join(phone)
+    sent = {
+        "my neighbor Maria": "just got off the phone w her, she said she'd come to the next meeting",
+        "my coworker Carlos": "he said he'll be there",
+        "my cousin Rosa": "she said she'd come to the next meeting",
+    }
+    for added, report in sent.items():
+        name = added.split()[-1]
+        assert f"What does {name} care about?" in phone.reply_to(added)
+        assert f"Logged: {name} is in" in phone.reply_to(report), report
+    assert reports_of(phone) == [(added.split()[-1], "committed", report) for added, report in sent.items()]
+    # Taken as the report it is, not as what each friend cares about.
+    assert {name: (stage, interests) for name, (_, stage, interests) in friends_of(phone).items()} == {
+        "Maria": ("committed", []),
+        "Carlos": ("committed", []),
+        "Rosa": ("committed", []),
+    }
+
+
+def test_a_long_chat_with_someone_listed_is_a_talk_with_them(phone: Phone) -> None:
+    join(phone)
+    phone.send("my neighbor Dolores")
+    phone.send("SKIP")
+    phone.send("my coworker Carlos")
+    phone.send("SKIP")  # the last idea was for Carlos
+    assert phone.reply_to("had a long chat with Dolores").startswith("How did it go with Dolores? Reply 1 In")
+    assert "Logged: Dolores is open" in phone.reply_to("2")
+    assert reports_of(phone) == [("Dolores", "open", "had a long chat with Dolores")]
+    db.session.rollback()
+    assert not db.session.scalars(select(Message).where(Message.needs_attention)).all()
