@@ -15,18 +15,20 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
+from redis import Redis
 from sqlalchemy import select, update
 
 from gateway import create_app
 from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.models import Message, utcnow
-from tests.concurrency.conftest import Figures
+from tests.concurrency.conftest import Deploy, Figures
 from tests.concurrency.test_burst import settle
 from tests.conftest import app_config
 from tests.doubles.servers import PostgresServer, RedisServer
@@ -38,6 +40,7 @@ from tests.processes import (
     fictional_numbers,
     poll,
     post_status,
+    post_text,
     post_texts,
     wait_for,
 )
@@ -282,3 +285,89 @@ def test_postgresql_restarted_mid_batch_loses_and_duplicates_nothing(
     assert swept == {"released": 0, "failed": 0, "reconciled": 0}, "something was left for the sweeper"
     assert all(message.error_code == "worker_lost" for message in failed)
     assert_each_stored_once(deployment, numbers)
+
+
+ROUND_VOLUNTEERS = 300
+NEWCOMERS = 40
+STOPPING = 30  # volunteers who say STOP while their round text waits
+ROUND_MPS = 20  # the sending number's rate: the round takes some seconds to go
+
+
+def zone_where_it_is_early_afternoon() -> str:
+    """A fixed-offset IANA zone in which it is 13:00 to 13:59 now, inside every calling window."""
+    offset = (13 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 to +11 hours from UTC
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"  # the Etc names' sign is inverted
+
+
+def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
+    deploy: Deploy, redis_server: RedisServer, twilio_api: TwilioApiDouble, figures: Figures
+) -> None:
+    """The organizer sends a round to some hundreds of volunteers, paced at ROUND_MPS a second;
+    while it goes, newcomers text in, and some of the round's volunteers say STOP. Each
+    newcomer's reply goes ahead of the round's texts still waiting, and no round text goes to a
+    volunteer after their STOP was answered."""
+    with Redis.from_url(redis_server.url) as redis:
+        redis.flushall()
+    deployment = deploy(redis_server, SMS_SENDER_MPS=str(ROUND_MPS))
+    twilio_api.latency = 0.05
+    deployment.kindred("seed-demo", "--volunteers", str(ROUND_VOLUNTEERS))
+    deployment.kindred("org", "set", "--timezone", zone_where_it_is_early_afternoon())
+    count = deployment.kindred("rounds", "preview", "--audience", "all").split()[0]
+    deployment.kindred("rounds", "send", "--audience", "all", "--confirm", count)
+    queued = [row["address"] for row in deployment.export("messages") if row["reason"] == "prompt_round"]
+    stopping = queued[-STOPPING:]  # the round's last: still waiting when they say STOP
+
+    newcomers = fictional_numbers(NEWCOMERS, start=90000)
+    texts = [Text.new(number, "hi") for number in newcomers]
+    texts += [Text.new(number, "STOP") for number in stopping]
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+        posted = list(
+            pool.map(lambda text: (post_text(deployment.base_url, text, 15.0), time.monotonic()), texts)
+        )
+    answers = [answer for answer, _ in posted]
+    answered_at = {text.number: at for text, (_, at) in zip(texts, posted, strict=True)}
+    settled = settle(deployment)
+
+    rows = [row for row in deployment.export("messages") if row["reason"] == "prompt_round"]
+    took = list(zip(twilio_api.sent, twilio_api.accepted_at, strict=True))
+    round_sent = [at for sent, at in took if "Idea for" in sent["body"]]
+    replied_at = {sent["to"]: at for sent, at in took if sent["to"] in newcomers}
+    # How many of the round's texts Twilio took between a newcomer's text being answered and
+    # its reply: those already holding a token or in flight when the reply was queued.
+    behind = [
+        sum(answered_at[n] < at < replied_at[n] for at in round_sent) for n in newcomers if n in replied_at
+    ]
+    after_stop = [
+        sent["to"]
+        for sent, at in took
+        if sent["to"] in stopping and at > answered_at[sent["to"]] and "Idea for" in sent["body"]
+    ]
+    sent_in_time = [at for _, at in took]
+    figures(
+        texts_a_second=round(len(sent_in_time) / (took[-1][1] - took[0][1]), 1),
+        round_texts=len(rows),
+        round_sent=sum(row["status"] == "sent" for row in rows),
+        round_suppressed=sum(row["status"] == "suppressed" for row in rows),
+        newcomers=NEWCOMERS,
+        most_round_texts_sent_ahead_of_a_reply=max(behind, default=None),
+        round_texts_left_when_the_last_reply_went=sum(at > max(replied_at.values()) for at in round_sent),
+        round_texts_after_stop=len(after_stop),
+        worker_done_after_s=settled.after_seconds,
+    )
+    assert int(count) >= ROUND_VOLUNTEERS // 3, "too few in the round to matter"
+    assert answered(answers) == {200: len(texts)}
+    assert settled.after_seconds is not None, f"the outbox was not done: {settled.outbox}"
+    assert Counter(sent["to"] for sent in twilio_api.sent if sent["to"] in newcomers) == dict.fromkeys(
+        newcomers, 1
+    )
+    # A reply waits at most for the round texts already taken for sending when it came in: a
+    # second's worth at the sender's rate, not the rest of the round. On SQLite, two: the
+    # reply's claim waits its turn to write behind the sending threads' writes.
+    most = ROUND_MPS * (2 if deployment.env["DATABASE_URL"].startswith("sqlite") else 1)
+    assert max(behind) <= most, f"a reply waited behind {max(behind)} of the round's texts"
+    assert len(sent_in_time) / (took[-1][1] - took[0][1]) <= ROUND_MPS * 1.05, (
+        "the sender's rate was exceeded"
+    )
+    assert after_stop == [], "a round text went after its volunteer's STOP was answered"
+    assert all(row["status"] in ("sent", "suppressed") for row in rows)
+    assert deployment.errors() == []
