@@ -108,6 +108,20 @@ class TwilioApiDouble(ApiDouble):
         self.most_in_flight = 0  # the most there ever were at once
         super().__init__()
 
+    def reset(self) -> None:
+        """Forget every message and programmed fault, as a new double would."""
+        with self._lock:
+            self.sent.clear()
+            self.received.clear()
+            self.accepted_at.clear()
+            self._rejections.clear()
+            self._failures.clear()
+            self._refusals = None
+            self._responses_to_drop = 0
+            self._next_sids.clear()
+            self._on_accept.clear()
+            self.most_in_flight = 0
+
     def reject(
         self,
         to: str,
