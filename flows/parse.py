@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -43,6 +43,12 @@ _ALSO_FIRST_NAMES = frozenset(fold(word) for word in _NAME_DATA["also_first_name
 _INTRODUCERS = frozenset(
     fold(phrase.split()[-1]) for phrase in _NAME_DATA["name_introducers"] if len(phrase.split()) > 1
 ) | frozenset(fold(phrase) for phrase in _NAME_DATA["name_introducers"] if " " not in phrase)
+# A contraction ("I'd", "don't", "we're") is a subject or a verb, never a name, and starts a clause
+# that describes rather than lists; "O'Brien" and "D'Andre" are names.
+_CONTRACTION = re.compile(r"(?:n't|'(?:d|m|ll|ve|re))$")
+# A Spanish verb with a pronoun joined to it ("quítale", "cuéntales", "dímelo"), stressed before
+# the syllable before last, as only such a verb or a rare name ("Ángeles") is.
+_VERB_WITH_PRONOUN = re.compile(r"[áéíóú][^\W\d_]*[aeiou](?:le|les|me|te|nos)(?:lo|la|los|las)?$")
 _GREETING = Lexicon.build({"": _NAME_DATA["greetings"]})
 _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 
@@ -105,6 +111,7 @@ _CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNOR
 _POSSESSIVE = re.compile(r"['’]s?(?!\w)")
 # "Martha and her husband Phil", "Theo & his wife Jo": family of someone else, not the writer's.
 _THEIRS = re.compile(r"\b(?:her|his|their|su|sus)\s+$", re.IGNORECASE)
+_SOMEONE_ELSES = re.compile(r"\b(?:your|ur|her|his|their|tu|tus|su|sus)\s+$", re.IGNORECASE)
 _CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 CONTACT_PLACEHOLDER = "[contact]"
@@ -296,21 +303,36 @@ def _is_capitalised_name(word: str) -> bool:
 
 
 def _is_name_word(word: str) -> bool:
-    """Whether `word` (a run of letters) could be part of a person's name."""
+    """Whether `word` (a run of letters) could be part of a person's name: not a common word, a
+    possessive, a contraction or a Spanish verb with its pronoun ("I'd", "quítale")."""
     key = fold(word)
-    return _is_capitalised_name(word) or not (key in _COMMON_WORDS or key.endswith(("'s", "'")))
+    return _is_capitalised_name(word) or not (
+        key in _COMMON_WORDS or key.endswith(("'s", "'")) or _starts_a_clause(word)
+    )
 
 
-def _name_candidates(text: str) -> list[re.Match[str] | None]:
+def _starts_a_clause(word: str) -> bool:
+    """Whether `word` ends the names before it, the rest of its clause describing or saying
+    something: a clause breaker ("who", "from", "quiere"), a contraction ("I'd", "don't") or a
+    Spanish verb with its pronoun ("quítale")."""
+    key = fold(word)
+    return key in _BREAKERS or bool(_CONTRACTION.search(key) or _VERB_WITH_PRONOUN.search(word.casefold()))
+
+
+def _name_candidates(text: str, introduced: Collection[int] = ()) -> list[re.Match[str] | None]:
     """The words of `text` that could be names, in order, with None wherever a name must end.
 
-    A clause breaker ("who", "from", "cares") ends the names in its clause: the rest of it
-    describes someone, until a word that introduces a name ("a guy from work named Lou").
+    A clause breaker ("who", "from", "cares", "I'd") ends the names in its clause: the rest of
+    it describes someone, until a word that introduces a name ("a guy from work named Lou") or
+    the volunteer's own relationship ending at a position in `introduced` ("I'd pick my sister
+    Keisha").
     """
     candidates: list[re.Match[str] | None] = []
     describing = False
     for token in _TOKEN.finditer(text):
         word = token["word"]
+        if token.end() in introduced:
+            describing = False
         if word is not None and not describing and _is_name_word(word):
             candidates.append(token)
             continue
@@ -320,15 +342,15 @@ def _name_candidates(text: str) -> list[re.Match[str] | None]:
         elif fold(word) in _INTRODUCERS:
             describing = False
         else:
-            describing = describing or fold(word) in _BREAKERS
+            describing = describing or _starts_a_clause(word)
     return candidates
 
 
-def _names(text: str) -> list[tuple[int, str]]:
+def _names(text: str, introduced: Collection[int] = ()) -> list[tuple[int, str]]:
     """The names in `text` (already stripped of contacts and known phrases), with where each
     starts. Adjacent name words make one name ("Mary Ann"). If the volunteer capitalised some
     candidate words but not others, only the capitalised ones are names."""
-    candidates = _name_candidates(text)
+    candidates = _name_candidates(text, introduced)
     words = [token for token in candidates if token is not None]
     mixed_case = len({token[0][0].isupper() for token in words}) > 1
     runs: list[list[re.Match[str]]] = [[]]
@@ -351,6 +373,16 @@ def _someone_elses_named(text: str, match: re.Match[str]) -> bool:
     before it ("Martha, her mother, Carlos") it still says who that is."""
     after = _WORD.match(text, match.end() + 1) if text[match.end() : match.end() + 1].isspace() else None
     return bool(_THEIRS.search(text, 0, match.start())) and after is not None and _is_name_word(after[0])
+
+
+def _listed_as_own(text: str, position: int) -> bool:
+    """Whether the bare kin word at `position` stands for someone the volunteer lists ("my
+    mom", "probably my grandpa"): not someone else's ("your mom", "tu mamá") and not said in a
+    clause that turns them down ("I'd rather not talk politics with my dad")."""
+    if _SOMEONE_ELSES.search(text, 0, position):
+        return False
+    clause = _CLAUSE_BOUNDARY.split(text[:position])[-1]
+    return not any(phrase_key(word) in _NEGATORS for word in _WORD.findall(clause))
 
 
 def _relationship(labels: Sequence[str]) -> str:
@@ -481,12 +513,17 @@ def parse_friends(
     ]
     interest_matches = _interest_matches(text, interests)
     spans = [match.span() for _, match in relationships + interest_matches]
-    names = _names(_mask(text, spans))
+    introduced = {
+        match.end()
+        for _, match in relationships
+        if _MY.search(text, 0, match.start()) and _listed_as_own(text, match.start())
+    }
+    names = _names(_mask(text, spans), introduced)
     if not names:
         names = [
             (match.start(), _proper(match["core"]))
             for _, match in relationships
-            if phrase_key(match["core"]) in _KIN_NAMES
+            if phrase_key(match["core"]) in _KIN_NAMES and _listed_as_own(text, match.start())
         ]
     if not names:
         return []
