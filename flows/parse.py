@@ -33,6 +33,8 @@ _KIN_NAMES = frozenset(phrase_key(word) for word in _RELATIONSHIP_DATA["used_as_
 
 _INTEREST_DATA = load_data("interests.json")
 _ANSWER_FILLER = Lexicon.build({"": _INTEREST_DATA["answer_filler"]})
+_STATE_WORDS = Lexicon.build({"": _INTEREST_DATA["states"]["words"]})
+_STATES = frozenset(phrase_key(state) for state in _INTEREST_DATA["states"]["states"])
 
 _NAME_DATA = load_data("names.json")
 _SEPARATORS = frozenset(fold(word) for word in _NAME_DATA["separators"])
@@ -547,9 +549,15 @@ def _answer_phrase(segment: str) -> str | None:
     words = _WORD.findall(_ANSWER_FILLER.pattern.sub(" ", segment.lower().replace("’", "'")))
     while words and words[0].endswith(("'s", "'")):
         words.pop(0)
-    if not 0 < len(words) <= _MAX_PHRASE_WORDS:
+    if not 0 < len(words) <= _MAX_PHRASE_WORDS or _is_state(" ".join(words)):
         return None
     return " ".join(words)
+
+
+def _is_state(phrase: str) -> bool:
+    """Whether a short answer only says how someone feels ("fed up", "i'm sick", "está harta"),
+    which is not something they care about."""
+    return phrase_key(_STATE_WORDS.pattern.sub(" ", phrase)) in _STATES | {""}
 
 
 def parse_interest_answer(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> tuple[str, ...]:

@@ -266,3 +266,20 @@ def test_a_sentence_that_lists_nobody_adds_no_friend(
     for text, _ in NOT_A_LIST:
         phone.send(text)
         assert set(friends_of(phone)) == {"Maria"}, text
+
+
+def test_how_someone_feels_is_not_saved_as_what_they_care_about(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
+) -> None:
+    answers = {
+        "honestly she is fed up": [],
+        "I'm sick": [],
+        "ya está harta": [],
+        "she is fed up, mostly about rent": ["housing"],
+    }
+    for n, (text, interests) in enumerate(answers.items()):
+        phone = Phone(client, twilio_api, worker, f"+1555308{n:04d}")
+        at_step(phone, "ask_interests")
+        (reply,) = phone.send(text)
+        assert reply.startswith(("Idea for Maria", "Idea para Maria")), (text, reply)
+        assert friends_of(phone)["Maria"][2] == interests, text
