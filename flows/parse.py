@@ -703,12 +703,35 @@ def reads_as_report(text: str) -> bool:
     return _outcome(text) in ("committed", "not_reached") or _volunteer_talked(text)
 
 
+# What follows "told" or "asked" when someone asked the volunteer to stop (or start) texting or
+# calling someone else: "told me to stop texting her ex", "asked me not to call his brother"
+# ("asked me not to text her anymore" is about the friend herself).
+_SOMEONE_ELSES_CONTACT = re.compile(
+    r"\s+(?:me|us)\s+(?:not\s+)?to\s+(?:(?:stop|quit|keep|start|not|never)\s+)?"
+    r"(?:text|call|messag|email|contact|bother|dm|talk\w*\s+to)\w*\s+"
+    r"(?:her|his|their|my|your|our|the|that|this|some)\s+"
+    r"(?!(?:anymore|again|back|about|so|too|now|today|tonight|until|till|til|or|and|lol|though|tho|ever|yet|"
+    r"either|for|at|on|if|because|bc|cuz|unless|when|while|after|before)\b)[^\W\d_]",
+    re.IGNORECASE,
+)
+
+
+def _talks(text: str) -> list[re.Match[str]]:
+    """The talk phrases of `text` that say a talk happened: not negated ("haven't talked"), and
+    not a request about texting or calling someone else ("she told me to stop texting her ex")."""
+    return [
+        match
+        for _, match in _TALKED.finditer(text)
+        if not _negated(text, match.start()) and not _SOMEONE_ELSES_CONTACT.match(text, match.end())
+    ]
+
+
 def _volunteer_talked(text: str) -> bool:
-    """Whether the volunteer says they talked with someone: a talk phrase, not negated, and not
+    """Whether the volunteer says they talked with someone: a talk phrase (see _talks) not
     said of someone else ("she talked about rent", "he told me about the bus")."""
-    for _, match in _TALKED.finditer(text):
+    for match in _talks(text):
         before = _WORD.findall(text[: match.start()])
-        if not _negated(text, match.start()) and not (before and fold(before[-1]) in _THIRD_PERSON):
+        if not (before and fold(before[-1]) in _THIRD_PERSON):
             return True
     return False
 
@@ -724,9 +747,7 @@ def report_people(text: str, friends: Sequence[tuple[int, str]] = ()) -> list[Fr
     """
     known = {first_name(name) for _, name in friends} | {phrase_key(name) for _, name in friends}
     mentions: list[FriendMention] = []
-    for _, match in _TALKED.finditer(text):
-        if _negated(text, match.start()):
-            continue
+    for match in _talks(text):
         segment = _named_after(text, _TALKED_TO.match(text, match.end()).end())
         words = _WORD.findall(segment)
         if words and fold(words[0]) not in _PRONOUNS:
@@ -778,7 +799,12 @@ def parse_report(text: str, friends: Sequence[tuple[int, str]]) -> ReportReading
     non-negated "talked", "spoke", "had coffee" ..., or any outcome but not_reached).
     """
     outcome = _outcome(text)
-    talked = outcome is not None or any(
-        not _negated(text, match.start()) for _, match in _TALKED.finditer(text)
-    )
-    return ReportReading(_friend_ids(text, friends), outcome, talked and outcome != "not_reached")
+    named = _friend_ids(text, friends)
+    # "Maria told me to stop texting her ex" is still a talk with Maria.
+    talked = outcome is not None or bool(_talks(text)) or bool(named and _talks_at_all(text))
+    return ReportReading(named, outcome, talked and outcome != "not_reached")
+
+
+def _talks_at_all(text: str) -> bool:
+    """Whether `text` has a talk phrase that is not negated, whatever it is about."""
+    return any(not _negated(text, match.start()) for _, match in _TALKED.finditer(text))

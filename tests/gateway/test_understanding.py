@@ -283,3 +283,15 @@ def test_how_someone_feels_is_not_saved_as_what_they_care_about(
         (reply,) = phone.send(text)
         assert reply.startswith(("Idea for Maria", "Idea para Maria")), (text, reply)
         assert friends_of(phone)["Maria"][2] == interests, text
+
+
+def test_being_asked_to_stop_texting_someone_else_is_no_talk_and_no_opt_out(phone: Phone) -> None:
+    at_step(phone, "idle")  # the last idea was for Maria
+    for text in ("she told me to stop texting her ex lol", "he asked me to quit calling his brother"):
+        (reply,) = phone.send(text)
+        assert "How did it go" not in reply and "unsubscribed" not in reply, reply
+        assert reply.startswith("Thanks! I've passed that on to an organizer."), reply
+    assert not opted_out(phone)
+    assert reports_of(phone) == [] and set(friends_of(phone)) == {"Maria"}
+    # Naming a listed friend still makes it a talk with them.
+    assert phone.reply_to("Maria told me to stop texting her ex lol").startswith("How did it go with Maria?")
