@@ -257,6 +257,18 @@ _ASKS_FOR_TIPS = re.compile(
 )
 
 
+_ANOTHER_TIP = re.compile(
+    rf"^\W*(?:{'|'.join(_phrase_regex(word) for word in _TIPS['another_right_after_one'])})[\W_]*$",
+    re.IGNORECASE,
+)
+
+
+def asks_for_another(text: str) -> bool:
+    """Whether the whole text asks for one more of what was just sent ("more", "another one",
+    "otro", "¿más?"): said right after a tip, it asks for the next tip."""
+    return bool(_ANOTHER_TIP.match(text.translate(_APOSTROPHES)))
+
+
 def _squeeze(word: str) -> str:
     """`word` with each run of one repeated letter cut to one letter ("stoppp" -> "stop")."""
     return re.sub(r"(.)\1+", r"\1", word)
