@@ -18,7 +18,7 @@ from functools import lru_cache
 import phonenumbers
 
 from flows.events import DEFAULT_INTERESTS, DEFAULT_REGION
-from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
+from flows.keywords import Lexicon, alternation, fold, load_data, parse_command, phrase_key
 
 _MAX_NAME_WORDS = 4
 _MAX_NAME_CHARS = 40
@@ -57,6 +57,7 @@ _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 _OUTCOME_DATA = load_data("outcomes.json")
 _OUTCOME_PRECEDENCE: tuple[str, ...] = tuple(_OUTCOME_DATA["precedence"])
 _REPORTED = _OUTCOME_DATA["reported"]
+_AT_AN_EVENT = _REPORTED["at_an_event"]
 _OUTCOMES = Lexicon.build(
     {
         outcome: [
@@ -65,6 +66,19 @@ _OUTCOMES = Lexicon.build(
         ]
         for outcome, phrases in _OUTCOME_DATA["phrases"].items()
     }
+)
+# "he said he'd be at the forum": said, then being at one of the events (see outcomes.json).
+_SAID_AT_AN_EVENT = re.compile(
+    r"(?<!\w)"
+    + r"\s+".join(
+        f"(?:{alternation(words)})"
+        for words in (
+            _REPORTED["reporters"],
+            *(_AT_AN_EVENT[key] for key in ("will_be_at", "before", "events")),
+        )
+    )
+    + r"(?!\w)",
+    re.IGNORECASE,
 )
 _OUTCOMES_AT_CLAUSE_END = Lexicon.build(
     _OUTCOME_DATA["clause_end_phrases"],
@@ -631,6 +645,8 @@ def _outcome(text: str) -> str | None:
             if outcome in _NEGATED_OUTCOME and _negated(text, match.start()):
                 outcome = _NEGATED_OUTCOME[outcome]
             found.add(outcome)
+    if _SAID_AT_AN_EVENT.search(text):
+        found.add(_AT_AN_EVENT["outcome"])
     return next((outcome for outcome in _OUTCOME_PRECEDENCE if outcome in found), None)
 
 
