@@ -85,8 +85,8 @@ ACKNOWLEDGED = "acknowledged"
 
 def _respond(state: State, text: str, ctx: Context) -> Outcome:
     just_acknowledged = bool(state.data.get(ACKNOWLEDGED))
-    if just_acknowledged:
-        state = State(state.step, {k: v for k, v in state.data.items() if k != ACKNOWLEDGED})
+    after_tip = bool(state.data.get(tips.JUST_SENT))
+    state = _without_last_reply_marks(state)
     handled = compliance.handle(state, text, ctx)
     if handled is not None:
         return handled
@@ -99,17 +99,24 @@ def _respond(state: State, text: str, ctx: Context) -> Outcome:
     if not text:
         body = say(ctx.language, "engine.media_only")
         return Outcome(state, (Reply(body),), (KeepForInbox("media without text"),))
-    return _opted_in(state, text, ctx, just_acknowledged) or not_understood(state, ctx)
+    return _opted_in(state, text, ctx, just_acknowledged, after_tip) or not_understood(state, ctx)
+
+
+def _without_last_reply_marks(state: State) -> State:
+    """`state` without the marks that say what Kindred's last text was (an acknowledgement, a
+    tip): they hold for the one text that follows it."""
+    marks = (ACKNOWLEDGED, tips.JUST_SENT)
+    return State(state.step, {k: v for k, v in state.data.items() if k not in marks})
 
 
 def follow_up(state: State, ctx: Context, friend_id: int | None) -> Outcome:
     """The follow-up a volunteer asked for, now that it is due (the system starts this one)."""
-    return followups.nudge(state, ctx, friend_id)
+    return followups.nudge(_without_last_reply_marks(state), ctx, friend_id)
 
 
 def event_reminder(state: State, ctx: Context, event: EventView) -> Outcome:
     """The reminder before an event the volunteer said they'd come to (the system starts this one)."""
-    return events_rsvp.reminder(state, ctx, event)
+    return events_rsvp.reminder(_without_last_reply_marks(state), ctx, event)
 
 
 def not_understood(state: State, ctx: Context) -> Outcome:
@@ -129,7 +136,9 @@ def _language_chosen(state: State, ctx: Context) -> Outcome:
     return Outcome(next_state, (Reply(say(ctx.language, "engine.language_chosen")),))
 
 
-def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = False) -> Outcome | None:
+def _opted_in(
+    state: State, text: str, ctx: Context, just_acknowledged: bool = False, after_tip: bool = False
+) -> Outcome | None:
     if state.step == "confirm_delete":
         return _after_delete_question(state, text, ctx, just_acknowledged)
     if state.step not in NUMBERED_QUESTIONS and keywords.maybe_opt_out(
@@ -141,6 +150,8 @@ def _opted_in(state: State, text: str, ctx: Context, just_acknowledged: bool = F
     handled = _command(state, command, ctx) if command is not None else None
     if handled is not None:
         return handled
+    if after_tip and keywords.asks_for_another(text):
+        return tips.next_tip(state, ctx)
     rsvp = events_rsvp.count_me_in(state, text, ctx)
     if rsvp is not None:
         return rsvp

@@ -109,6 +109,16 @@ def _phrase_regex(phrase: str) -> str:
     return "".join(parts)
 
 
+def alternation(phrases: Iterable[str]) -> str:
+    """A regex for any one of `phrases`, written as a lexicon matches them (accents, apostrophes
+    and hyphens optional; the longest first); it matches nothing when there are none. Lower-case
+    words only: compile it with re.IGNORECASE."""
+    alternatives = sorted(
+        {_phrase_regex(p) for p in phrases if p.strip()}, key=lambda regex: (-len(regex), regex)
+    )
+    return "|".join(alternatives) or "(?!)"
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Phrases grouped under labels, compiled to one case- and accent-insensitive regex.
@@ -132,12 +142,8 @@ class Lexicon:
         """A lexicon of ``{label: phrases}``. `plurals` also accepts each phrase with an "s" or
         "es" ending; `prefix` and `suffix` are regexes a match must (or may) start or end with."""
         labels = {phrase_key(p): label for label, group in phrases.items() for p in group}
-        alternatives = sorted(
-            {_phrase_regex(p) for group in phrases.values() for p in group if p.strip()},
-            key=lambda regex: (-len(regex), regex),
-        )
         plural = "(?:e?s)?" if plurals else ""
-        body = "|".join(alternatives) or "(?!)"
+        body = alternation(p for group in phrases.values() for p in group)
         pattern = rf"(?<!\w){prefix}(?P<core>{body}){plural}(?!\w){suffix}"
         return cls(re.compile(pattern, re.IGNORECASE), labels)
 
@@ -255,6 +261,18 @@ _ASKED_FOR = "|".join(_phrase_regex(word) for word in _TIPS["asked_for"])
 _ASKS_FOR_TIPS = re.compile(
     rf"^\W*(?:{_ASKED_WITH})\s+(?:(?:good|more|other|buenos?)\s+)?(?:{_ASKED_FOR})(?!\w)", re.IGNORECASE
 )
+
+
+_ANOTHER_TIP = re.compile(
+    rf"^\W*(?:{'|'.join(_phrase_regex(word) for word in _TIPS['another_right_after_one'])})[\W_]*$",
+    re.IGNORECASE,
+)
+
+
+def asks_for_another(text: str) -> bool:
+    """Whether the whole text asks for one more of what was just sent ("more", "another one",
+    "otro", "¿más?"): said right after a tip, it asks for the next tip."""
+    return bool(_ANOTHER_TIP.match(text.translate(_APOSTROPHES)))
 
 
 def _squeeze(word: str) -> str:

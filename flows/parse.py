@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import phonenumbers
 
 from flows.events import DEFAULT_INTERESTS, DEFAULT_REGION
-from flows.keywords import Lexicon, fold, load_data, parse_command, phrase_key
+from flows.keywords import Lexicon, alternation, fold, load_data, parse_command, phrase_key
 
 _MAX_NAME_WORDS = 4
 _MAX_NAME_CHARS = 40
@@ -33,6 +33,8 @@ _KIN_NAMES = frozenset(phrase_key(word) for word in _RELATIONSHIP_DATA["used_as_
 
 _INTEREST_DATA = load_data("interests.json")
 _ANSWER_FILLER = Lexicon.build({"": _INTEREST_DATA["answer_filler"]})
+_STATE_WORDS = Lexicon.build({"": _INTEREST_DATA["states"]["words"]})
+_STATES = frozenset(phrase_key(state) for state in _INTEREST_DATA["states"]["states"])
 
 _NAME_DATA = load_data("names.json")
 _SEPARATORS = frozenset(fold(word) for word in _NAME_DATA["separators"])
@@ -43,12 +45,19 @@ _ALSO_FIRST_NAMES = frozenset(fold(word) for word in _NAME_DATA["also_first_name
 _INTRODUCERS = frozenset(
     fold(phrase.split()[-1]) for phrase in _NAME_DATA["name_introducers"] if len(phrase.split()) > 1
 ) | frozenset(fold(phrase) for phrase in _NAME_DATA["name_introducers"] if " " not in phrase)
+# A contraction ("I'd", "don't", "we're") is a subject or a verb, never a name, and starts a clause
+# that describes rather than lists; "O'Brien" and "D'Andre" are names.
+_CONTRACTION = re.compile(r"(?:n't|'(?:d|m|ll|ve|re))$")
+# A Spanish verb with a pronoun joined to it ("quítale", "cuéntales", "dímelo"), stressed before
+# the syllable before last, as only such a verb or a rare name ("Ángeles") is.
+_VERB_WITH_PRONOUN = re.compile(r"[áéíóú][^\W\d_]*[aeiou](?:le|les|me|te|nos)(?:lo|la|los|las)?$")
 _GREETING = Lexicon.build({"": _NAME_DATA["greetings"]})
 _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 
 _OUTCOME_DATA = load_data("outcomes.json")
 _OUTCOME_PRECEDENCE: tuple[str, ...] = tuple(_OUTCOME_DATA["precedence"])
 _REPORTED = _OUTCOME_DATA["reported"]
+_AT_AN_EVENT = _REPORTED["at_an_event"]
 _OUTCOMES = Lexicon.build(
     {
         outcome: [
@@ -57,6 +66,19 @@ _OUTCOMES = Lexicon.build(
         ]
         for outcome, phrases in _OUTCOME_DATA["phrases"].items()
     }
+)
+# "he said he'd be at the forum": said, then being at one of the events (see outcomes.json).
+_SAID_AT_AN_EVENT = re.compile(
+    r"(?<!\w)"
+    + r"\s+".join(
+        f"(?:{alternation(words)})"
+        for words in (
+            _REPORTED["reporters"],
+            *(_AT_AN_EVENT[key] for key in ("will_be_at", "before", "events")),
+        )
+    )
+    + r"(?!\w)",
+    re.IGNORECASE,
 )
 _OUTCOMES_AT_CLAUSE_END = Lexicon.build(
     _OUTCOME_DATA["clause_end_phrases"],
@@ -105,6 +127,7 @@ _CLAUSE_BOUNDARY = re.compile(rf"[.,;:!?()\n]|\b(?:{_CLAUSE_WORDS})\b", re.IGNOR
 _POSSESSIVE = re.compile(r"['’]s?(?!\w)")
 # "Martha and her husband Phil", "Theo & his wife Jo": family of someone else, not the writer's.
 _THEIRS = re.compile(r"\b(?:her|his|their|su|sus)\s+$", re.IGNORECASE)
+_SOMEONE_ELSES = re.compile(r"\b(?:your|ur|her|his|their|tu|tus|su|sus)\s+$", re.IGNORECASE)
 _CONTRACTED_IS = re.compile(r"(?<=[^\W\d_])['’ʼ]s\b")
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 CONTACT_PLACEHOLDER = "[contact]"
@@ -296,21 +319,36 @@ def _is_capitalised_name(word: str) -> bool:
 
 
 def _is_name_word(word: str) -> bool:
-    """Whether `word` (a run of letters) could be part of a person's name."""
+    """Whether `word` (a run of letters) could be part of a person's name: not a common word, a
+    possessive, a contraction or a Spanish verb with its pronoun ("I'd", "quítale")."""
     key = fold(word)
-    return _is_capitalised_name(word) or not (key in _COMMON_WORDS or key.endswith(("'s", "'")))
+    return _is_capitalised_name(word) or not (
+        key in _COMMON_WORDS or key.endswith(("'s", "'")) or _starts_a_clause(word)
+    )
 
 
-def _name_candidates(text: str) -> list[re.Match[str] | None]:
+def _starts_a_clause(word: str) -> bool:
+    """Whether `word` ends the names before it, the rest of its clause describing or saying
+    something: a clause breaker ("who", "from", "quiere"), a contraction ("I'd", "don't") or a
+    Spanish verb with its pronoun ("quítale")."""
+    key = fold(word)
+    return key in _BREAKERS or bool(_CONTRACTION.search(key) or _VERB_WITH_PRONOUN.search(word.casefold()))
+
+
+def _name_candidates(text: str, introduced: Collection[int] = ()) -> list[re.Match[str] | None]:
     """The words of `text` that could be names, in order, with None wherever a name must end.
 
-    A clause breaker ("who", "from", "cares") ends the names in its clause: the rest of it
-    describes someone, until a word that introduces a name ("a guy from work named Lou").
+    A clause breaker ("who", "from", "cares", "I'd") ends the names in its clause: the rest of
+    it describes someone, until a word that introduces a name ("a guy from work named Lou") or
+    the volunteer's own relationship ending at a position in `introduced` ("I'd pick my sister
+    Keisha").
     """
     candidates: list[re.Match[str] | None] = []
     describing = False
     for token in _TOKEN.finditer(text):
         word = token["word"]
+        if token.end() in introduced:
+            describing = False
         if word is not None and not describing and _is_name_word(word):
             candidates.append(token)
             continue
@@ -320,15 +358,15 @@ def _name_candidates(text: str) -> list[re.Match[str] | None]:
         elif fold(word) in _INTRODUCERS:
             describing = False
         else:
-            describing = describing or fold(word) in _BREAKERS
+            describing = describing or _starts_a_clause(word)
     return candidates
 
 
-def _names(text: str) -> list[tuple[int, str]]:
+def _names(text: str, introduced: Collection[int] = ()) -> list[tuple[int, str]]:
     """The names in `text` (already stripped of contacts and known phrases), with where each
     starts. Adjacent name words make one name ("Mary Ann"). If the volunteer capitalised some
     candidate words but not others, only the capitalised ones are names."""
-    candidates = _name_candidates(text)
+    candidates = _name_candidates(text, introduced)
     words = [token for token in candidates if token is not None]
     mixed_case = len({token[0][0].isupper() for token in words}) > 1
     runs: list[list[re.Match[str]]] = [[]]
@@ -351,6 +389,16 @@ def _someone_elses_named(text: str, match: re.Match[str]) -> bool:
     before it ("Martha, her mother, Carlos") it still says who that is."""
     after = _WORD.match(text, match.end() + 1) if text[match.end() : match.end() + 1].isspace() else None
     return bool(_THEIRS.search(text, 0, match.start())) and after is not None and _is_name_word(after[0])
+
+
+def _listed_as_own(text: str, position: int) -> bool:
+    """Whether the bare kin word at `position` stands for someone the volunteer lists ("my
+    mom", "probably my grandpa"): not someone else's ("your mom", "tu mamá") and not said in a
+    clause that turns them down ("I'd rather not talk politics with my dad")."""
+    if _SOMEONE_ELSES.search(text, 0, position):
+        return False
+    clause = _CLAUSE_BOUNDARY.split(text[:position])[-1]
+    return not any(phrase_key(word) in _NEGATORS for word in _WORD.findall(clause))
 
 
 def _relationship(labels: Sequence[str]) -> str:
@@ -481,12 +529,17 @@ def parse_friends(
     ]
     interest_matches = _interest_matches(text, interests)
     spans = [match.span() for _, match in relationships + interest_matches]
-    names = _names(_mask(text, spans))
+    introduced = {
+        match.end()
+        for _, match in relationships
+        if _MY.search(text, 0, match.start()) and _listed_as_own(text, match.start())
+    }
+    names = _names(_mask(text, spans), introduced)
     if not names:
         names = [
             (match.start(), _proper(match["core"]))
             for _, match in relationships
-            if phrase_key(match["core"]) in _KIN_NAMES
+            if phrase_key(match["core"]) in _KIN_NAMES and _listed_as_own(text, match.start())
         ]
     if not names:
         return []
@@ -510,9 +563,15 @@ def _answer_phrase(segment: str) -> str | None:
     words = _WORD.findall(_ANSWER_FILLER.pattern.sub(" ", segment.lower().replace("’", "'")))
     while words and words[0].endswith(("'s", "'")):
         words.pop(0)
-    if not 0 < len(words) <= _MAX_PHRASE_WORDS:
+    if not 0 < len(words) <= _MAX_PHRASE_WORDS or _is_state(" ".join(words)):
         return None
     return " ".join(words)
+
+
+def _is_state(phrase: str) -> bool:
+    """Whether a short answer only says how someone feels ("fed up", "i'm sick", "está harta"),
+    which is not something they care about."""
+    return phrase_key(_STATE_WORDS.pattern.sub(" ", phrase)) in _STATES | {""}
 
 
 def parse_interest_answer(text: str, interests: Sequence[str] = DEFAULT_INTERESTS) -> tuple[str, ...]:
@@ -586,6 +645,8 @@ def _outcome(text: str) -> str | None:
             if outcome in _NEGATED_OUTCOME and _negated(text, match.start()):
                 outcome = _NEGATED_OUTCOME[outcome]
             found.add(outcome)
+    if _SAID_AT_AN_EVENT.search(text):
+        found.add(_AT_AN_EVENT["outcome"])
     return next((outcome for outcome in _OUTCOME_PRECEDENCE if outcome in found), None)
 
 
@@ -658,12 +719,35 @@ def reads_as_report(text: str) -> bool:
     return _outcome(text) in ("committed", "not_reached") or _volunteer_talked(text)
 
 
+# What follows "told" or "asked" when someone asked the volunteer to stop (or start) texting or
+# calling someone else: "told me to stop texting her ex", "asked me not to call his brother"
+# ("asked me not to text her anymore" is about the friend herself).
+_SOMEONE_ELSES_CONTACT = re.compile(
+    r"\s+(?:me|us)\s+(?:not\s+)?to\s+(?:(?:stop|quit|keep|start|not|never)\s+)?"
+    r"(?:text|call|messag|email|contact|bother|dm|talk\w*\s+to)\w*\s+"
+    r"(?:her|his|their|my|your|our|the|that|this|some)\s+"
+    r"(?!(?:anymore|again|back|about|so|too|now|today|tonight|until|till|til|or|and|lol|though|tho|ever|yet|"
+    r"either|for|at|on|if|because|bc|cuz|unless|when|while|after|before)\b)[^\W\d_]",
+    re.IGNORECASE,
+)
+
+
+def _talks(text: str) -> list[re.Match[str]]:
+    """The talk phrases of `text` that say a talk happened: not negated ("haven't talked"), and
+    not a request about texting or calling someone else ("she told me to stop texting her ex")."""
+    return [
+        match
+        for _, match in _TALKED.finditer(text)
+        if not _negated(text, match.start()) and not _SOMEONE_ELSES_CONTACT.match(text, match.end())
+    ]
+
+
 def _volunteer_talked(text: str) -> bool:
-    """Whether the volunteer says they talked with someone: a talk phrase, not negated, and not
+    """Whether the volunteer says they talked with someone: a talk phrase (see _talks) not
     said of someone else ("she talked about rent", "he told me about the bus")."""
-    for _, match in _TALKED.finditer(text):
+    for match in _talks(text):
         before = _WORD.findall(text[: match.start()])
-        if not _negated(text, match.start()) and not (before and fold(before[-1]) in _THIRD_PERSON):
+        if not (before and fold(before[-1]) in _THIRD_PERSON):
             return True
     return False
 
@@ -679,9 +763,7 @@ def report_people(text: str, friends: Sequence[tuple[int, str]] = ()) -> list[Fr
     """
     known = {first_name(name) for _, name in friends} | {phrase_key(name) for _, name in friends}
     mentions: list[FriendMention] = []
-    for _, match in _TALKED.finditer(text):
-        if _negated(text, match.start()):
-            continue
+    for match in _talks(text):
         segment = _named_after(text, _TALKED_TO.match(text, match.end()).end())
         words = _WORD.findall(segment)
         if words and fold(words[0]) not in _PRONOUNS:
@@ -733,7 +815,12 @@ def parse_report(text: str, friends: Sequence[tuple[int, str]]) -> ReportReading
     non-negated "talked", "spoke", "had coffee" ..., or any outcome but not_reached).
     """
     outcome = _outcome(text)
-    talked = outcome is not None or any(
-        not _negated(text, match.start()) for _, match in _TALKED.finditer(text)
-    )
-    return ReportReading(_friend_ids(text, friends), outcome, talked and outcome != "not_reached")
+    named = _friend_ids(text, friends)
+    # "Maria told me to stop texting her ex" is still a talk with Maria.
+    talked = outcome is not None or bool(_talks(text)) or bool(named and _talks_at_all(text))
+    return ReportReading(named, outcome, talked and outcome != "not_reached")
+
+
+def _talks_at_all(text: str) -> bool:
+    """Whether `text` has a talk phrase that is not negated, whatever it is about."""
+    return any(not _negated(text, match.start()) for _, match in _TALKED.finditer(text))

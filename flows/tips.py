@@ -5,7 +5,8 @@ a time from the organization's library ("Listen first ...", "The uncle who tunes
 Each TIPS sends the tip the volunteer has had fewest times, in the library's order: every tip
 once, then, when they have had them all, from the first again, saying so kindly. A pending
 question (a friend's interests, a numbered choice) stays open, as after HELP: a tip answers
-nothing. The gateway records which tip went out (MarkTipSent).
+nothing. The gateway records which tip went out (MarkTipSent). Right after a tip, "more",
+"another" or "otro" asks for the next one (JUST_SENT marks the state until the next text).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from flows.messages import say
 from flows.segments import gsm_friendly
 
 MAX_SEGMENTS = 2  # what one tip may cost; the library refuses longer ones
+# Set in the state when the last text Kindred sent was a tip, for the volunteer's next text only.
+JUST_SENT = "tip_just_sent"
 
 
 def next_tip(state: State, ctx: Context) -> Outcome:
@@ -26,7 +29,9 @@ def next_tip(state: State, ctx: Context) -> Outcome:
         return Outcome(state, (Reply(say(ctx.language, "tips.none")),))
     tip = mine[0]
     return Outcome(
-        state, (Reply(text(tip, ctx.language, _starting_over(tip, mine))),), (MarkTipSent(tip.id),)
+        State(state.step, {**state.data, JUST_SENT: True}),
+        (Reply(text(tip, ctx.language, _starting_over(tip, mine))),),
+        (MarkTipSent(tip.id),),
     )
 
 

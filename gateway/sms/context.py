@@ -1,7 +1,7 @@
 """What the flows know about a person and the organization at the start of a turn: their
 friends and which prompts each has had, consent, team, upcoming events, their shared ideas, their
-email addresses, the prompt library, and the coaching tips when the text asks for one (TIPS), as
-the plain values of flows.events."""
+email addresses, the prompt library, and the coaching tips when the text asks for one (TIPS, or
+"more" and "otro", which right after a tip ask for the next), as the plain values of flows.events."""
 
 from __future__ import annotations
 
@@ -71,13 +71,18 @@ def context(
         emails=members.emails_of(person),
         email_on=email_on(current_app.config),
         opt_out_confirmed_at=outbox.last_queued(address, str(ev.ReplyKind.OPT_OUT_CONFIRMATION)),
-        tips=tips.for_volunteer(org.id, person.id) if _command(text) == "tips" else (),
+        tips=tips.for_volunteer(org.id, person.id) if _asks_for_tips(text) else (),
     )
 
 
 def _zip_command(text: str) -> str | None:
     command = keywords.parse_command(text)
     return profile.zip_in(command.rest) if command and command.name == "zip" else None
+
+
+def _asks_for_tips(text: str) -> bool:
+    """Whether `text` may ask for a tip: TIPS, or "more" that asks for another right after one."""
+    return _command(text) == "tips" or keywords.asks_for_another(text)
 
 
 def _command(text: str) -> str | None:

@@ -122,6 +122,19 @@ def test_every_relationship_is_one_the_data_model_knows() -> None:
         ("skip!", ()),
         ("idk", ()),
         ("", ()),
+        # How someone feels is not what they care about; what they care about still is.
+        ("idk, she is fed up", ()),
+        ("I'm sick", ()),
+        ("Im so tired lol", ()),
+        ("he is burned out", ()),
+        ("ya está harta", ()),
+        ("ella está cansada", ()),
+        ("immigration, she is scared", ("immigration",)),
+        ("she cares about rent", ("housing",)),
+        ("healthcare", ("healthcare",)),
+        ("la escuela", ("schools",)),
+        ("sick leave", ("sick leave",)),
+        ("books", ("books",)),
     ],
 )
 def test_parse_interest_answer(text: str, expected: tuple[str, ...]) -> None:

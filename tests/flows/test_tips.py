@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows import engine, prompts, segments
+from flows import engine, prompts, segments, tips
 from flows.events import (
     Consent,
     Context,
@@ -123,8 +123,30 @@ def test_with_no_tip_in_their_language_the_volunteer_hears_what_else_to_do() -> 
 )
 def test_a_pending_question_stays_open_after_tips(step: str, data: dict) -> None:
     outcome = text("TIPS", context(), step, data)
-    assert outcome.state == State(step, data)
+    assert outcome.state == State(step, {**data, tips.JUST_SENT: True})
     assert outcome.replies[0].body == "Listen first. Reply TIPS for another."
+    # "more" there asks for the next tip; the question is still open after it.
+    more = engine.respond(outcome.state, Inbound("more", NOW), context(tips=sent(TIPS, 1)))
+    assert more.replies[0].body == "Ask about their experience. Reply TIPS for another."
+    assert more.state == State(step, {**data, tips.JUST_SENT: True})
+
+
+@pytest.mark.parametrize("word", ["more", "More!", "another one", "one more", "otro", "¿más?", "mas"])
+def test_right_after_a_tip_more_or_another_gives_the_next_one(word: str) -> None:
+    first = text("TIPS", context())
+    outcome = engine.respond(first.state, Inbound(word, NOW), context(tips=sent(TIPS, 1)))
+    assert MarkTipSent(2) in outcome.effects, word
+    assert outcome.replies[0].body == "Ask about their experience. Reply TIPS for another.", word
+
+
+def test_more_is_a_tip_only_right_after_one() -> None:
+    first = text("TIPS", context())
+    # Anything else in between: "more" is read as it always was, and gives no tip.
+    between = engine.respond(first.state, Inbound("talked to Maria, she's in!", NOW), context())
+    assert tips.JUST_SENT not in between.state.data
+    later = engine.respond(between.state, Inbound("more", NOW), context())
+    assert later.replies[0].body == text("more", context()).replies[0].body
+    assert not any(isinstance(effect, MarkTipSent) for effect in later.effects)
 
 
 def test_a_friend_named_tip_is_still_a_friend() -> None:

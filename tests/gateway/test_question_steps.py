@@ -199,3 +199,16 @@ def test_each_kind_of_message_at_each_question(
     answered = text_together([(phones[kind], question.answer) for kind in kept], worker)
     for kind, reply in zip(kept, answered, strict=True):
         assert reply and reply[0].startswith(question.answered), (kind, reply)
+
+
+def test_said_he_would_be_at_the_forum_is_a_report_about_the_friend_just_added(phone: Phone) -> None:
+    for text in ("hi", "yes", "Sam"):
+        phone.send(text)
+    assert "What does Carlos care about?" in phone.reply_to("my coworker Carlos")
+    assert "Logged: Carlos is in" in phone.reply_to("he said he'd be at the forum for sure")
+    assert reports_of(phone) == [("Carlos", "committed", "he said he'd be at the forum for sure")]
+    assert friends_of(phone)["Carlos"] == ("coworker", "committed", [])
+    # Somewhere that is not an event is no report.
+    assert "What does Dee care about?" in phone.reply_to("my cousin Dee")
+    assert "Logged" not in phone.reply_to("he said he'd be at work till 6")
+    assert [name for name, _, _ in reports_of(phone)] == ["Carlos"]

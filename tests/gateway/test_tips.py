@@ -152,3 +152,18 @@ def test_an_organization_from_before_the_tips_gets_them_on_upgrade(empty_app: Fl
         migrate.upgrade("head")
         assert db.session.scalar(select(func.count()).select_from(Tip)) == len(default_tips())
         db.session.rollback()
+
+
+def test_right_after_a_tip_more_or_otro_sends_the_next_and_elsewhere_more_does_not(phone: Phone) -> None:
+    join(phone, "Sam", "my neighbor Maria")
+    english = [item["body"] for item in starters("en")]
+    assert phone.reply_to("TIPS") == english[0] + MORE
+    assert phone.reply_to("more") == english[1] + MORE
+    assert phone.reply_to("another one") == english[2] + MORE
+    # The question about Maria waited through the tips.
+    assert phone.reply_to("schools").startswith("Idea for Maria")
+    # Not right after a tip, "more" is what it always was: no tip is sent.
+    assert phone.reply_to("more").startswith("Thanks! I've passed that on to an organizer.")
+    spanish = [item["body"] for item in starters("es")]
+    assert phone.reply_to("CONSEJOS") == f"{spanish[0]} Responde CONSEJOS para otro."
+    assert phone.reply_to("otro") == f"{spanish[1]} Responde CONSEJOS para otro."

@@ -233,3 +233,65 @@ def test_a_long_chat_with_someone_listed_is_a_talk_with_them(phone: Phone) -> No
     assert reports_of(phone) == [("Dolores", "open", "had a long chat with Dolores")]
     db.session.rollback()
     assert not db.session.scalars(select(Message).where(Message.needs_attention)).all()
+
+
+# Sentences a held-out check once saw turned into friends ("I'd", "Quítale", "Quiere Recibir
+# Cartas"): they name nobody, so at the first friend's question Kindred asks again, and later they
+# add no one.
+ASK_AGAIN = 'Who would you like to add? Reply with a name and how you know them, like "Maria, neighbor".'
+NOT_A_LIST = [
+    ("I'd rather not talk politics with my dad", "en"),
+    ("quítale el miedo a mi tía, le da miedo votar", "es"),
+    ("mi vecino ya no quiere recibir cartas del banco", "es"),
+    ("I'm not sure who to add yet", "en"),
+]
+
+
+def test_a_sentence_that_lists_nobody_adds_no_friend(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
+) -> None:
+    for n, (text, language) in enumerate(NOT_A_LIST):
+        phone = Phone(client, twilio_api, worker, f"+1555306{n:04d}")
+        at_step(phone, "ask_friend")
+        (reply,) = phone.send(text)
+        if language == "en":
+            assert reply == ASK_AGAIN, text
+        else:
+            assert reply.startswith("¿A quién quieres agregar?"), (text, reply)
+        assert friends_of(phone) == {}, text
+        phone.send("honestly I'd pick my sister Keisha")
+        assert friends_of(phone)["Keisha"][0] == "family", text
+    phone = Phone(client, twilio_api, worker, "+15553070001")
+    at_step(phone, "idle")
+    for text, _ in NOT_A_LIST:
+        phone.send(text)
+        assert set(friends_of(phone)) == {"Maria"}, text
+
+
+def test_how_someone_feels_is_not_saved_as_what_they_care_about(
+    client: FlaskClient, twilio_api: TwilioApiDouble, worker: Worker
+) -> None:
+    answers = {
+        "honestly she is fed up": [],
+        "I'm sick": [],
+        "ya está harta": [],
+        "she is fed up, mostly about rent": ["housing"],
+    }
+    for n, (text, interests) in enumerate(answers.items()):
+        phone = Phone(client, twilio_api, worker, f"+1555308{n:04d}")
+        at_step(phone, "ask_interests")
+        (reply,) = phone.send(text)
+        assert reply.startswith(("Idea for Maria", "Idea para Maria")), (text, reply)
+        assert friends_of(phone)["Maria"][2] == interests, text
+
+
+def test_being_asked_to_stop_texting_someone_else_is_no_talk_and_no_opt_out(phone: Phone) -> None:
+    at_step(phone, "idle")  # the last idea was for Maria
+    for text in ("she told me to stop texting her ex lol", "he asked me to quit calling his brother"):
+        (reply,) = phone.send(text)
+        assert "How did it go" not in reply and "unsubscribed" not in reply, reply
+        assert reply.startswith("Thanks! I've passed that on to an organizer."), reply
+    assert not opted_out(phone)
+    assert reports_of(phone) == [] and set(friends_of(phone)) == {"Maria"}
+    # Naming a listed friend still makes it a talk with them.
+    assert phone.reply_to("Maria told me to stop texting her ex lol").startswith("How did it go with Maria?")
