@@ -78,7 +78,10 @@ FAIL_AFTER_ATTEMPTS = 3
 # A text whose sender has no token of its rate left waits this long at most in the worker; a
 # longer wait puts it back in the queue for then, so the worker goes on with other senders'.
 MAX_RATE_WAIT = 2.0
-RATE_RETRY_SPREAD = 0.5  # seconds: the most an initiated text's next ask for a token is spread by
+# A text Kindred starts takes a place in its sender's line only if its token comes this soon
+# (seconds); else it goes back to the queue and asks again later, spread over up to this long.
+INITIATED_MOST_AHEAD = 0.25
+RATE_RETRY_SPREAD_MAX = 60.0
 # The leases of a claim. A row claimed this long ago that never called the provider (its worker
 # died first) is queued again: nobody sent it. One that called this long ago and never recorded
 # the outcome is reconciled from what is known of its send, else marked failed: never sent again.
@@ -839,17 +842,23 @@ def _sender_key(sender: str | None) -> str | None:
 
 
 def _sender_rate_wait(message: Message, sender: str | None) -> float:
-    """Take a token of the sender's rate for this text; the seconds to wait for it (0: none).
-    A reply takes its place in line once, however often it asks. What Kindred starts takes only
-    a token there now, so it never holds a reply back; it asks again after the wait, spread by
-    a random part so that the sends waiting for that sender do not all ask at once."""
+    """Take a token of the sender's rate for this text, once however often it asks; the seconds
+    to wait for it (0: none). A reply takes its place in line at once. What Kindred starts takes
+    one only if its token is due within INITIATED_MOST_AHEAD, so it never holds a reply back;
+    otherwise the wait it is told is spread by a random part (up to the time the sending threads'
+    worth of texts takes at this rate, a minute at most), so that the texts waiting for that
+    sender do not all ask again at once."""
     key = _sender_key(sender) if message.channel == "sms" else None
     if key is None:
         return 0.0
-    reply = message.priority == REPLY_PRIORITY
     mps = current_app.config["SMS_SENDER_MPS"]
-    wait = rate.take(redis_client(), key, mps, str(message.id), reserve=reply)
-    return wait if reply or not wait else wait + random.random() * RATE_RETRY_SPREAD  # noqa: S311
+    if message.priority == REPLY_PRIORITY:
+        return rate.take(redis_client(), key, mps, str(message.id))
+    wait = rate.take(redis_client(), key, mps, str(message.id), most_ahead=INITIATED_MOST_AHEAD)
+    if wait <= INITIATED_MOST_AHEAD:
+        return wait  # its place is taken
+    spread = min(RATE_RETRY_SPREAD_MAX, current_app.config["SEND_CONCURRENCY"] / mps)
+    return max(wait, MAX_RATE_WAIT) + random.random() * spread  # noqa: S311 (not a secret)
 
 
 def _throttle_sender(sender: str | None) -> None:

@@ -7,10 +7,10 @@ provider says is over its rate (Twilio 20429, 63018, HTTP 429) is emptied for a 
 sender has its own bucket, so one busy number never slows another.
 
 Replies go first. A reply takes its token at once, even into debt, and holds its place in line
-until the token is due. A text Kindred starts (a round's idea, a reminder) takes only a token
-that is there now, and otherwise asks again later without taking a place: so however many of a
-round's texts are waiting, a reply waits only for the replies ahead of it and the tokens
-already taken. If Redis cannot be reached,
+until the token is due. A text Kindred starts (a round's idea, a reminder) takes a place only
+if its token would come within a moment (`most_ahead`), and otherwise asks again later without
+taking one: so however many of a round's texts are waiting, a reply waits only for the replies
+ahead of it and that moment's worth of tokens. If Redis cannot be reached,
 the send goes ahead: the provider's own limit still holds, and a text must not wait on us.
 """
 
@@ -27,18 +27,19 @@ log = logging.getLogger(__name__)
 _KEY = "kindred:sender-rate:{}"
 _TICKET = "kindred:sender-rate:{}:ticket:{}"
 # KEYS[1]: the bucket; KEYS[2]: the ticket of one text. ARGV: rate (tokens a second), capacity,
-# the seconds to empty the bucket for (a throttle; 0 to take a token), and 1 if the text takes a
-# place in line. Such a text takes one token the first time it asks, even when that leaves the
-# bucket in debt: its ticket then holds the moment its token is due, and it waits for that moment,
-# asking again, without taking another. A text that takes no place takes a token only if there
-# is one now. Returns the milliseconds to wait (0: it may send now).
+# the seconds to empty the bucket for (a throttle; 0 to take a token), and the most milliseconds
+# the text may take a place for (-1: any). A text takes one token the first time it asks, even
+# when that leaves the bucket in debt: its ticket then holds the moment its token is due, and it
+# waits for that moment, asking again, without taking another. A text whose token would be due
+# later than it may wait takes nothing and is told when that would be. Returns the milliseconds
+# to wait (0: it may send now).
 _TAKE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local rate = tonumber(ARGV[1]) / 1000
 local capacity = tonumber(ARGV[2])
 local hold = tonumber(ARGV[3]) * 1000
-local reserve = ARGV[4] == '1'
+local most_ahead = tonumber(ARGV[4])
 local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(bucket[1]) or capacity
 local at = tonumber(bucket[2]) or now
@@ -54,7 +55,7 @@ else
     end
     return due - now
   end
-  if not reserve and tokens < 1 then
+  if most_ahead >= 0 and tokens < 1 and (1 - tokens) / rate > most_ahead then
     return math.ceil((1 - tokens) / rate)
   end
   tokens = tokens - 1
@@ -76,12 +77,13 @@ def capacity(rate: float) -> float:
     return max(1.0, rate / 10)
 
 
-def take(redis: Redis, sender: str, rate: float, ticket: str, reserve: bool = True) -> float:
+def take(redis: Redis, sender: str, rate: float, ticket: str, most_ahead: float | None = None) -> float:
     """Take a token for one text (`ticket`: the same for every try of that text) from `sender`
-    at `rate` texts a second; returns the seconds to wait for it (0.0: it may send now). A text
-    that `reserve`s keeps its place while it waits: asking again, it waits only for the rest of
-    that time. One that does not takes a token only if one is there, and is told how long until
-    the next: it asks again then, behind any text that reserved meanwhile."""
+    at `rate` texts a second; returns the seconds to wait for it (0.0: it may send now). The
+    text keeps its place while it waits: asking again, it waits only for the rest of that time.
+    With `most_ahead` seconds, it takes a place only if its token is due within them; otherwise
+    it takes nothing, is told how long the line is, and asks again later, behind any text that
+    took a place meanwhile."""
     try:
         waited = redis.eval(
             _TAKE,
@@ -91,7 +93,7 @@ def take(redis: Redis, sender: str, rate: float, ticket: str, reserve: bool = Tr
             rate,
             capacity(rate),
             0,
-            1 if reserve else 0,
+            -1 if most_ahead is None else round(most_ahead * 1000),
         )
     except RedisError:
         log.warning("rate: could not read the rate of a sender; sending anyway", exc_info=True)

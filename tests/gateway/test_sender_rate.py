@@ -48,18 +48,18 @@ def test_a_bucket_holds_a_tenth_of_a_second_each_text_keeps_its_place_and_each_s
     assert 1.0 <= rate.take(redis, "+15550002222", 20.0, "6") <= 1.1  # held back for a second
 
 
-def test_what_kindred_starts_takes_no_place_in_line_so_a_reply_never_waits_behind_it(app: Flask) -> None:
+def test_what_kindred_starts_takes_no_place_far_ahead_so_a_reply_never_waits_behind_it(app: Flask) -> None:
     redis = redis_client()
-    assert [rate.take(redis, KINDRED_NUMBER, 20.0, ticket) for ticket in ("1", "2")] == [0.0, 0.0]
-    # A round's fifty texts ask for a token while none is left: each is told when the next one
-    # comes, and none takes it.
-    waits = [rate.take(redis, KINDRED_NUMBER, 20.0, f"round-{n}", reserve=False) for n in range(50)]
-    assert all(0 < wait <= 0.05 for wait in waits)
-    # A reply then takes the next token: a twentieth of a second away, not fifty texts' worth.
-    reply = rate.take(redis, KINDRED_NUMBER, 20.0, "reply")
-    assert 0 < reply <= 0.05
-    # While the reply holds it, the round's texts wait for the one after.
-    assert rate.take(redis, KINDRED_NUMBER, 20.0, "round-0", reserve=False) > reply
+    assert rate.take(redis, KINDRED_NUMBER, 1.0, "reply-1") == 0.0  # the bucket's one token
+    # A round's fifty texts ask while none is left: each is told the next comes in about a
+    # second, later than it may wait for, so none takes a place.
+    waits = [rate.take(redis, KINDRED_NUMBER, 1.0, f"round-{n}", most_ahead=0.25) for n in range(50)]
+    assert all(0.5 < wait <= 1.0 for wait in waits)
+    # A reply then takes the next token: about a second away, not fifty seconds.
+    reply = rate.take(redis, KINDRED_NUMBER, 1.0, "reply-2")
+    assert 0.5 < reply <= 1.0
+    # The round's texts now wait for the one after the reply's.
+    assert rate.take(redis, KINDRED_NUMBER, 1.0, "round-0", most_ahead=0.25) > 1.5
 
 
 def test_a_text_over_the_senders_rate_waits_its_turn_and_another_numbers_goes(
