@@ -39,7 +39,7 @@ from gateway.extensions import (
     redis_client,
     redis_paused,
 )
-from gateway.sms import scheduled
+from gateway.sms import inbound, scheduled
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=1)
@@ -136,12 +136,14 @@ def start_round(round_id: int) -> str:
 
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
-    """Settle outbox rows whose send was cut off, start follow-ups whose job was lost, finish
+    """Settle outbox rows whose send was cut off, answer texts stored by a request that died
+    before answering them, start follow-ups whose job was lost, finish
     erasures, purge message bodies past their retention, queue due event reminders (and
     withdraw ones too late to help), queue again the check of console rounds whose job was
     lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
+        counts["answered"] = inbound.answer_unanswered(clock.now() - inbound.UNANSWERED_AFTER)
         counts["follow_ups"] = scheduled.send_overdue()
         counts["erased"] = addresses.complete_pending_erasures()
         retention = timedelta(days=current_app.config["MESSAGE_RETENTION_DAYS"])

@@ -1158,6 +1158,7 @@ def _write_texts(org: Organization, made: Plan) -> None:
                 "attempts": int(text.direction == "outbound" and text.provider_id is not None),
                 "next_attempt_at": None,
                 "error_code": text.error_code,
+                "answered_at": text.at if text.direction == "inbound" else None,  # as its turn did
                 "created_at": text.at,
                 "updated_at": text.history[-1]["at"] if text.history else text.at,
             }

@@ -66,6 +66,9 @@ class Message(Base):
     # When the send this message is claimed for called the provider (None: not yet). A claim
     # whose worker died before the call is queued again; one that called is never sent again.
     called_at: Mapped[datetime | None]
+    # An inbound text: when its turn answered it, or it was kept for an organizer instead (none:
+    # stored, but the request that stored it died before answering; the sweeper answers it).
+    answered_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # retention finds old ones

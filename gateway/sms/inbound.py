@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import current_app
 from phonenumbers import timezone as phone_timezones
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from flows import engine, keywords
@@ -28,6 +29,10 @@ from gateway.sms import flood
 from gateway.sms.turn import take_turn
 
 log = logging.getLogger(__name__)
+
+# A text stored this long ago that no turn answered was left by a request that died: the
+# sweeper answers it (a webhook is answered within Twilio's 15 s, or not at all).
+UNANSWERED_AFTER = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,10 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     A provider id seen before is a no-op (provider retries and duplicates). A text from a number
     that floods us is stored and not answered (gateway.sms.flood). A NUL character,
     which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
-    if db.session.scalar(select(Message.id).where(Message.provider_id == sms.provider_id)):
+    stored = db.session.scalar(select(Message).where(Message.provider_id == sms.provider_id))
+    if stored is not None:
+        if stored.direction == "inbound" and stored.answered_at is None:
+            answer(stored.id)  # the request that stored it died before answering: this one does
         return
     text = sms.body.replace("\x00", "\ufffd")
     organization.learn_number(org, sms.to_number)
@@ -77,21 +85,64 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
         db.session.rollback()
         return
     if flood.throttled(sms.from_number, sms.provider_id, clock.now()):
-        _honour_opt_out(message)  # kept, not answered; but a STOP among them still counts
-    else:
-        received = ev.Inbound(text, message.created_at, message.num_media)
-        try:
-            take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
-            _answer_failed(message.id)
-            return
+        message.answered_at = clock.now()  # kept, not answered
+        _honour_opt_out(message)  # but a STOP among them still counts
+        db.session.commit()
+    elif not answer(message.id, text):
+        return
     if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
         address.pending_erasure = True  # still out: back to the digest once the reply is sent
         complete_erasure(address)
         db.session.commit()
+
+
+def answer(message_id: int, text: str | None = None) -> bool:
+    """Answer a stored inbound text with one conversation turn, unless it is answered already
+    (its `answered_at`, taken in the turn's own transaction, so two requests, or a request and
+    the sweeper, never both answer it). `text` is the text as sent (the stored body has any
+    phone number or email masked). Returns False if the turn failed: the text is then kept for
+    an organizer, and any opt-out in it still recorded."""
+    claimed = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.answered_at.is_(None))
+        .values(answered_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        return True
+    message = db.session.get(Message, message_id, populate_existing=True)
+    assert message is not None
+    org = db.session.get(Organization, message.organization_id)
+    address = message.address
+    assert org is not None and address is not None
+    received = ev.Inbound(message.body if text is None else text, message.created_at, message.num_media)
+    try:
+        take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
+        db.session.commit()
+        return True
+    except Exception:
+        db.session.rollback()
+        log.exception("inbound: could not answer message %s from %s", message_id, redact(address.value))
+        _answer_failed(message_id)
+        return False
+
+
+def answer_unanswered(before: datetime) -> int:
+    """Answer the texts stored before `before` that no turn answered (the request that stored
+    them died first, and the provider did not send them again); returns how many."""
+    ids = db.session.scalars(
+        select(Message.id).where(
+            Message.direction == "inbound",
+            Message.channel == "sms",
+            Message.answered_at.is_(None),
+            Message.created_at < before,
+        )
+    ).all()
+    db.session.rollback()
+    for message_id in ids:
+        answer(message_id)
+    return len(ids)
 
 
 def _answer_failed(message_id: int) -> None:
@@ -99,6 +150,7 @@ def _answer_failed(message_id: int) -> None:
     an organizer."""
     message = db.session.get(Message, message_id)
     assert message is not None
+    message.answered_at = clock.now()  # kept for an organizer instead
     _honour_opt_out(message)
     try:
         inbox.keep(message, message.address.person)

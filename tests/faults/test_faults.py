@@ -5,6 +5,7 @@ message, the database goes away."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,13 +13,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from gateway import jobs
 from gateway.delivery import outbox
 from gateway.delivery.addresses import mark_undeliverable
 from gateway.extensions import db
 from gateway.models import Message, utcnow
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import KINDRED_NUMBER, Phone, SettableClock, signed_post
+from tests.support import KINDRED_NUMBER, Phone, SettableClock, opted_out, person_of, signed_post
 
 THANKS = "Thanks, Sam."
 
@@ -246,3 +248,64 @@ def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_i
     assert (refused.status_code, refused.headers["Retry-After"]) == (503, "5")
     assert refused.get_json()["error"] == "Service Unavailable"
     assert any(record.exc_info for record in caplog.records), "the outage was not logged with its traceback"
+
+
+STOP_CONFIRMATION = "You're unsubscribed"
+
+
+def stored_but_never_answered(phone: Phone, body: str) -> str:
+    """A text the webhook stored, whose request then died before its turn answered it (the
+    database went away between the two transactions): the row as that request left it
+    (arranged directly: the request is the thing that is gone). Returns its MessageSid."""
+    sid = "SM" + uuid.uuid4().hex
+    address = person_of(phone).addresses[0]
+    db.session.add(
+        Message(
+            organization_id=address.organization_id,
+            direction="inbound",
+            channel="sms",
+            address_id=address.id,
+            body=body,
+            provider_id=sid,
+            status="received",
+        )
+    )
+    db.session.commit()
+    return sid
+
+
+def confirmations(phone: Phone) -> int:
+    return sum(STOP_CONFIRMATION in reply for reply in phone.replies())
+
+
+def test_a_stop_stored_but_never_answered_is_honoured_when_twilio_sends_it_again(phone: Phone) -> None:
+    join(phone)
+    sid = stored_but_never_answered(phone, "STOP")
+    assert not opted_out(phone)
+
+    for _ in range(2):  # Twilio's retry, then another: the turn runs once
+        assert phone.post("STOP", sid=sid).status_code == 200
+        phone.worker.run()
+    assert opted_out(phone)
+    assert confirmations(phone) == 1
+
+
+def test_a_stop_stored_but_never_answered_is_honoured_by_the_sweeper_when_nobody_sends_it_again(
+    phone: Phone, clock: SettableClock
+) -> None:
+    join(phone)
+    phone.send("Sam")  # answered by its own request: the sweeper leaves it alone
+    replies = len(phone.replies())
+    stored_but_never_answered(phone, "STOP")
+
+    jobs.sweep_outbox()  # a request may still be answering it: not yet
+    assert not opted_out(phone)
+    clock.advance(timedelta(minutes=3))
+    jobs.sweep_outbox()
+    phone.worker.run()
+    assert opted_out(phone)
+    assert phone.replies()[replies:] == [phone.replies()[-1]] and confirmations(phone) == 1
+
+    jobs.sweep_outbox()  # answered once, for good
+    phone.worker.run()
+    assert confirmations(phone) == 1
