@@ -282,6 +282,7 @@ def test_postgresql_restarted_mid_batch_loses_and_duplicates_nothing(
     assert answered(first) == {200: TEXTS // 2}
     assert set(answered(rest.answers)) <= {200, 503}, "a webhook got an answer other than 200 or 503"
     assert answered(again) == {200: len(retried)}
+    assert worker_log.count("could not be sent") > 0, "the restart cut no send short: the fault missed"
     assert swept == {"released": 0, "failed": 0, "reconciled": 0}, "something was left for the sweeper"
     assert all(message.error_code == "worker_lost" for message in failed)
     assert_each_stored_once(deployment, numbers)
@@ -310,8 +311,9 @@ def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
         redis.flushall()
     deployment = deploy(redis_server, SMS_SENDER_MPS=str(ROUND_MPS))
     twilio_api.latency = 0.05
-    deployment.kindred("seed-demo", "--volunteers", str(ROUND_VOLUNTEERS))
+    # The zone first: seeded volunteers take the organization's as their own.
     deployment.kindred("org", "set", "--timezone", zone_where_it_is_early_afternoon())
+    deployment.kindred("seed-demo", "--volunteers", str(ROUND_VOLUNTEERS))
     count = deployment.kindred("rounds", "preview", "--audience", "all").split()[0]
     deployment.kindred("rounds", "send", "--audience", "all", "--confirm", count)
     queued = [row["address"] for row in deployment.export("messages") if row["reason"] == "prompt_round"]
@@ -337,10 +339,14 @@ def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
     behind = [
         sum(answered_at[n] < at < replied_at[n] for at in round_sent) for n in newcomers if n in replied_at
     ]
+    # A round text whose request reached Twilio well after the STOP was answered (consent is
+    # read right before the call: one read just before the STOP committed may still go).
     after_stop = [
         sent["to"]
         for sent, at in took
-        if sent["to"] in stopping and at > answered_at[sent["to"]] and "Idea for" in sent["body"]
+        if sent["to"] in stopping
+        and at - twilio_api.latency > answered_at[sent["to"]] + 0.5
+        and "Idea for" in sent["body"]
     ]
     sent_in_time = [at for _, at in took]
     figures(
@@ -361,9 +367,9 @@ def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
         newcomers, 1
     )
     # A reply waits at most for the round texts already taken for sending when it came in: a
-    # second's worth at the sender's rate, not the rest of the round. On SQLite, two: the
-    # reply's claim waits its turn to write behind the sending threads' writes.
-    most = ROUND_MPS * (2 if deployment.env["DATABASE_URL"].startswith("sqlite") else 1)
+    # second's worth at the sender's rate, not the rest of the round. On SQLite, up to three:
+    # the reply's claim waits its turn to write behind the sending threads' writes.
+    most = ROUND_MPS * (3 if deployment.env["DATABASE_URL"].startswith("sqlite") else 1)
     assert max(behind) <= most, f"a reply waited behind {max(behind)} of the round's texts"
     assert len(sent_in_time) / (took[-1][1] - took[0][1]) <= ROUND_MPS * 1.05, (
         "the sender's rate was exceeded"

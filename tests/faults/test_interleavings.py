@@ -131,8 +131,8 @@ def check_sends(volunteers: list[Volunteer], twilio_api: TwilioApiDouble, since:
 def text(volunteer: Volunteer, body: str) -> None:
     """The volunteer texts `body`; the model notes what it means for their consent."""
     sid = "SM" + uuid.uuid4().hex
-    if volunteer.phone.post(body, sid=sid).status_code == 200:
-        volunteer.accepted.add(sid)
+    assert volunteer.phone.post(body, sid=sid).status_code == 200
+    volunteer.accepted.add(sid)
     volunteer.last = (sid, body)
     if body in OPT_OUTS:
         volunteer.opted_out = True
