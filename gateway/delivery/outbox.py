@@ -80,7 +80,7 @@ FAIL_AFTER_ATTEMPTS = 3
 MAX_RATE_WAIT = 2.0
 # A text Kindred starts takes a place in its sender's line only if its token comes this soon
 # (seconds); else it goes back to the queue and asks again later, spread over up to this long.
-INITIATED_MOST_AHEAD = 0.25
+INITIATED_MOST_AHEAD = 0.5
 RATE_RETRY_SPREAD_MAX = 60.0
 # The leases of a claim. A row claimed this long ago that never called the provider (its worker
 # died first) is queued again: nobody sent it. One that called this long ago and never recorded
@@ -374,14 +374,14 @@ def _send_claimed(message: Message, attempt: int) -> str:
     # The sender's rate first: whatever the wait, the round, consent and the caps are read after
     # it, right before the provider call.
     sender = _sender(message) if message.channel == "sms" else None
-    wait = _sender_rate_wait(message, sender)
+    wait, in_line = _sender_rate_wait(message, sender)
     while wait:
-        if wait > MAX_RATE_WAIT:
+        if wait > MAX_RATE_WAIT or not in_line:
             until = clock.now() + timedelta(seconds=wait)
             return _defer(message, until, note=False) if mine() else _taken(message_id)
         db.session.commit()  # no lock is held while waiting for the sender's next token
         wall_clock.sleep(wait)
-        wait = _sender_rate_wait(message, sender)  # its own token, now due: no other is taken
+        wait, in_line = _sender_rate_wait(message, sender)  # its own token, now due: no other is taken
 
     initiated = starts_conversation(message)
     if initiated:
@@ -841,24 +841,25 @@ def _sender_key(sender: str | None) -> str | None:
     return sender or config["TWILIO_FROM_NUMBER"] or config["TWILIO_MESSAGING_SERVICE_SID"]
 
 
-def _sender_rate_wait(message: Message, sender: str | None) -> float:
-    """Take a token of the sender's rate for this text, once however often it asks; the seconds
-    to wait for it (0: none). A reply takes its place in line at once. What Kindred starts takes
-    one only if its token is due within INITIATED_MOST_AHEAD, so it never holds a reply back;
-    otherwise the wait it is told is spread by a random part (up to the time the sending threads'
-    worth of texts takes at this rate, a minute at most), so that the texts waiting for that
-    sender do not all ask again at once."""
+def _sender_rate_wait(message: Message, sender: str | None) -> tuple[float, bool]:
+    """Take a token of the sender's rate for this text, once however often it asks: the seconds
+    to wait for it (0: none), and whether the text holds its place in line meanwhile. A reply
+    takes its place at once. What Kindred starts takes one only if its token is due within
+    INITIATED_MOST_AHEAD, so it never holds a reply back; otherwise it goes back to the queue
+    until about then, spread by a random part as long as half the sending threads' worth of
+    texts takes at this rate (a minute at most), so that the texts waiting for that sender come
+    back somewhat faster than its tokens do, rather than all at once."""
     key = _sender_key(sender) if message.channel == "sms" else None
     if key is None:
-        return 0.0
+        return 0.0, True
     mps = current_app.config["SMS_SENDER_MPS"]
     if message.priority == REPLY_PRIORITY:
-        return rate.take(redis_client(), key, mps, str(message.id))
+        return rate.take(redis_client(), key, mps, str(message.id)), True
     wait = rate.take(redis_client(), key, mps, str(message.id), most_ahead=INITIATED_MOST_AHEAD)
     if wait <= INITIATED_MOST_AHEAD:
-        return wait  # its place is taken
-    spread = min(RATE_RETRY_SPREAD_MAX, current_app.config["SEND_CONCURRENCY"] / mps)
-    return max(wait, MAX_RATE_WAIT) + random.random() * spread  # noqa: S311 (not a secret)
+        return wait, True
+    spread = min(RATE_RETRY_SPREAD_MAX, current_app.config["SEND_CONCURRENCY"] / mps / 2)
+    return wait + random.random() * spread, False  # noqa: S311 (not a secret)
 
 
 def _throttle_sender(sender: str | None) -> None:

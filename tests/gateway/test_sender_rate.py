@@ -53,13 +53,13 @@ def test_what_kindred_starts_takes_no_place_far_ahead_so_a_reply_never_waits_beh
     assert rate.take(redis, KINDRED_NUMBER, 1.0, "reply-1") == 0.0  # the bucket's one token
     # A round's fifty texts ask while none is left: each is told the next comes in about a
     # second, later than it may wait for, so none takes a place.
-    waits = [rate.take(redis, KINDRED_NUMBER, 1.0, f"round-{n}", most_ahead=0.25) for n in range(50)]
+    waits = [rate.take(redis, KINDRED_NUMBER, 1.0, f"round-{n}", most_ahead=0.5) for n in range(50)]
     assert all(0.5 < wait <= 1.0 for wait in waits)
     # A reply then takes the next token: about a second away, not fifty seconds.
     reply = rate.take(redis, KINDRED_NUMBER, 1.0, "reply-2")
     assert 0.5 < reply <= 1.0
     # The round's texts now wait for the one after the reply's.
-    assert rate.take(redis, KINDRED_NUMBER, 1.0, "round-0", most_ahead=0.25) > 1.5
+    assert rate.take(redis, KINDRED_NUMBER, 1.0, "round-0", most_ahead=0.5) > 1.5
 
 
 def test_a_text_over_the_senders_rate_waits_its_turn_and_another_numbers_goes(
