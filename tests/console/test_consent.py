@@ -165,7 +165,9 @@ def test_an_admin_records_an_opt_out_by_hand_and_what_was_queued_is_taken_back(
         assert (event.kind, event.source, event.detail) == (
             "opt_out", "organizer", "Called the office and asked us to stop",
         )  # fmt: skip
-        queued = db.session.scalars(select(Message).where(Message.direction == "outbound")).all()[-1]
+        queued = db.session.scalars(
+            select(Message).where(Message.direction == "outbound").order_by(Message.id)
+        ).all()[-1]
         assert (queued.status, queued.history[-1].error_code) == ("suppressed", "opted_out")
         (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "consent_opt_out"))
         assert entry.detail == {"address": "+1******5309", "channel": "sms", "withdrawn": 1}

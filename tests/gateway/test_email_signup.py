@@ -87,7 +87,9 @@ def test_a_volunteer_texts_email_and_confirms_with_the_button(
     path = confirm_path(mail.text)
     assert f'href="{PUBLIC_BASE_URL}{path}"' in mail.html
     # The text that asked is the evidence; it is stored with the address masked.
-    request = db.session.scalars(select(Message).where(Message.direction == "inbound")).all()[-1]
+    request = db.session.scalars(
+        select(Message).where(Message.direction == "inbound").order_by(Message.id)
+    ).all()[-1]
     assert "sam@example.org" not in request.body.lower()
     address = db.session.scalars(select(Address).where(Address.channel == "email")).one()
     assert address.value == "sam@example.org"
