@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,6 +15,7 @@ from gateway import migrate
 from gateway.community.exports import safe_cell
 from gateway.extensions import db
 from gateway.models import AuditEntry, Friend, Message
+from tests.processes import VENV_BIN
 from tests.support import Phone
 
 HEADERS = {
@@ -132,3 +135,37 @@ def test_every_export_is_in_the_audit_log(app: Flask, volunteer: Phone) -> None:
         entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
         assert [entry.detail["kind"] for entry in entries] == ["volunteers", "friends"]
         assert all(entry.actor.endswith("(command line)") and entry.ip for entry in entries)
+
+
+def unconfigured(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `kindred ARGS` as a newcomer might before anything is set up: no variables, no
+    instance folder with settings."""
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "KINDRED_INSTANCE": str(tmp_path / "instance"),
+    }
+    return subprocess.run(
+        [str(VENV_BIN / "kindred"), *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_every_command_before_anything_is_configured(tmp_path: Path) -> None:
+    shown = unconfigured(tmp_path, "--help")
+    assert shown.returncode == 0
+    listed = shown.stdout.split("Commands:")[1].split()
+    for command in ("demo", "worker", "db", "rounds", "prompts", "export", "org", "organizer", "seed-demo"):
+        assert command in listed
+    assert "Traceback" not in shown.stderr
+
+
+def test_a_command_run_before_anything_is_configured_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
+    ran = unconfigured(tmp_path, "worker", "--burst")
+    assert ran.returncode == 1
+    assert ran.stderr.startswith("kindred: SECRET_KEY is not set") and "Traceback" not in ran.stderr
