@@ -335,13 +335,7 @@ def release(claim: Claim) -> bool:
     now = clock.now()
     released = db.session.execute(
         update(Message)
-        .where(
-            Message.id == claim.message_id,
-            Message.status == "sending",
-            Message.attempts == claim.attempt,
-            Message.attempts < MAX_ATTEMPTS,
-            Message.called_at.is_(None),
-        )
+        .where(*_uncalled_claim(*claim), Message.attempts < MAX_ATTEMPTS)
         .values(status="queued", next_attempt_at=now + retry_delay(claim.attempt), updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -443,18 +437,22 @@ def _send_claimed(message: Message, attempt: int) -> str:
         ) from exc
 
 
+def _uncalled_claim(message_id: int, attempt: int) -> tuple[Any, ...]:
+    """The row of try `attempt` of a message, while that try is claimed and has not called the
+    provider: the fence every write of a claim's sender is made through."""
+    return (
+        Message.id == message_id,
+        Message.status == "sending",
+        Message.attempts == attempt,
+        Message.called_at.is_(None),
+    )
+
+
 def _still_claimed(message_id: int, attempt: int) -> bool:
     """Whether try `attempt` of the message is still claimed and has not called the provider,
     locking the row until the caller commits."""
     found = db.session.scalar(
-        select(Message.id)
-        .where(
-            Message.id == message_id,
-            Message.status == "sending",
-            Message.attempts == attempt,
-            Message.called_at.is_(None),
-        )
-        .with_for_update(of=Message)
+        select(Message.id).where(*_uncalled_claim(message_id, attempt)).with_for_update(of=Message)
     )
     return found is not None
 
@@ -465,12 +463,7 @@ def _note_call(message_id: int, attempt: int) -> bool:
     now = clock.now()
     noted = db.session.execute(
         update(Message)
-        .where(
-            Message.id == message_id,
-            Message.status == "sending",
-            Message.attempts == attempt,
-            Message.called_at.is_(None),
-        )
+        .where(*_uncalled_claim(message_id, attempt))
         .values(called_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount

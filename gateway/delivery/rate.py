@@ -112,7 +112,7 @@ def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_S
             rate,
             capacity(rate),
             seconds,
-            1,
+            -1,
         )
     except RedisError:
         log.warning("rate: could not hold back a throttled sender", exc_info=True)

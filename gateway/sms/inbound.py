@@ -52,7 +52,11 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     A provider id seen before is a no-op (provider retries and duplicates). A text from a number
     that floods us is stored and not answered (gateway.sms.flood). A NUL character,
     which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
-    stored = db.session.scalar(select(Message).where(Message.provider_id == sms.provider_id))
+    stored = db.session.execute(
+        select(Message.id, Message.direction, Message.answered_at).where(
+            Message.provider_id == sms.provider_id
+        )
+    ).first()
     if stored is not None:
         if stored.direction == "inbound" and stored.answered_at is None:
             answer(stored.id)  # the request that stored it died before answering: this one does
