@@ -4,24 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ScalarSelect, Select, func, select
 
 from flows.events import Consent
 from gateway.extensions import db
 from gateway.models import Address, ConsentEvent
 
+# Where the kind of an address's latest consent event (None: it has none) leaves it.
+KINDS = {None: Consent.UNKNOWN, "opt_in": Consent.OPTED_IN, "opt_out": Consent.OPTED_OUT}
+
 
 def status(address: Address, channel: str | None = None) -> Consent:
     """Where the latest consent event on this address and channel (the address's own, unless
     named) leaves it."""
-    channel = channel or address.channel
-    kind = db.session.scalar(
+    return KINDS[db.session.scalar(select(latest_kind(address.id, channel or address.channel)))]
+
+
+def latest_kind(address_id: Any, channel: Any) -> ScalarSelect[str | None]:
+    """The kind of the latest consent event on `channel` of the address `address_id` (each a
+    value, or an expression of a query it is part of), as a subquery; NULL when there is none."""
+    return (
         select(ConsentEvent.kind)
-        .where(ConsentEvent.address_id == address.id, ConsentEvent.channel == channel)
+        .where(ConsentEvent.address_id == address_id, ConsentEvent.channel == channel)
         .order_by(ConsentEvent.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    return {None: Consent.UNKNOWN, "opt_in": Consent.OPTED_IN, "opt_out": Consent.OPTED_OUT}[kind]
 
 
 def latest_kinds(address_ids: Select[Any], channel: str) -> dict[int, str]:

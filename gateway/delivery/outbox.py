@@ -15,11 +15,12 @@ import random
 import time as wall_clock
 from collections.abc import Collection
 from datetime import datetime, time, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
@@ -44,7 +45,15 @@ from gateway.delivery.transports import (
     sms_transport,
 )
 from gateway.extensions import db, redis_client
-from gateway.models import Address, Mailing, Message, MessageStatusEvent, Organization, PromptRound
+from gateway.models import (
+    Address,
+    EarlyStatus,
+    Mailing,
+    Message,
+    MessageStatusEvent,
+    Organization,
+    PromptRound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,18 +205,50 @@ def answers_fresh_text(message: Message) -> bool:
     )
 
 
-def blocked_reason(message: Message) -> str | None:
-    """Why the consent guard stops this message right now, or None if it may go."""
-    state = consent.status(message.address, message.channel)
-    if message.address.value.startswith(ERASED_PREFIX):
+class Recipient(NamedTuple):
+    """What the consent guard reads of a message's recipient, at once, right before its send."""
+
+    address: str  # the phone number or email the message goes to
+    undeliverable: bool
+    consent: Consent  # on the message's channel
+    replies_sent: int  # replies sent to the address within REPLY_WINDOW (counted for replies only)
+
+
+def recipient(message: Message) -> Recipient:
+    """Read what the consent guard needs of the message's recipient, in one statement."""
+    reply = message.reason in REPLY_REASONS
+    found = {"address_id": message.address_id, "channel": message.channel}
+    if reply:
+        found["since"] = clock.now() - REPLY_WINDOW
+    address, undeliverable, kind, replies_sent = db.session.execute(_recipient_query(reply), found).one()
+    return Recipient(address, undeliverable, consent.KINDS[kind], replies_sent)
+
+
+@cache
+def _recipient_query(reply: bool) -> Select[Any]:
+    """What `recipient` reads (built once, like every statement each send runs: building one
+    costs more than running it): of the address `address_id`, and for a reply the replies sent
+    to it `since`."""
+    address_id = bindparam("address_id")
+    return select(
+        Address.value,
+        Address.undeliverable_since.is_not(None),
+        consent.latest_kind(Address.id, bindparam("channel")),
+        _replies_sent_since(address_id, bindparam("since")) if reply else literal(0),
+    ).where(Address.id == address_id)
+
+
+def blocked_reason(message: Message, to: Recipient) -> str | None:
+    """Why the consent guard stops this message to `to` right now, or None if it may go."""
+    if to.address.startswith(ERASED_PREFIX):
         return "erased"
-    if message.reason not in AFTER_OPT_OUT and state is Consent.OPTED_OUT:
+    if message.reason not in AFTER_OPT_OUT and to.consent is Consent.OPTED_OUT:
         return "opted_out"
-    if message.address.undeliverable_since is not None:
+    if to.undeliverable:
         return "undeliverable"
     if starts_conversation(message):
-        return None if state is Consent.OPTED_IN else "no_opt_in"
-    if message.reason in REPLY_REASONS and _replies_sent_recently(message) >= REPLY_LIMIT:
+        return None if to.consent is Consent.OPTED_IN else "no_opt_in"
+    if message.reason in REPLY_REASONS and to.replies_sent >= REPLY_LIMIT:
         return "reply_limit"
     return None
 
@@ -225,19 +266,25 @@ def last_queued(address: Address, reason: str) -> datetime | None:
     )
 
 
-def _replies_sent_recently(message: Message) -> int:
-    since = clock.now() - REPLY_WINDOW
-    return db.session.scalar(
+def _replies_sent_since(address_id: Any, since: Any) -> Any:
+    return (
         select(func.count())
         .select_from(MessageStatusEvent)
         .join(Message, MessageStatusEvent.message_id == Message.id)
         .where(
-            Message.address_id == message.address_id,
-            Message.reason.in_(REPLY_REASONS),
+            Message.address_id == address_id,
+            _one_of(Message.reason, REPLY_REASONS),
             MessageStatusEvent.status == "sent",
             MessageStatusEvent.at > since,
         )
+        .scalar_subquery()
     )
+
+
+def _one_of(column: Any, values: Collection[str]) -> Any:
+    """`column IN values`, each value a parameter of its own: the statement is compiled once, where
+    an expanding list of values is rendered into it again at every execution."""
+    return column.in_([literal(value) for value in sorted(values)])
 
 
 class Claim(NamedTuple):
@@ -284,7 +331,7 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claim]:
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
             or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
             # A STOP's confirmation (and HELP) never waits behind what consent will suppress.
-            or_(Message.reason.in_(AFTER_OPT_OUT), ~ahead.exists()),
+            or_(_one_of(Message.reason, AFTER_OPT_OUT), ~ahead.exists()),
         )
         .order_by(Message.priority, Message.id)
         .limit(limit)
@@ -346,17 +393,24 @@ def release(claim: Claim) -> bool:
 def send_claimed(claim: Claim) -> str:
     """Send a message this worker claimed (marked `sending`); returns its status afterwards. A
     message of a prompt round or mailing that has nothing left to send marks it done."""
-    message = db.session.get(Message, claim.message_id)
-    if message is None:
+    found = db.session.execute(_claimed_query(), {"message_id": claim.message_id}).first()
+    if found is None:
         return "missing"
+    message, several = found
     round_id, mailing_id = message.round_id, message.mailing_id
-    status = _send_claimed(message, claim.attempt)
+    status = _send_claimed(message, claim.attempt, several)
     settle_round(round_id)
     settle_mailing(mailing_id)
     return status
 
 
-def _send_claimed(message: Message, attempt: int) -> str:
+@cache
+def _claimed_query() -> Select[Any]:
+    """A claimed message, and whether the instance serves several organizations."""
+    return select(Message, _several_organizations()).where(Message.id == bindparam("message_id"))
+
+
+def _send_claimed(message: Message, attempt: int, several: bool) -> str:
     message_id = message.id  # for when a failed write leaves the session unreadable
 
     def mine() -> bool:
@@ -367,7 +421,7 @@ def _send_claimed(message: Message, attempt: int) -> str:
 
     # The sender's rate first: whatever the wait, the round, consent and the caps are read after
     # it, right before the provider call.
-    sender = _sender(message) if message.channel == "sms" else None
+    sender = _sender(message, several) if message.channel == "sms" else None
     wait, in_line = _sender_rate_wait(message, sender)
     while wait:
         if wait > MAX_RATE_WAIT or not in_line:
@@ -388,14 +442,10 @@ def _send_claimed(message: Message, attempt: int) -> str:
     if round_status == "cancelled":
         return _finish(message, "suppressed", "round_cancelled") if mine() else _taken(message_id)
     # Consent is read after any wait for that lock, right before the provider call.
-    blocked = blocked_reason(message)
+    to = recipient(message)
+    blocked = blocked_reason(message, to)
     if blocked:
-        log.info(
-            "outbox: message %s to %s suppressed (%s)",
-            message.id,
-            redact(message.address.value),
-            blocked,
-        )
+        log.info("outbox: message %s to %s suppressed (%s)", message.id, redact(to.address), blocked)
         return _finish(message, "suppressed", blocked) if mine() else _taken(message_id)
     if initiated:
         now = clock.now()
@@ -411,7 +461,7 @@ def _send_claimed(message: Message, attempt: int) -> str:
         email = mail_content.compose(message)
         send = lambda: mail.send(email)  # noqa: E731
     else:
-        sms = OutboundSms(message.address.value, message.body, _status_callback(message.id), sender)
+        sms = OutboundSms(to.address, message.body, _status_callback(message.id), sender)
         transport = sms_transport(app)  # built before the call is noted: it can take a while
         send = lambda: transport.send(sms)  # noqa: E731
     # No lock is held through the provider call (on SQLite that would be the database's): the
@@ -426,7 +476,7 @@ def _send_claimed(message: Message, attempt: int) -> str:
     except TransportError as exc:
         return _failed_attempt(message, exc)
     try:
-        return _record_sent(message, result)
+        return _record_sent(message_id, result)
     except SQLAlchemyError as exc:
         # The provider took it, and it must not be sent again: the row stays `sending` until
         # what is known of the send (kept in Redis, or the status callback) is recorded.
@@ -437,7 +487,7 @@ def _send_claimed(message: Message, attempt: int) -> str:
         ) from exc
 
 
-def _uncalled_claim(message_id: int, attempt: int) -> tuple[Any, ...]:
+def _uncalled_claim(message_id: Any, attempt: Any) -> tuple[Any, ...]:
     """The row of try `attempt` of a message, while that try is claimed and has not called the
     provider: the fence every write of a claim's sender is made through."""
     return (
@@ -460,14 +510,18 @@ def _still_claimed(message_id: int, attempt: int) -> bool:
 def _note_call(message_id: int, attempt: int) -> bool:
     """Note that this worker is calling the provider for the message, if try `attempt` is still
     claimed and has not called; returns whether it was."""
-    now = clock.now()
-    noted = db.session.execute(
+    call = {"message_id": message_id, "attempt": attempt, "now": clock.now()}
+    return bool(db.session.execute(_note_call_statement(), call).rowcount)
+
+
+@cache
+def _note_call_statement() -> Any:
+    return (
         update(Message)
-        .where(*_uncalled_claim(message_id, attempt))
-        .values(called_at=now, updated_at=now)
+        .where(*_uncalled_claim(bindparam("message_id"), bindparam("attempt")))
+        .values(called_at=bindparam("now"), updated_at=bindparam("now"))
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return bool(noted)
+    )
 
 
 def _taken(message_id: int) -> str:
@@ -489,7 +543,7 @@ def reconcile(message: Message, provider_id: str | None = None) -> str:
     if result is None:
         return message.status
     message_id, round_id, mailing_id = message.id, message.round_id, message.mailing_id
-    status = _record_sent(message, result)
+    status = _record_sent(message_id, result)
     _forget_unrecorded(message_id)
     log.info("outbox: message %s reconciled as sent", message_id)
     settle_round(round_id)
@@ -504,22 +558,70 @@ def _unconfirmed(message: Message) -> bool:
     return (message.status == "sending" or lost) and message.provider_id is None
 
 
-def _record_sent(message: Message, result: SendResult) -> str:
+def _unconfirmed_row() -> tuple[Any, ...]:
+    """`_unconfirmed`, as the condition on the message's row."""
+    return (
+        Message.provider_id.is_(None),
+        or_(
+            Message.status == "sending",
+            and_(Message.status == "failed", Message.error_code == "worker_lost"),
+        ),
+    )
+
+
+def _record_sent(message_id: int, result: SendResult) -> str:
     """Record, in one transaction, that the provider took the message, unless a status
-    callback naming it was quicker and did (its row lock orders the two)."""
-    db.session.refresh(message, with_for_update=True)
-    if not _unconfirmed(message):
+    callback naming it was quicker and did (its row lock orders the two). The usual send is a
+    few statements; the message is loaded only when there is more to do (statuses that came
+    early, a status other than sent, an erasure waiting for it)."""
+    mark, note, read = _record_sent_statements()
+    sent = {"message_id": message_id, "provider_id": result.provider_id, "now": clock.now()}
+    address_id = db.session.scalar(mark, sent)
+    if address_id is None:
+        status = db.session.scalar(select(Message.status).where(Message.id == message_id))
         db.session.commit()
-        return message.status
-    message.provider_id = result.provider_id
-    _finish(message, "sent", commit=False)
-    if result.status != "sent":
-        record_status(message, result.status, source="provider")
-    apply_early(message)
-    message_id, to, status = message.id, redact(message.address.value), message.status
+        return status or "missing"
+    db.session.execute(note, sent)
+    address, erasing, arrived_early = db.session.execute(read, {**sent, "address_id": address_id}).one()
+    status = "sent"
+    if erasing or arrived_early or result.status != "sent":
+        message = db.session.get(Message, message_id, populate_existing=True)
+        assert message is not None
+        if erasing:
+            complete_erasure(message.address)
+        if result.status != "sent":
+            record_status(message, result.status, source="provider")
+        apply_early(message)
+        status = message.status
     db.session.commit()
-    log.info("outbox: message %s sent to %s", message_id, to)  # read before the commit expired them
+    log.info("outbox: message %s sent to %s", message_id, redact(address))
     return status
+
+
+@cache
+def _record_sent_statements() -> tuple[Any, Any, Any]:
+    """`_record_sent`'s statements: mark the message sent (returning its address), note it in
+    its history, and read what else its recording needs."""
+    mark = (
+        update(Message)
+        .where(Message.id == bindparam("message_id"), *_unconfirmed_row())
+        .values(
+            provider_id=bindparam("provider_id"),
+            status="sent",
+            error_code=None,
+            next_attempt_at=None,
+            updated_at=bindparam("now"),
+        )
+        .returning(Message.address_id)
+        .execution_options(synchronize_session=False)
+    )
+    # On the table, not the model: the ORM would take a dictionary of parameters for a bulk insert.
+    note = insert(MessageStatusEvent.__table__).values(
+        message_id=bindparam("message_id"), status="sent", source="outbox", at=bindparam("now")
+    )
+    early = select(EarlyStatus.id).where(EarlyStatus.provider_id == bindparam("provider_id")).exists()
+    read = select(Address.value, Address.pending_erasure, early).where(Address.id == bindparam("address_id"))
+    return mark, note, read
 
 
 def _remember_unrecorded(message_id: int, result: SendResult) -> None:
@@ -863,14 +965,20 @@ def _throttle_sender(sender: str | None) -> None:
 
 def serves_several() -> bool:
     """Whether this instance serves more than one organization."""
-    return len(db.session.scalars(select(Organization.id).limit(2)).all()) > 1
+    return bool(db.session.scalar(select(_several_organizations())))
 
 
-def _sender(message: Message) -> str | None:
+def _several_organizations() -> Any:
+    """Whether this instance serves more than one organization, as an expression of a query."""
+    return select(func.count()).select_from(select(Organization.id).limit(2).subquery()).scalar_subquery() > 1
+
+
+def _sender(message: Message, several: bool | None = None) -> str | None:
     """The number a text goes from: its organization's own when the instance serves several
     (a reply from another organization's number would bring the answer, STOP included, to
-    that organization); else None, the deployment's configured sender."""
-    if not serves_several():
+    that organization); else None, the deployment's configured sender. `several`: whether it
+    does, when already read."""
+    if not (serves_several() if several is None else several):
         return None
     org = db.session.get(Organization, message.organization_id)
     return organization_number(org.phone) if org is not None else None
