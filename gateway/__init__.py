@@ -15,6 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import clock, extensions, logs, sqlite
 from gateway import config as config_module
 
+# The most database connections one process holds.
+DATABASE_CONNECTIONS = 15
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides the environment (tests inject theirs here)."""
@@ -29,6 +32,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_pre_ping": True,
+        # As many connections as before at most (SQLAlchemy's 5, and 10 more for a while), all kept
+        # for reuse: a worker's sending threads take one a few times a send, and a connection
+        # opened for one use and closed again costs both processes more than the send itself.
+        "pool_size": DATABASE_CONNECTIONS,
+        "max_overflow": 0,
         "hide_parameters": True,
         **sqlite.engine_options(app.config["DATABASE_URL"]),
     }
