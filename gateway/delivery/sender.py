@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 WAKE_KEY = "kindred:outbox:wake"
 POLL_SECONDS = 1.0
+# While some sending threads are busy, the dispatcher lets this long pass before it claims for
+# the ones that came free, so that one claim serves several of them rather than one each.
+GATHER_SECONDS = 0.02
 # How many due messages `drain` claims at a time.
 DRAIN_BATCH = 50
 
@@ -176,10 +179,15 @@ class Sender:
             self._to_give_back.extend(waiting)
 
     def _take_idle(self) -> int:
-        """Wait until a sending thread is idle, and take every idle one."""
+        """Wait until a sending thread is idle, and take every idle one: at once when all are,
+        else GATHER_SECONDS later."""
         with self._changed:
             while not self._idle and not self._stopping.is_set():
                 self._changed.wait(POLL_SECONDS)
+            busy = self._idle < self.threads
+        if busy:
+            self._stopping.wait(GATHER_SECONDS)
+        with self._changed:
             taken, self._idle = self._idle, 0
             return 0 if self._stopping.is_set() else taken
 
