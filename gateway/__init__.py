@@ -15,8 +15,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import clock, extensions, logs, sqlite
 from gateway import config as config_module
 
-# The most database connections one process holds.
-DATABASE_CONNECTIONS = 15
+# A server database's connections: as many at most as before (SQLAlchemy's 5, and 10 more for a
+# while), all kept for reuse. A worker's sending threads take one a few times a send, and a
+# connection opened for one use and closed again costs both processes more than the send itself.
+# (SQLite keeps SQLAlchemy's pool: an in-memory database's takes no such settings.)
+_POOL = {"pool_size": 15, "max_overflow": 0}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,15 +33,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config_module.load(app.instance_path, config)
     app.config.from_mapping(settings.as_flask_config())
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    database_url = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_pre_ping": True,
-        # As many connections as before at most (SQLAlchemy's 5, and 10 more for a while), all kept
-        # for reuse: a worker's sending threads take one a few times a send, and a connection
-        # opened for one use and closed again costs both processes more than the send itself.
-        "pool_size": DATABASE_CONNECTIONS,
-        "max_overflow": 0,
         "hide_parameters": True,
-        **sqlite.engine_options(app.config["DATABASE_URL"]),
+        **(sqlite.engine_options(database_url) if database_url.startswith("sqlite") else _POOL),
     }
 
     if app.config["TRUSTED_PROXIES"]:

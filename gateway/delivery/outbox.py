@@ -226,9 +226,9 @@ def recipient(message: Message) -> Recipient:
 
 @cache
 def _recipient_query(reply: bool) -> Select[Any]:
-    """What `recipient` reads (built once, like every statement each send runs: building one
-    costs more than running it): of the address `address_id`, and for a reply the replies sent
-    to it `since`."""
+    """What `recipient` reads, of the address `address_id` (and for a reply, the replies sent to
+    it `since`): built once, as the statements every send runs are, since building one costs
+    more than running it."""
     address_id = bindparam("address_id")
     return select(
         Address.value,
@@ -582,7 +582,8 @@ def _record_sent(message_id: int, result: SendResult) -> str:
         db.session.commit()
         return status or "missing"
     db.session.execute(note, sent)
-    address, erasing, arrived_early = db.session.execute(read, {**sent, "address_id": address_id}).one()
+    found = {"address_id": address_id, "provider_id": result.provider_id}
+    address, erasing, arrived_early = db.session.execute(read, found).one()
     status = "sent"
     if erasing or arrived_early or result.status != "sent":
         message = db.session.get(Message, message_id, populate_existing=True)
