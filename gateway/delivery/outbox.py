@@ -303,7 +303,17 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claim]:
     any reply). Rows another worker is claiming right now are skipped, not waited for. Returns
     the claims, each with the try it is (`attempts`): the sender's proof the claim is still its
     own."""
-    now = now or clock.now()
+    due = {"limit": limit, "now": now or clock.now()}
+    claimed = db.session.execute(_claim_statement(), due).all()
+    db.session.commit()
+    return [Claim(message_id, attempt) for _, message_id, attempt in sorted(claimed)]
+
+
+@cache
+def _claim_statement() -> Any:
+    """`claim_due`'s statement (parameters `limit` and `now`), built once: building it costs
+    more than running it."""
+    now = bindparam("now")
     other = aliased(Message)
     ahead = select(other.id).where(
         other.address_id == Message.address_id,
@@ -334,20 +344,18 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claim]:
             or_(_one_of(Message.reason, AFTER_OPT_OUT), ~ahead.exists()),
         )
         .order_by(Message.priority, Message.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=Message)
         .cte("due")
         .prefix_with("MATERIALIZED")
     )
-    claimed = db.session.execute(
+    return (
         update(Message)
         .where(Message.id.in_(select(due.c.id)), Message.status == "queued")
         .values(status="sending", attempts=Message.attempts + 1, called_at=None, updated_at=now)
         .returning(Message.priority, Message.id, Message.attempts)
         .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    return [Claim(message_id, attempt) for _, message_id, attempt in sorted(claimed)]
+    )
 
 
 def send_queued_message(message_id: int) -> str:
