@@ -101,6 +101,17 @@ def job(queue: str, timeout: int, retry: Retry | None = None) -> Callable[[Calla
     return wrap
 
 
+# How the worker's senders answer the texts the webhook stored.
+ANSWERING = sender.Answering(inbound.waiting, inbound.answer)
+
+
+def drain() -> int:
+    """Answer every text waiting to be answered, then send every message due, in this thread,
+    one after another: `kindred worker --burst`'s way, and the test worker's. Returns how many
+    texts were answered and messages claimed."""
+    return inbound.answer_waiting() + sender.drain()
+
+
 @job(OUTBOX_QUEUE, timeout=60)
 def send_message(message_id: int) -> str:
     """Send one outbox message if it is still queued (see outbox.send_queued_message). The
@@ -217,14 +228,14 @@ def hand_off(session: Session) -> None:
         log.info("jobs: queue paused after a Redis failure; the sweeper will queue %s job(s)", len(noted))
         return
     try:
-        if any(item.job == handoff.SEND for item in noted):
+        if any(item.job in handoff.WAKES_SENDERS for item in noted):
             sender.wake(redis_client())
     except (RedisError, OSError) as exc:
         pause_redis(exc)
         log.warning("jobs: could not wake the senders; they poll for what was queued", exc_info=True)
         return
     for item in noted:
-        if item.job == handoff.SEND:
+        if item.job in handoff.WAKES_SENDERS:
             continue
         spec, job_id = _HANDOFF_JOBS[item.job]
         job_id = job_id and job_id.format(item.row_id)

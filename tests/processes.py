@@ -35,6 +35,7 @@ from urllib.parse import urlencode, urlsplit
 
 from redis import Redis
 from rq import Queue, Worker
+from sqlalchemy import create_engine, text
 
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.servers import die_with_parent
@@ -241,6 +242,20 @@ class Deployment:
                 queue.count == 0 and queue.started_job_registry.count == 0
                 for queue in Queue.all(connection=connection)
             )
+
+    def unanswered(self) -> int:
+        """How many stored texts wait for the worker to answer them."""
+        engine = create_engine(self.env["DATABASE_URL"])
+        try:
+            with engine.connect() as connection:
+                return connection.execute(
+                    text(
+                        "SELECT count(*) FROM message"
+                        " WHERE direction = 'inbound' AND channel = 'sms' AND answered_at IS NULL"
+                    )
+                ).scalar_one()
+        finally:
+            engine.dispose()
 
     def kindred(self, *args: str) -> str:
         """Run a `kindred` command with the deployment's environment; returns its output."""

@@ -14,10 +14,11 @@ from rq import SimpleWorker
 from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
-from gateway.delivery import sender
+from gateway import jobs
 from gateway.extensions import INITIATED_QUEUE, OUTBOX_QUEUE, QUEUES, db, queue, redis_client
 from gateway.models import Address, Base, ConsentEvent, ConversationReport, Friend, Organization, Person
 from gateway.models.base import ENCRYPTED_PREFIX
+from gateway.sms import inbound
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
 
@@ -71,20 +72,32 @@ class Worker:
         self.app = app
 
     def run(self, *names: str) -> None:
-        """Run the jobs of the queues named (all of Kindred's by default) until they are empty,
-        then send every message that is due (naming a queue leaves the outbox alone unless it
-        is an outbox queue)."""
+        """Answer the texts waiting (the senders do as soon as one is stored), run the jobs of
+        the queues named (all of Kindred's by default) until they are empty, then send every
+        message that is due (naming a queue leaves the outbox alone unless it is an outbox
+        queue)."""
         caller = has_app_context()
         if caller:
             db.session.commit()  # what the test wrote is what the worker, a separate process, sees
         with self.app.app_context():
+            inbound.answer_waiting()  # the senders answer a text as soon as it is stored
             queues = [queue(name) for name in names or QUEUES]
             _BurstWorker(queues, connection=redis_client()).work(burst=True)
             if not names or {OUTBOX_QUEUE, INITIATED_QUEUE} & set(names):
-                sender.drain()  # the worker's senders, one send at a time
+                jobs.drain()  # the worker's senders, answering then sending one at a time
         if caller:
             # End the test's transaction too, as a request boundary would: on SQLite a transaction
             # keeps reading the snapshot it started with, and the worker has changed things since.
+            db.session.commit()
+
+    def answer(self) -> None:
+        """Answer the texts waiting, as the worker's senders do, and send nothing: what the
+        worker has done between answering a text and sending its reply."""
+        if has_app_context():
+            db.session.commit()
+        with self.app.app_context():
+            inbound.answer_waiting()
+        if has_app_context():
             db.session.commit()
 
 

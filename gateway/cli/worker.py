@@ -1,5 +1,5 @@
-"""`kindred worker`: the outbox's senders, and an RQ worker with its scheduler for Kindred's
-other jobs, in one process."""
+"""`kindred worker`: the senders (answering inbound texts and sending the outbox), and an RQ
+worker with its scheduler for Kindred's other jobs, in one process."""
 
 from __future__ import annotations
 
@@ -15,19 +15,24 @@ from gateway.extensions import QUEUES, worker_redis
 
 
 @click.command("worker")
-@click.option("--burst", is_flag=True, help="Send what is due and run the queued jobs, then stop.")
+@click.option(
+    "--burst", is_flag=True, help="Run the queued jobs, answer the texts waiting, send what is due, stop."
+)
 @with_appcontext
 def worker(burst: bool) -> None:
-    """Send the outbox (SEND_CONCURRENCY sends in flight) and run Kindred's queued jobs."""
+    """Answer inbound texts, send the outbox (SEND_CONCURRENCY in flight) and run Kindred's
+    queued jobs."""
     app = current_app._get_current_object()
     connection = worker_redis()
     queues = [Queue(name, connection=connection) for name in QUEUES]
     if burst:
         KindredWorker(queues, connection=connection).work(burst=True)
-        sender.drain()
+        jobs.drain()
         return
     jobs.sweep_outbox.enqueue(job_id="kindred-sweep-outbox-start")
-    senders = sender.Sender(app, app.config["SEND_CONCURRENCY"], sender.wake_redis(app.config["REDIS_URL"]))
+    senders = sender.Sender(
+        app, app.config["SEND_CONCURRENCY"], sender.wake_redis(app.config["REDIS_URL"]), jobs.ANSWERING
+    )
     senders.start()
     try:
         KindredWorker(queues, connection=connection).work(with_scheduler=True)

@@ -94,17 +94,25 @@ def for_number(number: str) -> Organization | None:
     """The organization volunteers reach by texting `number` (E.164): the one whose number it
     is, else the only one there is (created on first use, as by `default`); None when several
     organizations share this deployment and none of them has this number."""
-    orgs = db.session.scalars(select(Organization).order_by(Organization.id)).all()
-    for org in orgs:
-        if organization_number(org.phone) == number:
-            return org
-    return default() if len(orgs) <= 1 else None
+    return routing(number)[0]
 
 
 def numbers() -> set[str]:
     """Every number of this deployment's, in E.164: TWILIO_FROM_NUMBER and each organization's."""
-    phones = [current_app.config["TWILIO_FROM_NUMBER"], *db.session.scalars(select(Organization.phone))]
-    return {number for number in map(organization_number, phones) if number}
+    return routing("")[1]
+
+
+def routing(number: str) -> tuple[Organization | None, set[str]]:
+    """`for_number(number)` (None for no number) and `numbers()`, from one read."""
+    orgs = db.session.scalars(select(Organization).order_by(Organization.id)).all()
+    by_number = {organization_number(org.phone): org for org in reversed(orgs)}  # the first wins
+    ours = {
+        each for each in [organization_number(current_app.config["TWILIO_FROM_NUMBER"]), *by_number] if each
+    }
+    if not number:
+        return None, ours
+    org = by_number.get(number) or (default() if len(orgs) <= 1 else None)
+    return org, ours
 
 
 def _claimable(org: Organization | None, number: str) -> None:

@@ -34,6 +34,7 @@ from gateway.models import (
     TeamMember,
     Thread,
     TipUse,
+    waiting_answer,
 )
 
 FORGOTTEN = "[forgotten]"
@@ -148,9 +149,11 @@ def erase_volunteer(person: Person, address: Address, keep: Collection[int], evi
         .execution_options(synchronize_session=False)
     )
     db.session.execute(update(Event).where(Event.proposed_by_id == person.id).values(proposed_by_id=None))
+    # A text they sent after this one, still waiting for its turn, is theirs to be read: it
+    # may take the erasure back (START).
     db.session.execute(
         update(Message)
-        .where(Message.address_id.in_(ids), Message.id.not_in(keep))
+        .where(Message.address_id.in_(ids), Message.id.not_in(keep), ~waiting_answer())
         .values(body="", subject="", needs_attention=False)
     )
     person.name = None

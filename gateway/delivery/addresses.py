@@ -13,13 +13,13 @@ from collections.abc import Iterable
 import phonenumbers
 import zipcodes
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from flows.parse import mask_email
 from gateway import clock, keys
 from gateway.extensions import db
-from gateway.models import Address, Message
+from gateway.models import Address, Message, waiting_answer
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,18 @@ def find_or_add(organization_id: int, channel: str, value: str) -> tuple[Address
 
 def complete_erasure(address: Address) -> bool:
     """Replace the address with its digest once nothing is left to send to it (the DELETE
-    confirmation goes first); returns whether it was erased. The caller commits."""
+    confirmation goes first) and no text from it waits to be answered; returns whether it was
+    erased. The caller commits."""
     if not address.pending_erasure or address.value.startswith(ERASED_PREFIX):
         return False
     pending = db.session.scalar(
-        select(exists().where(Message.address_id == address.id, Message.status.in_(("queued", "sending"))))
+        select(
+            exists().where(
+                Message.address_id == address.id,
+                # what is left to send, and a text they sent that waits for its answer
+                or_(Message.status.in_(("queued", "sending")), waiting_answer()),
+            )
+        )
     )
     if pending:
         return False

@@ -18,6 +18,9 @@ from gateway.extensions import db
 # Messages are waiting in the outbox: wake the worker's senders, which claim due rows from the
 # table (row_id names one, for the log). A lost wake-up delays a message by one poll at most.
 SEND = "send_message"
+# An inbound text is stored: wake the worker, whose senders answer it (row_id: the text's id).
+ANSWER = "answer_text"
+WAKES_SENDERS = frozenset({SEND, ANSWER})
 FOLLOW_UP = "send_follow_up"
 ROUND_PREVIEW = "plan_round_preview"  # row_id: a stored preview's id (gateway.community.round_previews)
 ROUND_START = "start_round"

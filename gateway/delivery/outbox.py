@@ -53,6 +53,7 @@ from gateway.models import (
     MessageStatusEvent,
     Organization,
     PromptRound,
+    waiting_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,7 @@ class Recipient(NamedTuple):
     undeliverable: bool
     consent: Consent  # on the message's channel
     replies_sent: int  # replies sent to the address within REPLY_WINDOW (counted for replies only)
+    text_waiting: bool  # a text from the address waits to be answered (it may be a STOP)
 
 
 def recipient(message: Message) -> Recipient:
@@ -220,8 +222,10 @@ def recipient(message: Message) -> Recipient:
     found = {"address_id": message.address_id, "channel": message.channel}
     if reply:
         found["since"] = clock.now() - REPLY_WINDOW
-    address, undeliverable, kind, replies_sent = db.session.execute(_recipient_query(reply), found).one()
-    return Recipient(address, undeliverable, consent.KINDS[kind], replies_sent)
+    address, undeliverable, kind, replies_sent, waiting = db.session.execute(
+        _recipient_query(reply), found
+    ).one()
+    return Recipient(address, undeliverable, consent.KINDS[kind], replies_sent, bool(waiting))
 
 
 @cache
@@ -230,11 +234,13 @@ def _recipient_query(reply: bool) -> Select[Any]:
     it `since`): built once, as the statements every send runs are, since building one costs
     more than running it."""
     address_id = bindparam("address_id")
+    theirs = aliased(Message)
     return select(
         Address.value,
         Address.undeliverable_since.is_not(None),
         consent.latest_kind(Address.id, bindparam("channel")),
         _replies_sent_since(address_id, bindparam("since")) if reply else literal(0),
+        select(theirs.id).where(theirs.address_id == address_id, waiting_answer(theirs)).exists(),
     ).where(Address.id == address_id)
 
 
@@ -300,7 +306,8 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claim]:
     worker takes it. Replies go first, then what the system starts, each oldest first. A
     person's messages go one at a time and in order: a message waits while another to the same
     address is being sent, or is waiting ahead of it (an earlier one of the same priority, or
-    any reply). Rows another worker is claiming right now are skipped, not waited for. Returns
+    any reply), and while a text from that address waits to be answered (it may be a STOP).
+    Rows another worker is claiming right now are skipped, not waited for. Returns
     the claims, each with the try it is (`attempts`): the sender's proof the claim is still its
     own."""
     due = {"limit": limit, "now": now or clock.now()}
@@ -331,6 +338,9 @@ def _claim_statement() -> Any:
             ),
         ),
     )
+    # A text from the person that waits for its turn may be a STOP.
+    theirs = aliased(Message)
+    unanswered = select(theirs.id).where(theirs.address_id == Message.address_id, waiting_answer(theirs))
     # Materialized, so the rows are picked once: a subquery the planner runs again could skip
     # the rows it just locked and pick more than `limit`.
     due = (
@@ -341,7 +351,7 @@ def _claim_statement() -> Any:
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
             or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
             # A STOP's confirmation (and HELP) never waits behind what consent will suppress.
-            or_(_one_of(Message.reason, AFTER_OPT_OUT), ~ahead.exists()),
+            or_(_one_of(Message.reason, AFTER_OPT_OUT), and_(~ahead.exists(), ~unanswered.exists())),
         )
         .order_by(Message.priority, Message.id)
         .limit(bindparam("limit"))
@@ -455,6 +465,10 @@ def _send_claimed(message: Message, attempt: int, several: bool) -> str:
     if blocked:
         log.info("outbox: message %s to %s suppressed (%s)", message.id, redact(to.address), blocked)
         return _finish(message, "suppressed", blocked) if mine() else _taken(message_id)
+    if message.reason not in AFTER_OPT_OUT and to.text_waiting:
+        # They texted since it was claimed, and that text waits for its turn (it may be a
+        # STOP): this goes after it, claimed again once it is answered.
+        return _hold(message) if mine() else _taken(message_id)
     if initiated:
         now = clock.now()
         allowed = _allowed_at(message, now)
@@ -693,8 +707,9 @@ def _round_status(message: Message) -> str | None:
 
 
 def _hold(message: Message) -> str:
-    """Put back a message of a paused round: it waits, queued, until the round is resumed
-    (which queues it again); the sweeper leaves it alone meanwhile."""
+    """Put back a message of a paused round, or one to a person whose text waits for its turn:
+    it waits, queued, until the round is resumed (which queues it again) or the text is
+    answered; the sweeper leaves it alone meanwhile."""
     message.status = "queued"
     message.attempts -= 1  # waiting is not a failed attempt
     db.session.commit()

@@ -1,4 +1,5 @@
-"""The worker's senders: threads that send the outbox's due messages, many in flight at once.
+"""The worker's senders: threads that answer inbound texts and send the outbox's due messages,
+many in flight at once.
 
 A dispatcher thread claims due messages (`outbox.claim_due`: each marked `sending` and committed
 before anything else happens to it) for the sending threads that are free, never more, and
@@ -11,6 +12,10 @@ Threads rather than asyncio: the twilio and sendgrid clients and the database se
 synchronous, and a thread waiting for the provider's answer gives up the interpreter, so one
 process keeps SEND_CONCURRENCY sends in flight through the outbox code as it is.
 
+The same threads answer the inbound texts the webhook stored (given as `Answering`, from
+gateway.sms): the dispatcher hands out the oldest waiting text of each sender, first, never two
+of one sender's at once, and at most a quarter of the threads to answering, so sends go on.
+
 When nothing is due the dispatcher waits for a wake-up (pushed on a Redis list once a
 transaction that queued a message commits) or POLL_SECONDS, whichever comes first. Redis only
 makes a send sooner: a message whose time comes (a retry, a deferral), or one whose wake-up was
@@ -22,7 +27,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from queue import SimpleQueue
+from typing import NamedTuple
 
 from flask import Flask
 from redis import Redis
@@ -94,14 +101,33 @@ def give_back(claim: outbox.Claim) -> bool:
         return False
 
 
-class Sender:
-    """A dispatcher and `threads` sending threads, sending for `app` until stopped."""
+class Answering(NamedTuple):
+    """How the senders answer inbound texts: `waiting(limit, busy)` lists up to `limit` texts
+    waiting, as (message id, sender's address id), none of the addresses in `busy`; `answer`
+    answers one (idempotent, and it keeps each sender's texts in order)."""
 
-    def __init__(self, app: Flask, threads: int, redis: Redis):
+    waiting: Callable[[int, frozenset[int]], list[tuple[int, int]]]
+    answer: Callable[[int], object]
+
+
+class _Answer(NamedTuple):
+    message_id: int
+    address_id: int
+
+
+class Sender:
+    """A dispatcher and `threads` sending threads, answering texts (with `answering`) and
+    sending for `app` until stopped."""
+
+    def __init__(self, app: Flask, threads: int, redis: Redis, answering: Answering | None = None):
         self.app = app
         self.threads = threads
         self.redis = redis  # its own connection: a wait for a wake-up blocks on it
-        self._work: SimpleQueue[outbox.Claim | None] = SimpleQueue()
+        self.answering = answering
+        self._answering_at_most = max(1, threads // 4)
+        self._busy: set[int] = set()  # the addresses whose text a thread is answering
+        self._busy_lock = threading.Lock()
+        self._work: SimpleQueue[outbox.Claim | _Answer | None] = SimpleQueue()
         self._idle = threads
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -141,29 +167,58 @@ class Sender:
                 if not free:
                     continue
                 self._give_back_claims()
-                claimed: list[outbox.Claim] = []
+                work: list[outbox.Claim | _Answer] = []
                 try:
-                    claimed = outbox.claim_due(free)
+                    work.extend(self._texts_to_answer(free))
+                    work.extend(outbox.claim_due(free - len(work)) if free > len(work) else [])
                     db.session.remove()
                 except Exception:
                     # Whatever it was (the database down, say), the dispatcher goes on.
                     log.exception("sender: could not claim due messages; trying again in %s s", POLL_SECONDS)
                     self._stopping.wait(POLL_SECONDS)
-                for claim in claimed:
-                    self._work.put(claim)
-                self._give_back(free - len(claimed))
-                if len(claimed) < free:
+                for item in work:
+                    self._work.put(item)
+                self._give_back(free - len(work))
+                if len(work) < free:
                     self._wait_for_wake()
+
+    def _texts_to_answer(self, free: int) -> list[_Answer]:
+        """The texts to answer now: each sender's oldest, none of a sender being answered."""
+        if self.answering is None:
+            return []
+        with self._busy_lock:
+            room = min(free, self._answering_at_most - len(self._busy))
+            busy = frozenset(self._busy)
+        if room <= 0:
+            return []
+        texts = [_Answer(*each) for each in self.answering.waiting(room, busy)]
+        with self._busy_lock:
+            self._busy.update(text.address_id for text in texts)
+        return texts
 
     def _send(self) -> None:
         with self.app.app_context():
-            while (claim := self._work.get()) is not None:
+            while (item := self._work.get()) is not None:
                 try:
-                    if not send(claim):
+                    if isinstance(item, _Answer):
+                        self._answer(item)
+                    elif not send(item):
                         with self._to_give_back_lock:
-                            self._to_give_back.append((claim, time.monotonic()))
+                            self._to_give_back.append((item, time.monotonic()))
                 finally:
                     self._give_back(1)
+
+    def _answer(self, text: _Answer) -> None:
+        """Answer one text; an error is logged, and the text waits for the next look."""
+        assert self.answering is not None
+        try:
+            self.answering.answer(text.message_id)
+        except Exception:
+            log.exception("sender: message %s could not be answered yet", text.message_id)
+        finally:
+            db.session.remove()
+            with self._busy_lock:
+                self._busy.discard(text.address_id)
 
     def _give_back_claims(self) -> None:
         """Give back the claims errors cut short while the database was away, now that it may be

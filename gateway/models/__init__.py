@@ -23,7 +23,7 @@ from gateway.models.community import (
 )
 from gateway.models.console import AuditEntry, Invitation, Organizer, Thread
 from gateway.models.email import EmailSignup, Mailing, ProviderEvent
-from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent
+from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent, waiting_answer
 from gateway.models.people import Address, ConsentEvent, Organization, Person
 
 __all__ = [
@@ -59,4 +59,5 @@ __all__ = [
     "TipUse",
     "UTCDateTime",
     "utcnow",
+    "waiting_answer",
 ]

@@ -5,11 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    and_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.models.base import Base, EncryptedText, utcnow
 from gateway.models.people import Address
+
+_UNANSWERED = text("direction = 'inbound' AND channel = 'sms' AND answered_at IS NULL")
 
 
 class FlowSession(Base):
@@ -33,6 +45,8 @@ class Message(Base):
         Index("ix_message_outbox", "status", "next_attempt_at"),
         Index("ix_message_due", "status", "priority", "id"),  # the sender's next claim
         Index("ix_message_round", "round_id", "status"),
+        # The worker's look for inbound texts waiting to be answered.
+        Index("ix_message_unanswered", "id", postgresql_where=_UNANSWERED, sqlite_where=_UNANSWERED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,8 +81,10 @@ class Message(Base):
     # whose worker died before the call is queued again; one that called is never sent again.
     called_at: Mapped[datetime | None]
     # An inbound text: when its turn answered it, or it was kept for an organizer instead (none:
-    # stored, but the request that stored it died before answering; the sweeper answers it).
+    # stored by the webhook, waiting for the worker to answer it).
     answered_at: Mapped[datetime | None]
+    # An inbound text whose masking changed it: the text as sent, only until its turn reads it.
+    body_as_sent: Mapped[str | None] = mapped_column(EncryptedText)
     next_attempt_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # retention finds old ones
@@ -107,3 +123,9 @@ class EarlyStatus(Base):
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def waiting_answer(message: Any = Message) -> ColumnElement[bool]:
+    """Whether a message (the model, or an alias of it) is an inbound text that waits for the
+    worker to answer it (the partial index ix_message_unanswered serves it)."""
+    return and_(message.direction == "inbound", message.channel == "sms", message.answered_at.is_(None))

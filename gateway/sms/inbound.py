@@ -1,7 +1,11 @@
-"""One inbound text: stored first, then answered.
+"""One inbound text: stored by the webhook, answered by the worker.
 
-The message is committed on its own first, so a text that got a 2xx is never lost even if
-answering it fails; then one conversation turn answers it in a second transaction.
+The webhook does only what must happen before Twilio's 200: it stores the text (with its
+sender's address) and commits, so a text that got a 2xx is never lost, and wakes the worker.
+The worker answers each stored text with one conversation turn (`answer`), a person's texts one
+at a time and in the order they came. Until a text is answered, nothing but a reply to an
+opt-out or HELP goes to its sender (gateway.delivery.outbox): a STOP waiting for its turn
+already holds back a round's text.
 """
 
 from __future__ import annotations
@@ -13,25 +17,26 @@ from datetime import datetime, timedelta
 import phonenumbers
 from flask import current_app
 from phonenumbers import timezone as phone_timezones
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from flows import engine, keywords
 from flows import events as ev
 from flows.parse import mask_contacts
 from gateway import clock
 from gateway.community import inbox, organization
-from gateway.delivery import consent
+from gateway.delivery import consent, handoff
 from gateway.delivery.addresses import complete_erasure, erased_values, redact
 from gateway.extensions import db
-from gateway.models import Address, FlowSession, Message, Organization, Person
+from gateway.models import Address, FlowSession, Message, Organization, Person, waiting_answer
 from gateway.sms import flood
 from gateway.sms.turn import take_turn
 
 log = logging.getLogger(__name__)
 
-# A text stored this long ago that no turn answered was left by a request that died: the
-# sweeper answers it (a webhook is answered within Twilio's 15 s, or not at all).
+# A text stored this long ago that no turn answered is answered by the sweeper too (the worker
+# answers within a poll; this is for a worker that cannot, say one whose senders stopped).
 UNANSWERED_AFTER = timedelta(minutes=2)
 
 
@@ -47,115 +52,142 @@ class InboundSms:
 
 
 def receive_sms(org: Organization, sms: InboundSms) -> None:
-    """Store and answer one inbound text; its replies go to the job queue after the commit.
+    """Store one inbound text for the worker to answer; it is woken once the commit is done.
 
-    A provider id seen before is a no-op (provider retries and duplicates). A text from a number
-    that floods us is stored and not answered (gateway.sms.flood). A NUL character,
-    which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never refused."""
-    stored = db.session.execute(
-        select(Message.id, Message.direction, Message.answered_at).where(
-            Message.provider_id == sms.provider_id
-        )
-    ).first()
-    if stored is not None:
-        if stored.direction == "inbound" and stored.answered_at is None:
-            answer(stored.id)  # the request that stored it died before answering: this one does
-        return
+    A provider id seen before is a no-op (provider retries and duplicates): its insert fails
+    on the unique provider id, and everything else this did is rolled back with it. A NUL
+    character, which PostgreSQL text cannot hold, is kept as U+FFFD so the text is never
+    refused."""
     text = sms.body.replace("\x00", "\ufffd")
     organization.learn_number(org, sms.to_number)
-    address, was_erased = _address_for(org, sms.from_number)
+    address = _address_for(org, sms.from_number)
     address.undeliverable_since = None  # it just texted us: it can get texts after all
+    # Stored with any phone number or email masked: in a volunteer's text those are their
+    # friends', kept only as digests. The turn reads the text as sent, kept until then.
+    masked = mask_contacts(text, current_app.config["DEFAULT_REGION"])
     message = Message(
         organization_id=org.id,
         direction="inbound",
         channel="sms",
         address_id=address.id,
-        # Stored with any phone number or email masked: in a volunteer's text those are their
-        # friends', kept only as digests. The flows read the text as sent, in memory.
-        body=mask_contacts(text, current_app.config["DEFAULT_REGION"]),
+        body=masked,
+        body_as_sent=text if masked != text else None,
         num_media=sms.num_media,
         provider_id=sms.provider_id,
         status="received",
     )
-    # Before the message joins the session: loading the person would flush it early, and a
-    # duplicate webhook's insert must fail in the commit below, where it is expected.
-    person = address.person
-    if person is not None and not keywords.opt_out_reason(text, organization=org.name):
-        person.last_active_at = clock.now()  # "active this week" is read from it
+    # A number that floods us has its texts kept, not answered (but a STOP among them counts).
+    throttled = flood.throttled(sms.from_number, sms.provider_id, clock.now())
+    if throttled:
+        message.answered_at = clock.now()
+        message.body_as_sent = None
     db.session.add(message)
     try:
+        db.session.flush()
+        if throttled:
+            _honour_opt_out(message, text)
+        else:
+            handoff.after_commit(handoff.ANSWER, message.id)
         db.session.commit()
     except IntegrityError:
-        db.session.rollback()
-        return
-    if flood.throttled(sms.from_number, sms.provider_id, clock.now()):
-        message.answered_at = clock.now()  # kept, not answered
-        _honour_opt_out(message)  # but a STOP among them still counts
-        db.session.commit()
-    elif not answer(message.id, text):
-        return
-    if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
-        address.pending_erasure = True  # still out: back to the digest once the reply is sent
-        complete_erasure(address)
-        db.session.commit()
+        db.session.rollback()  # the same text, stored before or by a concurrent request
 
 
-def answer(message_id: int, text: str | None = None) -> bool:
+def waiting(limit: int, busy: frozenset[int] = frozenset()) -> list[tuple[int, int]]:
+    """Up to `limit` texts waiting to be answered, as (message id, address id), oldest first:
+    the first of each sender's, skipping senders in `busy` (their texts are being answered)."""
+    rows = db.session.execute(
+        select(Message.id, Message.address_id).where(waiting_answer()).order_by(Message.id).limit(limit * 4)
+    ).all()
+    db.session.rollback()
+    picked: dict[int, int] = {}
+    for message_id, address_id in rows:
+        if address_id not in busy and address_id not in picked and len(picked) < limit:
+            picked[address_id] = message_id
+    return [(message_id, address_id) for address_id, message_id in picked.items()]
+
+
+def answer_waiting() -> int:
+    """Answer, in this thread, every text waiting to be answered, each sender's in order: the
+    test worker's way, and `kindred worker --burst`'s. Returns how many were answered."""
+    answered = 0
+    while batch := waiting(50):
+        answered += sum(answer(message_id) is not None for message_id, _ in batch)
+    return answered
+
+
+def answer(message_id: int) -> bool | None:
     """Answer a stored inbound text with one conversation turn, unless it is answered already
-    (its `answered_at`, taken in the turn's own transaction, so two requests, or a request and
-    the sweeper, never both answer it). `text` is the text as sent (the stored body has any
-    phone number or email masked). Returns False if the turn failed: the text is then kept for
-    an organizer, and any opt-out in it still recorded."""
+    or an earlier text from the same sender waits (None: not answered now). Its `answered_at`
+    is taken in the turn's own transaction, so two workers, or a worker and the sweeper, never
+    both answer it. Returns False if the turn failed: the text is then kept for an organizer,
+    and any opt-out in it still recorded."""
+    # Read before the claim clears it: nothing changes it while the text waits.
+    as_sent = db.session.scalar(select(Message.body_as_sent).where(Message.id == message_id))
+    earlier = aliased(Message)
     claimed = db.session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.answered_at.is_(None))
-        .values(answered_at=clock.now())
+        .where(
+            Message.id == message_id,
+            Message.answered_at.is_(None),
+            ~exists().where(
+                earlier.address_id == Message.address_id, earlier.id < Message.id, waiting_answer(earlier)
+            ),
+        )
+        .values(answered_at=clock.now(), body_as_sent=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
         db.session.rollback()
-        return True
+        return None
     message = db.session.get(Message, message_id, populate_existing=True)
     assert message is not None
     org = db.session.get(Organization, message.organization_id)
     address = message.address
     assert org is not None and address is not None
-    received = ev.Inbound(message.body if text is None else text, message.created_at, message.num_media)
+    return _take_turn(org, address, message, as_sent or message.body)
+
+
+def _take_turn(org: Organization, address: Address, message: Message, text: str) -> bool:
+    person = address.person
+    if person is not None and not keywords.opt_out_reason(text, organization=org.name):
+        person.last_active_at = clock.now()  # "active this week" is read from it
+    # Erased, or being erased: they wrote again, so their number is kept to answer them. If
+    # their opt-out still stands after this turn, it is erased again.
+    was_erased, address.pending_erasure = address.pending_erasure, False
+    received = ev.Inbound(text, message.created_at, message.num_media)
     try:
         take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
+        if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
+            address.pending_erasure = True  # still out: back to the digest once the reply is sent
+            complete_erasure(address)
         db.session.commit()
         return True
     except Exception:
         db.session.rollback()
-        log.exception("inbound: could not answer message %s from %s", message_id, redact(address.value))
-        _answer_failed(message_id)
+        log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
+        _answer_failed(message.id, text)
         return False
 
 
 def answer_unanswered(before: datetime) -> int:
-    """Answer the texts stored before `before` that no turn answered (the request that stored
-    them died first, and the provider did not send them again); returns how many."""
-    ids = db.session.scalars(
-        select(Message.id).where(
-            Message.direction == "inbound",
-            Message.channel == "sms",
-            Message.answered_at.is_(None),
-            Message.created_at < before,
-        )
-    ).all()
+    """Answer the texts stored before `before` that no turn answered yet (the worker answers
+    within a poll: these are a worker's that could not); returns how many."""
+    ids = db.session.scalars(select(Message.id).where(waiting_answer(), Message.created_at < before)).all()
     db.session.rollback()
     for message_id in ids:
         answer(message_id)
     return len(ids)
 
 
-def _answer_failed(message_id: int) -> None:
+def _answer_failed(message_id: int, text: str) -> None:
     """Answering crashed: still honour an opt-out (first, on its own), and keep the text for
     an organizer."""
     message = db.session.get(Message, message_id)
     assert message is not None
     message.answered_at = clock.now()  # kept for an organizer instead
-    _honour_opt_out(message)
+    message.body_as_sent = None
+    _honour_opt_out(message, text)
     try:
         inbox.keep(message, message.address.person)
         db.session.commit()
@@ -168,20 +200,20 @@ def _answer_failed(message_id: int) -> None:
         db.session.commit()
 
 
-def _honour_opt_out(message: Message) -> None:
-    """Record the opt-out a text asks for when no flow answers it (commits). Every one is on
-    the ledger, as the flows record it."""
+def _honour_opt_out(message: Message, text: str) -> None:
+    """Record the opt-out `text` (the message as sent) asks for when no flow answers it
+    (commits). Every one is on the ledger, as the flows record it."""
     org = db.session.get(Organization, message.organization_id)
-    reason = keywords.opt_out_reason(message.body, organization=org.name if org else "")
+    reason = keywords.opt_out_reason(text, organization=org.name if org else "")
     if reason:
         consent.record(message.address, "opt_out", "sms_keyword", reason, message.id)
         db.session.commit()
 
 
-def _address_for(org: Organization, phone: str) -> tuple[Address, bool]:
-    """The sender's address, with a person, and whether it was erased or being erased: an
-    erased one (kept as a digest to honour an opt-out) is recognised and gets its number back,
-    since they wrote to us again."""
+def _address_for(org: Organization, phone: str) -> Address:
+    """The sender's address, with a person. An erased one (kept as a digest to honour an
+    opt-out) is recognised and gets its number back, since they wrote to us again; it stays
+    marked for erasure until their turn says whether the opt-out still stands."""
     erased = erased_values(phone)
     lookup = select(Address).where(
         Address.organization_id == org.id,
@@ -189,14 +221,11 @@ def _address_for(org: Organization, phone: str) -> tuple[Address, bool]:
         Address.value.in_([phone, *erased]),
     )
     address = db.session.scalar(lookup)
-    was_erased = address is not None and (address.value in erased or address.pending_erasure)
-    if address is not None and was_erased:
-        # They wrote again: their number is needed to answer. If their opt-out still stands
-        # after this turn, receive_sms erases it again.
+    if address is not None and address.value in erased:
         address.value = phone
-        address.pending_erasure = False
+        address.pending_erasure = True
     if address is not None and address.person is not None:
-        return address, was_erased
+        return address
     try:
         with db.session.begin_nested():
             person = Person(organization_id=org.id, timezone=_timezone_of(phone))
@@ -212,7 +241,7 @@ def _address_for(org: Organization, phone: str) -> tuple[Address, bool]:
             db.session.flush()
     except IntegrityError:
         address = db.session.scalars(lookup).one()
-    return address, was_erased
+    return address
 
 
 def _timezone_of(phone: str) -> str | None:

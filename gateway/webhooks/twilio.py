@@ -56,7 +56,8 @@ def verify_signature() -> None:
 
 @bp.post("/sms")
 def sms() -> Response:
-    """An inbound text: store it, answer it, reply with empty TwiML (replies go via the outbox)."""
+    """An inbound text: store it and reply with empty TwiML at once; the worker answers it
+    (its replies go via the outbox)."""
     form = request.form
     provider_id = _provider_id(form)
     if not provider_id or not form.get("From"):
@@ -65,13 +66,12 @@ def sms() -> Response:
     if not from_number:
         abort(400, description="From is not a phone number")
     to_number = _phone_or_empty(form.get("To", ""))
-    ours = organization.numbers()
+    org, ours = organization.routing(to_number)
     # A Messaging Service sends from a pool of numbers Kindred is not told: with one and no
     # TWILIO_FROM_NUMBER, a text to any number is taken (the signature and AccountSid still
     # say it reached our account).
     config = current_app.config
     pooled = config["TWILIO_MESSAGING_SERVICE_SID"] and not config["TWILIO_FROM_NUMBER"]
-    org = organization.for_number(to_number) if to_number else None
     if org is None or not (to_number in ours or pooled):
         log.warning("twilio: a text to a number that is not ours was refused (message %s)", provider_id)
         abort(403, description="To is not a number of this deployment")

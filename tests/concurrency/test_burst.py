@@ -41,15 +41,15 @@ class Settled:
 
 
 def settle(deployment: Deployment) -> Settled:
-    """Wait until the worker is done: no job waiting or running, and no reply in the outbox
-    still `queued` or `sending` (`kindred export messages`). A reply left `sending` is stuck,
+    """Wait until the worker is done: no job waiting or running, no text waiting to be
+    answered, and no reply in the outbox still `queued` or `sending` (`kindred export messages`). A reply left `sending` is stuck,
     whether or not it reached Twilio: only the sweeper touches it again, ten minutes on, to
     mark it failed."""
     started = time.monotonic()
     outbox: Counter[str] = Counter()
 
     def done() -> bool:
-        if not deployment.worker_idle():
+        if not deployment.worker_idle() or deployment.unanswered():
             return False
         outbox.clear()
         outbox.update(m["status"] for m in deployment.export("messages") if m["direction"] == "outbound")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flask import Flask
 from redis import Redis
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gateway import create_app
 from gateway.delivery import outbox
@@ -89,9 +89,16 @@ def let_backoffs_pass(app: Flask) -> int:
 
 
 def nothing_due(app: Flask) -> bool:
-    """Whether the worker has done all it can now: nothing being sent, and every reply still
-    queued waits for a later time (a backoff, a throttled sender)."""
+    """Whether the worker has done all it can now: every text answered, nothing being sent,
+    and every reply still queued waits for a later time (a backoff, a throttled sender)."""
     now = utcnow()
+    with app.app_context():
+        waiting = db.session.scalar(
+            select(func.count()).where(Message.direction == "inbound", Message.answered_at.is_(None))
+        )
+        db.session.rollback()
+    if waiting:
+        return False
     for message in outbound(app):
         if message.status == "sending":
             return False

@@ -60,6 +60,7 @@ def test_a_text_that_arrives_while_redis_is_down_is_kept_and_answered_once(
 
     assert response.status_code == 200
     assert messages("inbound")[-1].body == "Sam"
+    phone.worker.answer()  # its turn needs no Redis either
     reply = messages("outbound")[-1]
     assert (reply.status, reply.body[: len(THANKS)]) == ("queued", THANKS)
 
@@ -78,6 +79,7 @@ def left_sending_by_a_lost_worker(phone: Phone, called: bool) -> Message:
     before it died: the row is left as the worker left it. (Arranged directly: the worker is
     the thing that is gone.)"""
     assert phone.post("hi").status_code == 200
+    phone.worker.answer()
     reply = messages("outbound")[-1]
     now = utcnow()
     db.session.execute(
@@ -185,6 +187,7 @@ def test_a_claim_that_fails_before_calling_the_provider_every_time_ends_failed_n
     phone: Phone, twilio_api: TwilioApiDouble
 ) -> None:
     assert phone.post("hi").status_code == 200
+    phone.worker.answer()
     reply = messages("outbound")[-1]
     for _ in range(outbox.MAX_ATTEMPTS):
         assert outbox.claim_due(10)  # claimed, and the worker dies before the call each time
@@ -254,9 +257,9 @@ STOP_CONFIRMATION = "You're unsubscribed"
 
 
 def stored_but_never_answered(phone: Phone, body: str) -> str:
-    """A text the webhook stored, whose request then died before its turn answered it (the
-    database went away between the two transactions): the row as that request left it
-    (arranged directly: the request is the thing that is gone). Returns its MessageSid."""
+    """A text the webhook stored, whose turn never finished (the worker answering it died, and
+    its transaction went with it): the row as the webhook left it (arranged directly: the
+    worker is the thing that is gone). Returns its MessageSid."""
     sid = "SM" + uuid.uuid4().hex
     address = person_of(phone).addresses[0]
     db.session.add(
@@ -283,7 +286,7 @@ def test_a_stop_stored_but_never_answered_is_honoured_when_twilio_sends_it_again
     sid = stored_but_never_answered(phone, "STOP")
     assert not opted_out(phone)
 
-    for _ in range(2):  # Twilio's retry, then another: the turn runs once
+    for _ in range(2):  # Twilio's retry, then another: a no-op each; the next worker answers once
         assert phone.post("STOP", sid=sid).status_code == 200
         phone.worker.run()
     assert opted_out(phone)
@@ -293,12 +296,14 @@ def test_a_stop_stored_but_never_answered_is_honoured_when_twilio_sends_it_again
 def test_a_stop_stored_but_never_answered_is_honoured_by_the_sweeper_when_nobody_sends_it_again(
     phone: Phone, clock: SettableClock
 ) -> None:
+    """The sweeper answers a text left unanswered for two minutes (a worker whose senders
+    stopped), as the senders would: once."""
     join(phone)
-    phone.send("Sam")  # answered by its own request: the sweeper leaves it alone
+    phone.send("Sam")  # answered by the worker: the sweeper leaves it alone
     replies = len(phone.replies())
     stored_but_never_answered(phone, "STOP")
 
-    jobs.sweep_outbox()  # a request may still be answering it: not yet
+    jobs.sweep_outbox()  # the senders may still be answering it: not yet
     assert not opted_out(phone)
     clock.advance(timedelta(minutes=3))
     jobs.sweep_outbox()

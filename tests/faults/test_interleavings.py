@@ -211,12 +211,14 @@ def test_no_interleaving_texts_an_opted_out_number_starts_without_consent_or_los
         run_until_done(worker, clock)
         check_sends(volunteers, twilio_api, before)
 
-        # Invariant 7: each text answered 2xx stored once; nothing left waiting in the outbox.
+        # Invariant 7: each text answered 2xx stored once, and answered; nothing left waiting in
+        # the outbox.
         db.session.rollback()
         for volunteer in volunteers:
             for sid in volunteer.accepted:
-                stored = db.session.scalar(select(func.count()).where(Message.provider_id == sid))
-                assert stored == 1, "an accepted text was lost or stored twice"
+                stored = db.session.scalars(select(Message).where(Message.provider_id == sid)).all()
+                assert len(stored) == 1, "an accepted text was lost or stored twice"
+                assert stored[0].answered_at is not None, "an accepted text was never answered"
         left = db.session.scalars(select(Message.status).where(Message.status.in_(WAITING))).all()
         assert left == [], "a text was left waiting in the outbox"
         taken = [sent["sid"] for sent in twilio_api.sent]

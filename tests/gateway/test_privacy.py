@@ -141,7 +141,8 @@ def test_delete_erases_only_the_email_addresses_that_are_theirs(
 
 def test_the_erasure_waits_for_the_confirmation_to_be_sent(volunteer: Phone) -> None:
     volunteer.send("DELETE")
-    volunteer.post("yes")  # answered, but the worker has not sent the confirmation yet
+    volunteer.post("yes")
+    volunteer.worker.answer()  # answered, but the worker has not sent the confirmation yet
     address = db.session.scalars(select(Address)).one()
     assert address.pending_erasure and address.value == volunteer.number
     confirmation = db.session.scalars(select(Message).order_by(Message.id.desc())).first()

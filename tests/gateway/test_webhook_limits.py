@@ -115,7 +115,7 @@ def test_a_text_from_one_of_our_own_numbers_is_never_stored_or_answered(
 
 
 def test_with_two_organizations_the_number_texted_picks_the_organization(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, worker: Worker
 ) -> None:
     first = organization.default()
     second = Organization(slug="westside", name="Westside Tenants", phone="(555) 010-0200")
@@ -126,6 +126,7 @@ def test_with_two_organizations_the_number_texted_picks_the_organization(
     assert signed_post(client, SMS, text_form("hi", To="+15550100200")).status_code == 200
     assert signed_post(client, SMS, text_form("hi", To=KINDRED_NUMBER)).status_code == 200
     assert signed_post(client, SMS, text_form("hi", To="+15551230000")).status_code == 403
+    worker.answer()
     assert [m.organization_id for m in inbound()] == [second_id, first_id]
     # Each organization's own answer: the second one's name opens its terms.
     answers = [m for m in stored() if m.direction == "outbound"]

@@ -1,0 +1,141 @@
+"""The webhook stores a text and says 200; the worker answers it: a person's texts one at a time,
+in the order they came, never twice. Until a text is answered, nothing but a STOP confirmation
+or HELP goes to its sender, so a STOP waiting for its turn already holds back what Kindred
+would start."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from gateway.delivery import outbox, sender
+from gateway.extensions import db
+from gateway.models import Address, FriendContactDigest, Message
+from gateway.models.base import ENCRYPTED_PREFIX
+from gateway.sms import inbound
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.support import Phone
+
+TERMS_START = "Eastside Neighbors: plan real conversations"
+CONFIRMATION_START = "Eastside Neighbors: You're unsubscribed"
+
+
+def messages_of(phone: Phone, direction: str) -> list[Message]:
+    db.session.rollback()  # see what the requests and the worker committed
+    return list(
+        db.session.scalars(
+            select(Message)
+            .join(Address)
+            .where(Address.value == phone.number, Message.direction == direction)
+            .order_by(Message.id)
+        )
+    )
+
+
+def texts_in(phone: Phone) -> list[Message]:
+    return messages_of(phone, "inbound")
+
+
+def replies_queued(phone: Phone) -> list[Message]:
+    return messages_of(phone, "outbound")
+
+
+def joined(phone: Phone) -> Address:
+    phone.send("hi")
+    phone.send("yes")
+    phone.send("Dee")
+    return db.session.scalars(select(Address).where(Address.value == phone.number)).one()
+
+
+def joined_with_an_idea_queued(phone: Phone) -> None:
+    """A volunteer who joined, and an idea Kindred starts (a follow-up) queued for them."""
+    outbox.queue_sms(joined(phone), "Idea for Ruth: ask about her garden", reason="follow_up")
+    db.session.commit()
+
+
+def test_the_webhook_stores_the_text_and_the_worker_answers_it(phone: Phone) -> None:
+    assert phone.post("hi").status_code == 200
+    (stored,) = texts_in(phone)
+    assert stored.answered_at is None and replies_queued(phone) == []  # nothing decided yet
+
+    phone.worker.run()
+    (stored,) = texts_in(phone)
+    assert stored.answered_at is not None
+    (terms,) = phone.replies()
+    assert terms.startswith(TERMS_START)
+
+
+def test_a_persons_texts_are_answered_one_at_a_time_in_the_order_they_came(phone: Phone) -> None:
+    for body in ("hi", "yes", "Dee"):
+        assert phone.post(body).status_code == 200
+    first, second, third = texts_in(phone)
+    assert inbound.answer(third.id) is None  # two texts wait ahead of it: not now
+    assert inbound.answer(second.id) is None
+    assert all(each.answered_at is None for each in texts_in(phone)) and replies_queued(phone) == []
+
+    phone.worker.run()
+    assert all(each.answered_at is not None for each in texts_in(phone))
+    replies = phone.replies()
+    assert replies[0].startswith(TERMS_START)  # "hi"
+    assert "first name" in replies[1]  # "yes", then the name it asks for
+    assert "Dee" in replies[2]
+    assert inbound.answer(first.id) is None  # answered already: never twice
+    assert len(replies_queued(phone)) == 3
+
+
+def test_a_stop_waiting_for_its_turn_holds_back_what_kindred_would_start(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    joined_with_an_idea_queued(phone)
+    assert phone.post("STOP").status_code == 200  # stored; the worker has not answered it yet
+
+    with phone.worker.app.app_context():
+        sender.drain()  # the senders, before the answer: the idea waits behind the STOP
+    assert not [m for m in twilio_api.sent if m["to"] == phone.number and m["body"].startswith("Idea")]
+
+    phone.worker.run()
+    assert phone.replies()[-1].startswith(CONFIRMATION_START)
+    assert not [r for r in phone.replies() if r.startswith("Idea")]
+    (idea,) = [m for m in replies_queued(phone) if m.body.startswith("Idea")]
+    assert (idea.status, idea.error_code) == ("suppressed", "opted_out")
+
+
+def test_a_send_claimed_before_a_stop_came_waits_for_the_stops_turn(
+    phone: Phone, twilio_api: TwilioApiDouble
+) -> None:
+    joined_with_an_idea_queued(phone)
+    with phone.worker.app.app_context():
+        (claim,) = outbox.claim_due(10)  # a sender has it, about to send...
+    assert phone.post("STOP").status_code == 200  # ...when the STOP comes
+    with phone.worker.app.app_context():
+        assert sender.send(claim)
+    db.session.rollback()
+    idea = db.session.get(Message, claim.message_id)
+    assert idea is not None and idea.status == "queued"  # held, not sent
+    assert not [m for m in twilio_api.sent if m["body"].startswith("Idea")]
+
+    phone.worker.run()
+    assert phone.replies()[-1].startswith(CONFIRMATION_START)
+    db.session.refresh(idea)
+    assert (idea.status, idea.error_code) == ("suppressed", "opted_out")
+
+
+def test_a_friends_number_waits_encrypted_for_the_turn_and_is_then_kept_only_as_a_digest(
+    phone: Phone,
+) -> None:
+    joined(phone)
+    assert phone.post("ADD Bob 555-201-7788").status_code == 200
+    stored = texts_in(phone)[-1]
+    assert "555-201-7788" not in stored.body  # masked in the body from the start
+    stored_id = stored.id
+    db.session.commit()  # on SQLite, the session's transaction holds the lock this connection needs
+    with db.engine.connect() as connection:
+        (raw,) = connection.execute(
+            text("SELECT body_as_sent FROM message WHERE id = :id"), {"id": stored_id}
+        ).one()
+    assert raw.startswith(ENCRYPTED_PREFIX) and "7788" not in raw  # as sent, for the turn, encrypted
+
+    phone.worker.run()
+    stored = texts_in(phone)[-1]
+    assert stored.body_as_sent is None  # read by the turn, then gone
+    assert db.session.scalars(select(FriendContactDigest)).all()  # the turn saw Bob's number
+    assert any("Bob" in reply for reply in phone.replies()[-1:])
