@@ -1,5 +1,5 @@
-"""How many first texts Kindred's webhook takes a second, as a share of a bare Flask route's, and
-how much memory a web process holds afterwards.
+"""How many first texts Kindred's webhook takes a second, as a share of a bare Flask route's, how
+fast one worker answers them, and how much memory a web process holds afterwards.
 
     python -m bench.inbound [--seconds 20] [--connections 16] [--database postgres|sqlite]
                             [--memory-texts 0] [--smoke]
@@ -10,9 +10,14 @@ the same generator, wrk, for the same time with the same connections:
 
 - baseline: `bench/bare_webhook.py`, a Flask route that answers empty TwiML and does nothing;
 - Kindred: first texts ("hi", each from a new number), signed as Twilio signs them, through
-  the whole path: signature, store, the conversation turn, the outbox write, the commits and
-  the enqueue, on a fresh database migrated by the release line, with Redis. No worker runs:
-  the replies wait in the queue, as they would for a moment in production.
+  what the webhook does before its 200: the signature, the sender's address (new: a person
+  and their conversation too), the stored text, the commit and the worker's wake-up, on a
+  fresh database migrated by the release line, with Redis. No worker runs meanwhile: the texts
+  wait for it, as they would for a moment in production.
+
+Then one worker process (the Procfile's worker line) starts and answers every text stored:
+each one's conversation turn and the outbox write of its reply, which it sends to a Twilio
+double answering at once. It prints the texts answered a second, from its start to the last.
 
 Every request is signed beforehand (wrk only sends bytes), and every text is a new one: a
 repeated MessageSid would be a duplicate, which Kindred answers without doing any work.
@@ -21,30 +26,33 @@ It prints requests a second at saturation for each, Kindred's as a share of the 
 (the target is at least 30%), Kindred's p50 and p99 latency at about half its saturation
 throughput (paced by wrk's per-request delay; the target is p99 under 50 ms), any non-2xx
 answers, and the largest web process's resident memory after the run. `--memory-texts N`
-then sends N more first texts and reports the memory again (the target: under 150 MB after
-100,000). `--smoke` runs a few seconds of each to check the script works (CI runs it), not
-to judge speed. Exits 1 if an answer was not 2xx.
+then sends N more first texts (no worker runs: they wait) and reports the memory again (the
+target: under 150 MB after 100,000). `--smoke` runs a few seconds of each to check the script
+works (CI runs it), not to judge speed. Exits 1 if an answer was not 2xx or a text was left
+unanswered.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import deployed
-from tests.doubles.fixtures import TWILIO_AUTH_TOKEN
+from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.servers import free_port
-from tests.doubles.twilio_api import twilio_signature
-from tests.processes import SMS_WEBHOOK, Deployment, ProcfileProcess, Text, wait_for
+from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
+from tests.processes import SMS_WEBHOOK, Deployment, ProcfileProcess, Text, poll, wait_for
 from tests.support import PUBLIC_BASE_URL
 
 TARGET_SHARE = 0.30
@@ -232,7 +240,8 @@ def main() -> int:
         script = root / "texts.lua"
         script.write_text(WRK_SCRIPT)
         texts = SignedTexts(root)
-        settings = deployed.settings(stack, root, args.database)
+        twilio = stack.enter_context(TwilioApiDouble(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN))
+        settings = deployed.settings(stack, root, args.database, twilio.base_url)
         enough = 5000 * seconds  # more than Kindred can take in the time
         plenty = 25000 * seconds  # more than the bare route can take, on a fast machine too
 
@@ -249,18 +258,32 @@ def main() -> int:
         pause_ms = max(1, round(args.connections / half * 1000)) if half else 1000
         paced = wrk(kindred.base_url, texts.file(enough), seconds, args.connections, pause_ms, script)
         memory = resident_mb(kindred.processes["web"].process.pid)
+        waiting = kindred.unanswered()
+        started = time.monotonic()
+        kindred.start("worker")
+        answered = poll(lambda: kindred.unanswered() == 0, 60 + waiting / 5)
+        answering = time.monotonic() - started
+        left = 0 if answered else kindred.unanswered()
+        worker = kindred.processes.pop("worker")
+        worker.stop()  # the memory run's texts wait for it
+        errors = [f"worker: {line}" for line in worker.errors()]
         more = None
         if args.memory_texts:
             sent = 0
+            rate = max(saturated.per_second, 1.0)
             while sent < args.memory_texts:
-                batch = min(20000, args.memory_texts - sent)
-                load = wrk(kindred.base_url, texts.file(batch), 3600, args.connections, 0, script)
+                # Runs of at most a minute, with twice the texts that rate needs: wrk runs for its
+                # whole duration even once its threads are out of texts.
+                run = min(60, math.ceil((args.memory_texts - sent) / rate) + 1)
+                batch = texts.file(round(rate * run * 2) + 1000)
+                load = wrk(kindred.base_url, batch, run, args.connections, 0, script)
+                batch.unlink()
                 sent += load.answered
                 if load.failed:
                     print(f"memory run: {load.failed} texts not answered 2xx")
                     return 1
             more = (sent, resident_mb(kindred.processes["web"].process.pid))
-        errors = kindred.errors()
+        errors += kindred.errors()
 
     share = saturated.per_second / baseline.per_second
     print(f"machine: {deployed.machine()}; database: {args.database}")
@@ -276,6 +299,7 @@ def main() -> int:
         )
     print(f"Kindred / baseline: {share:.1%} (target {TARGET_SHARE:.0%})")
     print(f"p99 at ~half saturation: {paced.p99_ms:.1f} ms (target under {TARGET_P99_MS:.0f} ms)")
+    print(f"one worker answered {waiting} texts in {answering:.1f} s: {waiting / answering:.0f} a second")
     print(f"largest web process after warming up: {warm:.0f} MB")
     print(f"largest web process after {saturated.answered + paced.answered + 200} texts: {memory:.0f} MB")
     if more:
@@ -283,8 +307,9 @@ def main() -> int:
         print(f"(target under {TARGET_RSS_MB:.0f} MB)")
     bad = sum(load.failed for load in (saturated, paced))
     ran_out = sum(load.ran_out for load in (baseline, saturated, paced))
-    if bad or ran_out or errors:
+    if bad or ran_out or errors or left:
         print(f"{bad} texts not answered 2xx, {ran_out} requests past the signed texts; errors: {errors[:3]}")
+        print(f"the worker left {left} texts unanswered")
         return 1
     return 0
 

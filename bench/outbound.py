@@ -7,12 +7,14 @@ takes 150 ms to answer each, and how closely it keeps to a configured per-sender
 Kindred runs as deployed (the Procfile's release, web and worker lines, a real Redis and
 PostgreSQL) and talks to a Twilio API double in this process that answers each send after
 `--latency` seconds. The web line takes `--texts` first texts, signed as Twilio signs them,
-while no worker runs, so that many replies wait in the outbox. Then one worker process starts
-and sends them: each is claimed, waits for the sender's rate (SMS_SENDER_MPS, 225 here, the
-most a 10DLC number is allowed), has consent read again, goes to the double, and has its
-status recorded. The figure is texts a second between the double taking the first and the
-last. A second batch is sent the same way with SMS_SENDER_MPS set to `--rate` (below what the
-worker can do), and the rate achieved is compared with it (the target: within 5%).
+while no worker runs, and this script answers them (the turns a worker's senders would take,
+here beforehand: they are not what is measured), so that many replies wait in the outbox. Then
+one worker process starts and sends them: each is claimed, waits for the sender's rate
+(SMS_SENDER_MPS, 225 here, the most a 10DLC number is allowed), has consent read again, goes
+to the double, and has its status recorded. The figure is texts a second between the double
+taking the first and the last. A second batch is sent the same way with SMS_SENDER_MPS set to
+`--rate` (below what the worker can do), and the rate achieved is compared with it (the
+target: within 5%).
 
 The worker keeps SEND_CONCURRENCY sends in flight (64 by default). The baseline, in the same
 run, is the same worker sending one text at a time (SEND_CONCURRENCY=1), as every version
@@ -31,7 +33,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import Flask
+
 from bench import deployed
+from gateway import create_app
+from gateway.extensions import db
+from gateway.sms import inbound
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.servers import free_port
 from tests.doubles.twilio_api import TwilioApiDouble
@@ -51,7 +58,12 @@ class Sent:
 
 
 def send_batch(
-    deployment: Deployment, twilio: TwilioApiDouble, numbers: list[str], rate: float, concurrency: int = 64
+    deployment: Deployment,
+    app: Flask,
+    twilio: TwilioApiDouble,
+    numbers: list[str],
+    rate: float,
+    concurrency: int = 64,
 ) -> Sent:
     """Queue a reply to each of `numbers` (their first texts, through the web line), then
     start one worker at `rate` texts a second, `concurrency` sends in flight, and measure how
@@ -60,6 +72,9 @@ def send_batch(
     refused = [answer.status for answer in answers if answer.status != 200]
     if refused:
         raise SystemExit(f"the webhook refused {len(refused)} texts: {Counter(refused)}")
+    with app.app_context():
+        inbound.answer_waiting()  # each reply now waits in the outbox
+        db.session.remove()
     already = len(twilio.sent)
     deployment.env["SMS_SENDER_MPS"] = str(rate)
     deployment.env["SEND_CONCURRENCY"] = str(concurrency)
@@ -104,9 +119,10 @@ def main() -> int:
         started = time.monotonic()
         numbers = iter(fictional_numbers(baseline_texts + texts + rated))
         batch = lambda count: [next(numbers) for _ in range(count)]  # noqa: E731
-        baseline = send_batch(deployment, twilio, batch(baseline_texts), TARGET_PER_SECOND, 1)
-        fastest = send_batch(deployment, twilio, batch(texts), TARGET_PER_SECOND)
-        paced = send_batch(deployment, twilio, batch(rated), args.rate)
+        app = create_app({**settings, "INSTANCE_PATH": str(root / "answering")})
+        baseline = send_batch(deployment, app, twilio, batch(baseline_texts), TARGET_PER_SECOND, 1)
+        fastest = send_batch(deployment, app, twilio, batch(texts), TARGET_PER_SECOND)
+        paced = send_batch(deployment, app, twilio, batch(rated), args.rate)
         took = time.monotonic() - started
         errors = deployment.errors()
 

@@ -33,6 +33,8 @@ def test_the_inbound_benchmark_compares_kindred_with_a_bare_route() -> None:
     share = re.search(r"Kindred / baseline: ([\d.]+)%", report)
     assert share and 0 < float(share.group(1)) <= 100, report
     assert re.search(r"p99 at ~half saturation: [\d.]+ ms", report), report
+    answered = re.search(r"one worker answered (\d+) texts in [\d.]+ s", report)
+    assert answered and int(answered.group(1)) > 0, report  # the texts the webhook took, answered
     assert re.search(r"largest web process after \d+ texts: \d+ MB", report), report
 
 
