@@ -97,13 +97,9 @@ def for_number(number: str) -> Organization | None:
     return routing(number)[0]
 
 
-def numbers() -> set[str]:
-    """Every number of this deployment's, in E.164: TWILIO_FROM_NUMBER and each organization's."""
-    return routing("")[1]
-
-
 def routing(number: str) -> tuple[Organization | None, set[str]]:
-    """`for_number(number)` (None for no number) and `numbers()`, from one read."""
+    """`for_number(number)` (None for no number) and every number of this deployment's, in
+    E.164 (TWILIO_FROM_NUMBER and each organization's), from one read."""
     orgs = db.session.scalars(select(Organization).order_by(Organization.id)).all()
     by_number = {organization_number(org.phone): org for org in reversed(orgs)}  # the first wins
     ours = {

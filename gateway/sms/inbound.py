@@ -28,7 +28,7 @@ from gateway import clock
 from gateway.community import inbox, organization
 from gateway.delivery import consent, handoff
 from gateway.delivery.addresses import complete_erasure, erased_values, redact
-from gateway.extensions import db
+from gateway.extensions import begin_reading, db
 from gateway.models import Address, FlowSession, Message, Organization, Person, waiting_answer
 from gateway.sms import flood
 from gateway.sms.turn import take_turn
@@ -96,8 +96,12 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
 def waiting(limit: int, busy: frozenset[int] = frozenset()) -> list[tuple[int, int]]:
     """Up to `limit` texts waiting to be answered, as (message id, address id), oldest first:
     the first of each sender's, skipping senders in `busy` (their texts are being answered)."""
+    begin_reading()  # on SQLite, no write lock for a look
     rows = db.session.execute(
-        select(Message.id, Message.address_id).where(waiting_answer()).order_by(Message.id).limit(limit * 4)
+        select(Message.id, Message.address_id)
+        .where(waiting_answer())
+        .order_by(Message.id)
+        .limit((limit + len(busy)) * 8)  # past the texts of busy senders, and of a chatty one
     ).all()
     db.session.rollback()
     picked: dict[int, int] = {}
@@ -122,22 +126,12 @@ def answer(message_id: int) -> bool | None:
     is taken in the turn's own transaction, so two workers, or a worker and the sweeper, never
     both answer it. Returns False if the turn failed: the text is then kept for an organizer,
     and any opt-out in it still recorded."""
-    # Read before the claim clears it: nothing changes it while the text waits.
-    as_sent = db.session.scalar(select(Message.body_as_sent).where(Message.id == message_id))
-    earlier = aliased(Message)
-    claimed = db.session.execute(
-        update(Message)
-        .where(
-            Message.id == message_id,
-            Message.answered_at.is_(None),
-            ~exists().where(
-                earlier.address_id == Message.address_id, earlier.id < Message.id, waiting_answer(earlier)
-            ),
-        )
-        .values(answered_at=clock.now(), body_as_sent=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    # Read before the claim clears it: nothing changes it while the text waits. A text another
+    # worker is answering right now (its row locked) is skipped, not waited for.
+    as_sent = db.session.execute(
+        select(Message.body_as_sent).where(Message.id == message_id).with_for_update(skip_locked=True)
+    ).first()
+    if as_sent is None or not _claim(message_id, in_order=True):
         db.session.rollback()
         return None
     message = db.session.get(Message, message_id, populate_existing=True)
@@ -145,18 +139,36 @@ def answer(message_id: int) -> bool | None:
     org = db.session.get(Organization, message.organization_id)
     address = message.address
     assert org is not None and address is not None
-    return _take_turn(org, address, message, as_sent or message.body)
+    return _take_turn(org, address, message, as_sent[0] or message.body)
+
+
+def _claim(message_id: int, in_order: bool = False) -> bool:
+    """Mark a waiting text answered, in the transaction of what answers it (or keeps it), if
+    it still waits, and (`in_order`) no earlier text from the same sender does."""
+    earlier = aliased(Message)
+    first = ~exists().where(
+        earlier.address_id == Message.address_id, earlier.id < Message.id, waiting_answer(earlier)
+    )
+    return bool(
+        db.session.execute(
+            update(Message)
+            .where(Message.id == message_id, waiting_answer(), *([first] if in_order else []))
+            .values(answered_at=clock.now(), body_as_sent=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
 
 
 def _take_turn(org: Organization, address: Address, message: Message, text: str) -> bool:
-    person = address.person
-    if person is not None and not keywords.opt_out_reason(text, organization=org.name):
-        person.last_active_at = clock.now()  # "active this week" is read from it
-    # Erased, or being erased: they wrote again, so their number is kept to answer them. If
-    # their opt-out still stands after this turn, it is erased again.
-    was_erased, address.pending_erasure = address.pending_erasure, False
-    received = ev.Inbound(text, message.created_at, message.num_media)
+    message_id, value = message.id, address.value  # for when a failed turn expires them
     try:
+        person = address.person
+        if person is not None and not keywords.opt_out_reason(text, organization=org.name):
+            person.last_active_at = clock.now()  # "active this week" is read from it
+        # Erased, or being erased: they wrote again, so their number is kept to answer them. If
+        # their opt-out still stands after this turn, it is erased again.
+        was_erased, address.pending_erasure = address.pending_erasure, False
+        received = ev.Inbound(text, message.created_at, message.num_media)
         take_turn(org, address, lambda state, ctx: engine.respond(state, received, ctx), message)
         if was_erased and consent.status(address) is ev.Consent.OPTED_OUT:
             address.pending_erasure = True  # still out: back to the digest once the reply is sent
@@ -165,15 +177,22 @@ def _take_turn(org: Organization, address: Address, message: Message, text: str)
         return True
     except Exception:
         db.session.rollback()
-        log.exception("inbound: could not answer message %s from %s", message.id, redact(address.value))
-        _answer_failed(message.id, text)
+        log.exception("inbound: could not answer message %s from %s", message_id, redact(value))
+        _answer_failed(message_id, text)
         return False
 
 
-def answer_unanswered(before: datetime) -> int:
-    """Answer the texts stored before `before` that no turn answered yet (the worker answers
-    within a poll: these are a worker's that could not); returns how many."""
-    ids = db.session.scalars(select(Message.id).where(waiting_answer(), Message.created_at < before)).all()
+def answer_unanswered(before: datetime, limit: int = 100) -> int:
+    """Answer up to `limit` of the texts stored before `before` that no turn answered yet (the
+    worker answers within a poll: these are a worker's whose senders could not); returns how
+    many it tried."""
+    begin_reading()
+    ids = db.session.scalars(
+        select(Message.id)
+        .where(waiting_answer(), Message.created_at < before)
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
     db.session.rollback()
     for message_id in ids:
         answer(message_id)
@@ -182,11 +201,13 @@ def answer_unanswered(before: datetime) -> int:
 
 def _answer_failed(message_id: int, text: str) -> None:
     """Answering crashed: still honour an opt-out (first, on its own), and keep the text for
-    an organizer."""
-    message = db.session.get(Message, message_id)
+    an organizer, unless another worker took the text meanwhile (the failed turn's rollback
+    gave its claim back), whose answer or keeping stands."""
+    if not _claim(message_id):
+        db.session.rollback()
+        return
+    message = db.session.get(Message, message_id, populate_existing=True)
     assert message is not None
-    message.answered_at = clock.now()  # kept for an organizer instead
-    message.body_as_sent = None
     _honour_opt_out(message, text)
     try:
         inbox.keep(message, message.address.person)
@@ -194,9 +215,9 @@ def _answer_failed(message_id: int, text: str) -> None:
     except Exception:
         db.session.rollback()
         log.exception("inbound: could not keep message %s for the inbox either", message_id)
-        message = db.session.get(Message, message_id)
-        assert message is not None
-        message.needs_attention = True  # still listed for an organizer, if without a thread
+        _claim(message_id)  # again: the rollback gave it back
+        # Still listed for an organizer, if without a thread.
+        db.session.execute(update(Message).where(Message.id == message_id).values(needs_attention=True))
         db.session.commit()
 
 

@@ -5,7 +5,8 @@ would start."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import create_engine, select, text
 
 from gateway.delivery import outbox, sender
 from gateway.extensions import db
@@ -139,3 +140,25 @@ def test_a_friends_number_waits_encrypted_for_the_turn_and_is_then_kept_only_as_
     assert stored.body_as_sent is None  # read by the turn, then gone
     assert db.session.scalars(select(FriendContactDigest)).all()  # the turn saw Bob's number
     assert any("Bob" in reply for reply in phone.replies()[-1:])
+
+
+@pytest.mark.postgres
+def test_a_text_another_worker_is_answering_is_skipped_not_waited_for(
+    phone: Phone, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes one writer at a time: no other worker holds a row")
+    assert phone.post("hi").status_code == 200
+    (stored,) = texts_in(phone)
+    other = create_engine(database_url)
+    try:
+        with other.connect() as worker_b:
+            worker_b.execute(text("SELECT id FROM message WHERE id = :id FOR UPDATE"), {"id": stored.id})
+            db.session.execute(text("SET lock_timeout = '5s'"))  # a wait fails the test, never hangs it
+            assert inbound.answer(stored.id) is None  # worker B has it: skipped at once
+            worker_b.rollback()  # B's turn failed, say: the text waits again
+        assert inbound.answer(stored.id) is True
+    finally:
+        other.dispose()
+    assert texts_in(phone)[0].answered_at is not None
+    assert len(replies_queued(phone)) == 1
