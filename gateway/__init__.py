@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,29 +84,13 @@ def _http_error(exc: HTTPException):
     return jsonify(error=exc.name, description=exc.description), exc.code
 
 
-# SQLSTATEs of a database outage that passes: its connection lost or refused (class 08), an
-# administrator's or a crash's shutdown, a server starting up, too many connections, and a
-# transaction the server rolled back to let another through.
-_PASSING_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
-
-
-def _passing(exc: OperationalError) -> bool:
-    """Whether the database's complaint is an outage that passes, rather than a fault."""
-    if exc.connection_invalidated:
-        return True
-    if isinstance(exc.orig, sqlite3.OperationalError):
-        return "database is locked" in str(exc.orig)
-    code = getattr(exc.orig, "sqlstate", None)
-    return code is None or code.startswith("08") or code in _PASSING_SQLSTATES  # None: never reached
-
-
 def _database_unavailable(exc: OperationalError):
     """The database could not be reached (restarting, say) or stayed locked: 503 with a
     Retry-After, an outage that passes, which Twilio and SendGrid treat as not delivered. Any
     other complaint of the database (a missing table, a full disk, a statement timeout) is a
     fault: 500. Logged with its traceback either way, like any other unexpected error."""
     current_app.log_exception((type(exc), exc, exc.__traceback__))
-    if not _passing(exc):
+    if not extensions.outage_passes(exc):
         return _http_error(InternalServerError(original_exception=exc))
     body = jsonify(error="Service Unavailable", description="The database is unavailable; try again shortly.")
     return body, 503, {"Retry-After": "5"}

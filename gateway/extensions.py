@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from rq import Queue
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.models import Base
 
@@ -33,6 +35,27 @@ REDIS_TIMEOUT = 0.5
 # flood counter (texts are answered as usual).
 REDIS_PAUSE = timedelta(seconds=10)
 _PAUSED_UNTIL = "kindred.redis_paused_until"
+
+
+# SQLSTATEs of a database outage that passes: its connection lost or refused (class 08), an
+# administrator's or a crash's shutdown, a server starting up, too many connections, and a
+# transaction the server rolled back to let another through.
+_PASSING_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
+
+
+def outage_passes(exc: BaseException) -> bool:
+    """Whether `exc` is the database being away for a while (restarting, unreachable, locked),
+    an outage that passes, rather than a fault: what failed for it can be tried again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return "database is locked" in str(exc.orig)
+    code = getattr(exc.orig, "sqlstate", None)
+    return code is None or code.startswith("08") or code in _PASSING_SQLSTATES  # None: never reached
 
 
 # Execution option of a transaction that only reads (see begin_reading).

@@ -28,7 +28,7 @@ from gateway import clock
 from gateway.community import inbox, organization
 from gateway.delivery import consent, handoff
 from gateway.delivery.addresses import complete_erasure, erased_values, redact
-from gateway.extensions import begin_reading, db
+from gateway.extensions import begin_reading, db, outage_passes
 from gateway.models import Address, FlowSession, Message, Organization, Person, waiting_answer
 from gateway.sms import flood
 from gateway.sms.turn import take_turn
@@ -116,13 +116,17 @@ def answer_waiting() -> int:
     test worker's way, and `kindred worker --burst`'s. Returns how many were answered."""
     answered = 0
     while batch := waiting(50):
-        answered += sum(answer(message_id) is not None for message_id, _ in batch)
+        answered_now = sum(answer(message_id) is not None for message_id, _ in batch)
+        if not answered_now:  # each one another worker is answering, or the database went away
+            break
+        answered += answered_now
     return answered
 
 
 def answer(message_id: int) -> bool | None:
     """Answer a stored inbound text with one conversation turn, unless it is answered already
-    or an earlier text from the same sender waits (None: not answered now). Its `answered_at`
+    or an earlier text from the same sender waits, or the database went away during the turn
+    (None: not answered now, and it still waits). Its `answered_at`
     is taken in the turn's own transaction, so two workers, or a worker and the sweeper, never
     both answer it. Returns False if the turn failed: the text is then kept for an organizer,
     and any opt-out in it still recorded."""
@@ -159,7 +163,7 @@ def _claim(message_id: int, in_order: bool = False) -> bool:
     )
 
 
-def _take_turn(org: Organization, address: Address, message: Message, text: str) -> bool:
+def _take_turn(org: Organization, address: Address, message: Message, text: str) -> bool | None:
     message_id, value = message.id, address.value  # for when a failed turn expires them
     try:
         person = address.person
@@ -175,8 +179,11 @@ def _take_turn(org: Organization, address: Address, message: Message, text: str)
             complete_erasure(address)
         db.session.commit()
         return True
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
+        if outage_passes(exc):  # not the text's fault: it waits, and the next look answers it
+            log.warning("inbound: the database went away answering message %s", message_id, exc_info=True)
+            return None
         log.exception("inbound: could not answer message %s from %s", message_id, redact(value))
         _answer_failed(message_id, text)
         return False

@@ -5,10 +5,14 @@ would start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from gateway.delivery import outbox, sender
+from gateway.delivery.consent import status
 from gateway.extensions import db
 from gateway.models import Address, FriendContactDigest, Message
 from gateway.models.base import ENCRYPTED_PREFIX
@@ -38,6 +42,33 @@ def texts_in(phone: Phone) -> list[Message]:
 
 def replies_queued(phone: Phone) -> list[Message]:
     return messages_of(phone, "outbound")
+
+
+@contextmanager
+def the_reply_write_once(strike: Callable[[object], None]) -> Iterator[None]:
+    """While inside, the first write of a reply (an outbound message) meets `strike`, given the
+    raw database connection: the turn writing it fails there, as it would on a real fault."""
+    struck: list[bool] = []
+
+    def writing(conn, cursor, statement, parameters, context, executemany) -> None:
+        if not struck and statement.startswith("INSERT INTO message") and "outbound" in str(parameters):
+            struck.append(True)
+            strike(conn.connection.dbapi_connection)
+
+    event.listen(db.engine, "before_cursor_execute", writing)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "before_cursor_execute", writing)
+    assert struck, "no reply was written"
+
+
+def the_connection_is_lost(dbapi_connection) -> None:
+    dbapi_connection.close()  # as when the database restarts under the turn
+
+
+def a_fault(dbapi_connection) -> None:
+    raise RuntimeError("a fault in answering")
 
 
 def joined(phone: Phone) -> Address:
@@ -162,3 +193,37 @@ def test_a_text_another_worker_is_answering_is_skipped_not_waited_for(
         other.dispose()
     assert texts_in(phone)[0].answered_at is not None
     assert len(replies_queued(phone)) == 1
+
+
+def test_a_turn_the_database_cut_off_leaves_the_text_waiting_and_the_next_look_answers_it(
+    phone: Phone,
+) -> None:
+    """Losing the database mid-turn is no fault of the text: it is not put aside for an
+    organizer with no reply, as a turn that fails is. It waits, and is answered once the
+    database is back."""
+    assert phone.post("hi").status_code == 200
+    (stored,) = texts_in(phone)
+    with the_reply_write_once(the_connection_is_lost):
+        assert inbound.answer(stored.id) is None
+    (stored,) = texts_in(phone)
+    assert (stored.answered_at, stored.needs_attention) == (None, False)
+    assert replies_queued(phone) == []
+
+    phone.worker.run()
+    assert texts_in(phone)[0].answered_at is not None
+    (terms,) = phone.replies()
+    assert terms.startswith(TERMS_START)
+
+
+def test_a_turn_that_fails_keeps_the_text_for_an_organizer_and_still_honours_its_stop(
+    phone: Phone,
+) -> None:
+    address = joined(phone)
+    assert phone.post("STOP").status_code == 200
+    stop = texts_in(phone)[-1]
+    with the_reply_write_once(a_fault):
+        assert inbound.answer(stop.id) is False
+    stop = texts_in(phone)[-1]
+    assert stop.answered_at is not None and stop.needs_attention  # an organizer reads it
+    assert status(db.session.merge(address)).value == "opted_out"
+    assert inbound.answer(stop.id) is None  # never answered twice
