@@ -4,7 +4,9 @@ or message body reaches the log."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from gateway import logs
 from gateway.extensions import db
 from tests.support import Phone
 
@@ -73,3 +76,28 @@ def test_an_unhandled_error_in_a_send_is_logged_once_by_the_worker_process(
     assert "message_status_event" in lines[0]
     for private in (phone.number, phone.number[2:], "415-555-0199", "dee@example.org"):
         assert private not in worker.stderr + worker.stdout
+
+
+def test_a_number_or_email_logged_by_mistake_is_masked_in_the_message_and_traceback() -> None:
+    """The last guard: code that logs an address whole, or an error that quotes one, still
+    writes it masked; the line's time is left as it is."""
+    formatter = logs.KeyValueFormatter()
+    try:
+        raise ValueError(f"no route for {SECRET_TEXT}")
+    except ValueError:
+        record = logging.LogRecord(
+            "gateway.test",
+            logging.ERROR,
+            __file__,
+            1,
+            "sent %s to %s",
+            ("hi", "+14155550199"),
+            sys.exc_info(),
+        )
+    line = formatter.format(record)
+    assert re.match(
+        r"at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 level=error logger=gateway\.test ", line
+    )
+    assert 'msg="sent hi to [contact]"' in line and "ValueError: no route for my friend Dee [contact]" in line
+    for private in ("4155550199", "415-555-0199", "dee@example.org"):
+        assert private not in line
