@@ -262,7 +262,13 @@ def _address_for(org: Organization, phone: str) -> Address:
             # Created with the person, so two first texts racing each other both find it to lock.
             db.session.add(FlowSession(person_id=person.id, state={}))
             if address is None:
-                address = Address(organization_id=org.id, channel="sms", value=phone, person_id=person.id)
+                address = Address(
+                    organization_id=org.id,
+                    channel="sms",
+                    value=phone,
+                    person_id=person.id,
+                    undeliverable_since=None,  # known, so the caller's clearing of it is no UPDATE
+                )
                 db.session.add(address)
             else:
                 address.person_id = person.id
