@@ -4,11 +4,14 @@ fast one worker answers them, and how much memory a web process holds afterwards
     python -m bench.inbound [--seconds 20] [--connections 16] [--database postgres|sqlite]
                             [--memory-texts 0] [--smoke]
 
-Both are served by the Procfile's web line (gunicorn with `gateway.gunicorn_config`, two
+All three are served by the Procfile's web line (gunicorn with `gateway.gunicorn_config`, two
 processes of four threads, access log off) on 127.0.0.1, one after the other, and loaded by
 the same generator, wrk, for the same time with the same connections:
 
 - baseline: `bench/bare_webhook.py`, a Flask route that answers empty TwiML and does nothing;
+- storing one row: `bench/stored_webhook.py`, the least a webhook that keeps each text before
+  its 200 can do: the signature, one row inserted through SQLAlchemy and committed, on the same
+  database. What Kindred can reach at best on this machine;
 - Kindred: first texts ("hi", each from a new number), signed as Twilio signs them, through
   what the webhook does before its 200: the signature, the sender's address (new: a person
   and their conversation too), the stored text, the commit and the worker's wake-up, on a
@@ -23,8 +26,9 @@ Every request is signed beforehand (wrk only sends bytes), and every text is a n
 repeated MessageSid would be a duplicate, which Kindred answers without doing any work.
 
 It prints requests a second at saturation for each, Kindred's as a share of the baseline's
-(the target is at least 30%), Kindred's p50 and p99 latency at about half its saturation
-throughput (paced by wrk's per-request delay; the target is p99 under 50 ms), any non-2xx
+(the target is at least 30%) and of storing one row's, Kindred's p50 and p99 latency at
+about half its saturation throughput (paced by wrk's per-request delay; the target is p99
+under 50 ms), any non-2xx
 answers, and the largest web process's resident memory after the run. `--memory-texts N`
 then sends N more first texts (no worker runs: they wait) and reports the memory again (the
 target: under 150 MB after 100,000). `--smoke` runs a few seconds of each to check the script
@@ -48,7 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import deployed
+from bench import deployed, stored_webhook
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.servers import free_port
 from tests.doubles.twilio_api import TwilioApiDouble, twilio_signature
@@ -248,6 +252,10 @@ def main() -> int:
         with ExitStack() as bare_stack:
             bare = serve(bare_stack, settings, root / "bare", "bench.bare_webhook:app")
             baseline = wrk(bare.base_url, texts.file(plenty), seconds, args.connections, 0, script)
+        with ExitStack() as stored_stack:
+            stored_webhook.prepare(settings["DATABASE_URL"])
+            stored = serve(stored_stack, settings, root / "stored", "'bench.stored_webhook:create_app()'")
+            storing = wrk(stored.base_url, texts.file(plenty), seconds, args.connections, 0, script)
 
         kindred = serve(stack, settings, root / "kindred", None)
         wrk(kindred.base_url, texts.file(200), 2, 4, 0, script)  # warm-up: connections, caches
@@ -291,6 +299,7 @@ def main() -> int:
     print(f"{'':34}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'ran out':>9}")
     for name, load in [
         ("bare Flask route (baseline)", baseline),
+        ("storing one row, nothing else", storing),
         ("Kindred, saturated", saturated),
         (f"Kindred, paced to ~{half:.0f}/s", paced),
     ]:
@@ -298,6 +307,8 @@ def main() -> int:
             f"{name:34}{load.per_second:8.0f}{load.p50_ms:9.1f}{load.p99_ms:9.1f}{load.failed:9d}{load.ran_out:9d}"
         )
     print(f"Kindred / baseline: {share:.1%} (target {TARGET_SHARE:.0%})")
+    print(f"storing one row / baseline: {storing.per_second / baseline.per_second:.1%}", end="; ")
+    print(f"Kindred / storing one row: {saturated.per_second / storing.per_second:.1%}")
     print(f"p99 at ~half saturation: {paced.p99_ms:.1f} ms (target under {TARGET_P99_MS:.0f} ms)")
     print(f"one worker answered {waiting} texts in {answering:.1f} s: {waiting / answering:.0f} a second")
     print(f"largest web process after warming up: {warm:.0f} MB")
@@ -305,8 +316,8 @@ def main() -> int:
     if more:
         print(f"largest web process after {more[0]} more texts: {more[1]:.0f} MB", end=" ")
         print(f"(target under {TARGET_RSS_MB:.0f} MB)")
-    bad = sum(load.failed for load in (saturated, paced))
-    ran_out = sum(load.ran_out for load in (baseline, saturated, paced))
+    bad = sum(load.failed for load in (storing, saturated, paced))
+    ran_out = sum(load.ran_out for load in (baseline, storing, saturated, paced))
     if bad or ran_out or errors or left:
         print(f"{bad} texts not answered 2xx, {ran_out} requests past the signed texts; errors: {errors[:3]}")
         print(f"the worker left {left} texts unanswered")

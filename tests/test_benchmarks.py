@@ -27,11 +27,15 @@ def run(module: str) -> str:
     return finished.stdout
 
 
-def test_the_inbound_benchmark_compares_kindred_with_a_bare_route() -> None:
+def test_the_inbound_benchmark_compares_kindred_with_a_bare_route_and_one_that_only_stores() -> None:
     report = run("bench.inbound")
 
     share = re.search(r"Kindred / baseline: ([\d.]+)%", report)
     assert share and 0 < float(share.group(1)) <= 100, report
+    storing = re.search(
+        r"storing one row / baseline: ([\d.]+)%; Kindred / storing one row: ([\d.]+)%", report
+    )
+    assert storing and 0 < float(storing.group(1)) <= 100 and float(storing.group(2)) > 0, report
     assert re.search(r"p99 at ~half saturation: [\d.]+ ms", report), report
     answered = re.search(r"one worker answered (\d+) texts in [\d.]+ s", report)
     assert answered and int(answered.group(1)) > 0, report  # the texts the webhook took, answered
