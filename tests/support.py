@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from rq import SimpleWorker
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from werkzeug.test import TestResponse
 
 from gateway import jobs
@@ -265,3 +267,35 @@ def every_stored_value() -> list[str]:
             values += [v for row in connection.execute(select(table)) for v in row]
     shown = [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in values if v is not None]
     return [v for v in shown if not v.startswith(ENCRYPTED_PREFIX)]
+
+
+@contextmanager
+def database_fault_once(
+    at: Callable[[str, object], bool], strike: Callable[[object], None]
+) -> Iterator[None]:
+    """While inside, the first statement `at(statement, parameters)` picks meets `strike`, given
+    the raw database connection: what runs it fails there, as on a real fault. Fails the test
+    if no statement was picked."""
+    struck: list[bool] = []
+
+    def executing(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if not struck and at(statement, parameters):
+            struck.append(True)
+            strike(conn.connection.dbapi_connection)
+
+    event.listen(db.engine, "before_cursor_execute", executing)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "before_cursor_execute", executing)
+    assert struck, "no statement met the fault"
+
+
+def the_connection_is_lost(dbapi_connection: object) -> None:
+    """As when the database restarts under a transaction."""
+    dbapi_connection.close()  # type: ignore[attr-defined]
+
+
+def a_fault(dbapi_connection: object) -> None:
+    """A fault of the code's own (a bug), not the database's."""
+    raise RuntimeError("a fault of the code's own")

@@ -5,11 +5,11 @@ would start."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, select, text
 
 from gateway.delivery import outbox, sender
 from gateway.delivery.consent import status
@@ -18,7 +18,7 @@ from gateway.models import Address, FriendContactDigest, Message
 from gateway.models.base import ENCRYPTED_PREFIX
 from gateway.sms import inbound
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import Phone
+from tests.support import Phone, a_fault, database_fault_once, the_connection_is_lost
 
 TERMS_START = "Eastside Neighbors: plan real conversations"
 CONFIRMATION_START = "Eastside Neighbors: You're unsubscribed"
@@ -44,31 +44,14 @@ def replies_queued(phone: Phone) -> list[Message]:
     return messages_of(phone, "outbound")
 
 
-@contextmanager
-def the_reply_write_once(strike: Callable[[object], None]) -> Iterator[None]:
-    """While inside, the first write of a reply (an outbound message) meets `strike`, given the
-    raw database connection: the turn writing it fails there, as it would on a real fault."""
-    struck: list[bool] = []
-
-    def writing(conn, cursor, statement, parameters, context, executemany) -> None:
-        if not struck and statement.startswith("INSERT INTO message") and "outbound" in str(parameters):
-            struck.append(True)
-            strike(conn.connection.dbapi_connection)
-
-    event.listen(db.engine, "before_cursor_execute", writing)
-    try:
-        yield
-    finally:
-        event.remove(db.engine, "before_cursor_execute", writing)
-    assert struck, "no reply was written"
-
-
-def the_connection_is_lost(dbapi_connection) -> None:
-    dbapi_connection.close()  # as when the database restarts under the turn
-
-
-def a_fault(dbapi_connection) -> None:
-    raise RuntimeError("a fault in answering")
+def the_reply_write_once(strike: Callable[[object], None]) -> AbstractContextManager[None]:
+    """The first write of a reply (an outbound message) meets `strike`."""
+    return database_fault_once(
+        lambda statement, parameters: (
+            statement.startswith("INSERT INTO message") and "outbound" in str(parameters)
+        ),
+        strike,
+    )
 
 
 def joined(phone: Phone) -> Address:
