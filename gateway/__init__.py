@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -71,7 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/", "index", lambda: ("", 302, {"Location": home}))
 
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DBAPIError, _database_unavailable)
     jobs.init_app(app)
     from gateway import cli
 
@@ -84,7 +84,7 @@ def _http_error(exc: HTTPException):
     return jsonify(error=exc.name, description=exc.description), exc.code
 
 
-def _database_unavailable(exc: OperationalError):
+def _database_unavailable(exc: DBAPIError):
     """The database could not be reached (restarting, say) or stayed locked: 503 with a
     Retry-After, an outage that passes, which Twilio and SendGrid treat as not delivered. Any
     other complaint of the database (a missing table, a full disk, a statement timeout) is a

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from gateway.delivery.addresses import VALUE_MAX, AddressError, find_or_add, red
 from gateway.delivery.text import storable
 from gateway.email.message import InboundEmail, attachment_lines
 from gateway.email.visible import visible_text
-from gateway.extensions import db
+from gateway.extensions import db, outage_passes
 from gateway.models import Address, Message, Organization, Person
 
 log = logging.getLogger(__name__)
@@ -82,17 +83,33 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
     )
     db.session.add(message)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()  # the same email, stored just now by a concurrent retry
         return
+    # Stored and routed in one transaction: if the database goes away, nothing is stored, the
+    # webhook answers 503 and SendGrid's retry is stored and routed then. A fault in routing
+    # undoes only the routing: the email is stored all the same, kept for an organizer.
+    if not _in_savepoint(lambda: _apply(message, address, route, words, mail)):
+        log.error("inbound email: could not route message %s from %s", message.id, redact(mail.sender))
+        _routing_failed(message, route, words)
+    db.session.commit()
+
+
+def _in_savepoint(step: Callable[[], None]) -> bool:
+    """Run `step` in a savepoint; a fault in it is logged with its traceback and undone, and
+    False returned. The database going away is raised, the whole transaction rolled back."""
     try:
-        _apply(message, address, route, words, mail)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("inbound email: could not route message %s from %s", message.id, redact(mail.sender))
-        _routing_failed(message.id, route, words)
+        with db.session.begin_nested():
+            step()
+        return True
+    except Exception as exc:
+        outage = next((each for each in (exc, exc.__context__) if each and outage_passes(each)), None)
+        if outage is not None:  # the savepoint could not be rolled back either, say
+            db.session.rollback()
+            raise outage from None
+        log.exception("inbound email: a step of routing failed and was undone")
+        return False
 
 
 def provider_key(mail: InboundEmail) -> str:
@@ -199,12 +216,11 @@ def _unsubscribe(message: Message, address_id: int | None) -> None:
     consent.opt_out(address, "email_mailto", "unsubscribe mailto", evidence_message_id=message.id)
 
 
-def _routing_failed(message_id: int, route: Route, words: str) -> None:
-    """Routing crashed: still honour an unsubscribe (first, on its own: the mailto for the
+def _routing_failed(message: Message, route: Route, words: str) -> None:
+    """Routing failed: still honour an unsubscribe (first, on its own: the mailto for the
     token's address, opt-out words for the sender's), and keep the email for an organizer."""
-    try:
-        message = db.session.get(Message, message_id)
-        assert message is not None
+
+    def honour_unsubscribe() -> None:
         token_address = (
             _token_address(message, route.row_id) if route.purpose == mail_tokens.UNSUBSCRIBE else None
         )
@@ -215,12 +231,10 @@ def _routing_failed(message_id: int, route: Route, words: str) -> None:
         reason = keywords.email_opt_out_reason(words)
         if reason:
             consent.opt_out(message.address, "email_reply", reason, evidence_message_id=message.id)
-        db.session.commit()
-        inbox.keep_unmatched(message)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()  # stored all the same: the 2xx SendGrid gets is still true
-        log.exception("inbound email: could not keep message %s for an organizer either", message_id)
+
+    _in_savepoint(honour_unsubscribe)
+    if not _in_savepoint(lambda: inbox.keep_unmatched(message)):
+        log.error("inbound email: could not keep message %s for an organizer either", message.id)
 
 
 def _address_for(org: Organization, sender: str) -> Address:

@@ -18,13 +18,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from gateway import create_app
+from gateway.community import inbox
 from gateway.delivery import consent, mail_tokens
 from gateway.extensions import db
 from gateway.models import Address, AuditEntry, ConsentEvent, Person, Thread
 from tests.conftest import INBOUND_EMAIL_DOMAIN, LOCAL
 from tests.console.conftest import SignedIn
 from tests.email.conftest import SAM, MailProgram, basic_auth, inbound_emails, payload, reply_address
-from tests.support import SettableClock
+from tests.support import SettableClock, a_fault, database_fault_once, the_connection_is_lost
 
 # Each recorded shape: what the member wrote, as the organizer must see it, and its subject.
 REPLIES = {
@@ -247,6 +248,39 @@ def test_the_same_message_id_posted_concurrently_is_stored_once(console: Flask, 
         thread.join()
     assert statuses == [200, 200]
     assert len(inbound_emails()) == 1
+
+
+def routing_to_a_thread(statement: str, parameters: object) -> bool:
+    return "FROM thread" in statement
+
+
+def test_a_reply_whose_routing_loses_the_database_is_stored_on_sendgrids_retry_not_before(
+    member: Address, mail_program: MailProgram
+) -> None:
+    """The database going away while an email is routed stores nothing and answers 503, so
+    SendGrid tries again, and the retry lands on the member's thread: never stored but unrouted,
+    on no thread and in no organizer's list, after a 2xx."""
+    to = reply_address(member)
+    with database_fault_once(routing_to_a_thread, the_connection_is_lost):
+        response = mail_program.reply("gmail", to, message_id="<outage@mail.example.org>")
+    assert response.status_code == 503
+    assert inbound_emails() == []
+
+    assert mail_program.reply("gmail", to, message_id="<outage@mail.example.org>").status_code == 200
+    [stored] = inbound_emails()
+    thread = db.session.scalar(select(Thread))
+    assert thread is not None and thread.last_message_id == stored.id and not stored.reason
+
+
+def test_a_reply_whose_routing_fails_is_stored_and_kept_for_an_organizer(
+    member: Address, mail_program: MailProgram
+) -> None:
+    with database_fault_once(routing_to_a_thread, a_fault):
+        response = mail_program.reply("gmail", reply_address(member), message_id="<bug@mail.example.org>")
+    assert response.status_code == 200  # stored: SendGrid need not try again
+    [stored] = inbound_emails()
+    assert stored.needs_attention and stored.reason == inbox.UNMATCHED
+    assert stored.body == REPLIES["gmail"][0]
 
 
 def test_mail_without_a_message_id_is_keyed_by_its_content(
