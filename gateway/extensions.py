@@ -55,7 +55,8 @@ def outage_passes(exc: BaseException) -> bool:
     if isinstance(exc.orig, sqlite3.OperationalError):
         return "database is locked" in str(exc.orig)
     code = getattr(exc.orig, "sqlstate", None)
-    return code is None or code.startswith("08") or code in _PASSING_SQLSTATES  # None: never reached
+    # No SQLSTATE: psycopg could not reach the server at all (refused, starting up, full).
+    return code is None or code.startswith("08") or code in _PASSING_SQLSTATES
 
 
 # Execution option of a transaction that only reads (see begin_reading).

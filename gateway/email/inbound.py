@@ -1,8 +1,10 @@
 """One inbound email: stored first, then routed by the token in the address it was sent to.
 
-The email is committed on its own first, so mail that got a 2xx is never lost even if routing
-it fails; a retried POST of the same Message-ID is a no-op. Then, in a second transaction:
-a reply whose own words are all "unsubscribe" (or "stop", "remove me" ...) opts the sender's
+The email is stored and routed in one transaction, the routing in a savepoint: a fault in
+routing undoes only the routing and the email is kept for an organizer, so mail that got a 2xx
+is never lost; the database going away stores nothing and the webhook answers 503, so
+SendGrid's retry stores and routes it. A retried POST of the same Message-ID is a no-op. The
+routing: a reply whose own words are all "unsubscribe" (or "stop", "remove me" ...) opts the sender's
 address out of email, whatever address it was sent to (invariant 5: an opt-out is always safe
 to honour); `unsubscribe+<token>@` opts the token's address out; `reply+<token>@` puts the
 reply on its person's thread in the console inbox when it comes from one of that person's own
@@ -98,16 +100,22 @@ def receive_email(org: Organization, mail: InboundEmail) -> None:
 
 def _in_savepoint(step: Callable[[], None]) -> bool:
     """Run `step` in a savepoint; a fault in it is logged with its traceback and undone, and
-    False returned. The database going away is raised, the whole transaction rolled back."""
+    False returned. The database going away, or a savepoint that cannot be undone (the
+    transaction can no longer be trusted), rolls back the whole transaction and is raised."""
+    savepoint = db.session.begin_nested()
     try:
-        with db.session.begin_nested():
-            step()
+        step()
+        savepoint.commit()
         return True
     except Exception as exc:
-        outage = next((each for each in (exc, exc.__context__) if each and outage_passes(each)), None)
-        if outage is not None:  # the savepoint could not be rolled back either, say
+        if outage_passes(exc):
             db.session.rollback()
-            raise outage from None
+            raise
+        try:
+            savepoint.rollback()
+        except Exception:
+            db.session.rollback()
+            raise
         log.exception("inbound email: a step of routing failed and was undone")
         return False
 
@@ -217,8 +225,9 @@ def _unsubscribe(message: Message, address_id: int | None) -> None:
 
 
 def _routing_failed(message: Message, route: Route, words: str) -> None:
-    """Routing failed: still honour an unsubscribe (first, on its own: the mailto for the
-    token's address, opt-out words for the sender's), and keep the email for an organizer."""
+    """Routing failed: still honour an unsubscribe (first, in a savepoint of its own: the mailto
+    for the token's address, opt-out words for the sender's), and keep the email for an
+    organizer."""
 
     def honour_unsubscribe() -> None:
         token_address = (

@@ -30,6 +30,7 @@ from gateway.delivery import consent, handoff
 from gateway.delivery.addresses import complete_erasure, erased_values, redact
 from gateway.extensions import begin_reading, db, outage_passes
 from gateway.models import Address, FlowSession, Message, Organization, Person, waiting_answer
+from gateway.models.base import utcnow
 from gateway.sms import flood
 from gateway.sms.turn import take_turn
 
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 # A text stored this long ago that no turn answered is answered by the sweeper too (the worker
 # answers within a poll; this is for a worker that cannot, say one whose senders stopped).
 UNANSWERED_AFTER = timedelta(minutes=2)
+# A turn the database cut off leaves its text waiting, for this long after it came: one that
+# is still cut off after that (its own connection killed each time, say) is kept for an
+# organizer, its STOP honoured, so it cannot hold back its sender's texts for ever.
+OUTAGE_PATIENCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def answer_waiting() -> int:
 def answer(message_id: int) -> bool | None:
     """Answer a stored inbound text with one conversation turn, unless it is answered already
     or an earlier text from the same sender waits, or the database went away during the turn
-    (None: not answered now, and it still waits). Its `answered_at`
+    (None: not answered now, and it still waits, up to OUTAGE_PATIENCE after it came). Its `answered_at`
     is taken in the turn's own transaction, so two workers, or a worker and the sweeper, never
     both answer it. Returns False if the turn failed: the text is then kept for an organizer,
     and any opt-out in it still recorded."""
@@ -164,7 +169,7 @@ def _claim(message_id: int, in_order: bool = False) -> bool:
 
 
 def _take_turn(org: Organization, address: Address, message: Message, text: str) -> bool | None:
-    message_id, value = message.id, address.value  # for when a failed turn expires them
+    message_id, value, came = message.id, address.value, message.created_at  # for after a rollback
     try:
         person = address.person
         if person is not None and not keywords.opt_out_reason(text, organization=org.name):
@@ -181,7 +186,7 @@ def _take_turn(org: Organization, address: Address, message: Message, text: str)
         return True
     except Exception as exc:
         db.session.rollback()
-        if outage_passes(exc):  # not the text's fault: it waits, and the next look answers it
+        if outage_passes(exc) and utcnow() - came < OUTAGE_PATIENCE:  # it waits for the next look
             log.warning("inbound: the database went away answering message %s", message_id, exc_info=True)
             return None
         log.exception("inbound: could not answer message %s from %s", message_id, redact(value))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 
 from gateway.delivery import outbox, sender
 from gateway.delivery.consent import status
@@ -210,3 +211,24 @@ def test_a_turn_that_fails_keeps_the_text_for_an_organizer_and_still_honours_its
     assert stop.answered_at is not None and stop.needs_attention  # an organizer reads it
     assert status(db.session.merge(address)).value == "opted_out"
     assert inbound.answer(stop.id) is None  # never answered twice
+
+
+def test_a_text_whose_turn_the_database_still_cuts_off_long_after_it_came_is_kept_for_an_organizer(
+    phone: Phone,
+) -> None:
+    """A text cut off every time (its own connection killed, say) cannot hold back its sender
+    for ever: once past the patience, it is kept for an organizer, and its STOP honoured."""
+    address = joined(phone)
+    assert phone.post("STOP").status_code == 200
+    stop = texts_in(phone)[-1]
+    db.session.execute(
+        update(Message)
+        .where(Message.id == stop.id)
+        .values(created_at=stop.created_at - inbound.OUTAGE_PATIENCE - timedelta(minutes=1))
+    )
+    db.session.commit()
+    with the_reply_write_once(the_connection_is_lost):
+        assert inbound.answer(stop.id) is False
+    stop = texts_in(phone)[-1]
+    assert stop.answered_at is not None and stop.needs_attention
+    assert status(db.session.merge(address)).value == "opted_out"
