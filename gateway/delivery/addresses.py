@@ -13,13 +13,13 @@ from collections.abc import Iterable
 import phonenumbers
 import zipcodes
 from flask import current_app
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from flows.parse import mask_email
 from gateway import clock, keys
 from gateway.extensions import db
-from gateway.models import Address, Message, waiting_answer
+from gateway.models import Address, Message, text_waiting_from
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +152,9 @@ def complete_erasure(address: Address) -> bool:
         return False
     pending = db.session.scalar(
         select(
-            exists().where(
-                Message.address_id == address.id,
-                # what is left to send, and a text they sent that waits for its answer
-                or_(Message.status.in_(("queued", "sending")), waiting_answer()),
-            )
+            # what is left to send, and a text they sent that waits for its answer
+            exists().where(Message.address_id == address.id, Message.status.in_(("queued", "sending")))
+            | text_waiting_from(address.id)
         )
     )
     if pending:

@@ -53,7 +53,7 @@ from gateway.models import (
     MessageStatusEvent,
     Organization,
     PromptRound,
-    waiting_answer,
+    text_waiting_from,
 )
 
 log = logging.getLogger(__name__)
@@ -234,13 +234,12 @@ def _recipient_query(reply: bool) -> Select[Any]:
     it `since`): built once, as the statements every send runs are, since building one costs
     more than running it."""
     address_id = bindparam("address_id")
-    theirs = aliased(Message)
     return select(
         Address.value,
         Address.undeliverable_since.is_not(None),
         consent.latest_kind(Address.id, bindparam("channel")),
         _replies_sent_since(address_id, bindparam("since")) if reply else literal(0),
-        select(theirs.id).where(theirs.address_id == address_id, waiting_answer(theirs)).exists(),
+        text_waiting_from(address_id),
     ).where(Address.id == address_id)
 
 
@@ -338,9 +337,6 @@ def _claim_statement() -> Any:
             ),
         ),
     )
-    # A text from the person that waits for its turn may be a STOP.
-    theirs = aliased(Message)
-    unanswered = select(theirs.id).where(theirs.address_id == Message.address_id, waiting_answer(theirs))
     # Materialized, so the rows are picked once: a subquery the planner runs again could skip
     # the rows it just locked and pick more than `limit`.
     due = (
@@ -350,8 +346,12 @@ def _claim_statement() -> Any:
             Message.direction == "outbound",
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
             or_(Message.round_id.is_(None), Message.round_id.not_in(_paused_rounds())),
-            # A STOP's confirmation (and HELP) never waits behind what consent will suppress.
-            or_(_one_of(Message.reason, AFTER_OPT_OUT), and_(~ahead.exists(), ~unanswered.exists())),
+            # A STOP's confirmation (and HELP) never waits behind what consent will suppress;
+            # anything else waits behind a text from the person that waits for its turn.
+            or_(
+                _one_of(Message.reason, AFTER_OPT_OUT),
+                and_(~ahead.exists(), ~text_waiting_from(Message.address_id)),
+            ),
         )
         .order_by(Message.priority, Message.id)
         .limit(bindparam("limit"))

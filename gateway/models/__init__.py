@@ -23,7 +23,14 @@ from gateway.models.community import (
 )
 from gateway.models.console import AuditEntry, Invitation, Organizer, Thread
 from gateway.models.email import EmailSignup, Mailing, ProviderEvent
-from gateway.models.messages import EarlyStatus, FlowSession, Message, MessageStatusEvent, waiting_answer
+from gateway.models.messages import (
+    EarlyStatus,
+    FlowSession,
+    Message,
+    MessageStatusEvent,
+    text_waiting_from,
+    waiting_answer,
+)
 from gateway.models.people import Address, ConsentEvent, Organization, Person
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "Tip",
     "TipUse",
     "UTCDateTime",
+    "text_waiting_from",
     "utcnow",
     "waiting_answer",
 ]

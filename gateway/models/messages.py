@@ -14,9 +14,10 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    exists,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from gateway.models.base import Base, EncryptedText, utcnow
 from gateway.models.people import Address
@@ -129,3 +130,10 @@ def waiting_answer(message: Any = Message) -> ColumnElement[bool]:
     """Whether a message (the model, or an alias of it) is an inbound text that waits for the
     worker to answer it (the partial index ix_message_unanswered serves it)."""
     return and_(message.direction == "inbound", message.channel == "sms", message.answered_at.is_(None))
+
+
+def text_waiting_from(address_id: Any) -> ColumnElement[bool]:
+    """Whether a text from the address (an id, a parameter or a column) waits to be answered:
+    it may be a STOP, so what Kindred would start waits behind it."""
+    theirs = aliased(Message)
+    return exists().where(theirs.address_id == address_id, waiting_answer(theirs))
