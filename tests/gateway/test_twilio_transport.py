@@ -84,6 +84,30 @@ def test_provider_errors_are_translated_in_one_place(
         assert caught.value.code == code
 
 
+@pytest.mark.parametrize("bypassed", [False, True])
+def test_a_proxy_in_the_environment_is_used_unless_no_proxy_names_twilio(
+    bypassed: bool, twilio_api: TwilioApiDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment that reaches Twilio through an egress proxy sets HTTP(S)_PROXY, and one that
+    must not sets NO_PROXY: the environment is read once, when the transport is built."""
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", twilio_api.base_url)  # the double answers as the proxy would
+    if bypassed:
+        monkeypatch.setenv("NO_PROXY", "twilio.invalid")
+    sms = TwilioSmsTransport(
+        twilio_api.account_sid, twilio_api.auth_token, "+15005550006", api_base_url="http://twilio.invalid"
+    )
+    monkeypatch.delenv("HTTP_PROXY")  # already read
+    if bypassed:
+        with pytest.raises(TransportError) as caught:
+            sms.send(OutboundSms("+15558675309", "hi"))
+        assert not caught.value.permanent and not twilio_api.sent
+    else:
+        result = sms.send(OutboundSms("+15558675309", "hi"))
+        assert [sent["sid"] for sent in twilio_api.sent] == [result.provider_id]
+
+
 def test_an_unreachable_provider_is_a_passing_error() -> None:
     api = TwilioApiDouble("AC" + "0" * 32, "token")
     base = api.base_url
