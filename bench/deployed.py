@@ -49,3 +49,18 @@ def machine() -> str:
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def group_cpu_seconds(group: int) -> float:
+    """The processor time (user and system) the processes of process group `group` have used so
+    far, those still running: a Procfile line's shell, its Python process and any children."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[2]) == group:  # pgrp; utime and stime follow further on
+            used += int(fields[11]) + int(fields[12])
+    return used / ticks

@@ -55,6 +55,7 @@ class Sent:
     per_second: float
     duplicates: int
     missing: int
+    cpu_per_text: float  # the worker's processor seconds per text, between the first and the last
 
 
 def send_batch(
@@ -79,8 +80,12 @@ def send_batch(
     deployment.env["SMS_SENDER_MPS"] = str(rate)
     deployment.env["SEND_CONCURRENCY"] = str(concurrency)
     deployment.start("worker")
+    worker = deployment.processes["worker"].process.pid
+    cpu_at_first: list[float] = []
+    twilio.on_next_accept(lambda _: cpu_at_first.append(deployed.group_cpu_seconds(worker)))
     timeout = 60 + len(numbers) / min(rate, concurrency / 0.5, 1.0)
     done = poll(lambda: len(twilio.sent) - already >= len(numbers) and deployment.worker_idle(), timeout)
+    cpu = deployed.group_cpu_seconds(worker) - (cpu_at_first or [0.0])[0]
     deployment.processes.pop("worker").stop()
     if not done:
         raise SystemExit(f"the worker sent {len(twilio.sent) - already} of {len(numbers)} in {timeout:.0f} s")
@@ -92,6 +97,7 @@ def send_batch(
         per_second=(len(times) - 1) / span if span else float("inf"),
         duplicates=sum(count - 1 for count in sent.values() if count > 1),
         missing=sum(1 for number in numbers if number not in sent),
+        cpu_per_text=cpu / len(times) if times else 0.0,
     )
 
 
@@ -129,13 +135,16 @@ def main() -> int:
     error = paced.per_second / args.rate - 1
     print(f"machine: {deployed.machine()}; database: {args.database}")
     print(f"double answers each send after {args.latency * 1000:.0f} ms; {took:.0f} s in all")
-    print(f"{'':52}{'texts':>7}{'texts/s':>9}{'dup':>5}{'lost':>6}")
+    print(f"{'':52}{'texts':>7}{'texts/s':>9}{'dup':>5}{'lost':>6}{'cpu ms/text':>13}")
     for name, sent in [
         (f"baseline: one at a time, SMS_SENDER_MPS={TARGET_PER_SECOND:.0f}", baseline),
         (f"one worker, SMS_SENDER_MPS={TARGET_PER_SECOND:.0f}", fastest),
         (f"one worker, SMS_SENDER_MPS={args.rate:g}", paced),
     ]:
-        print(f"{name:52}{sent.texts:7d}{sent.per_second:9.1f}{sent.duplicates:5d}{sent.missing:6d}")
+        print(
+            f"{name:52}{sent.texts:7d}{sent.per_second:9.1f}{sent.duplicates:5d}{sent.missing:6d}"
+            f"{sent.cpu_per_text * 1000:13.2f}"
+        )
     speedup = fastest.per_second / baseline.per_second
     print(
         f"at most the sender's rate: {fastest.per_second:.1f}/s, {speedup:.0f}x the baseline "
