@@ -222,10 +222,15 @@ def recipient(message: Message) -> Recipient:
     found = {"address_id": message.address_id, "channel": message.channel}
     if reply:
         found["since"] = clock.now() - REPLY_WINDOW
-    address, undeliverable, kind, replies_sent, waiting = db.session.execute(
-        _recipient_query(reply), found
-    ).one()
-    return Recipient(address, undeliverable, consent.KINDS[kind], replies_sent, bool(waiting))
+    return _recipient(message, *db.session.execute(_recipient_query(reply), found).one())
+
+
+def _recipient(
+    message: Message, address: str, undeliverable: bool, kind: str | None, replies: int, waiting: Any
+) -> Recipient:
+    """A `Recipient` from what `_recipient_columns` read."""
+    replies = replies if message.reason in REPLY_REASONS else 0
+    return Recipient(address, undeliverable, consent.KINDS[kind], replies, bool(waiting))
 
 
 @cache
@@ -234,13 +239,21 @@ def _recipient_query(reply: bool) -> Select[Any]:
     it `since`): built once, as the statements every send runs are, since building one costs
     more than running it."""
     address_id = bindparam("address_id")
-    return select(
+    return select(*_recipient_columns(address_id, bindparam("channel"), reply)).where(
+        Address.id == address_id
+    )
+
+
+def _recipient_columns(address_id: Any, channel: Any, reply: bool) -> tuple[Any, ...]:
+    """The columns of a `Recipient`, of the address `address_id` on `channel` (each a parameter,
+    or a column of the query they are part of), and for a reply, the replies sent `since`."""
+    return (
         Address.value,
         Address.undeliverable_since.is_not(None),
-        consent.latest_kind(Address.id, bindparam("channel")),
+        consent.latest_kind(Address.id, channel),
         _replies_sent_since(address_id, bindparam("since")) if reply else literal(0),
         text_waiting_from(address_id),
-    ).where(Address.id == address_id)
+    )
 
 
 def blocked_reason(message: Message, to: Recipient) -> str | None:
@@ -272,13 +285,16 @@ def last_queued(address: Address, reason: str) -> datetime | None:
 
 
 def _replies_sent_since(address_id: Any, since: Any) -> Any:
+    # The messages counted are an alias: `address_id` may be a column of the message a query
+    # loads.
+    sent = aliased(Message)
     return (
         select(func.count())
         .select_from(MessageStatusEvent)
-        .join(Message, MessageStatusEvent.message_id == Message.id)
+        .join(sent, MessageStatusEvent.message_id == sent.id)
         .where(
-            Message.address_id == address_id,
-            _one_of(Message.reason, REPLY_REASONS),
+            sent.address_id == address_id,
+            _one_of(sent.reason, REPLY_REASONS),
             MessageStatusEvent.status == "sent",
             MessageStatusEvent.at > since,
         )
@@ -424,12 +440,13 @@ def release(claim: Claim) -> bool:
 def send_claimed(claim: Claim) -> str:
     """Send a message this worker claimed (marked `sending`); returns its status afterwards. A
     message of a prompt round or mailing that has nothing left to send marks it done."""
-    found = db.session.execute(_claimed_query(), {"message_id": claim.message_id}).first()
+    loaded = {"message_id": claim.message_id, "since": clock.now() - REPLY_WINDOW}
+    found = db.session.execute(_claimed_query(), loaded).first()
     if found is None:
         return "missing"
-    message, several = found
+    message, several, *seen = found
     round_id, mailing_id = message.round_id, message.mailing_id
-    status = _send_claimed(message, claim.attempt, several)
+    status = _send_claimed(message, claim.attempt, several, _recipient(message, *seen))
     settle_round(round_id)
     settle_mailing(mailing_id)
     return status
@@ -437,11 +454,20 @@ def send_claimed(claim: Claim) -> str:
 
 @cache
 def _claimed_query() -> Select[Any]:
-    """A claimed message, and whether the instance serves several organizations."""
-    return select(Message, _several_organizations()).where(Message.id == bindparam("message_id"))
+    """A claimed message, whether the instance serves several organizations, and what the
+    consent guard reads of its recipient (for a reply, the replies sent to them `since`): a
+    send whose consent is read again no later (see `_send_claimed`) reads it once."""
+    return (
+        select(
+            Message, _several_organizations(), *_recipient_columns(Message.address_id, Message.channel, True)
+        )
+        .join(Address, Address.id == Message.address_id)
+        .where(Message.id == bindparam("message_id"))
+    )
 
 
-def _send_claimed(message: Message, attempt: int, several: bool) -> str:
+def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient) -> str:
+    """Send the claimed `message`, whose recipient was `seen` as it was loaded."""
     message_id = message.id  # for when a failed write leaves the session unreadable
 
     def mine() -> bool:
@@ -454,6 +480,7 @@ def _send_claimed(message: Message, attempt: int, several: bool) -> str:
     # it, right before the provider call.
     sender = _sender(message, several) if message.channel == "sms" else None
     wait, in_line = _sender_rate_wait(message, sender)
+    waited = bool(wait)
     while wait:
         if wait > MAX_RATE_WAIT or not in_line:
             until = clock.now() + timedelta(seconds=wait)
@@ -472,8 +499,10 @@ def _send_claimed(message: Message, attempt: int, several: bool) -> str:
         return _hold(message) if mine() else _taken(message_id)
     if round_status == "cancelled":
         return _finish(message, "suppressed", "round_cancelled") if mine() else _taken(message_id)
-    # Consent is read after any wait for that lock, right before the provider call.
-    to = recipient(message)
+    # Consent is read after any wait (for the sender's token, that lock or the round's), right
+    # before the provider call: what was seen as the message was loaded, a token's round trip
+    # to Redis ago, when nothing was waited for.
+    to = recipient(message) if waited or initiated or message.round_id is not None else seen
     blocked = blocked_reason(message, to)
     if blocked:
         log.info("outbox: message %s to %s suppressed (%s)", message.id, redact(to.address), blocked)

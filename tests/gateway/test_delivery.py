@@ -209,6 +209,10 @@ def test_a_loop_with_another_auto_responder_ends_at_the_reply_limit(phone: Phone
     assert len(phone.replies()) == outbox.REPLY_LIMIT
     held = outbound()[-1]
     assert (held.status, held.error_code) == ("suppressed", "reply_limit")
+
+    # The limit is each person's: someone else who texts now is answered.
+    other = Phone(phone.client, phone.twilio_api, phone.worker, "+15555550177")
+    assert len(other.send("hi")) == 1
     assert phone.reply_to("STOP").startswith("Eastside Neighbors: You're unsubscribed")  # always answered
 
 
