@@ -88,6 +88,10 @@ FAIL_AFTER_ATTEMPTS = 3
 # A text whose sender has no token of its rate left waits this long at most in the worker; a
 # longer wait puts it back in the queue for then, so the worker goes on with other senders'.
 MAX_RATE_WAIT = 2.0
+# How old what a send read of its recipient as it was loaded may be and still be its consent
+# check: well over a token's round trip to Redis, even with the sending threads taking turns,
+# well under the wait for a Redis that does not answer.
+SEEN_FRESH = 0.05
 # A text Kindred starts takes a place in its sender's line only if its token comes this soon
 # (seconds); else it goes back to the queue and asks again later, spread over up to this long.
 INITIATED_MOST_AHEAD = 0.5
@@ -446,7 +450,8 @@ def send_claimed(claim: Claim) -> str:
         return "missing"
     message, several, *seen = found
     round_id, mailing_id = message.round_id, message.mailing_id
-    status = _send_claimed(message, claim.attempt, several, _recipient(message, *seen))
+    seen_at = wall_clock.monotonic()
+    status = _send_claimed(message, claim.attempt, several, _recipient(message, *seen), seen_at)
     settle_round(round_id)
     settle_mailing(mailing_id)
     return status
@@ -466,8 +471,9 @@ def _claimed_query() -> Select[Any]:
     )
 
 
-def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient) -> str:
-    """Send the claimed `message`, whose recipient was `seen` as it was loaded."""
+def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient, seen_at: float) -> str:
+    """Send the claimed `message`, whose recipient was `seen` as it was loaded (at `seen_at`, on
+    the monotonic clock)."""
     message_id = message.id  # for when a failed write leaves the session unreadable
 
     def mine() -> bool:
@@ -500,9 +506,11 @@ def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient
     if round_status == "cancelled":
         return _finish(message, "suppressed", "round_cancelled") if mine() else _taken(message_id)
     # Consent is read after any wait (for the sender's token, that lock or the round's), right
-    # before the provider call: what was seen as the message was loaded, a token's round trip
-    # to Redis ago, when nothing was waited for.
-    to = recipient(message) if waited or initiated or message.round_id is not None else seen
+    # before the provider call: what was seen as the message was loaded serves only when nothing
+    # was waited for and it is still that fresh (a token's round trip to Redis old, not a Redis
+    # that did not answer).
+    waited = waited or initiated or message.round_id is not None
+    to = seen if not waited and wall_clock.monotonic() - seen_at <= SEEN_FRESH else recipient(message)
     blocked = blocked_reason(message, to)
     if blocked:
         log.info("outbox: message %s to %s suppressed (%s)", message.id, redact(to.address), blocked)

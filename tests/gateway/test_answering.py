@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 
 from gateway.delivery import outbox, sender
 from gateway.delivery.consent import status
@@ -18,6 +18,7 @@ from gateway.extensions import db
 from gateway.models import Address, FriendContactDigest, Message
 from gateway.models.base import ENCRYPTED_PREFIX
 from gateway.sms import inbound
+from tests.doubles.servers import RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import Phone, a_fault, database_fault_once, the_connection_is_lost
 
@@ -133,6 +134,43 @@ def test_a_send_claimed_before_a_stop_came_waits_for_the_stops_turn(
     assert phone.replies()[-1].startswith(CONFIRMATION_START)
     db.session.refresh(idea)
     assert (idea.status, idea.error_code) == ("suppressed", "opted_out")
+
+
+@pytest.mark.postgres
+def test_a_stop_that_comes_while_redis_keeps_a_reply_waiting_holds_the_reply(
+    phone: Phone, twilio_api: TwilioApiDouble, redis_server: RedisServer, database_url: str
+) -> None:
+    """What a send read of consent as it loaded its message serves only while fresh: a STOP that
+    came while the sender's token took Redis's whole timeout is seen."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes one writer at a time: the STOP waits for the send to commit")
+    assert phone.post("hi").status_code == 200
+    phone.worker.answer()  # the welcome waits in the outbox
+    with phone.worker.app.app_context():
+        (claim,) = outbox.claim_due(10)
+
+        def stop_comes(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+            if "FROM message JOIN address" in statement and not stops:
+                stops.append(phone.post("STOP").status_code)  # stored just after the load...
+                redis_server.freeze()  # ...while the sender's token will wait for Redis
+
+        stops: list[int] = []
+        event.listen(db.engine, "after_cursor_execute", stop_comes)
+        try:
+            assert sender.send(claim)
+        finally:
+            event.remove(db.engine, "after_cursor_execute", stop_comes)
+            redis_server.thaw()
+    assert stops == [200]
+    db.session.rollback()
+    welcome = db.session.get(Message, claim.message_id)
+    assert welcome is not None and welcome.status == "queued"  # held behind the STOP, not sent
+    assert not twilio_api.sent
+
+    phone.worker.run()
+    assert phone.replies()[-1].startswith(CONFIRMATION_START)
+    db.session.refresh(welcome)
+    assert (welcome.status, welcome.error_code) == ("suppressed", "opted_out")
 
 
 def test_a_friends_number_waits_encrypted_for_the_turn_and_is_then_kept_only_as_a_digest(
