@@ -652,21 +652,22 @@ def _record_sent(message_id: int, result: SendResult) -> str:
     callback naming it was quicker and did (its row lock orders the two). The usual send is a
     few statements; the message is loaded only when there is more to do (statuses that came
     early, a status other than sent, an erasure waiting for it)."""
+    mark, note, read = _record_sent_statements()
     sent = {"message_id": message_id, "provider_id": result.provider_id, "now": clock.now()}
     if db.session.get_bind().dialect.name == "postgresql":
-        recorded = db.session.execute(_record_sent_at_once(), sent).first()
+        address_id = db.session.scalar(_mark_and_note(), sent)
     else:
-        mark, note, read = _record_sent_statements()
         address_id = db.session.scalar(mark, sent)
         if address_id is not None:
             db.session.execute(note, sent)
-        found = {"address_id": address_id, "provider_id": result.provider_id}
-        recorded = db.session.execute(read, found).first() if address_id is not None else None
-    if recorded is None:
+    if address_id is None:
         status = db.session.scalar(select(Message.status).where(Message.id == message_id))
         db.session.commit()
         return status or "missing"
-    address, erasing, arrived_early = recorded
+    # A statement of its own, after the mark: if the mark waited for the message's row (an
+    # erasure blanking it), this reads what that transaction committed, the erasure included.
+    found = {"address_id": address_id, "provider_id": result.provider_id}
+    address, erasing, arrived_early = db.session.execute(read, found).one()
     status = "sent"
     if erasing or arrived_early or result.status != "sent":
         message = db.session.get(Message, message_id, populate_existing=True)
@@ -702,16 +703,15 @@ def _record_sent_statements() -> tuple[Any, Any, Any]:
     note = insert(MessageStatusEvent.__table__).values(
         message_id=bindparam("message_id"), status="sent", source="outbox", at=bindparam("now")
     )
-    read = select(*_recorded_columns()).where(Address.id == bindparam("address_id"))
+    early = select(EarlyStatus.id).where(EarlyStatus.provider_id == bindparam("provider_id")).exists()
+    read = select(Address.value, Address.pending_erasure, early).where(Address.id == bindparam("address_id"))
     return mark, note, read
 
 
 @cache
-def _record_sent_at_once() -> Any:
-    """`_record_sent_statements` as one statement, on PostgreSQL: the mark and the note are
-    steps of its WITH, and it reads what the recording needs of the address the mark returned
-    (no row: the mark found nothing to mark). A send's recording is then one round trip to the
-    database and its commit, rather than three and its commit."""
+def _mark_and_note() -> Any:
+    """`_record_sent_statements`' mark and note as one statement, on PostgreSQL (the note is a
+    step of its WITH): the message's address, or nothing when the mark found nothing to mark."""
     mark, _, _ = _record_sent_statements()
     marked = mark.returning(_MESSAGE.id).cte("marked")
     noted = (
@@ -722,18 +722,7 @@ def _record_sent_at_once() -> Any:
         )
         .cte("noted")
     )
-    return (
-        select(*_recorded_columns())
-        .join_from(marked, Address, Address.id == marked.c.address_id)
-        .add_cte(noted)
-    )
-
-
-def _recorded_columns() -> tuple[Any, ...]:
-    """What the recording of a send reads of its address: the address itself, whether it waits
-    to be erased, and whether a status for the send (`provider_id`) came before it."""
-    early = select(EarlyStatus.id).where(EarlyStatus.provider_id == bindparam("provider_id")).exists()
-    return Address.value, Address.pending_erasure, early
+    return select(marked.c.address_id).add_cte(noted)
 
 
 def _remember_unrecorded(message_id: int, result: SendResult) -> None:
