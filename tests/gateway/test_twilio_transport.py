@@ -7,6 +7,7 @@ import pytest
 
 from gateway.delivery.transports import Failure, OutboundSms, TransportError
 from gateway.delivery.transports.twilio_sms import TwilioSmsTransport
+from tests.doubles.servers import free_port
 from tests.doubles.twilio_api import TwilioApiDouble
 
 CALLBACK = "https://kindred.example.org/webhooks/twilio/status"
@@ -90,13 +91,14 @@ def test_a_proxy_in_the_environment_is_used_unless_no_proxy_names_twilio(
 ) -> None:
     """A deployment that reaches Twilio through an egress proxy sets HTTP(S)_PROXY, and one that
     must not sets NO_PROXY: the environment is read once, when the transport is built."""
-    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+    for name in ("http_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", twilio_api.base_url)  # the double answers as the proxy would
     if bypassed:
-        monkeypatch.setenv("NO_PROXY", "twilio.invalid")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    nothing_listens = f"http://127.0.0.1:{free_port()}"  # reached only through the proxy
     sms = TwilioSmsTransport(
-        twilio_api.account_sid, twilio_api.auth_token, "+15005550006", api_base_url="http://twilio.invalid"
+        twilio_api.account_sid, twilio_api.auth_token, "+15005550006", api_base_url=nothing_listens
     )
     monkeypatch.delenv("HTTP_PROXY")  # already read
     if bypassed:
