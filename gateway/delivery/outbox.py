@@ -90,7 +90,8 @@ FAIL_AFTER_ATTEMPTS = 3
 MAX_RATE_WAIT = 2.0
 # How old what a send read of its recipient as it was loaded may be and still be its consent
 # check: well over a token's round trip to Redis, even with the sending threads taking turns,
-# well under the wait for a Redis that does not answer.
+# well under a wait for a Redis that does not answer. A wait for the sender's token counts in
+# its age: a longer one has it read again.
 SEEN_FRESH = 0.05
 # A text Kindred starts takes a place in its sender's line only if its token comes this soon
 # (seconds); else it goes back to the queue and asks again later, spread over up to this long.
@@ -216,7 +217,7 @@ class Recipient(NamedTuple):
     address: str  # the phone number or email the message goes to
     undeliverable: bool
     consent: Consent  # on the message's channel
-    replies_sent: int  # replies sent to the address within REPLY_WINDOW (counted for replies only)
+    replies_sent: int  # replies sent to the address within REPLY_WINDOW (read for replies)
     text_waiting: bool  # a text from the address waits to be answered (it may be a STOP)
 
 
@@ -226,14 +227,11 @@ def recipient(message: Message) -> Recipient:
     found = {"address_id": message.address_id, "channel": message.channel}
     if reply:
         found["since"] = clock.now() - REPLY_WINDOW
-    return _recipient(message, *db.session.execute(_recipient_query(reply), found).one())
+    return _recipient(*db.session.execute(_recipient_query(reply), found).one())
 
 
-def _recipient(
-    message: Message, address: str, undeliverable: bool, kind: str | None, replies: int, waiting: Any
-) -> Recipient:
+def _recipient(address: str, undeliverable: bool, kind: str | None, replies: int, waiting: Any) -> Recipient:
     """A `Recipient` from what `_recipient_columns` read."""
-    replies = replies if message.reason in REPLY_REASONS else 0
     return Recipient(address, undeliverable, consent.KINDS[kind], replies, bool(waiting))
 
 
@@ -451,7 +449,7 @@ def send_claimed(claim: Claim) -> str:
     message, several, *seen = found
     round_id, mailing_id = message.round_id, message.mailing_id
     seen_at = wall_clock.monotonic()
-    status = _send_claimed(message, claim.attempt, several, _recipient(message, *seen), seen_at)
+    status = _send_claimed(message, claim.attempt, several, _recipient(*seen), seen_at)
     settle_round(round_id)
     settle_mailing(mailing_id)
     return status
@@ -482,11 +480,10 @@ def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient
         before the provider call asks first."""
         return _still_claimed(message_id, attempt)
 
-    # The sender's rate first: whatever the wait, the round, consent and the caps are read after
-    # it, right before the provider call.
+    # The sender's rate first: whatever the wait, the round and the caps are read after it, and
+    # consent too unless what the load read is still SEEN_FRESH, right before the provider call.
     sender = _sender(message, several) if message.channel == "sms" else None
     wait, in_line = _sender_rate_wait(message, sender)
-    waited = bool(wait)
     while wait:
         if wait > MAX_RATE_WAIT or not in_line:
             until = clock.now() + timedelta(seconds=wait)
@@ -505,12 +502,10 @@ def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient
         return _hold(message) if mine() else _taken(message_id)
     if round_status == "cancelled":
         return _finish(message, "suppressed", "round_cancelled") if mine() else _taken(message_id)
-    # Consent is read after any wait (for the sender's token, that lock or the round's), right
-    # before the provider call: what was seen as the message was loaded serves only when nothing
-    # was waited for and it is still that fresh (a token's round trip to Redis old, not a Redis
-    # that did not answer).
-    waited = waited or initiated or message.round_id is not None
-    to = seen if not waited and wall_clock.monotonic() - seen_at <= SEEN_FRESH else recipient(message)
+    # Consent is read right before the provider call, after that lock or the round's: what was
+    # seen as the message was loaded serves only when neither was taken and it is SEEN_FRESH.
+    locked = initiated or message.round_id is not None
+    to = seen if not locked and wall_clock.monotonic() - seen_at <= SEEN_FRESH else recipient(message)
     blocked = blocked_reason(message, to)
     if blocked:
         log.info("outbox: message %s to %s suppressed (%s)", message.id, redact(to.address), blocked)

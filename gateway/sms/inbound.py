@@ -30,7 +30,6 @@ from gateway.delivery import consent, handoff
 from gateway.delivery.addresses import complete_erasure, erased_values, redact
 from gateway.extensions import begin_reading, db, outage_passes
 from gateway.models import Address, FlowSession, Message, Organization, Person, waiting_answer
-from gateway.models.base import utcnow
 from gateway.sms import flood
 from gateway.sms.turn import take_turn
 
@@ -186,7 +185,7 @@ def _take_turn(org: Organization, address: Address, message: Message, text: str)
         return True
     except Exception as exc:
         db.session.rollback()
-        if outage_passes(exc) and utcnow() - came < OUTAGE_PATIENCE:  # it waits for the next look
+        if outage_passes(exc) and clock.now() - came < OUTAGE_PATIENCE:  # it waits for the next look
             log.warning("inbound: the database went away answering message %s", message_id, exc_info=True)
             return None
         log.exception("inbound: could not answer message %s from %s", message_id, redact(value))
