@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, has_app_context
@@ -270,25 +270,35 @@ def every_stored_value() -> list[str]:
 
 
 @contextmanager
-def database_fault_once(
-    at: Callable[[str, object], bool], strike: Callable[[object], None]
+def on_statement_once(
+    at: Callable[[str, object], bool], act: Callable[[object], None], after: bool = False
 ) -> Iterator[None]:
-    """While inside, the first statement `at(statement, parameters)` picks meets `strike`, given
-    the raw database connection: what runs it fails there, as on a real fault. Fails the test
+    """While inside, the first statement `at(statement, parameters)` picks has `act` run, given
+    the raw database connection, just before it runs (or, `after`, just after). Fails the test
     if no statement was picked."""
-    struck: list[bool] = []
+    acted: list[bool] = []
+    moment = "after_cursor_execute" if after else "before_cursor_execute"
 
     def executing(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if not struck and at(statement, parameters):
-            struck.append(True)
-            strike(conn.connection.dbapi_connection)
+        if not acted and at(statement, parameters):
+            acted.append(True)
+            act(conn.connection.dbapi_connection)
 
-    event.listen(db.engine, "before_cursor_execute", executing)
+    event.listen(db.engine, moment, executing)
     try:
         yield
     finally:
-        event.remove(db.engine, "before_cursor_execute", executing)
-    assert struck, "no statement met the fault"
+        event.remove(db.engine, moment, executing)
+    assert acted, "no statement was picked"
+
+
+def database_fault_once(
+    at: Callable[[str, object], bool], strike: Callable[[object], None]
+) -> AbstractContextManager[None]:
+    """While inside, the first statement `at(statement, parameters)` picks meets `strike`, given
+    the raw database connection: what runs it fails there, as on a real fault. Fails the test
+    if no statement was picked."""
+    return on_statement_once(at, strike)
 
 
 def the_connection_is_lost(dbapi_connection: object) -> None:

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy import create_engine, select, text, update
 
 from gateway.delivery import outbox, sender
 from gateway.delivery.consent import status
@@ -20,7 +20,7 @@ from gateway.models.base import ENCRYPTED_PREFIX
 from gateway.sms import inbound
 from tests.doubles.servers import RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import Phone, a_fault, database_fault_once, the_connection_is_lost
+from tests.support import Phone, a_fault, database_fault_once, on_statement_once, the_connection_is_lost
 
 TERMS_START = "Eastside Neighbors: plan real conversations"
 CONFIRMATION_START = "Eastside Neighbors: You're unsubscribed"
@@ -136,6 +136,11 @@ def test_a_send_claimed_before_a_stop_came_waits_for_the_stops_turn(
     assert (idea.status, idea.error_code) == ("suppressed", "opted_out")
 
 
+def the_load(statement: str, parameters: object) -> bool:
+    """A send's load of its claimed message, with what consent needs of its recipient."""
+    return "FROM message JOIN address" in statement
+
+
 @pytest.mark.postgres
 def test_a_stop_that_comes_while_redis_keeps_a_reply_waiting_holds_the_reply(
     phone: Phone, twilio_api: TwilioApiDouble, redis_server: RedisServer, database_url: str
@@ -149,17 +154,15 @@ def test_a_stop_that_comes_while_redis_keeps_a_reply_waiting_holds_the_reply(
     with phone.worker.app.app_context():
         (claim,) = outbox.claim_due(10)
 
-        def stop_comes(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-            if "FROM message JOIN address" in statement and not stops:
-                stops.append(phone.post("STOP").status_code)  # stored just after the load...
-                redis_server.freeze()  # ...while the sender's token will wait for Redis
+        def stop_comes(_: object) -> None:
+            stops.append(phone.post("STOP").status_code)  # stored just after the load...
+            redis_server.freeze()  # ...while the sender's token will wait for Redis
 
         stops: list[int] = []
-        event.listen(db.engine, "after_cursor_execute", stop_comes)
         try:
-            assert sender.send(claim)
+            with on_statement_once(the_load, stop_comes, after=True):
+                assert sender.send(claim)
         finally:
-            event.remove(db.engine, "after_cursor_execute", stop_comes)
             redis_server.thaw()
     assert stops == [200]
     db.session.rollback()
