@@ -307,6 +307,13 @@ def zone_where_it_is_early_afternoon() -> str:
     return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"  # the Etc names' sign is inverted
 
 
+def on_monotonic_clock(exported: str) -> float:
+    """An exported time (UTC, the database's), as time.monotonic() read then in this process."""
+    at = datetime.fromisoformat(exported)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.timestamp() - (time.time() - time.monotonic())
+
+
 def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
     deploy: Deploy, redis_server: RedisServer, twilio_api: TwilioApiDouble, figures: Figures
 ) -> None:
@@ -337,13 +344,26 @@ def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
     answered_at = {text.number: at for text, (_, at) in zip(texts, posted, strict=True)}
     settled = settle(deployment)
 
-    rows = [row for row in deployment.export("messages") if row["reason"] == "prompt_round"]
+    messages = deployment.export("messages")
+    rows = [row for row in messages if row["reason"] == "prompt_round"]
     took = list(zip(twilio_api.sent, twilio_api.accepted_at, strict=True))
     round_sent = [at for sent, at in took if "Idea for" in sent["body"]]
     replied_at = {sent["to"]: at for sent, at in took if sent["to"] in newcomers}
-    # How many of the round's texts Twilio took between a newcomer's text being answered and
-    # its reply: those already holding a token or in flight when the reply was queued.
+    # When each newcomer's reply was put in the outbox (after the worker ran the flow), on the
+    # test's clock.
+    queued_at = {
+        row["address"]: on_monotonic_clock(row["created_at"])
+        for row in messages
+        if row["direction"] == "outbound" and row["address"] in newcomers
+    }
+    # How many of the round's texts Twilio took between a newcomer's reply being queued and
+    # its arrival: those already holding a token or in flight when the reply was queued. From
+    # the webhook's answer instead, the count adds the worker's time to run the flow (the round
+    # goes on meanwhile), which says how busy the machine is rather than where a reply waits.
     behind = [
+        sum(queued_at[n] < at < replied_at[n] for at in round_sent) for n in newcomers if n in replied_at
+    ]
+    behind_from_answer = [
         sum(answered_at[n] < at < replied_at[n] for at in round_sent) for n in newcomers if n in replied_at
     ]
     # A round text whose request reached Twilio well after the STOP was answered (consent is
@@ -363,6 +383,7 @@ def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
         round_suppressed=sum(row["status"] == "suppressed" for row in rows),
         newcomers=NEWCOMERS,
         most_round_texts_sent_ahead_of_a_reply=max(behind, default=None),
+        most_round_texts_sent_after_the_answer=max(behind_from_answer, default=None),
         round_texts_left_when_the_last_reply_went=sum(at > max(replied_at.values()) for at in round_sent),
         round_texts_after_stop=len(after_stop),
         worker_done_after_s=settled.after_seconds,
@@ -373,12 +394,12 @@ def test_a_prompt_round_never_delays_a_reply_and_stops_at_an_opt_out(
     assert Counter(sent["to"] for sent in twilio_api.sent if sent["to"] in newcomers) == dict.fromkeys(
         newcomers, 1
     )
-    # A reply waits at most for the round texts already holding a place at the sender's rate
-    # (half a second's worth) and those in flight: a second and a half's worth, not the rest of
-    # the round. On SQLite, up to four: the reply's claim waits its turn to write behind the
-    # sending threads' writes.
+    # Once queued, a reply waits at most for the round texts already holding a place at the
+    # sender's rate (half a second's worth) and those in flight: a second and a half's worth, not
+    # the rest of the round. On SQLite, up to four: the reply's claim waits its turn to write
+    # behind the sending threads' writes.
     most = ROUND_MPS * (4 if deployment.env["DATABASE_URL"].startswith("sqlite") else 1.5)
-    assert max(behind) <= most, f"a reply waited behind {max(behind)} of the round's texts"
+    assert max(behind) <= most, f"a queued reply waited behind {max(behind)} of the round's texts"
     assert len(sent_in_time) / (took[-1][1] - took[0][1]) <= ROUND_MPS * 1.05, (
         "the sender's rate was exceeded"
     )
