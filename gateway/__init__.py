@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import clock, extensions, logs, sqlite
+from gateway import clock, extensions, logs, postgres, sqlite
 from gateway import config as config_module
 
 # A server database's connections: as many at most as before (SQLAlchemy's 5, and 10 more for a
@@ -34,7 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     database_url = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "pool_pre_ping": True,
+        # A server's pooled connections are pinged only when they may be stale (gateway.postgres).
+        "pool_pre_ping": not database_url.startswith("postgresql"),
         "hide_parameters": True,
         **(sqlite.engine_options(database_url) if database_url.startswith("sqlite") else _POOL),
     }
@@ -48,6 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         if extensions.db.engine.dialect.name == "sqlite":
             sqlite.init_engine(extensions.db.engine)
+        elif extensions.db.engine.dialect.name == "postgresql":
+            postgres.init_engine(extensions.db.engine)
 
     from gateway import access, console, health, jobs, public, security_headers
     from gateway.webhooks import sendgrid, sendgrid_events, simulator, twilio

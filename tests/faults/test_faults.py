@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from gateway import jobs
+from gateway import jobs, postgres
 from gateway.delivery import outbox
 from gateway.delivery.addresses import mark_undeliverable
 from gateway.extensions import db
@@ -251,6 +251,24 @@ def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_i
     assert (refused.status_code, refused.headers["Retry-After"]) == (503, "5")
     assert refused.get_json()["error"] == "Service Unavailable"
     assert any(record.exc_info for record in caplog.records), "the outage was not logged with its traceback"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("idle_ping_seconds", [3600.0, 0.0], ids=["closed-socket-seen", "idle-pinged"])
+def test_a_request_after_the_database_restarted_gets_a_fresh_connection(
+    app_on_own_postgres: Flask,
+    own_postgres: PostgresServer,
+    idle_ping_seconds: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A restart closes every pooled connection. The next request finds its connection closed
+    and takes a new one, whether it was used a moment ago (the server's closing is seen on the
+    socket, without a round trip) or has sat idle (a ping)."""
+    monkeypatch.setattr(postgres, "IDLE_PING_SECONDS", idle_ping_seconds)
+    client = app_on_own_postgres.test_client()
+    assert client.get("/healthz").status_code == 200  # its connection goes back to the pool
+    own_postgres.restart()
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
 
 
 STOP_CONFIRMATION = "You're unsubscribed"
