@@ -16,11 +16,12 @@ the send goes ahead: the provider's own limit still holds, and a text must not w
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from typing import cast
+from typing import Any, cast
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ local wait = math.ceil(-tokens / rate)
 redis.call('SET', KEYS[2], now + wait, 'PX', wait + 3600000)
 return wait
 """
+_TAKE_SHA = hashlib.sha1(_TAKE.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
 THROTTLE_SECONDS = 1.0  # how long a sender the provider throttled is held back
 
 
@@ -85,9 +87,8 @@ def take(redis: Redis, sender: str, rate: float, ticket: str, most_ahead: float 
     it takes nothing, is told how long the line is, and asks again later, behind any text that
     took a place meanwhile."""
     try:
-        waited = redis.eval(
-            _TAKE,
-            2,
+        waited = _run_take(
+            redis,
             _KEY.format(sender),
             _TICKET.format(sender, ticket),
             rate,
@@ -104,9 +105,8 @@ def take(redis: Redis, sender: str, rate: float, ticket: str, most_ahead: float 
 def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_SECONDS) -> None:
     """Hold `sender` back for `seconds`: the provider said it is over its rate."""
     try:
-        redis.eval(
-            _TAKE,
-            2,
+        _run_take(
+            redis,
             _KEY.format(sender),
             _TICKET.format(sender, "throttle"),
             rate,
@@ -116,3 +116,12 @@ def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_S
         )
     except RedisError:
         log.warning("rate: could not hold back a throttled sender", exc_info=True)
+
+
+def _run_take(redis: Redis, *keys_and_args: Any) -> Any:
+    """Run _TAKE by its digest (the script is sent once per Redis server, not with each text);
+    a server that does not know it yet (new, restarted) is sent it, which it keeps."""
+    try:
+        return redis.evalsha(_TAKE_SHA, 2, *keys_and_args)
+    except NoScriptError:
+        return redis.eval(_TAKE, 2, *keys_and_args)

@@ -48,6 +48,16 @@ def test_a_bucket_holds_a_tenth_of_a_second_each_text_keeps_its_place_and_each_s
     assert 1.0 <= rate.take(redis, "+15550002222", 20.0, "6") <= 1.1  # held back for a second
 
 
+def test_the_rate_holds_across_a_redis_that_forgot_its_scripts(app: Flask) -> None:
+    """The bucket's script is run by its digest; a Redis restarted or flushed of scripts is sent
+    it again, and the bucket (a key, kept) goes on as it was."""
+    redis = redis_client()
+    assert [rate.take(redis, "+15550001111", 20.0, ticket) for ticket in ("1", "2")] == [0.0, 0.0]
+    redis.script_flush()
+    assert 0 < rate.take(redis, "+15550001111", 20.0, "3") <= 0.05  # the bucket is still empty
+    assert redis.script_exists(rate._TAKE_SHA) == [True]
+
+
 def test_what_kindred_starts_takes_no_place_far_ahead_so_a_reply_never_waits_behind_it(app: Flask) -> None:
     redis = redis_client()
     assert rate.take(redis, KINDRED_NUMBER, 1.0, "reply-1") == 0.0  # the bucket's one token
