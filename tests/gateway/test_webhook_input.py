@@ -5,16 +5,18 @@ nothing a sender can put in a request makes the service answer 5xx."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from gateway.community import organization
 from gateway.extensions import db
-from gateway.models import Message
+from gateway.models import Address, FlowSession, Message, Person
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from tests.doubles.twilio_api import twilio_signature
-from tests.support import KINDRED_NUMBER, PUBLIC_BASE_URL, Phone, signed_post
+from tests.support import KINDRED_NUMBER, PUBLIC_BASE_URL, Phone, on_statement_once, signed_post
 
 SMS = "/webhooks/twilio/sms"
 STATUS = "/webhooks/twilio/status"
@@ -131,6 +133,42 @@ def test_the_same_message_posted_twice_is_stored_and_answered_once(phone: Phone)
     assert inbound_bodies() == ["hi"]
     assert len(phone.replies()) == 1
     assert phone.replies()[0].startswith(TERMS_START)
+
+
+def the_address_insert(statement: str, _parameters: object) -> bool:
+    return statement.startswith("INSERT INTO address")
+
+
+@pytest.mark.postgres
+def test_two_first_texts_from_one_number_at_once_are_both_kept_under_one_person(
+    phone: Phone, database_url: str
+) -> None:
+    """A newcomer's second text arrives while the first is still making their person: the one
+    that stores its address second finds the other's, and both texts are kept under it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes one writer at a time: the second text waits for the first")
+
+    def the_second_comes(_: object) -> None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            seconds.append(pool.submit(phone.post, "is this the tenants union?").result().status_code)
+
+    organization.default()  # the organization exists already, as it does once Kindred is set up
+    db.session.commit()
+    seconds: list[int] = []
+    with on_statement_once(the_address_insert, the_second_comes):
+        assert phone.post("hi").status_code == 200
+    assert seconds == [200]
+    db.session.rollback()
+    addresses = db.session.scalars(select(Address).where(Address.value == phone.number)).all()
+    assert len(addresses) == 1 and addresses[0].person_id is not None
+    assert sorted(inbound_bodies()) == ["hi", "is this the tenants union?"]
+    assert {m.address_id for m in stored_messages()} == {addresses[0].id}
+    assert db.session.scalars(select(Person).where(~Person.addresses.any())).all() == []  # no stray person
+    assert db.session.scalar(select(func.count()).select_from(FlowSession)) == db.session.scalar(
+        select(func.count()).select_from(Person)
+    )
+    phone.worker.run()
+    assert phone.replies() and phone.replies()[0].startswith(TERMS_START)
 
 
 # --- picture messages ---------------------------------------------------------------------------
