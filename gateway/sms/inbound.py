@@ -68,29 +68,31 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
     # Stored with any phone number or email masked: in a volunteer's text those are their
     # friends', kept only as digests. The turn reads the text as sent, kept until then.
     masked = mask_contacts(text, current_app.config["DEFAULT_REGION"])
-    message = Message(
+    # A number that floods us has its texts kept, not answered (but a STOP among them counts).
+    throttled = flood.throttled(sms.from_number, sms.provider_id, clock.now())
+    # A statement on the table: the ORM's flush of one new object cost more than the insert.
+    stored = insert(Message.__table__).values(
         organization_id=org.id,
         direction="inbound",
         channel="sms",
         address_id=address_id,
         body=masked,
-        body_as_sent=text if masked != text else None,
+        body_as_sent=text if masked != text and not throttled else None,
         num_media=sms.num_media,
         provider_id=sms.provider_id,
         status="received",
+        answered_at=clock.now() if throttled else None,
     )
-    # A number that floods us has its texts kept, not answered (but a STOP among them counts).
-    throttled = flood.throttled(sms.from_number, sms.provider_id, clock.now())
-    if throttled:
-        message.answered_at = clock.now()
-        message.body_as_sent = None
-    db.session.add(message)
     try:
-        db.session.flush()
+        db.session.flush()  # the address's changes, first
+        message_id = db.session.scalar(stored.returning(Message.__table__.c.id))
+        assert message_id is not None
         if throttled:
+            message = db.session.get(Message, message_id)
+            assert message is not None
             _honour_opt_out(message, text)
         else:
-            handoff.after_commit(handoff.ANSWER, message.id)
+            handoff.after_commit(handoff.ANSWER, message_id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same text, stored before or by a concurrent request
