@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database_url = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         # A server's pooled connections are pinged only when they may be stale (gateway.postgres).
-        "pool_pre_ping": not database_url.startswith("postgresql"),
+        "pool_pre_ping": not postgres.pings_itself(database_url),
         "hide_parameters": True,
         **(sqlite.engine_options(database_url) if database_url.startswith("sqlite") else _POOL),
     }
@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         if extensions.db.engine.dialect.name == "sqlite":
             sqlite.init_engine(extensions.db.engine)
-        elif extensions.db.engine.dialect.name == "postgresql":
+        elif postgres.pings_itself(database_url):
             postgres.init_engine(extensions.db.engine)
 
     from gateway import access, console, health, jobs, public, security_headers

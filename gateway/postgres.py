@@ -1,4 +1,5 @@
-"""PostgreSQL's connections: a pooled connection is tried before use only when it may be stale.
+"""PostgreSQL's connections (psycopg's): a pooled connection is tried before use only when it may
+be stale.
 
 SQLAlchemy's `pool_pre_ping` asks the server `SELECT 1` each time a connection leaves the pool.
 A worker's sending thread takes a connection three times a send, so that was three round trips
@@ -8,7 +9,8 @@ A connection is asked instead when it has been idle longer than IDLE_PING_SECOND
 server has written to it while it sat in the pool. The server writes nothing to an idle
 connection unless it is going away: a restart or an administrator ends each connection with an
 error message and closes it, and either makes the socket readable, which a zero-wait poll sees
-at no round trip's cost. A connection that fails the ping is replaced, as with pre-ping.
+at no round trip's cost. A connection that fails the ping is replaced, with every connection as
+old, as with pre-ping. Other drivers' connections (no socket to look at) keep pre-ping.
 
 What this does not see, pre-ping did not catch quickly either: a server that vanished without
 closing its connections (a cut network) is found by a ping only after TCP gives up.
@@ -22,13 +24,19 @@ import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import InvalidatePoolError
 
 log = logging.getLogger(__name__)
 
 IDLE_PING_SECONDS = 1.0
 _IDLE_SINCE = "kindred_idle_since"
+
+
+def pings_itself(database_url: str) -> bool:
+    """Whether an engine for `database_url` pings its connections by `init_engine` (psycopg's
+    connections show their socket), rather than by SQLAlchemy's pre-ping."""
+    return make_url(database_url).get_driver_name() == "psycopg"
 
 
 def init_engine(engine: Engine) -> None:
@@ -52,9 +60,10 @@ def _checkout(engine: Engine, dbapi_connection: Any, record: Any) -> None:
     try:
         engine.dialect.do_ping(dbapi_connection)
     except errors as exc:
-        # The pool replaces this connection and takes another (SQLAlchemy's own handling).
         log.info("postgres: a pooled connection was gone (%s); replacing it", type(exc).__name__)
-        raise DisconnectionError() from exc
+        # The pool replaces this connection and every one as old (the server restarted, say),
+        # as it does when pre-ping fails.
+        raise InvalidatePoolError() from exc
 
 
 def _written_to(dbapi_connection: Any, errors: type[Exception]) -> bool:
