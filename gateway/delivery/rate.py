@@ -70,7 +70,7 @@ local wait = math.ceil(-tokens / rate)
 redis.call('SET', KEYS[2], now + wait, 'PX', wait + 3600000)
 return wait
 """
-_TAKE_SHA = hashlib.sha1(_TAKE.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
+_TAKE_SHA = hashlib.sha1(_TAKE.encode(), usedforsecurity=False).hexdigest()  # Redis's name for it
 THROTTLE_SECONDS = 1.0  # how long a sender the provider throttled is held back
 
 
