@@ -46,8 +46,7 @@ def init_engine(engine: Engine) -> None:
 
 
 def _checked_in(_dbapi_connection: Any, record: Any) -> None:
-    if record is not None:
-        record.info[_IDLE_SINCE] = time.monotonic()
+    record.info[_IDLE_SINCE] = time.monotonic()
 
 
 def _checkout(engine: Engine, dbapi_connection: Any, record: Any) -> None:

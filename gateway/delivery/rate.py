@@ -16,12 +16,11 @@ the send goes ahead: the provider's own limit still holds, and a text must not w
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any, cast
 
 from redis import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,6 @@ local wait = math.ceil(-tokens / rate)
 redis.call('SET', KEYS[2], now + wait, 'PX', wait + 3600000)
 return wait
 """
-_TAKE_SHA = hashlib.sha1(_TAKE.encode(), usedforsecurity=False).hexdigest()  # Redis's name for it
 THROTTLE_SECONDS = 1.0  # how long a sender the provider throttled is held back
 
 
@@ -118,10 +116,7 @@ def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_S
         log.warning("rate: could not hold back a throttled sender", exc_info=True)
 
 
-def _run_take(redis: Redis, *keys_and_args: Any) -> Any:
-    """Run _TAKE by its digest (the script is sent once per Redis server, not with each text);
-    a server that does not know it yet (new, restarted) is sent it, which it keeps."""
-    try:
-        return redis.evalsha(_TAKE_SHA, 2, *keys_and_args)
-    except NoScriptError:
-        return redis.eval(_TAKE, 2, *keys_and_args)
+def _run_take(redis: Redis, bucket: str, ticket: str, *args: Any) -> Any:
+    """Run _TAKE as redis-py's Script runs it: by its digest (EVALSHA), so the script is sent once
+    per Redis server rather than with each text, and again to one that forgot it (restarted)."""
+    return redis.register_script(_TAKE)(keys=[bucket, ticket], args=args)

@@ -55,7 +55,7 @@ def test_the_rate_holds_across_a_redis_that_forgot_its_scripts(app: Flask) -> No
     assert rate.take(redis, "+15550001111", 2.0, "1") == 0.0  # the bucket's one token
     redis.script_flush()
     assert 0 < rate.take(redis, "+15550001111", 2.0, "2") <= 0.5  # the bucket is still empty
-    assert redis.script_exists(rate._TAKE_SHA) == [True]
+    assert redis.script_exists(redis.register_script(rate._TAKE).sha) == [True]
 
 
 def test_what_kindred_starts_takes_no_place_far_ahead_so_a_reply_never_waits_behind_it(app: Flask) -> None:
