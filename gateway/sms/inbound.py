@@ -20,6 +20,7 @@ from phonenumbers import timezone as phone_timezones
 from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows import engine, keywords
 from flows import events as ev
@@ -95,7 +96,16 @@ def receive_sms(org: Organization, sms: InboundSms) -> None:
             handoff.after_commit(handoff.ANSWER, message_id)
         db.session.commit()
     except IntegrityError:
-        db.session.rollback()  # the same text, stored before or by a concurrent request
+        db.session.rollback()
+        if not _stored(sms.provider_id):  # a clash on anything else is a fault, not a duplicate
+            raise
+        # The same text, stored before or by a concurrent request (whose commit the insert
+        # waited for): kept once, and answered by that one.
+
+
+def _stored(provider_id: str) -> bool:
+    """Whether a text with this provider id is stored."""
+    return bool(db.session.scalar(select(exists().where(Message.provider_id == provider_id))))
 
 
 def waiting(limit: int, busy: frozenset[int] = frozenset()) -> list[tuple[int, int]]:
@@ -249,10 +259,15 @@ def _address_for(org: Organization, phone: str) -> int:
     recognised and gets its number back, since they wrote to us again; it stays marked for
     erasure until their turn says whether the opt-out still stands."""
     erased = erased_values(phone)
-    lookup = select(Address).where(
-        Address.organization_id == org.id,
-        Address.channel == "sms",
-        Address.value.in_([phone, *erased]),
+    lookup = (
+        select(Address)
+        .where(
+            Address.organization_id == org.id,
+            Address.channel == "sms",
+            Address.value.in_([phone, *erased]),
+        )
+        .order_by(Address.value != phone)  # a live one first, should an erased one be kept beside it
+        .limit(1)
     )
     address = db.session.scalar(lookup)
     if address is not None:
@@ -265,8 +280,12 @@ def _address_for(org: Organization, phone: str) -> int:
     try:
         with db.session.begin_nested():
             return _new_person(org, phone, address)
-    except IntegrityError:
-        return db.session.scalars(lookup).one().id
+    except (IntegrityError, _GivenMeanwhile):  # a text from the same number, at the same time
+        return db.session.scalars(lookup.execution_options(populate_existing=True)).one().id
+
+
+class _GivenMeanwhile(Exception):
+    """The address got a person from a concurrent request: this one's is rolled back."""
 
 
 def _new_person(org: Organization, phone: str, address: Address | None) -> int:
@@ -281,8 +300,15 @@ def _new_person(org: Organization, phone: str, address: Address | None) -> int:
     )
     db.session.execute(insert(FlowSession.__table__).values(person_id=person_id, state={}))
     if address is not None:
-        address.person_id = person_id
-        db.session.flush()
+        given = db.session.execute(
+            update(Address)
+            .where(Address.id == address.id, Address.person_id.is_(None))
+            .values(person_id=person_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not given:  # once the other request committed (PostgreSQL waits for it on the row)
+            raise _GivenMeanwhile
+        set_committed_value(address, "person_id", person_id)
         return address.id
     address_id = db.session.scalar(
         insert(Address.__table__)

@@ -5,6 +5,7 @@ nothing a sender can put in a request makes the service answer 5xx."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from gateway.community import organization
+from gateway.delivery.addresses import erased_values
 from gateway.extensions import db
 from gateway.models import Address, FlowSession, Message, Person
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
@@ -169,6 +171,91 @@ def test_two_first_texts_from_one_number_at_once_are_both_kept_under_one_person(
     )
     phone.worker.run()
     assert phone.replies() and phone.replies()[0].startswith(TERMS_START)
+
+
+def the_person_given(statement: str, _parameters: object) -> bool:
+    return statement.startswith("UPDATE address SET person_id")
+
+
+@pytest.mark.postgres
+def test_a_known_number_without_a_person_texting_twice_at_once_gets_one_person(
+    phone: Phone, database_url: str
+) -> None:
+    """A number kept without a person (theirs was deleted) texts twice at once: the text that
+    gives it a person second takes the other's, and leaves no person of its own behind."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes one writer at a time: the second text waits for the first")
+
+    def the_second_comes(_: object) -> None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            seconds.append(pool.submit(phone.post, "me again").result().status_code)
+
+    org = organization.default()
+    db.session.add(Address(organization_id=org.id, channel="sms", value=phone.number))
+    db.session.commit()
+    seconds: list[int] = []
+    with on_statement_once(the_person_given, the_second_comes):
+        assert phone.post("hi").status_code == 200
+    assert seconds == [200]
+    db.session.rollback()
+    address = db.session.scalars(select(Address).where(Address.value == phone.number)).one()
+    assert address.person_id is not None
+    assert sorted(inbound_bodies()) == ["hi", "me again"]
+    assert db.session.scalars(select(Person).where(~Person.addresses.any())).all() == []  # no stray person
+    phone.worker.run()
+    assert phone.replies() and phone.replies()[0].startswith(TERMS_START)
+
+
+def test_a_number_kept_erased_beside_a_live_copy_is_stored_under_the_live_one(phone: Phone) -> None:
+    """Should a number be kept both as an erased digest and as itself (a key honoured again
+    after a while, say), its text goes to the live address: giving the erased one its number
+    back would clash with it (a 500, Twilio retrying for ever). The databases' index order
+    happens to put the live one first too: with the erased one first, this fails."""
+    org = organization.default()
+    erased = Address(organization_id=org.id, channel="sms", value=erased_values(phone.number)[0])
+    db.session.add(erased)
+    db.session.flush()  # the erased one first: not found first by its id
+    live = Address(
+        organization_id=org.id, channel="sms", value=phone.number, person=Person(organization_id=org.id)
+    )
+    db.session.add(live)
+    db.session.commit()
+    live_id, erased_id, erased_value = live.id, erased.id, erased.value
+    assert phone.post("hi").status_code == 200
+    assert [(m.body, m.address_id) for m in stored_messages()] == [("hi", live_id)]
+    assert db.session.get(Address, erased_id).value == erased_value  # type: ignore[union-attr]
+
+
+def a_clash_on_the_text(database_url: str) -> Callable[[object], None]:
+    """The text's insert, about to run, will fail on a constraint that is not its provider
+    id's (undone with the transaction it fails in)."""
+    if database_url.startswith("sqlite"):
+        clash = (
+            "CREATE TEMP TRIGGER not_this_text BEFORE INSERT ON main.message"
+            " BEGIN SELECT RAISE(ABORT, 'not this text'); END"
+        )
+    else:
+        clash = "ALTER TABLE message ADD CONSTRAINT not_this_text CHECK (false) NOT VALID"
+    return lambda dbapi_connection: dbapi_connection.cursor().execute(clash)  # type: ignore[attr-defined]
+
+
+def the_text_insert(statement: str, _parameters: object) -> bool:
+    return statement.startswith("INSERT INTO message")
+
+
+def test_a_text_that_clashes_on_anything_but_its_id_is_refused_for_twilio_to_retry(
+    phone: Phone, database_url: str
+) -> None:
+    """Only a clash on the provider id means the text is stored already. Any other is a fault:
+    answered 500 (Twilio retries) and logged, never 200 for a text that was not kept."""
+    sid = "SM" + uuid.uuid4().hex
+    with on_statement_once(the_text_insert, a_clash_on_the_text(database_url)):
+        assert phone.post("hi", sid=sid).status_code == 500
+    assert stored_messages() == []
+    assert phone.post("hi", sid=sid).status_code == 200  # Twilio's retry
+    assert inbound_bodies() == ["hi"]
+    phone.worker.run()
+    assert len(phone.replies()) == 1
 
 
 # --- picture messages ---------------------------------------------------------------------------
