@@ -119,3 +119,19 @@ def test_an_unreachable_provider_is_a_passing_error() -> None:
             OutboundSms("+15558675309", "hi")
         )
     assert not caught.value.permanent
+
+
+def test_an_answer_lost_on_the_way_back_is_a_passing_error_and_the_text_is_not_sent_again(
+    twilio_api: TwilioApiDouble,
+) -> None:
+    """Twilio took the text but its answer never came (the connection closed): the transport
+    says so, and leaves deciding what to do to the outbox, rather than sending it again."""
+    sms = transport(twilio_api, from_number="+15005550006")
+    sms.send(OutboundSms("+15558675309", "first"))  # the connection is pooled, kept open
+    twilio_api.drop_response_next()
+    with pytest.raises(TransportError) as caught:
+        sms.send(OutboundSms("+15558675309", "second"))
+    assert not caught.value.permanent
+    assert [sent["body"] for sent in twilio_api.sent] == ["first", "second"]
+    sms.send(OutboundSms("+15558675309", "third"))  # a new connection
+    assert [sent["body"] for sent in twilio_api.sent] == ["first", "second", "third"]

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-import requests
+import urllib3
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from gateway.delivery.transports import Failure, OutboundSms, SendResult, TransportError
+from gateway.delivery.transports.twilio_http import PooledHttpClient
 
+API_BASE_URL = "https://api.twilio.com"  # the client's own, unless TWILIO_API_BASE_URL says otherwise
 # Twilio message status -> Kindred status.
 STATUS = {
     "accepted": "sent",
@@ -57,19 +58,6 @@ def failure_of(code: str | None, http_status: int = 0) -> Failure:
     return Failure.PERMANENT if 400 <= http_status < 500 else Failure.RETRY
 
 
-def _read_environment_once(http: TwilioHttpClient, url: str) -> None:
-    """Read what the environment says about reaching Twilio (HTTPS_PROXY, NO_PROXY,
-    REQUESTS_CA_BUNDLE) once, into the client's session, rather than for every message: the
-    session looks through every environment variable for proxies on each request, about a
-    tenth of what a send costs the worker."""
-    session = http.session
-    assert session is not None  # the client pools its connections
-    found = session.merge_environment_settings(url, {}, None, None, None)
-    session.proxies.update(found["proxies"])
-    session.verify = found["verify"]
-    session.trust_env = False
-
-
 def error_is_opt_out(code: str | None) -> bool:
     """Whether a Twilio error code means the recipient has opted out."""
     return ERRORS.get(code or "") is Failure.OPTED_OUT
@@ -91,11 +79,11 @@ class TwilioSmsTransport:
         messaging_service_sid: str = "",
         api_base_url: str = "",
     ):
-        http = TwilioHttpClient(timeout=15)
+        # Built for the API's address: the environment's proxy for it is read once, here.
+        http = PooledHttpClient(api_base_url or API_BASE_URL, timeout=15)
         self.client = Client(account_sid, auth_token, http_client=http)
         if api_base_url:
             self.client.api.base_url = api_base_url
-        _read_environment_once(http, self.client.api.base_url)
         # The client imports its resources lazily (tens of milliseconds): do it once here, so a
         # worker that builds its transport before forking does not pay it for every message.
         self.messages = self.client.messages
@@ -132,6 +120,6 @@ class TwilioSmsTransport:
                 code=code or str(exc.status),
                 failure=failure_of(code, exc.status),
             ) from exc
-        except (requests.RequestException, TwilioException) as exc:
+        except (urllib3.exceptions.HTTPError, TwilioException) as exc:
             raise TransportError(f"twilio unreachable: {type(exc).__name__}") from exc
         return SendResult(provider_id=message.sid, status=STATUS.get(message.status or "", "sent"))
