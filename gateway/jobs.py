@@ -148,10 +148,10 @@ def start_round(round_id: int) -> str:
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
     """Settle outbox rows whose send was cut off, answer texts the worker's senders left waiting
-    (a hundred at a time), start follow-ups whose job was lost, finish
-    erasures, purge message bodies past their retention, queue due event reminders (and
-    withdraw ones too late to help), queue again the check of console rounds whose job was
-    lost, then schedule the next sweep."""
+    (a hundred at a time), start follow-ups whose job was lost, finish erasures, apply statuses
+    that came before their send was recorded, purge message bodies past their retention, queue
+    due event reminders (and withdraw ones too late to help), queue again the check of console
+    rounds whose job was lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
         counts["answered"] = inbound.answer_unanswered(clock.now() - inbound.UNANSWERED_AFTER)
@@ -159,6 +159,7 @@ def sweep_outbox() -> dict[str, int]:
         counts["erased"] = addresses.complete_pending_erasures()
         retention = timedelta(days=current_app.config["MESSAGE_RETENTION_DAYS"])
         counts["purged"] = privacy.purge_old_bodies(clock.now() - retention)
+        counts["early_statuses"] = delivery_status.apply_left_early()
         counts["stale_statuses"] = delivery_status.forget_stale(clock.now())
         db.session.commit()
         counts.update(scheduled.sweep_reminders())

@@ -130,6 +130,18 @@ def apply_early(message: Message) -> int:
     return len(early)
 
 
+def apply_left_early() -> int:
+    """Apply the early statuses of sends recorded since (a sender that died between recording
+    its send and applying them leaves them behind; the sweeper calls this). Returns how many."""
+    messages = db.session.scalars(
+        select(Message)
+        .where(Message.provider_id.in_(select(EarlyStatus.provider_id)))
+        .order_by(Message.id)
+        .with_for_update(of=Message)
+    ).all()
+    return sum(apply_early(message) for message in messages)
+
+
 def forget_stale(now: datetime) -> int:
     """Drop early statuses no send ever claimed (the sweeper calls this)."""
     return db.session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < now - KEEP_EARLY)).rowcount

@@ -12,12 +12,20 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from gateway import jobs
 from gateway.delivery import outbox
 from gateway.extensions import db
 from gateway.jobs import send_message
 from gateway.models import Address, ConsentEvent, Message, utcnow
 from tests.doubles.twilio_api import TwilioApiDouble
-from tests.support import KINDRED_NUMBER, Phone, SettableClock, signed_post
+from tests.support import (
+    KINDRED_NUMBER,
+    Phone,
+    SettableClock,
+    database_fault_once,
+    signed_post,
+    the_connection_is_lost,
+)
 
 STATUS = "/webhooks/twilio/status"
 TERMS_START = "Eastside Neighbors: plan real conversations with people you know."
@@ -230,6 +238,37 @@ def test_a_status_that_arrives_before_the_send_is_recorded_is_applied_when_it_is
     assert terms.provider_id == sid
     assert (terms.status, terms.error_code) == ("failed", "30006")
     assert history(terms) == [("queued", None), ("sent", None), ("failed", "30006")]
+
+
+def the_load_of_what_more_to_record() -> Callable[[str, object], bool]:
+    """The message loaded (and locked) after its send was marked, to apply what came early."""
+    marked: list[bool] = []
+
+    def picked(statement: str, _parameters: object) -> bool:
+        if "SET provider_id" in statement:  # the mark (on PostgreSQL, a step of a WITH)
+            marked.append(True)
+        return bool(marked) and statement.startswith("SELECT message.")
+
+    return picked
+
+
+def test_a_status_that_arrived_early_is_applied_even_if_the_sender_dies_recording_the_send(
+    phone: Phone, client: FlaskClient, twilio_api: TwilioApiDouble
+) -> None:
+    """The sender dies between marking the send and applying the status that came before it
+    (on PostgreSQL the mark is committed alone): the sweep applies it."""
+    sid = "SM" + "d" * 32
+    twilio_api.assign_next_sid(sid)
+    phone.post("hi")
+    form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006", "To": phone.number}
+    assert signed_post(client, "/webhooks/twilio/status", form).status_code == 204
+    with database_fault_once(the_load_of_what_more_to_record(), the_connection_is_lost):
+        phone.worker.run()
+    jobs.sweep_outbox()
+    (terms,) = outbound()
+    assert (terms.provider_id, terms.status, terms.error_code) == (sid, "failed", "30006")
+    assert history(terms) == [("queued", None), ("sent", None), ("failed", "30006")]
+    assert len(twilio_api.sent) == 1
 
 
 def test_a_status_earlier_than_the_current_one_joins_the_history_but_never_moves_it_back(
