@@ -154,12 +154,15 @@ def sweep_outbox() -> dict[str, int]:
     rounds whose job was lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
+        # Committed on its own, before the erasures: it locks messages before their addresses,
+        # as a sender does, where the erasures below touch addresses first.
+        counts["early_statuses"] = delivery_status.apply_left_early()
+        db.session.commit()
         counts["answered"] = inbound.answer_unanswered(clock.now() - inbound.UNANSWERED_AFTER)
         counts["follow_ups"] = scheduled.send_overdue()
         counts["erased"] = addresses.complete_pending_erasures()
         retention = timedelta(days=current_app.config["MESSAGE_RETENTION_DAYS"])
         counts["purged"] = privacy.purge_old_bodies(clock.now() - retention)
-        counts["early_statuses"] = delivery_status.apply_left_early()
         counts["stale_statuses"] = delivery_status.forget_stale(clock.now())
         db.session.commit()
         counts.update(scheduled.sweep_reminders())

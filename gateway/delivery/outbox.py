@@ -448,6 +448,7 @@ def send_claimed(claim: Claim) -> str:
     loaded = {"message_id": claim.message_id, "since": clock.now() - REPLY_WINDOW}
     found = db.session.execute(_claimed_query(), loaded).first()
     if found is None:
+        db.session.commit()  # and out of a reply's statements without a transaction
         return "missing"
     message, several, *seen = found
     round_id, mailing_id = message.round_id, message.mailing_id
@@ -676,8 +677,9 @@ def _record_sent(message_id: int, result: SendResult, alone: bool = False) -> st
     `alone`: the caller holds no transaction open (a sender, after its provider call). On
     PostgreSQL the mark (with its note, one statement) then commits by itself, and what more
     there is to do is a transaction of its own after it: should the worker die between the
-    two, the sweeper finishes the erasure and applies the early statuses. Otherwise all of it
-    is one transaction, the caller's."""
+    two, the sweeper finishes the erasure and applies the early statuses; a status other than
+    sent in the provider's answer (rare: it answers queued or accepted) waits for its status
+    callback. Otherwise all of it is one transaction, the caller's."""
     mark, note, read = _record_sent_statements()
     sent = {"message_id": message_id, "provider_id": result.provider_id, "now": clock.now()}
     if db.session.get_bind().dialect.name == "postgresql":

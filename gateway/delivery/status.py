@@ -138,6 +138,7 @@ def apply_left_early() -> int:
         .where(Message.provider_id.in_(select(EarlyStatus.provider_id)))
         .order_by(Message.id)
         .with_for_update(of=Message)
+        .execution_options(populate_existing=True)
     ).all()
     return sum(apply_early(message) for message in messages)
 

@@ -85,15 +85,17 @@ def test_provider_errors_are_translated_in_one_place(
         assert caught.value.code == code
 
 
-@pytest.mark.parametrize("bypassed", [False, True])
+@pytest.mark.parametrize(("bypassed", "scheme"), [(False, "http://"), (False, ""), (True, "http://")])
 def test_a_proxy_in_the_environment_is_used_unless_no_proxy_names_twilio(
-    bypassed: bool, twilio_api: TwilioApiDouble, monkeypatch: pytest.MonkeyPatch
+    bypassed: bool, scheme: str, twilio_api: TwilioApiDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A deployment that reaches Twilio through an egress proxy sets HTTP(S)_PROXY, and one that
-    must not sets NO_PROXY: the environment is read once, when the transport is built."""
+    """A deployment that reaches Twilio through an egress proxy sets HTTP(S)_PROXY (with or
+    without its scheme, as requests takes it), and one that must not sets NO_PROXY: the
+    environment is read once, when the transport is built."""
     for name in ("http_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", twilio_api.base_url)  # the double answers as the proxy would
+    # The double answers as the proxy would.
+    monkeypatch.setenv("HTTP_PROXY", scheme + twilio_api.base_url.removeprefix("http://"))
     if bypassed:
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     nothing_listens = f"http://127.0.0.1:{free_port()}"  # reached only through the proxy
@@ -121,11 +123,12 @@ def test_an_unreachable_provider_is_a_passing_error() -> None:
     assert not caught.value.permanent
 
 
-def test_an_answer_lost_on_the_way_back_is_a_passing_error_and_the_text_is_not_sent_again(
+def test_an_answer_lost_on_the_way_back_is_a_passing_error_the_http_client_does_not_resend(
     twilio_api: TwilioApiDouble,
 ) -> None:
     """Twilio took the text but its answer never came (the connection closed): the transport
-    says so, and leaves deciding what to do to the outbox, rather than sending it again."""
+    says so, and leaves what to do to the outbox (which knows what was recorded) rather than
+    its HTTP client sending the text again."""
     sms = transport(twilio_api, from_number="+15005550006")
     sms.send(OutboundSms("+15558675309", "first"))  # the connection is pooled, kept open
     twilio_api.drop_response_next()

@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from requests import Session
-from requests.utils import get_auth_from_url, select_proxy
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, prepend_scheme_if_needed, select_proxy
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
@@ -49,15 +49,11 @@ class PooledHttpClient(HttpClient):
             "timeout": urllib3.Timeout(connect=timeout, read=timeout),
             "cert_reqs": "CERT_REQUIRED" if verify else "CERT_NONE",
         }
-        if isinstance(verify, str):
-            settings["ca_cert_dir" if os.path.isdir(verify) else "ca_certs"] = verify
-        proxy = select_proxy(base_url, found["proxies"])
-        if proxy:
-            user, password = get_auth_from_url(proxy)
-            headers = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}") if user else None
-            self.pool: urllib3.PoolManager = urllib3.ProxyManager(proxy, proxy_headers=headers, **settings)
-        else:
-            self.pool = urllib3.PoolManager(**settings)
+        # requests' trust store (certifi's), not the system's, unless REQUESTS_CA_BUNDLE says.
+        bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+        if isinstance(bundle, str):
+            settings["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+        self.pool = _pool(select_proxy(base_url, found["proxies"]), settings)
 
     def request(
         self,
@@ -88,6 +84,21 @@ class PooledHttpClient(HttpClient):
             method.upper(), url, body=body, headers=sent, redirect=allow_redirects, retries=False, **given
         )
         return Response(answer.status, answer.data.decode("utf-8", errors="replace"), answer.headers)
+
+
+def _pool(proxy: str | None, settings: dict[str, object]) -> urllib3.PoolManager:
+    """A pool to the API, through `proxy` if one is given, read as requests reads one: a
+    proxy without a scheme is an HTTP one, and a SOCKS one needs PySocks (as for requests)."""
+    if not proxy:
+        return urllib3.PoolManager(**settings)
+    proxy = prepend_scheme_if_needed(proxy, "http")
+    if proxy.startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks, as requests does
+
+        return SOCKSProxyManager(proxy, **settings)  # type: ignore[return-value]
+    user, password = get_auth_from_url(proxy)
+    headers = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}") if user else None
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, **settings)
 
 
 def _fields(values: Mapping[str, object]) -> str:
