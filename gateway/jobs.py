@@ -147,11 +147,11 @@ def start_round(round_id: int) -> str:
 
 @job(MAINTENANCE_QUEUE, timeout=120)
 def sweep_outbox() -> dict[str, int]:
-    """Settle outbox rows whose send was cut off, answer texts the worker's senders left waiting
-    (a hundred at a time), start follow-ups whose job was lost, finish erasures, apply statuses
-    that came before their send was recorded, purge message bodies past their retention, queue
-    due event reminders (and withdraw ones too late to help), queue again the check of console
-    rounds whose job was lost, then schedule the next sweep."""
+    """Settle outbox rows whose send was cut off, apply statuses that came before their send was
+    recorded, answer texts the worker's senders left waiting (a hundred at a time), start
+    follow-ups whose job was lost, finish erasures, purge message bodies past their retention,
+    queue due event reminders (and withdraw ones too late to help), queue again the check of
+    console rounds whose job was lost, then schedule the next sweep."""
     try:
         counts = outbox.sweep()
         # Committed on its own, before the erasures: it locks messages before their addresses,
