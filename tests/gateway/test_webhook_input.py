@@ -137,6 +137,21 @@ def test_the_same_message_posted_twice_is_stored_and_answered_once(phone: Phone)
     assert phone.replies()[0].startswith(TERMS_START)
 
 
+def texted_again_during(phone: Phone, at: Callable[[str, object], bool], first: str, second: str) -> int:
+    """Post `first`, which must be answered 200; just before its statement `at` picks runs, post
+    `second` from another thread, to its answer. Returns the second's status."""
+    seconds: list[int] = []
+
+    def the_second_comes(_: object) -> None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            seconds.append(pool.submit(phone.post, second).result().status_code)
+
+    with on_statement_once(at, the_second_comes):
+        assert phone.post(first).status_code == 200
+    (status,) = seconds
+    return status
+
+
 def the_address_insert(statement: str, _parameters: object) -> bool:
     return statement.startswith("INSERT INTO address")
 
@@ -149,17 +164,9 @@ def test_two_first_texts_from_one_number_at_once_are_both_kept_under_one_person(
     that stores its address second finds the other's, and both texts are kept under it."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite takes one writer at a time: the second text waits for the first")
-
-    def the_second_comes(_: object) -> None:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            seconds.append(pool.submit(phone.post, "is this the tenants union?").result().status_code)
-
     organization.default()  # the organization exists already, as it does once Kindred is set up
     db.session.commit()
-    seconds: list[int] = []
-    with on_statement_once(the_address_insert, the_second_comes):
-        assert phone.post("hi").status_code == 200
-    assert seconds == [200]
+    assert texted_again_during(phone, the_address_insert, "hi", "is this the tenants union?") == 200
     db.session.rollback()
     addresses = db.session.scalars(select(Address).where(Address.value == phone.number)).all()
     assert len(addresses) == 1 and addresses[0].person_id is not None
@@ -185,18 +192,10 @@ def test_a_known_number_without_a_person_texting_twice_at_once_gets_one_person(
     gives it a person second takes the other's, and leaves no person of its own behind."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite takes one writer at a time: the second text waits for the first")
-
-    def the_second_comes(_: object) -> None:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            seconds.append(pool.submit(phone.post, "me again").result().status_code)
-
     org = organization.default()
     db.session.add(Address(organization_id=org.id, channel="sms", value=phone.number))
     db.session.commit()
-    seconds: list[int] = []
-    with on_statement_once(the_person_given, the_second_comes):
-        assert phone.post("hi").status_code == 200
-    assert seconds == [200]
+    assert texted_again_during(phone, the_person_given, "hi", "me again") == 200
     db.session.rollback()
     address = db.session.scalars(select(Address).where(Address.value == phone.number)).one()
     assert address.person_id is not None
