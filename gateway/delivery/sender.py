@@ -173,7 +173,9 @@ class Sender:
                     work.extend(outbox.claim_due(free - len(work)) if free > len(work) else [])
                     db.session.remove()
                 except Exception:
-                    # Whatever it was (the database down, say), the dispatcher goes on.
+                    # Whatever it was (the database down, say), the dispatcher goes on, with its
+                    # session discarded: one cut off mid-statement refuses every later one.
+                    db.session.remove()
                     log.exception("sender: could not claim due messages; trying again in %s s", POLL_SECONDS)
                     self._stopping.wait(POLL_SECONDS)
                 for item in work:
