@@ -685,19 +685,23 @@ def _record_sent(message_id: int, result: SendResult, alone: bool = False) -> st
     if db.session.get_bind().dialect.name == "postgresql":
         if alone:
             _without_transaction()
-        address_id = db.session.scalar(_mark_and_note(), sent)
+        # One statement: what it reads of the address is as the statement began, so an
+        # erasure that committed while the mark waited for the message's row is not seen
+        # here; the sweeper finishes it (complete_pending_erasures), as for a dying sender.
+        recorded = db.session.execute(_mark_and_note(), sent).first()
     else:
         address_id = db.session.scalar(mark, sent)
         if address_id is not None:
             db.session.execute(note, sent)
-    if address_id is None:
+        # A statement of its own, after the mark: if the mark waited for the database (an
+        # erasure blanking the message), this reads what that transaction committed.
+        found = {"address_id": address_id, "provider_id": result.provider_id}
+        recorded = db.session.execute(read, found).first() if address_id is not None else None
+    if recorded is None:
         status = db.session.scalar(select(Message.status).where(Message.id == message_id))
         db.session.commit()
         return status or "missing"
-    # A statement of its own, after the mark: if the mark waited for the message's row (an
-    # erasure blanking it), this reads what that transaction committed, the erasure included.
-    found = {"address_id": address_id, "provider_id": result.provider_id}
-    address, erasing, arrived_early = db.session.execute(read, found).one()
+    address, erasing, arrived_early = recorded
     status = "sent"
     if erasing or arrived_early or result.status != "sent":
         _in_transaction_from_here()
@@ -739,15 +743,21 @@ def _record_sent_statements() -> tuple[Any, Any, Any]:
     note = insert(MessageStatusEvent.__table__).values(
         message_id=bindparam("message_id"), status="sent", source="outbox", at=bindparam("now")
     )
-    early = select(EarlyStatus.id).where(EarlyStatus.provider_id == bindparam("provider_id")).exists()
-    read = select(Address.value, Address.pending_erasure, early).where(Address.id == bindparam("address_id"))
+    read = select(Address.value, Address.pending_erasure, _arrived_early()).where(
+        Address.id == bindparam("address_id")
+    )
     return mark, note, read
+
+
+def _arrived_early() -> Any:
+    """Whether a status naming the send's provider id came before the send was recorded."""
+    return select(EarlyStatus.id).where(EarlyStatus.provider_id == bindparam("provider_id")).exists()
 
 
 @cache
 def _mark_and_note() -> Any:
-    """`_record_sent_statements`' mark and note as one statement, on PostgreSQL (the note is a
-    step of its WITH): the message's address, or nothing when the mark found nothing to mark."""
+    """`_record_sent_statements`' three as one statement, on PostgreSQL (the note is a step of
+    its WITH): what the read reads, or no row when the mark found nothing to mark."""
     mark, _, _ = _record_sent_statements()
     marked = mark.returning(_MESSAGE.id).cte("marked")
     noted = (
@@ -758,7 +768,11 @@ def _mark_and_note() -> Any:
         )
         .cte("noted")
     )
-    return select(marked.c.address_id).add_cte(noted)
+    return (
+        select(Address.value, Address.pending_erasure, _arrived_early())
+        .join_from(marked, Address, Address.id == marked.c.address_id)
+        .add_cte(noted)
+    )
 
 
 def _remember_unrecorded(message_id: int, result: SendResult) -> None:
