@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 from redis import Redis
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -119,4 +121,10 @@ def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_S
 def _run_take(redis: Redis, bucket: str, ticket: str, *args: Any) -> Any:
     """Run _TAKE as redis-py's Script runs it: by its digest (EVALSHA), so the script is sent once
     per Redis server rather than with each text, and again to one that forgot it (restarted)."""
-    return redis.register_script(_TAKE)(keys=[bucket, ticket], args=args)
+    script = _scripts.get(redis)
+    if script is None:  # one per client: building one hashed the script at every take
+        script = _scripts.setdefault(redis, redis.register_script(_TAKE))
+    return script(keys=[bucket, ticket], args=args)
+
+
+_scripts: WeakKeyDictionary[Redis, Script] = WeakKeyDictionary()
