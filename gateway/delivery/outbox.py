@@ -683,12 +683,14 @@ def _record_sent(message_id: int, result: SendResult, alone: bool = False) -> st
     mark, note, read = _record_sent_statements()
     sent = {"message_id": message_id, "provider_id": result.provider_id, "now": clock.now()}
     if db.session.get_bind().dialect.name == "postgresql":
-        if alone:
-            _without_transaction()
         # One statement: what it reads of the address is as the statement began, so an
         # erasure that committed while the mark waited for the message's row is not seen
         # here; the sweeper finishes it (complete_pending_erasures), as for a dying sender.
-        recorded = db.session.execute(_mark_and_note(), sent).first()
+        if alone:  # on a connection of its own, outside the session's transactions
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                recorded = connection.execute(_mark_and_note(), sent).first()
+        else:
+            recorded = db.session.execute(_mark_and_note(), sent).first()
     else:
         address_id = db.session.scalar(mark, sent)
         if address_id is not None:
