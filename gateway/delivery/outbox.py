@@ -720,7 +720,8 @@ def _record_sent(message_id: int, result: SendResult, alone: bool = False) -> st
             record_status(message, result.status, source="provider")
         apply_early(message)
         status = message.status
-    db.session.commit()
+    if db.session().in_transaction():  # not after a mark on its own connection, with no more to do
+        db.session.commit()
     log.info("outbox: message %s sent to %s", message_id, redact(address))
     return status
 
