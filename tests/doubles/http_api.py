@@ -72,6 +72,9 @@ class ApiDouble:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A provider's API takes a worker's sending threads connecting all at once; socketserver's
+    # backlog of 5 reset some of 64 such connections, failing their sends on the first try.
+    request_queue_size = 128
 
     def __init__(self, double: ApiDouble) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
