@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 from redis import Redis
 from redis.commands.core import Script
@@ -121,10 +120,9 @@ def throttle(redis: Redis, sender: str, rate: float, seconds: float = THROTTLE_S
 def _run_take(redis: Redis, bucket: str, ticket: str, *args: Any) -> Any:
     """Run _TAKE as redis-py's Script runs it: by its digest (EVALSHA), so the script is sent once
     per Redis server rather than with each text, and again to one that forgot it (restarted)."""
-    script = _scripts.get(redis)
-    if script is None:  # one per client: building one hashed the script at every take
-        script = _scripts.setdefault(redis, redis.register_script(_TAKE))
-    return script(keys=[bucket, ticket], args=args)
+    return _TAKE_SCRIPT(keys=[bucket, ticket], args=args, client=redis)
 
 
-_scripts: WeakKeyDictionary[Redis, Script] = WeakKeyDictionary()
+# Built once, for every client (building one hashed the script at every take); as bytes, it
+# needs no client's encoder to hash.
+_TAKE_SCRIPT = Script(None, _TAKE.encode())  # type: ignore[arg-type]
