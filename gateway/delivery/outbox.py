@@ -687,6 +687,7 @@ def _record_sent(message_id: int, result: SendResult, alone: bool = False) -> st
         # erasure that committed while the mark waited for the message's row is not seen
         # here; the sweeper finishes it (complete_pending_erasures), as for a dying sender.
         if alone:  # on a connection of its own, outside the session's transactions
+            assert not db.session().in_transaction(), "a lock the session holds would stall the mark"
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 recorded = connection.execute(_mark_and_note(), sent).first()
         else:
