@@ -675,8 +675,9 @@ def _record_sent(message_id: int, result: SendResult, alone: bool = False) -> st
     status other than sent, an erasure waiting for it).
 
     `alone`: the caller holds no transaction open (a sender, after its provider call). On
-    PostgreSQL the mark (with its note, one statement) then commits by itself, and what more
-    there is to do is a transaction of its own after it: should the worker die between the
+    PostgreSQL the mark (with its note and the read of what more there is to do, one
+    statement) then commits by itself on a connection of its own, and what more there is to
+    do is a transaction of its own after it: should the worker die between the
     two, the sweeper finishes the erasure and applies the early statuses; a status other than
     sent in the provider's answer (rare: it answers queued or accepted) waits for its status
     callback. Otherwise all of it is one transaction, the caller's."""

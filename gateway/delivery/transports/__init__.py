@@ -92,7 +92,7 @@ def sms_transport(app: Flask) -> SmsTransport:
     """The app's SMS transport, built once per app and thread from its settings: each of a
     worker's sending threads has its own provider client, with its own pool of connections."""
     transports = app.extensions.get("kindred.sms_transports")
-    if transports is None:  # not setdefault's argument: a thread-local costs a send's time to build
+    if transports is None:  # not as setdefault's argument, which built a thread-local at every send
         transports = app.extensions.setdefault("kindred.sms_transports", threading.local())
     transport = getattr(transports, "transport", None)
     if transport is None:
