@@ -9,12 +9,15 @@ PostgreSQL) and talks to a Twilio API double in this process that answers each s
 `--latency` seconds. The web line takes `--texts` first texts, signed as Twilio signs them,
 while no worker runs, and this script answers them (the turns a worker's senders would take,
 here beforehand: they are not what is measured), so that many replies wait in the outbox. Then
-one worker process starts and sends them: each is claimed, waits for the sender's rate
-(SMS_SENDER_MPS, 225 here, the most a 10DLC number is allowed), has consent read again, goes
-to the double, and has its status recorded. The figure is texts a second between the double
-taking the first and the last. A second batch is sent the same way with SMS_SENDER_MPS set to
-`--rate` (below what the worker can do), and the rate achieved is compared with it (the
-target: within 5%).
+one worker process starts and sends them: each is claimed, takes a token of the sender's rate
+(SMS_SENDER_MPS), has consent read again, goes to the double, and has its status recorded.
+The figure is texts a second between the double taking the first and the last.
+
+The worker's own pace is measured with SMS_SENDER_MPS at the most it may be set to (1,000, a
+short code with throughput bought for it), so each text still takes its token but none waits
+for one. Two more batches are sent the same way with SMS_SENDER_MPS at 225 (the most a 10DLC
+number is allowed) and at `--rate`, both below the worker's pace, and the rate achieved is
+compared with each (the target: within 5%).
 
 The worker keeps SEND_CONCURRENCY sends in flight (64 by default). The baseline, in the same
 run, is the same worker sending one text at a time (SEND_CONCURRENCY=1), as every version
@@ -37,6 +40,7 @@ from flask import Flask
 
 from bench import deployed
 from gateway import create_app
+from gateway.config import MAX_SENDER_MPS
 from gateway.extensions import db
 from gateway.sms import inbound
 from tests.doubles.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
@@ -46,6 +50,9 @@ from tests.processes import Deployment, Text, fictional_numbers, poll, post_text
 
 TARGET_PER_SECOND = 225.0
 TARGET_RATE_ERROR = 0.05
+# The most SMS_SENDER_MPS may be, far above what one worker sends: each text still takes its
+# token, and none waits for one.
+UNBOUND_RATE = MAX_SENDER_MPS
 IN_FLIGHT = 16
 
 
@@ -123,22 +130,23 @@ def main() -> int:
         deployment.start("web")
         deployment.wait_until_serving()
         started = time.monotonic()
-        numbers = iter(fictional_numbers(baseline_texts + texts + rated))
+        numbers = iter(fictional_numbers(baseline_texts + 2 * texts + rated))
         batch = lambda count: [next(numbers) for _ in range(count)]  # noqa: E731
         app = create_app({**settings, "INSTANCE_PATH": str(root / "answering")})
         baseline = send_batch(deployment, app, twilio, batch(baseline_texts), TARGET_PER_SECOND, 1)
-        fastest = send_batch(deployment, app, twilio, batch(texts), TARGET_PER_SECOND)
+        fastest = send_batch(deployment, app, twilio, batch(texts), UNBOUND_RATE)
+        at_target = send_batch(deployment, app, twilio, batch(texts), TARGET_PER_SECOND)
         paced = send_batch(deployment, app, twilio, batch(rated), args.rate)
         took = time.monotonic() - started
         errors = deployment.errors()
 
-    error = paced.per_second / args.rate - 1
     print(f"machine: {deployed.machine()}; database: {args.database}")
     print(f"double answers each send after {args.latency * 1000:.0f} ms; {took:.0f} s in all")
     print(f"{'':52}{'texts':>7}{'texts/s':>9}{'dup':>5}{'lost':>6}{'cpu ms/text':>13}")
     for name, sent in [
         (f"baseline: one at a time, SMS_SENDER_MPS={TARGET_PER_SECOND:.0f}", baseline),
-        (f"one worker, SMS_SENDER_MPS={TARGET_PER_SECOND:.0f}", fastest),
+        (f"one worker, SMS_SENDER_MPS={UNBOUND_RATE:.0f}", fastest),
+        (f"one worker, SMS_SENDER_MPS={TARGET_PER_SECOND:.0f}", at_target),
         (f"one worker, SMS_SENDER_MPS={args.rate:g}", paced),
     ]:
         print(
@@ -147,11 +155,13 @@ def main() -> int:
         )
     speedup = fastest.per_second / baseline.per_second
     print(
-        f"at most the sender's rate: {fastest.per_second:.1f}/s, {speedup:.0f}x the baseline "
+        f"the worker's own pace: {fastest.per_second:.1f}/s, {speedup:.0f}x the baseline "
         f"(target {TARGET_PER_SECOND:.0f}/s)"
     )
-    print(f"a configured {args.rate:g}/s was kept to {error:+.1%} (target within {TARGET_RATE_ERROR:.0%})")
-    wrong = sum(sent.duplicates + sent.missing for sent in (baseline, fastest, paced))
+    for rate, sent in [(TARGET_PER_SECOND, at_target), (args.rate, paced)]:
+        error = sent.per_second / rate - 1
+        print(f"a configured {rate:g}/s was kept to {error:+.1%} (target within {TARGET_RATE_ERROR:.0%})")
+    wrong = sum(sent.duplicates + sent.missing for sent in (baseline, fastest, at_target, paced))
     if wrong or errors:
         print(f"{wrong} texts were not sent exactly once; errors logged: {errors[:3]}")
         return 1

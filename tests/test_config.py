@@ -73,7 +73,7 @@ def start(tmp_path: Path, **settings: str | None) -> Flask:
         ({"TRUSTED_PROXIES": "yes"}, "TRUSTED_PROXIES"),
         ({"SMS_SENDER_MPS": "fast"}, "SMS_SENDER_MPS"),
         ({"SMS_SENDER_MPS": "0"}, "SMS_SENDER_MPS"),
-        ({"SMS_SENDER_MPS": "500"}, "SMS_SENDER_MPS"),
+        ({"SMS_SENDER_MPS": "2250"}, "SMS_SENDER_MPS"),
         ({"SMS_SENDER_MPS": "nan"}, "SMS_SENDER_MPS"),
         ({"SEND_CONCURRENCY": "0"}, "SEND_CONCURRENCY"),
         ({"SEND_CONCURRENCY": "1000"}, "SEND_CONCURRENCY"),
