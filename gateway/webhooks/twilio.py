@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.request_validator import RequestValidator
 
 from gateway.community import organization
@@ -23,7 +24,7 @@ from gateway.delivery import outbox
 from gateway.delivery import status as delivery_status
 from gateway.delivery.addresses import AddressError, parse_phone
 from gateway.delivery.transports.twilio_sms import STATUS
-from gateway.extensions import db
+from gateway.extensions import db, outage_passes
 from gateway.models import Message
 from gateway.models.base import row_id
 from gateway.sms.inbound import InboundSms, receive_sms
@@ -36,6 +37,9 @@ MAX_MEDIA = 10  # Twilio attaches at most 10 media to a message
 MAX_ERROR_CODE = 16  # the width of Message.error_code; Twilio's codes have five digits
 MAX_BODY = 1600  # Twilio's limit on a text; anything longer is cut, never refused
 MAX_PHONE = 32  # From and To: an E.164 number has 16 characters, written out a few more
+# How long a text waits for the database to come back before it is refused (503), well within
+# the 15 s Twilio waits for an answer: a PostgreSQL restart takes a few seconds.
+DATABASE_PATIENCE = 8.0
 
 
 @bp.before_request
@@ -66,6 +70,31 @@ def sms() -> Response:
     if not from_number:
         abort(400, description="From is not a phone number")
     to_number = _phone_or_empty(form.get("To", ""))
+    _waiting_for_the_database(lambda: _take(provider_id, from_number, to_number, form))
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+def _waiting_for_the_database(take: Callable[[], None]) -> None:
+    """Take a text, waiting up to DATABASE_PATIENCE for a database that is away (restarting,
+    say) before giving up with the 503 that Twilio counts as not delivered: Twilio does not post
+    it again later, so a text refused for a short outage would be lost to Kindred."""
+    deadline = time.monotonic() + DATABASE_PATIENCE
+    pause = 0.25
+    while True:
+        try:
+            return take()
+        except DBAPIError as exc:
+            db.session.rollback()
+            if not outage_passes(exc) or time.monotonic() + pause > deadline:
+                raise
+            if pause == 0.25:
+                log.warning("twilio: the database is away; a text waits up to %g s for it", DATABASE_PATIENCE)
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
+def _take(provider_id: str, from_number: str, to_number: str, form: Mapping[str, str]) -> None:
+    """Store a text to one of our numbers, if it is not from one."""
     org, ours = organization.routing(to_number)
     # A Messaging Service sends from a pool of numbers Kindred is not told: with one and no
     # TWILIO_FROM_NUMBER, a text to any number is taken (the signature and AccountSid still
@@ -79,7 +108,7 @@ def sms() -> Response:
         # Another of our numbers (or a loop through a forwarding service): answering it would
         # text ourselves, and each answer would be answered again.
         log.warning("twilio: a text from one of our own numbers was not taken (message %s)", provider_id)
-        return Response(EMPTY_TWIML, mimetype="text/xml")
+        return
     inbound = InboundSms(
         provider_id=provider_id,
         from_number=from_number,
@@ -88,7 +117,6 @@ def sms() -> Response:
         to_number=to_number,
     )
     receive_sms(org, inbound)
-    return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
 @bp.post("/status")

@@ -398,9 +398,16 @@ class PostgresServer(_ChildServer):
         self._spawn(self._argv, run_as, ready=self._accepts_connections)
 
     def restart(self) -> None:
+        """Stop the server as an operator's restart does, then start it again."""
+        self.halt()
+        self.start_again()
+
+    def halt(self) -> None:
         """Stop the server as an operator's restart does (a fast shutdown: every connection is
-        closed, open transactions roll back), then start it again on the same data and port."""
+        closed, open transactions roll back); `start_again` starts it on the same data and port."""
         self._end_process(signal.SIGINT)
+
+    def start_again(self) -> None:
         self._spawn(self._argv, self._run_as, ready=self._accepts_connections)
 
     def stop(self) -> None:

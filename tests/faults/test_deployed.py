@@ -52,6 +52,7 @@ REFUSED_SHARE = 0.3
 REDIS_OUTAGE_SECONDS = 30.0
 SETTLE_SECONDS = 120.0
 GIVEN_BACK_WITHIN_SECONDS = 60.0  # half a claim's lease
+DOWN_TEXTS = 40  # five times the web line's threads
 
 
 @contextmanager
@@ -241,8 +242,8 @@ def test_postgresql_restarted_mid_batch_loses_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
     """PostgreSQL restarts while the worker has many sends in flight and texts keep coming.
-    A webhook the database could not take is answered 503, never 200, and Twilio's retry of it
-    (the same MessageSid) is taken once the database is back. Claims the restart cut off are
+    A text that comes meanwhile waits for the database; one it could not wait for is answered
+    503, never 200, and taken once posted again (the same MessageSid). Claims the restart cut off are
     given back at once, not left for their lease to run out; a send Twilio took whose record the
     restart cut off is reconciled, never sent again."""
     deployment = deployment_on_own_postgres
@@ -288,10 +289,32 @@ def test_postgresql_restarted_mid_batch_loses_and_duplicates_nothing(
     )
     assert answered(first) == {200: TEXTS // 2}
     assert set(answered(rest.answers)) <= {200, 503}, "a webhook got an answer other than 200 or 503"
-    assert answered(again) == {200: len(retried)}
+    assert all(answer.status == 200 for answer in again)
     assert worker_log.count("could not be sent") > 0, "the restart cut no send short: the fault missed"
     assert swept == {"released": 0, "failed": 0, "reconciled": 0}, "something was left for the sweeper"
     assert all(message.error_code == "worker_lost" for message in failed)
+    assert_each_stored_once(deployment, numbers)
+
+
+def test_texts_that_come_while_postgresql_is_down_wait_for_it_and_are_stored_once(
+    deployment_on_own_postgres: Deployment, own_postgres: PostgresServer, figures: Figures
+) -> None:
+    """PostgreSQL stops with no worker running, and texts keep coming, more than the web line
+    has threads. Each waits for the database (Twilio waits 15 s for an answer, and does not post
+    a text again later when it is refused), and once the database is back, each is answered 200
+    and stored once."""
+    deployment = deployment_on_own_postgres
+    deployment.processes.pop("worker").stop()
+    numbers = fictional_numbers(DOWN_TEXTS)
+    web_log = deployment.logs / "web.log"
+    own_postgres.halt()
+    with ThreadedPosts(deployment.base_url, [Text.new(number, "hi") for number in numbers]) as posts:
+        wait_for(lambda: web_log.read_text().count("the database is away") >= 2, 30, "texts to wait")
+        waiting = web_log.read_text().count("the database is away")
+        own_postgres.start_again()
+
+    figures(texts=DOWN_TEXTS, waited_for_the_database=waiting, answered=dict(answered(posts.answers)))
+    assert answered(posts.answers) == {200: DOWN_TEXTS}
     assert_each_stored_once(deployment, numbers)
 
 

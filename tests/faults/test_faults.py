@@ -243,8 +243,9 @@ def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_i
     down = client.get("/healthz")
     assert down.status_code == 503
     assert down.get_json()["database"] == "unavailable"
-    # A text that cannot be stored is not acknowledged, so Twilio does not count it delivered:
-    # an outage that passes (503, try again), logged with its traceback.
+    # A text that cannot be stored (the database still away once it has waited for it) is not
+    # acknowledged, so Twilio does not count it delivered: an outage that passes (503, try
+    # again), logged with its traceback.
     form = {"MessageSid": "SM" + "1" * 32, "From": "+15558675309", "To": KINDRED_NUMBER, "Body": "hi"}
     with caplog.at_level(logging.ERROR, logger="gateway"):
         refused = signed_post(client, "/webhooks/twilio/sms", form)
