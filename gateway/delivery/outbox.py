@@ -985,12 +985,14 @@ def _failed_attempt(message: Message, exc: TransportError) -> str:
     error codes): opt the recipient out, mark the number undeliverable, fail the message, or
     queue it again after a backoff with jitter. Returns the message's status."""
     log.warning(
-        "outbox: message %s to %s not sent (code %s, %s, attempt %s)",
+        "outbox: message %s to %s not sent (code %s, %s, attempt %s, %s)",
         message.id,
         redact(message.address.value),
         exc.code,
         exc.failure,
         message.attempts,
+        # What failed, by its kind alone (a provider's own words may quote the number).
+        type(exc.__cause__ or exc).__name__,
     )
     if exc.failure is Failure.OPTED_OUT:
         consent.opt_out(message.address, source="provider_error", detail=f"{message.channel} {exc.code}")

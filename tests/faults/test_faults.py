@@ -5,6 +5,7 @@ message, the database goes away."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import timedelta
 
@@ -198,17 +199,21 @@ def test_a_claim_that_fails_before_calling_the_provider_every_time_ends_failed_n
 
 
 def test_the_provider_hanging_up_after_taking_a_message_is_retried_at_most_once(
-    phone: Phone, twilio_api: TwilioApiDouble, clock: SettableClock
+    phone: Phone, twilio_api: TwilioApiDouble, clock: SettableClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Twilio took the text but the answer never came back. The worker cannot know it went out,
     so it treats it like any passing error: the message goes back to `queued` (no crash, no
     provider id) and is sent once more on the next try. The volunteer may get the text twice;
-    never more, and never zero times."""
+    never more, and never zero times. The log says what failed, by its kind."""
     join(phone)
     twilio_api.drop_response_next()
-    phone.send("Sam")
+    with caplog.at_level(logging.WARNING, logger="gateway"):
+        phone.send("Sam")
 
     assert thanks_received(phone) == 1  # it went out, though we were not told
+    [line] = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
+    assert re.search(r"not sent \(code None, retry, attempt 1, \w+Error\)$", line), line
+    assert phone.number not in line
     waiting = messages("outbound")[-1]
     assert (waiting.status, waiting.provider_id, waiting.attempts) == ("queued", None, 1)
 
