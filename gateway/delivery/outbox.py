@@ -493,7 +493,9 @@ def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient
         if wait > MAX_RATE_WAIT or not in_line:
             until = clock.now() + timedelta(seconds=wait)
             return _defer(message, until, note=False) if mine() else _taken(message_id)
-        _commit_keeping(message)  # no lock is held while waiting for the sender's next token
+        # No lock is held while waiting for the sender's next token. The commit expires the
+        # message, which is read again after the wait: an erasure may have scrubbed its body.
+        db.session.commit()
         wall_clock.sleep(wait)
         wait, in_line = _sender_rate_wait(message, sender)  # its own token, now due: no other is taken
 
@@ -559,16 +561,6 @@ def _send_claimed(message: Message, attempt: int, several: bool, seen: Recipient
         raise SendNotRecordedError(
             f"message {message_id}: sent as {result.provider_id}, but recording it failed"
         ) from exc
-
-
-def _commit_keeping(message: Message) -> None:
-    """Commit, keeping what was loaded of `message` rather than expiring it: what follows reads
-    afresh whatever may have changed (the claim, the round, consent, the caps), and reading the
-    message again cost a statement whenever the sender's rate made a send wait for its token."""
-    assert message not in db.session.dirty
-    db.session.expunge(message)
-    db.session.commit()
-    db.session.add(message)
 
 
 def _without_transaction() -> None:
