@@ -67,10 +67,22 @@ def drain() -> int:
     """Send, in this thread and one after another, every message that is due now: the test
     worker's way, and `kindred worker --burst`'s. Returns how many were claimed."""
     claimed = 0
+    seen: set[int] = set()
     while claims := outbox.claim_due(DRAIN_BATCH):
+        # A message is due at most once a run: whatever puts one back (a backoff, a deferral, a
+        # hold behind its person's text) puts it back for later. One due again at once would be
+        # claimed for ever, so it is given back (for its backoff) and the run ends.
+        again = [claim for claim in claims if claim.message_id in seen]
         for claim in claims:
-            send(claim)
+            if claim not in again:
+                send(claim)
+        seen.update(claim.message_id for claim in claims)
         claimed += len(claims)
+        if again:
+            log.error("sender: messages %s were due again at once; given back", [c.message_id for c in again])
+            for claim in again:
+                give_back(claim)
+            break
     return claimed
 
 
