@@ -51,7 +51,8 @@ class _Sessions(SecureCookieSessionInterface):
 @limiter.request_filter
 def _provider_webhook() -> bool:
     """A provider's webhook has none of the login throttle's limits (texts that flood in are
-    held back by `gateway.sms.flood`): not looked for at each text."""
+    held back by `gateway.sms.flood`): not looked for at each text. A limit added under
+    PROVIDER_WEBHOOKS must narrow this filter, or it is never applied."""
     return request.path.startswith(PROVIDER_WEBHOOKS)
 
 
