@@ -37,7 +37,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # A server's pooled connections are pinged only when they may be stale (gateway.postgres).
         "pool_pre_ping": not postgres.pings_itself(database_url),
         "hide_parameters": True,
-        **(sqlite.engine_options(database_url) if database_url.startswith("sqlite") else _POOL),
+        **(
+            sqlite.engine_options(database_url)
+            if database_url.startswith("sqlite")
+            else {**_POOL, **postgres.engine_options(database_url)}
+        ),
     }
 
     if app.config["TRUSTED_PROXIES"]:

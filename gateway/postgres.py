@@ -31,6 +31,19 @@ log = logging.getLogger(__name__)
 
 IDLE_PING_SECONDS = 1.0
 _IDLE_SINCE = "kindred_idle_since"
+# How long opening a connection may take: a server that never answers (a cut network, a
+# host that drops packets) holds a request that long rather than for TCP's minutes, so a text
+# still gets its answer, 503 at worst, within the 15 s Twilio waits.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """What an engine for `database_url` is given: psycopg's connect timeout, unless the URL
+    names its own."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql" or "connect_timeout" in url.query:
+        return {}
+    return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}}
 
 
 def pings_itself(database_url: str) -> bool:

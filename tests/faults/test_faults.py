@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from gateway import jobs, postgres
+from gateway import create_app, jobs, postgres
 from gateway.delivery import outbox
 from gateway.delivery.addresses import mark_undeliverable
 from gateway.extensions import db
 from gateway.models import Message, utcnow
+from tests.conftest import app_config
 from tests.doubles.servers import PostgresServer, RedisServer
 from tests.doubles.twilio_api import TwilioApiDouble
 from tests.support import KINDRED_NUMBER, Phone, SettableClock, opted_out, person_of, signed_post
@@ -257,6 +261,35 @@ def test_healthz_answers_503_and_texts_are_not_acknowledged_while_the_database_i
     assert (refused.status_code, refused.headers["Retry-After"]) == (503, "5")
     assert refused.get_json()["error"] == "Service Unavailable"
     assert any(record.exc_info for record in caplog.records), "the outage was not logged with its traceback"
+
+
+TWILIO_WAITS_SECONDS = 15.0  # for the answer to a webhook, before it counts the post failed
+
+
+def test_a_database_that_takes_connections_and_never_answers_gets_a_text_its_503_in_time(
+    redis_server: RedisServer, twilio_api: TwilioApiDouble, tmp_path: Path
+) -> None:
+    """The database's host takes the connection and then says nothing (a cut network, a host
+    that has hung): opening a connection gives up after a few seconds, so the webhook answers
+    503, having waited for the database, within the 15 s Twilio waits, rather than holding the
+    request for as long as TCP would."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel takes each connection; nobody ever answers on it
+        url = f"postgresql+psycopg://kindred@127.0.0.1:{silent.getsockname()[1]}/kindred"
+        app = create_app(app_config(url, redis_server.url, twilio_api.base_url, tmp_path))
+        form = {"MessageSid": "SM" + "2" * 32, "From": "+15558675309", "To": KINDRED_NUMBER, "Body": "hi"}
+        answers: list[int] = []
+        client = app.test_client()
+        posting = threading.Thread(
+            target=lambda: answers.append(signed_post(client, "/webhooks/twilio/sms", form).status_code),
+            daemon=True,
+        )
+        posting.start()
+        posting.join(TWILIO_WAITS_SECONDS)
+        assert answers == [503], "the webhook held the text past Twilio's wait"
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.mark.postgres
