@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Flask
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import JavascriptException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -17,9 +17,12 @@ from tests.support import Worker
 
 
 def main_text(driver: WebDriver, contains: str) -> None:
-    """Wait until the page's main part says `contains` (the page may be replaced mid-read)."""
-    WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: contains in d.find_element(By.TAG_NAME, "main").text
+    """Wait until the page's main part says `contains`. Read in one script, holding no element
+    across reads: the page may be replaced mid-read (a form's answer loading), which a held
+    element reports as stale or, in Chromium, as a node that "does not belong to the document"."""
+    read = "const main = document.querySelector('main'); return main ? main.innerText : ''"
+    WebDriverWait(driver, 15, ignored_exceptions=[JavascriptException]).until(
+        lambda d: contains in d.execute_script(read)
     )
 
 
