@@ -37,8 +37,9 @@ MAX_MEDIA = 10  # Twilio attaches at most 10 media to a message
 MAX_ERROR_CODE = 16  # the width of Message.error_code; Twilio's codes have five digits
 MAX_BODY = 1600  # Twilio's limit on a text; anything longer is cut, never refused
 MAX_PHONE = 32  # From and To: an E.164 number has 16 characters, written out a few more
-# How long a text waits for the database to come back before it is refused (503), well within
-# the 15 s Twilio waits for an answer: a PostgreSQL restart takes a few seconds.
+# How long a text waits for the database to come back before it is refused (503), within the
+# 15 s Twilio waits for an answer: a PostgreSQL restart takes a few seconds. A try begun just
+# before this runs on: one that cannot connect gives up after 5 s (gateway.postgres).
 DATABASE_PATIENCE = 8.0
 
 
