@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from selenium import webdriver
+from selenium.common.exceptions import JavascriptException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -98,6 +99,17 @@ def browser() -> Iterator[WebDriver]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for_text(driver: WebDriver, contains: str, selector: str = "main") -> None:
+    """Wait until the page's element `selector` says `contains`. Read in one script each time,
+    holding no element across reads: the page may be replaced mid-read (a form's answer
+    loading), which a held element reports as stale or, in Chromium, as a node that "does not
+    belong to the document"."""
+    read = "const found = document.querySelector(arguments[0]); return found ? found.innerText : ''"
+    WebDriverWait(driver, 15, ignored_exceptions=[JavascriptException]).until(
+        lambda d: contains in d.execute_script(read, selector)
+    )
 
 
 def sign_in(driver: WebDriver, base: str, email: str, start: str = "/console/") -> None:

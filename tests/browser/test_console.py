@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import sign_in, text_and_wait_for_reply
+from tests.browser.conftest import sign_in, text_and_wait_for_reply, wait_for_text
 from tests.support import Worker, organizer
 
 
@@ -65,10 +65,7 @@ def test_an_organizer_answers_a_volunteer_from_the_inbox(
     assert "Can someone call me about the forum?" in browser.find_element(By.CLASS_NAME, "conversation").text
     browser.find_element(By.ID, "body").send_keys("Hi Sam, this is Dana. I'll call you at 6.")
     browser.find_element(By.XPATH, "//button[.='Send answer']").click()
-    # The page is replaced as it loads: an element read mid-way may be gone, so read again.
-    WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: "Answer queued" in d.find_element(By.TAG_NAME, "main").text
-    )
+    wait_for_text(browser, "Answer queued")  # the page is replaced as it loads
     worker.run()
 
     # It arrives on Sam's phone.

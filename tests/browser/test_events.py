@@ -7,23 +7,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Flask
-from selenium.common.exceptions import JavascriptException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import sign_in, text_and_wait_for_reply
+from tests.browser.conftest import sign_in, text_and_wait_for_reply, wait_for_text
 from tests.support import Worker
-
-
-def main_text(driver: WebDriver, contains: str) -> None:
-    """Wait until the page's main part says `contains`. Read in one script, holding no element
-    across reads: the page may be replaced mid-read (a form's answer loading), which a held
-    element reports as stale or, in Chromium, as a node that "does not belong to the document"."""
-    read = "const main = document.querySelector('main'); return main ? main.innerText : ''"
-    WebDriverWait(driver, 15, ignored_exceptions=[JavascriptException]).until(
-        lambda d: contains in d.execute_script(read)
-    )
 
 
 def test_an_organizer_lists_an_event_and_approves_a_leads_proposal(
@@ -41,7 +29,7 @@ def test_an_organizer_lists_an_event_and_approves_a_leads_proposal(
     browser.find_element(By.ID, "location").send_keys("Eastside Library")
     browser.find_element(By.ID, "capacity").send_keys("40")
     browser.find_element(By.XPATH, "//button[.='List event']").click()
-    main_text(browser, "Event listed: Community Forum.")
+    wait_for_text(browser, "Event listed: Community Forum.")
     assert "0 of 40 places" in browser.find_element(By.TAG_NAME, "main").text
     browser.find_element(By.LINK_TEXT, "Events").click()
     upcoming = browser.find_element(By.XPATH, "//h2[.='Coming up']/following::table[1]").text
@@ -59,7 +47,7 @@ def test_an_organizer_lists_an_event_and_approves_a_leads_proposal(
     browser.get(base + "/console/teams")
     browser.find_element(By.LINK_TEXT, "Block Walkers").click()
     browser.find_element(By.XPATH, "//button[.='Make Sam a lead']").click()
-    main_text(browser, "Made a lead.")
+    wait_for_text(browser, "Made a lead.")
 
     # Sam proposes a team event; the organizer approves it.
     browser.find_element(By.LINK_TEXT, "Phone simulator").click()
@@ -70,7 +58,7 @@ def test_an_organizer_lists_an_event_and_approves_a_leads_proposal(
     )
     assert "Potluck" in proposals.text and "Block Walkers" in proposals.text and "Sam" in proposals.text
     browser.find_element(By.XPATH, "//button[.='Approve Potluck']").click()
-    main_text(browser, "Approved: Potluck is listed to Block Walkers.")
+    wait_for_text(browser, "Approved: Potluck is listed to Block Walkers.")
     assert "No proposals waiting." in browser.find_element(By.TAG_NAME, "main").text
     upcoming = browser.find_element(By.XPATH, "//h2[.='Coming up']/following::table[1]").text
     assert "Potluck" in upcoming and "Block Walkers" in upcoming

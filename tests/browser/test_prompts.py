@@ -4,21 +4,17 @@ follow what they type (its SMS segments too), and saves it."""
 from __future__ import annotations
 
 from flask import Flask
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.models import Prompt
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_for_text
 
 
 def preview_says(browser: WebDriver, text: str) -> None:
-    WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: text in d.find_element(By.ID, "preview").text
-    )
+    wait_for_text(browser, text, "#preview")
 
 
 def test_an_organizer_types_a_prompt_sees_the_preview_follow_and_saves_it(
@@ -48,9 +44,7 @@ def test_an_organizer_types_a_prompt_sees_the_preview_follow_and_saves_it(
 
     browser.find_element(By.XPATH, "//label[normalize-space()='neighbor']/input").click()
     browser.find_element(By.XPATH, "//button[.='Add prompt']").click()
-    WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: "Added porch-talk" in d.find_element(By.TAG_NAME, "main").text
-    )
+    wait_for_text(browser, "Added porch-talk")
     with app.app_context():
         prompt = db.session.scalar(select(Prompt).where(Prompt.key == "porch-talk"))
         assert prompt is not None
