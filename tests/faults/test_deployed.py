@@ -289,7 +289,7 @@ def test_postgresql_restarted_mid_batch_loses_and_duplicates_nothing(
     )
     assert answered(first) == {200: TEXTS // 2}
     assert set(answered(rest.answers)) <= {200, 503}, "a webhook got an answer other than 200 or 503"
-    assert all(answer.status == 200 for answer in again)
+    assert [answer.status for answer in again] == [200] * len(retried)  # none, when all waited
     assert worker_log.count("could not be sent") > 0, "the restart cut no send short: the fault missed"
     assert swept == {"released": 0, "failed": 0, "reconciled": 0}, "something was left for the sweeper"
     assert all(message.error_code == "worker_lost" for message in failed)
