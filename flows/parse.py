@@ -26,6 +26,12 @@ _MAX_PHRASE_WORDS = 3
 _INITIALS = 2
 _NEGATION_WINDOW_WORDS = 3
 _NEGATION_WINDOW_CHARS = 60
+# How far back a reader looks from a word for what comes before it in its clause, and how far
+# on from a talk phrase for the name it is about. Each reader looks only so far, never from
+# the start of the text: one that looked back from each of many words was slow (quadratic,
+# cubic when nested) on a long text of them, seconds for one volunteer's 1,600 characters.
+_CLAUSE_BEFORE_CHARS = 160
+_NAMED_WITHIN_CHARS = 120
 
 _RELATIONSHIP_DATA = load_data("relationships.json")
 _RELATIONSHIPS = Lexicon.build(_RELATIONSHIP_DATA["relationships"], plurals=True)
@@ -51,6 +57,7 @@ _CONTRACTION = re.compile(r"(?:n't|'(?:d|m|ll|ve|re))$")
 # A Spanish verb with a pronoun joined to it ("quítale", "cuéntales", "dímelo"), stressed before
 # the syllable before last, as only such a verb or a rare name ("Ángeles") is.
 _VERB_WITH_PRONOUN = re.compile(r"[áéíóú][^\W\d_]*[aeiou](?:le|les|me|te|nos)(?:lo|la|los|las)?$")
+_LONGEST_VERB_CHARS = 24  # "comunicándoselo" is 15: a longer word's end is read, not its whole
 _GREETING = Lexicon.build({"": _NAME_DATA["greetings"]})
 _INTRODUCTION = Lexicon.build({"": _NAME_DATA["introductions"]})
 
@@ -332,7 +339,8 @@ def _starts_a_clause(word: str) -> bool:
     something: a clause breaker ("who", "from", "quiere"), a contraction ("I'd", "don't") or a
     Spanish verb with its pronoun ("quítale")."""
     key = fold(word)
-    return key in _BREAKERS or bool(_CONTRACTION.search(key) or _VERB_WITH_PRONOUN.search(word.casefold()))
+    ending = word[-_LONGEST_VERB_CHARS:].casefold()
+    return key in _BREAKERS or bool(_CONTRACTION.search(key) or _VERB_WITH_PRONOUN.search(ending))
 
 
 def _name_candidates(text: str, introduced: Collection[int] = ()) -> list[re.Match[str] | None]:
@@ -388,16 +396,38 @@ def _someone_elses_named(text: str, match: re.Match[str]) -> bool:
     Jo" (Phil is Martha's husband, not the volunteer's family). As an aside about the name
     before it ("Martha, her mother, Carlos") it still says who that is."""
     after = _WORD.match(text, match.end() + 1) if text[match.end() : match.end() + 1].isspace() else None
-    return bool(_THEIRS.search(text, 0, match.start())) and after is not None and _is_name_word(after[0])
+    return bool(_just_before(_THEIRS, text, match.start())) and after is not None and _is_name_word(after[0])
+
+
+def _just_before(pattern: re.Pattern[str], text: str, end: int) -> re.Match[str] | None:
+    """`pattern`, a word and the spaces after it up to `end` ("my ", "her "), matched just
+    before `end`: looked for in those spaces and a few characters before them, the same match
+    as a search from the start of the text."""
+    start = end
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    return pattern.search(text, max(0, start - _POSSESSIVE_CHARS), end)
+
+
+_POSSESSIVE_CHARS = 16  # more than the longest word of _MY, _THEIRS or _SOMEONE_ELSES
+
+
+def _before(text: str, position: int, chars: int) -> str:
+    """The text just before `position`, about `chars` characters of it, from the start of a
+    word (a word cut in two could read as another: "cannot" as "not")."""
+    start = max(0, position - chars)
+    while 0 < start < position and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start += 1
+    return text[start:position]
 
 
 def _listed_as_own(text: str, position: int) -> bool:
     """Whether the bare kin word at `position` stands for someone the volunteer lists ("my
     mom", "probably my grandpa"): not someone else's ("your mom", "tu mamá") and not said in a
     clause that turns them down ("I'd rather not talk politics with my dad")."""
-    if _SOMEONE_ELSES.search(text, 0, position):
+    if _just_before(_SOMEONE_ELSES, text, position):
         return False
-    clause = _CLAUSE_BOUNDARY.split(text[:position])[-1]
+    clause = _CLAUSE_BOUNDARY.split(_before(text, position, _CLAUSE_BEFORE_CHARS))[-1]
     return not any(phrase_key(word) in _NEGATORS for word in _WORD.findall(clause))
 
 
@@ -532,7 +562,7 @@ def parse_friends(
     introduced = {
         match.end()
         for _, match in relationships
-        if _MY.search(text, 0, match.start()) and _listed_as_own(text, match.start())
+        if _just_before(_MY, text, match.start()) and _listed_as_own(text, match.start())
     }
     names = _names(_mask(text, spans), introduced)
     if not names:
@@ -600,12 +630,22 @@ def parse_first_name(text: str) -> str | None:
     coworker Lucy sent me"); None when the answer does not look like a name ("what is this?")."""
     name = _first_name_in(text)
     if name is None:
-        leading = _LEADING_CLAUSE.match(text)
-        name = _first_name_in(leading[1]) if leading else None
+        leading = _leading_clause(text)
+        name = _first_name_in(leading) if leading else None
     return name
 
 
-_LEADING_CLAUSE = re.compile(r"\s*([^,(;:\n]+?)\s*[,(;:\n]")
+_CLAUSE_MARK = re.compile(r"[,(;:\n]")
+
+
+def _leading_clause(text: str) -> str | None:
+    """What `text` says before its first comma, bracket, semicolon, colon or line break ("Dana"
+    in "Dana, my coworker Lucy sent me"); None without one. Found in one pass: a pattern whose
+    clause and the spaces around it could each take the same spaces read a run of them over
+    and over, seconds for one long text."""
+    rest = text.lstrip()
+    mark = _CLAUSE_MARK.search(rest)
+    return rest[: mark.start()] if mark else None
 
 
 def _first_name_in(text: str) -> str | None:
@@ -709,6 +749,7 @@ _REPORT_CLAUSE_END = re.compile(
 _PRONOUNS = frozenset(fold(word) for word in _OUTCOME_DATA["pronouns"])
 _THIRD_PERSON = frozenset(("she", "he", "they", "ella", "el", "ellos", "ellas"))
 _MY = re.compile(r"\b(?:my|mi|mis|our|nuestr[ao]s?)\s+$", re.IGNORECASE)
+_CLAUSE_WORD_CHARS = 16  # more than the longest word of _REPORT_CLAUSE_END
 
 
 def reads_as_report(text: str) -> bool:
@@ -746,7 +787,7 @@ def _volunteer_talked(text: str) -> bool:
     """Whether the volunteer says they talked with someone: a talk phrase (see _talks) not
     said of someone else ("she talked about rent", "he told me about the bus")."""
     for match in _talks(text):
-        before = _WORD.findall(text[: match.start()])
+        before = _WORD.findall(_before(text, match.start(), _CLAUSE_BEFORE_CHARS))
         if not (before and fold(before[-1]) in _THIRD_PERSON):
             return True
     return False
@@ -770,7 +811,7 @@ def report_people(text: str, friends: Sequence[tuple[int, str]] = ()) -> list[Fr
             mentions += parse_friends(segment)
     if not mentions:
         for _, match in _RELATIONSHIPS.finditer(text):
-            mine = _MY.search(text, 0, match.start())
+            mine = _just_before(_MY, text, match.start())
             if mine is not None:
                 introduced = parse_friends(_named_after(text, mine.start()))
                 mentions += [m for m in introduced if m.relationship != "other"]
@@ -787,9 +828,18 @@ def report_people(text: str, friends: Sequence[tuple[int, str]] = ()) -> list[Fr
 
 
 def _named_after(text: str, start: int) -> str:
-    """The part of `text` from `start` that can name someone: up to the end of its clause."""
-    end = _REPORT_CLAUSE_END.search(text, start)
-    return text[start : end.start() if end else len(text)]
+    """The part of `text` from `start` that can name someone: up to the end of its clause, and
+    no further than _NAMED_WITHIN_CHARS, in whole words (a name comes first)."""
+    limit = start + _NAMED_WITHIN_CHARS
+    # Searched a little past the limit, so that a word of the pattern is never cut there.
+    end = _REPORT_CLAUSE_END.search(text, start, limit + _CLAUSE_WORD_CHARS)
+    if end is not None and end.start() < limit:
+        return text[start : end.start()]
+    if limit >= len(text):
+        return text[start:]
+    segment = text[start:limit]
+    cut_in_a_word = text[limit - 1].isalnum() and text[limit].isalnum()
+    return segment.rsplit(maxsplit=1)[0] if cut_in_a_word else segment
 
 
 def is_kin_name(name: str) -> bool:
@@ -800,9 +850,10 @@ def is_kin_name(name: str) -> bool:
 def introduces_own(text: str, leading: bool = False) -> bool:
     """Whether `text` calls someone its writer's own ("my cousin Joe", "mi prima Lucía"); with
     `leading`, only as the first words ("my neighbor Carlos", not "Maria, my neighbor, signed me up")."""
+    first = len(text) - len(text.lstrip())  # where its first word starts
     for _, match in _RELATIONSHIPS.finditer(text):
-        mine = _MY.search(text, 0, match.start())
-        if mine is not None and (not leading or not text[: mine.start()].strip()):
+        mine = _just_before(_MY, text, match.start())
+        if mine is not None and (not leading or mine.start() <= first):
             return True
     return False
 

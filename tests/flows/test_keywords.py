@@ -7,7 +7,7 @@ import pytest
 from flows import engine
 from flows.events import Consent, Context, Inbound, Organization, RecordConsent, ReplyKind, State
 from flows.keywords import Command, is_help, is_opt_in, maybe_opt_out, opt_out_reason, parse_command
-from tests.flows.hang import finishes
+from tests.flows.hang import GROWTH_LIMIT, finishes, growth
 
 
 @pytest.mark.parametrize(
@@ -344,3 +344,12 @@ PUBLISHED = {
 def test_every_word_of_the_published_lists_opts_out(text: str) -> None:
     assert opt_out_reason(text) is not None
     assert opt_out_reason(f"{text}.") is not None and opt_out_reason(f"  {text.lower()}!! ") is not None
+
+
+@pytest.mark.parametrize(
+    "piece", [" ", "a ", "-", "'", ", ", "(", "+", "no me ", "stop ", "please remove me "]
+)
+def test_a_keywords_reading_grows_with_its_length_not_faster(piece: str) -> None:
+    readers = [opt_out_reason, maybe_opt_out, is_opt_in, is_help, parse_command]
+    grown = {reader.__name__: growth(reader, piece) for reader in readers}
+    assert max(grown.values()) < GROWTH_LIMIT, grown

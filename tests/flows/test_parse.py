@@ -1,5 +1,7 @@
 """Reading friends, interests, names and reports out of what volunteers type."""
 
+from collections.abc import Callable
+
 import pytest
 
 from flows.events import OUTCOMES, RELATIONSHIPS
@@ -8,12 +10,16 @@ from flows.parse import (
     FriendMention,
     ReportReading,
     find_interests,
+    introduces_own,
+    mask_contacts,
     parse_first_name,
     parse_friends,
     parse_interest_answer,
     parse_report,
+    reads_as_report,
+    report_people,
 )
-from tests.flows.hang import finishes
+from tests.flows.hang import GROWTH_LIMIT, finishes, growth
 
 
 def friend(
@@ -282,3 +288,26 @@ def test_long_messages_never_hang_the_parser(text: str) -> None:
         parse_report(text, friends)
 
     assert finishes(parse_everything)
+
+
+# Texts made of one piece over and over: each was once read in time that grew with the square
+# or the cube of its length (the spaces, "my mom ", "talked to ", one long accented word).
+REPEATED_PIECES = [" ", "\n", " \n", "a", "a ", "é", "1 ", "+1", "-", "(", ", ", "'", "a@", "aa@aa.", "hi "]
+REPEATED_PIECES += ["Maria ", "Ana and ", "my mom ", "talked to ", "with ", "I'm ", "not "]
+READERS: dict[str, Callable[[str], object]] = {
+    "parse_first_name": parse_first_name,
+    "parse_friends": parse_friends,
+    "parse_interest_answer": parse_interest_answer,
+    "find_interests": find_interests,
+    "parse_report": lambda text: parse_report(text, [(1, "Maria Lopez"), (2, "Will"), (3, "Ana")]),
+    "report_people": lambda text: report_people(text, [(1, "Maria Lopez")]),
+    "reads_as_report": reads_as_report,
+    "introduces_own": lambda text: introduces_own(text, leading=True),
+    "mask_contacts": mask_contacts,
+}
+
+
+@pytest.mark.parametrize("piece", REPEATED_PIECES)
+def test_a_texts_reading_grows_with_its_length_not_faster(piece: str) -> None:
+    grown = {name: growth(read, piece) for name, read in READERS.items()}
+    assert max(grown.values()) < GROWTH_LIMIT, grown
