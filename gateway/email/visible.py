@@ -14,6 +14,7 @@ everything after it) dropped the same way.
 from __future__ import annotations
 
 import re
+import secrets
 
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import PreformattedString
@@ -43,6 +44,13 @@ _BLOCKS = frozenset(
     {"p", "div", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "ul", "ol", "section"}
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# mail-parser-reply's patterns backtrack within a line, in time that grows with the square of
+# its length or worse ("On On On ...": a second for 6,000 characters, minutes for 40,000), so
+# it reads at most PARSE_MAX characters of a reply, and no line longer than LINE_MAX (no reply
+# header or signature is that long): such a line is shown to it as a placeholder, put back in
+# what it returns.
+PARSE_MAX = 20_000
+LINE_MAX = 1_000
 
 
 def visible_text(text: str, html: str = "") -> str:
@@ -52,12 +60,34 @@ def visible_text(text: str, html: str = "") -> str:
     own = _without_quotes(source.replace("\r\n", "\n").replace("\r", "\n"))
     # Runs of blank lines make the parser's signature patterns slow (they start with \s*).
     own = _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in own.split("\n")))
-    replies = _parser.read(own).replies
+    read, long_lines = _for_the_parser(own)
+    replies = _parser.read(read).replies
     if not replies:
         return own.strip()
+    if len(read) < len(own) and len(replies) == 1 and not replies[0].headers:
+        return own.strip()  # no history in what the parser read: all of it is theirs
     # The parser's signature rules can take a first line for one ("-Sam here: yes!"); the
     # member's words are worth more than a tidy signature.
-    return (replies[0].body or replies[0].full_body).strip()
+    words = replies[0].body or replies[0].full_body
+    for placeholder, line in long_lines.items():
+        words = words.replace(placeholder, line)
+    return words.strip()
+
+
+def _for_the_parser(text: str) -> tuple[str, dict[str, str]]:
+    """The start of `text` the parser reads (whole lines, PARSE_MAX characters at most), each
+    line over LINE_MAX in it replaced by a placeholder; and each placeholder's line."""
+    start = text[:PARSE_MAX]
+    if len(text) > PARSE_MAX and "\n" in start:
+        start = start[: start.rindex("\n")]
+    mark = "kindred" + secrets.token_hex(8)  # in no member's text
+    long_lines: dict[str, str] = {}
+    lines = start.split("\n")
+    for number, line in enumerate(lines):
+        if len(line) > LINE_MAX:
+            lines[number] = f"{mark}line{number}"
+            long_lines[lines[number]] = line.strip()  # as the parser strips each line
+    return "\n".join(lines), long_lines
 
 
 def html_to_text(html: str) -> str:

@@ -20,11 +20,13 @@ from sqlalchemy import func, select
 from gateway import create_app
 from gateway.community import inbox
 from gateway.delivery import consent, mail_tokens
+from gateway.email import visible
 from gateway.extensions import db
 from gateway.models import Address, AuditEntry, ConsentEvent, Person, Thread
 from tests.conftest import INBOUND_EMAIL_DOMAIN, LOCAL
 from tests.console.conftest import SignedIn
 from tests.email.conftest import SAM, MailProgram, basic_auth, inbound_emails, payload, reply_address
+from tests.flows.hang import GROWTH_LIMIT, growth
 from tests.support import SettableClock, a_fault, database_fault_once, the_connection_is_lost
 
 # Each recorded shape: what the member wrote, as the organizer must see it, and its subject.
@@ -390,3 +392,45 @@ def test_no_address_or_words_of_a_reply_reach_the_log(
         assert mail_program.reply("gmail", to).status_code == 200
     assert len(inbound_emails()) == 2
     assert SAM not in caplog.text and "neighbor Ana" not in caplog.text
+
+
+def with_text(body: bytes, text: str) -> bytes:
+    """A payload whose text part says `text` instead."""
+    start = body.index(b'name="text"\r\n\r\n') + len(b'name="text"\r\n\r\n')
+    end = body.index(b"\r\n--xYzZY", start)
+    return body[:start] + text.replace("\n", "\r\n").encode() + body[end:]
+
+
+def test_a_paragraph_longer_than_any_reply_header_is_kept_whole_above_outlooks_history(
+    member: Address, mail_program: MailProgram
+) -> None:
+    paragraph = "I can help with the phone bank on Saturday, and with the flyers after. " * 40
+    body = payload("outlook", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<long-line@x>")
+    text = body[body.index(b'name="text"\r\n\r\n') :].decode().split("\r\n", 2)[2]
+    history = text[text.index("\r\n\r\nBest,") : text.index("\r\n--xYzZY")].replace("\r\n", "\n")
+    response = mail_program.post(with_text(body, paragraph + history))
+    assert response.status_code == 200
+    [stored] = inbound_emails()
+    assert len(paragraph) > visible.LINE_MAX and stored.body == paragraph.strip()
+
+
+def test_a_letter_longer_than_the_history_parser_reads_is_kept_whole(
+    member: Address, mail_program: MailProgram
+) -> None:
+    letter = "\n\n".join(f"Paragraph {n}: what I heard at the door this week." for n in range(600))
+    body = payload("outlook", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<letter@x>")
+    response = mail_program.post(with_text(body, letter))
+    assert response.status_code == 200
+    [stored] = inbound_emails()
+    assert len(letter) > visible.PARSE_MAX and stored.body == letter
+
+
+@pytest.mark.parametrize(("piece", "html"), [("On ", False), ("Am ", False), ("le ", False), ("<p>", True)])
+def test_a_replys_reading_grows_with_its_length_not_faster(piece: str, html: bool) -> None:
+    """ "On On On ..." once took the history parser seconds for a few thousand characters and
+    minutes for 40,000, holding a web thread while SendGrid waited."""
+
+    def read(text: str) -> str:
+        return visible.visible_text("", text) if html else visible.visible_text(text)
+
+    assert growth(read, piece, length=40_000) < GROWTH_LIMIT

@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 GUARD_SECONDS = 30
 LONGEST_TEXT = 1600  # characters: Twilio's limit for one inbound text
-SHORT_TEXT = LONGEST_TEXT // 8
 # A reader whose work grows with the text takes 8 times as long on a text 8 times as long; a
 # quadratic one 64 times; one that reads the text again for each word of it, nested, 512.
 GROWTH_LIMIT = 32
@@ -35,10 +34,10 @@ def repeated(piece: str, length: int) -> str:
     return (piece * (length // len(piece) + 1))[: length - 1] + "!"
 
 
-def growth(read: Callable[[str], object], piece: str) -> float:
-    """How many times the processor time `read` takes on a text of LONGEST_TEXT characters
-    made of `piece` is that on one of SHORT_TEXT (the best of three each, taken in turn)."""
-    short, long = repeated(piece, SHORT_TEXT), repeated(piece, LONGEST_TEXT)
+def growth(read: Callable[[str], object], piece: str, length: int = LONGEST_TEXT) -> float:
+    """How many times the processor time `read` takes on a text of `length` characters made
+    of `piece` is that on one an eighth as long (the best of three each, taken in turn)."""
+    short, long = repeated(piece, length // 8), repeated(piece, length)
     read(short)  # anything read once at first use (a pattern compiled, a list loaded)
     best = {short: float("inf"), long: float("inf")}
     for _ in range(3):
