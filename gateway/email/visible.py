@@ -45,7 +45,7 @@ _BLOCKS = frozenset(
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # mail-parser-reply's patterns backtrack within a line, in time that grows with the square of
-# its length or worse ("On On On ...": a second for 6,000 characters, minutes for 40,000), so
+# its length or worse ("On On On ...": a second for 6,000 characters, over 20 for 40,000), so
 # it reads at most PARSE_MAX characters of a reply, and no line longer than LINE_MAX (no reply
 # header or signature is that long): such a line is shown to it as a placeholder, put back in
 # what it returns.
