@@ -64,8 +64,8 @@ def visible_text(text: str, html: str = "") -> str:
     replies = _parser.read(read).replies
     if not replies:
         return own.strip()
-    if len(read) < len(own) and len(replies) == 1 and not replies[0].headers:
-        return own.strip()  # no history in what the parser read: all of it is theirs
+    if len(own) > PARSE_MAX and len(replies) == 1 and not replies[0].headers:
+        return own.strip()  # no history in what the parser read of it: all of it is theirs
     # The parser's signature rules can take a first line for one ("-Sam here: yes!"); the
     # member's words are worth more than a tidy signature.
     words = replies[0].body or replies[0].full_body
@@ -85,7 +85,7 @@ def _for_the_parser(text: str) -> tuple[str, dict[str, str]]:
     lines = start.split("\n")
     for number, line in enumerate(lines):
         if len(line) > LINE_MAX:
-            lines[number] = f"{mark}line{number}"
+            lines[number] = f"{mark}line{number}end"  # "line1" would also be the start of "line10"
             long_lines[lines[number]] = line.strip()  # as the parser strips each line
     return "\n".join(lines), long_lines
 

@@ -434,3 +434,31 @@ def test_a_replys_reading_grows_with_its_length_not_faster(piece: str, html: boo
         return visible.visible_text("", text) if html else visible.visible_text(text)
 
     assert growth(read, piece, length=40_000) < GROWTH_LIMIT
+
+
+def test_every_long_line_is_put_back_where_it_was_above_outlooks_history(
+    member: Address, mail_program: MailProgram
+) -> None:
+    first, last = "A" * (visible.LINE_MAX + 1), "B" * (visible.LINE_MAX + 1)
+    words = "\n".join(["Hi all", first, *(f"line {n}" for n in range(2, 10)), last])
+    body = payload("outlook", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<lines@x>")
+    history = (
+        "\n\n"
+        + "_" * 32
+        + "\nFrom: Dana <dana@example.org>\nSent: Tuesday\nTo: Sam\nSubject: Forum\n\nCan you come?"
+    )
+    response = mail_program.post(with_text(body, words + history))
+    assert response.status_code == 200
+    [stored] = inbound_emails()
+    assert stored.body == words
+
+
+def test_a_signature_below_a_long_paragraph_is_left_out_as_below_a_short_one(
+    member: Address, mail_program: MailProgram
+) -> None:
+    paragraph = "I can help with the phone bank on Saturday, and with the flyers after. " * 15
+    body = payload("outlook", TO=reply_address(member), FROM=SAM, MESSAGE_ID="<signed@x>")
+    response = mail_program.post(with_text(body, paragraph + "\n\nSent from my iPhone"))
+    assert response.status_code == 200
+    [stored] = inbound_emails()
+    assert len(paragraph) > visible.LINE_MAX and stored.body == paragraph.strip()
