@@ -32,6 +32,9 @@ _NEGATION_WINDOW_CHARS = 60
 # cubic when nested) on a long text of them, seconds for one volunteer's 1,600 characters.
 _CLAUSE_BEFORE_CHARS = 160
 _NAMED_WITHIN_CHARS = 120
+# Longer than any word of the patterns a window is searched with (_MY, _THEIRS, _SOMEONE_ELSES,
+# _REPORT_CLAUSE_END), so a window never cuts a match short.
+_PATTERN_WORD_CHARS = 16
 
 _RELATIONSHIP_DATA = load_data("relationships.json")
 _RELATIONSHIPS = Lexicon.build(_RELATIONSHIP_DATA["relationships"], plurals=True)
@@ -406,10 +409,7 @@ def _just_before(pattern: re.Pattern[str], text: str, end: int) -> re.Match[str]
     start = end
     while start > 0 and text[start - 1].isspace():
         start -= 1
-    return pattern.search(text, max(0, start - _POSSESSIVE_CHARS), end)
-
-
-_POSSESSIVE_CHARS = 16  # more than the longest word of _MY, _THEIRS or _SOMEONE_ELSES
+    return pattern.search(text, max(0, start - _PATTERN_WORD_CHARS), end)
 
 
 def _before(text: str, position: int, chars: int) -> str:
@@ -749,7 +749,6 @@ _REPORT_CLAUSE_END = re.compile(
 _PRONOUNS = frozenset(fold(word) for word in _OUTCOME_DATA["pronouns"])
 _THIRD_PERSON = frozenset(("she", "he", "they", "ella", "el", "ellos", "ellas"))
 _MY = re.compile(r"\b(?:my|mi|mis|our|nuestr[ao]s?)\s+$", re.IGNORECASE)
-_CLAUSE_WORD_CHARS = 16  # more than the longest word of _REPORT_CLAUSE_END
 
 
 def reads_as_report(text: str) -> bool:
@@ -832,7 +831,7 @@ def _named_after(text: str, start: int) -> str:
     no further than _NAMED_WITHIN_CHARS, in whole words (a name comes first)."""
     limit = start + _NAMED_WITHIN_CHARS
     # Searched a little past the limit, so that a word of the pattern is never cut there.
-    end = _REPORT_CLAUSE_END.search(text, start, limit + _CLAUSE_WORD_CHARS)
+    end = _REPORT_CLAUSE_END.search(text, start, limit + _PATTERN_WORD_CHARS)
     if end is not None and end.start() < limit:
         return text[start : end.start()]
     if limit >= len(text):
